@@ -1,0 +1,28 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CHAT_CHANNEL_LABEL, LIMITS, encodeChannelMessage, parseChannelMessage, type ChatMessage } from './index.js';
+
+test('the data channel keeps the reference name', () => {
+  assert.equal(CHAT_CHANNEL_LABEL, 'chat');
+});
+
+test('a chat message round-trips, HTML and all, as plain data', () => {
+  const message: ChatMessage = { type: 'chat', id: 'm1', text: '<img src=x onerror=alert(1)> 안녕', at: 1_700_000_000_000, name: '<b>Ada</b>' };
+  assert.deepEqual(parseChannelMessage(encodeChannelMessage(message)), { ok: true, value: message });
+});
+
+test('bad data-channel messages are typed errors', () => {
+  const cases: [unknown, string][] = [
+    [new ArrayBuffer(4), 'binary-not-supported'],
+    ['{', 'bad-json'],
+    ['{"type":"chat","id":"1","text":"","at":1,"name":"a"}', 'bad-value'],
+    ['{"type":"chat","id":"1","text":"hi","at":"now","name":"a"}', 'wrong-type'],
+    ['{"type":"chat","id":"1","text":"hi","at":1}', 'missing-field'],
+    ['{"type":"file"}', 'unknown-type'],
+    [JSON.stringify({ type: 'chat', id: '1', text: 'x'.repeat(LIMITS.maxChatTextLength + 1), at: 1, name: 'a' }), 'too-large'],
+  ];
+  for (const [raw, code] of cases) {
+    const result = parseChannelMessage(raw);
+    assert.equal(result.ok ? 'ok' : result.error.code, code, String(raw).slice(0, 60));
+  }
+});

@@ -1,0 +1,47 @@
+/**
+ * Data-channel messages (phase 5 of the reference: text flows peer-to-peer over the
+ * `chat` channel, the server is not involved). Parsed with the same rules as signaling.
+ */
+import type { Result } from './errors.js';
+import { number, parseObject, reject, string, type JsonObject } from './fields.js';
+import { LIMITS, NAME_FORBIDDEN } from './limits.js';
+
+/** The label of the one data channel the offerer creates, as in the reference. */
+export const CHAT_CHANNEL_LABEL = 'chat';
+
+export interface ChatMessage {
+  readonly type: 'chat';
+  /** Unique per sender: lets a receiver drop a duplicate. */
+  readonly id: string;
+  readonly text: string;
+  /** Sender's clock, ms since the epoch. */
+  readonly at: number;
+  /** Sender's display name as it says it; receivers prefer the name the server vouched for. */
+  readonly name: string;
+}
+
+export type ChannelMessage = ChatMessage;
+
+/** Longest JSON text of one ChatMessage: fields at their limits plus escaping headroom. */
+export const MAX_CHANNEL_MESSAGE_LENGTH = 6 * (LIMITS.maxChatTextLength + LIMITS.maxNameLength + LIMITS.maxChatIdLength) + 256;
+
+function readChannelMessage(obj: JsonObject): ChannelMessage {
+  const type = string(obj, 'type', { max: 32 });
+  if (type !== 'chat') return reject('unknown-type', `Unknown message type "${type}".`, 'type');
+  return {
+    type,
+    id: string(obj, 'id', { min: 1, max: LIMITS.maxChatIdLength }),
+    text: string(obj, 'text', { min: 1, max: LIMITS.maxChatTextLength }),
+    at: number(obj, 'at', { min: 0, max: 8.64e15 }),
+    name: string(obj, 'name', { min: 1, max: LIMITS.maxNameLength, forbidden: NAME_FORBIDDEN }),
+  };
+}
+
+/** Parses one data-channel message. Never throws. */
+export function parseChannelMessage(raw: unknown): Result<ChannelMessage> {
+  return parseObject(raw, MAX_CHANNEL_MESSAGE_LENGTH, readChannelMessage);
+}
+
+export function encodeChannelMessage(message: ChannelMessage): string {
+  return JSON.stringify(message);
+}

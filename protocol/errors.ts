@@ -1,0 +1,56 @@
+/**
+ * Every error that crosses a wire or reaches a user has a stable code from this list.
+ * Codes are part of the public contract: add new ones, never rename.
+ */
+export const ERROR_CODES = {
+  // A frame or data-channel message that does not parse.
+  'bad-json': 'The frame is not valid JSON text.',
+  'not-an-object': 'The message must be a JSON object.',
+  'unknown-type': 'The message type is not one this protocol knows.',
+  'missing-field': 'A required field is missing.',
+  'wrong-type': 'A field has the wrong type.',
+  'too-large': 'A field or frame is larger than its limit.',
+  'bad-value': 'A field has a value outside what is allowed.',
+  'binary-not-supported': 'Only text frames carry signaling messages.',
+  // The signaling server refusing an action.
+  'not-joined': 'Join a room (send new-peer) before signaling.',
+  'already-joined': 'This connection has already joined a room.',
+  'unknown-peer': 'There is no such peer in your room.',
+  'room-full': 'The room has reached its capacity.',
+  'server-shutdown': 'The signaling server is shutting down.',
+  // Raised by the client side (Mesh) to its user.
+  'webrtc-unsupported': 'This browser cannot make WebRTC connections (no RTCPeerConnection).',
+  'signaling-unavailable': 'The signaling server could not be reached.',
+  'signaling-closed': 'The connection to the signaling server was lost.',
+  'peer-failed': 'The connection to a peer failed and could not be restored.',
+  'bad-peer-message': 'A peer sent a data-channel message that does not parse.',
+  'not-connected': 'No peer is connected: the message reached nobody.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** A protocol error: a stable code, a readable message, and the field at fault if any. */
+export interface ProtocolError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly field?: string;
+}
+
+export function protocolError(code: ErrorCode, message?: string, field?: string): ProtocolError {
+  const error: { code: ErrorCode; message: string; field?: string } = {
+    code,
+    message: message ?? ERROR_CODES[code],
+  };
+  if (field !== undefined) error.field = field;
+  return error;
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
+}
+
+/** The outcome of a parse: either a typed value or a typed error, never a throw. */
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ProtocolError };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = <T = never>(error: ProtocolError): Result<T> => ({ ok: false, error });

@@ -1,0 +1,7 @@
+/** The single source of truth for every message shape and the rules of negotiation. */
+export * from './errors.js';
+export * from './limits.js';
+export * from './signaling.js';
+export * from './chat.js';
+export * from './sdp.js';
+export * from './negotiation.js';

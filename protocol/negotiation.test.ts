@@ -1,0 +1,309 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  initialNegotiationState,
+  isPolite,
+  negotiate,
+  negotiateAll,
+  type Effect,
+  type NegotiationEvent,
+  type NegotiationState,
+} from './negotiation.js';
+import type { IceCandidate } from './signaling.js';
+
+const OFFER_WITH_CHANNEL = 'v=0\r\na=ice-ufrag:aaaa\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n';
+const OFFER_RESTART = 'v=0\r\na=ice-ufrag:bbbb\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n';
+const ANSWER = 'v=0\r\na=ice-ufrag:cccc\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n';
+const cand = (n: number): IceCandidate => ({ candidate: `candidate:${n} 1 udp 1 198.18.0.1 ${5000 + n} typ host`, sdpMid: '0', sdpMLineIndex: 0 });
+
+const types = (effects: readonly Effect[]) => effects.map((e) => (e.type === 'note' ? `note:${e.code}` : e.type));
+
+/** Runs events and returns the final state and every effect issued. */
+function run(state: NegotiationState, ...events: NegotiationEvent[]) {
+  return negotiateAll(state, events);
+}
+
+test('polite is the smaller id, and exactly one side of a pair is polite', () => {
+  assert.equal(isPolite('a', 'b'), true);
+  assert.equal(isPolite('b', 'a'), false);
+  assert.equal(initialNegotiationState('x1', 'x2', 'offerer').polite, true);
+});
+
+test('the existing peer (offerer) creates the `chat` channel and the offer; the newcomer waits', () => {
+  const offerer = run(initialNegotiationState('old', 'new', 'offerer'), { type: 'start' });
+  assert.deepEqual(offerer.effects, [
+    { type: 'create-channel', label: 'chat' },
+    { type: 'create-offer', iceRestart: false },
+  ]);
+  assert.equal(offerer.state.makingOffer, true);
+
+  const answerer = run(initialNegotiationState('new', 'old', 'answerer'), { type: 'start' });
+  assert.deepEqual(answerer.effects, []);
+  // Starting twice does nothing more.
+  assert.deepEqual(negotiate(offerer.state, { type: 'start' }).effects, []);
+});
+
+test('offer -> answer: the full happy path on both sides, with the right signals', () => {
+  let a = run(initialNegotiationState('old', 'new', 'offerer'), { type: 'start' }).state;
+  const sent = negotiate(a, { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } });
+  assert.deepEqual(sent.effects, [{ type: 'send-signal', message: { type: 'offer', to: 'new', sdp: OFFER_WITH_CHANNEL } }]);
+  a = sent.state;
+  assert.equal(a.signalingState, 'have-local-offer');
+
+  let b = initialNegotiationState('new', 'old', 'answerer');
+  const got = negotiate(b, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL });
+  assert.deepEqual(got.effects, [{ type: 'apply-remote-description', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } }]);
+  b = got.state;
+  const applied = negotiate(b, { type: 'remote-description-applied', sdpType: 'offer' });
+  assert.deepEqual(applied.effects, [{ type: 'create-answer' }]);
+  const answered = negotiate(applied.state, { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } });
+  assert.deepEqual(answered.effects, [{ type: 'send-signal', message: { type: 'answer', to: 'old', sdp: ANSWER } }]);
+  assert.equal(answered.state.signalingState, 'stable');
+
+  const done = run(a, { type: 'remote-answer', sdp: ANSWER }, { type: 'remote-description-applied', sdpType: 'answer' });
+  assert.deepEqual(types(done.effects), ['apply-remote-description']);
+  assert.equal(done.state.signalingState, 'stable');
+  assert.equal(done.state.remoteDescription, 'set');
+});
+
+test('local candidates are sent to the remote peer, end-of-candidates included', () => {
+  const s = initialNegotiationState('a', 'b', 'answerer');
+  assert.deepEqual(negotiate(s, { type: 'local-candidate', candidate: cand(1) }).effects, [
+    { type: 'send-signal', message: { type: 'candidate', to: 'b', candidate: cand(1) } },
+  ]);
+  assert.deepEqual(negotiate(s, { type: 'local-candidate', candidate: null }).effects, [
+    { type: 'send-signal', message: { type: 'candidate', to: 'b', candidate: null } },
+  ]);
+});
+
+test('candidates that arrive before the offer are queued, then released in arrival order', () => {
+  let s = initialNegotiationState('new', 'old', 'answerer');
+  const early = run(s, { type: 'remote-candidate', candidate: cand(1) }, { type: 'remote-candidate', candidate: cand(2) });
+  assert.deepEqual(types(early.effects), ['note:candidate-queued', 'note:candidate-queued']);
+  s = early.state;
+  // The offer arrives; its description is being applied: a third candidate must still wait.
+  s = run(s, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL }, { type: 'remote-candidate', candidate: cand(3) }).state;
+  assert.equal(s.queuedCandidates.length, 3);
+  const released = negotiate(s, { type: 'remote-description-applied', sdpType: 'offer' });
+  assert.deepEqual(types(released.effects), ['note:candidates-released', 'add-candidate', 'add-candidate', 'add-candidate', 'create-answer']);
+  const added = released.effects.filter((e) => e.type === 'add-candidate').map((e) => (e.type === 'add-candidate' ? e.candidate : null));
+  assert.deepEqual(added, [cand(1), cand(2), cand(3)]);
+  assert.deepEqual(released.state.queuedCandidates, []);
+  // Afterwards candidates go straight in.
+  assert.deepEqual(negotiate(released.state, { type: 'remote-candidate', candidate: cand(4) }).effects, [{ type: 'add-candidate', candidate: cand(4) }]);
+});
+
+test('candidates that arrive before the answer is applied are queued on the offerer too', () => {
+  let s = run(
+    initialNegotiationState('old', 'new', 'offerer'),
+    { type: 'start' },
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+    { type: 'remote-candidate', candidate: cand(1) },
+    { type: 'remote-answer', sdp: ANSWER },
+    { type: 'remote-candidate', candidate: null },
+  ).state;
+  assert.deepEqual(s.queuedCandidates, [cand(1), null]);
+  const applied = negotiate(s, { type: 'remote-description-applied', sdpType: 'answer' });
+  assert.deepEqual(applied.effects.slice(1), [{ type: 'add-candidate', candidate: cand(1) }, { type: 'add-candidate', candidate: null }]);
+  s = applied.state;
+  assert.equal(s.remoteDescription, 'set');
+});
+
+function glareSetup(selfId: string, remoteId: string, offerReturned: boolean) {
+  // Both sides think they should offer (e.g. both asked for an ICE restart at once).
+  let s = run(initialNegotiationState(selfId, remoteId, 'offerer'), { type: 'start' }).state;
+  if (offerReturned) s = negotiate(s, { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } }).state;
+  return s;
+}
+
+test('glare, impolite side: ignores the colliding offer and drops its candidates', () => {
+  const s = glareSetup('b', 'a', true); // b > a: impolite
+  const r = run(s, { type: 'remote-offer', sdp: OFFER_RESTART }, { type: 'remote-candidate', candidate: cand(9) });
+  assert.deepEqual(types(r.effects), ['note:offer-collision-ignored', 'note:candidate-dropped']);
+  assert.equal(r.state.signalingState, 'have-local-offer');
+  // Errors from the ignored offer's candidates are expected and stay quiet.
+  assert.deepEqual(negotiate(r.state, { type: 'operation-failed', operation: 'add-candidate', message: 'x' }).effects, []);
+  // The polite side answers our offer; we go on normally.
+  const done = run(r.state, { type: 'remote-answer', sdp: ANSWER }, { type: 'remote-description-applied', sdpType: 'answer' });
+  assert.equal(done.state.signalingState, 'stable');
+  assert.equal(done.state.ignoringOffer, false);
+});
+
+test('glare, polite side with its offer already sent: rolls back and answers the remote offer', () => {
+  const s = glareSetup('a', 'b', true); // a < b: polite
+  const r = negotiate(s, { type: 'remote-offer', sdp: OFFER_RESTART });
+  assert.deepEqual(types(r.effects), ['note:offer-collision-rollback', 'apply-remote-description']);
+  assert.equal(r.state.signalingState, 'have-remote-offer');
+  const answered = run(
+    r.state,
+    { type: 'remote-description-applied', sdpType: 'offer' },
+    { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } },
+  );
+  assert.deepEqual(types(answered.effects), ['create-answer', 'send-signal']);
+  assert.equal(answered.state.signalingState, 'stable');
+  // The remote offer carried a data channel, so nothing more is owed.
+  assert.equal(answered.state.pendingOffer, null);
+});
+
+test('glare, polite side while its createOffer is still running: takes the remote offer when it returns', () => {
+  const s = glareSetup('a', 'b', false);
+  const r = negotiate(s, { type: 'remote-offer', sdp: OFFER_RESTART });
+  assert.deepEqual(types(r.effects), ['note:offer-collision-rollback']);
+  const back = negotiate(r.state, { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } });
+  // Our offer is never sent; the remote one is applied instead.
+  assert.deepEqual(types(back.effects), ['apply-remote-description']);
+  assert.equal(back.state.signalingState, 'have-remote-offer');
+});
+
+test('glare during ICE restarts: the polite side still owes a restart if the remote offer did not restart', () => {
+  let s = run(
+    initialNegotiationState('a', 'b', 'answerer'),
+    { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL },
+    { type: 'remote-description-applied', sdpType: 'offer' },
+    { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } },
+    { type: 'restart-ice' },
+  ).state;
+  assert.equal(s.makingOffer, true);
+  s = negotiate(s, { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_RESTART } }).state;
+  // The remote side re-sends an offer with the same ICE credentials (a renegotiation).
+  const same = 'v=0\r\na=ice-ufrag:aaaa\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=x\r\n';
+  const r = run(
+    s,
+    { type: 'remote-offer', sdp: same },
+    { type: 'remote-description-applied', sdpType: 'offer' },
+    { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } },
+  );
+  // After answering, the owed restart goes out.
+  assert.deepEqual(r.effects.at(-1), { type: 'create-offer', iceRestart: true });
+});
+
+test('duplicate offer and duplicate or unexpected answers are harmless', () => {
+  const b = run(initialNegotiationState('new', 'old', 'answerer'), { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL }).state;
+  assert.deepEqual(types(negotiate(b, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL }).effects), ['note:duplicate-offer-ignored']);
+  // An answer to nobody's offer.
+  assert.deepEqual(types(negotiate(b, { type: 'remote-answer', sdp: ANSWER }).effects), ['note:unexpected-answer-ignored']);
+
+  const a = run(
+    initialNegotiationState('old', 'new', 'offerer'),
+    { type: 'start' },
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+    { type: 'remote-answer', sdp: ANSWER },
+    { type: 'remote-description-applied', sdpType: 'answer' },
+  ).state;
+  const dup = negotiate(a, { type: 'remote-answer', sdp: ANSWER });
+  assert.deepEqual(types(dup.effects), ['note:unexpected-answer-ignored']);
+  assert.equal(dup.state, a);
+  // A late local description (e.g. from an operation we gave up on) is ignored.
+  assert.deepEqual(types(negotiate(a, { type: 'local-description-ready', description: { type: 'offer', sdp: 'x' } }).effects), [
+    'note:stale-description-ignored',
+  ]);
+  // A duplicated "applied" event changes nothing.
+  assert.deepEqual(negotiate(a, { type: 'remote-description-applied', sdpType: 'answer' }).effects, []);
+});
+
+test('a second offer before the first was answered is deferred and answered next, in order', () => {
+  const r = run(
+    initialNegotiationState('new', 'old', 'answerer'),
+    { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL },
+    { type: 'remote-offer', sdp: OFFER_RESTART },
+    { type: 'remote-description-applied', sdpType: 'offer' },
+    { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } },
+  );
+  assert.deepEqual(types(r.effects), ['apply-remote-description', 'note:offer-deferred', 'create-answer', 'send-signal', 'apply-remote-description']);
+  const last = r.effects.at(-1);
+  assert.ok(last?.type === 'apply-remote-description' && last.description.sdp === OFFER_RESTART);
+});
+
+function connectedOfferer() {
+  return run(
+    initialNegotiationState('old', 'new', 'offerer', { maxIceRestarts: 2, disconnectedTimeoutMs: 1000 }),
+    { type: 'start' },
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+    { type: 'remote-answer', sdp: ANSWER },
+    { type: 'remote-description-applied', sdpType: 'answer' },
+    { type: 'ice-connection-state', state: 'connected' },
+    { type: 'channel-opened' },
+  ).state;
+}
+
+test('ICE `failed` on the offerer leads to an ICE-restart offer', () => {
+  const r = negotiate(connectedOfferer(), { type: 'ice-connection-state', state: 'failed' });
+  assert.deepEqual(r.effects, [{ type: 'create-offer', iceRestart: true }]);
+  const sent = negotiate(r.state, { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_RESTART } });
+  assert.deepEqual(types(sent.effects), ['note:ice-restart', 'send-signal']);
+  // The answerer does not restart on its own (the offerer does), so both never offer at once.
+  const answerer = run(
+    initialNegotiationState('new', 'old', 'answerer'),
+    { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL },
+    { type: 'remote-description-applied', sdpType: 'offer' },
+    { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } },
+    { type: 'ice-connection-state', state: 'failed' },
+  );
+  assert.ok(!types(answerer.effects).includes('create-offer'));
+});
+
+test('a `disconnected` that outlasts its timer restarts ICE; reconnecting cancels the timer', () => {
+  const s = connectedOfferer();
+  const d = negotiate(s, { type: 'ice-connection-state', state: 'disconnected' });
+  assert.deepEqual(d.effects, [{ type: 'schedule', timer: 'ice-disconnected', ms: 1000 }]);
+  assert.deepEqual(negotiate(d.state, { type: 'timer-fired', timer: 'ice-disconnected' }).effects, [{ type: 'create-offer', iceRestart: true }]);
+  const back = negotiate(d.state, { type: 'ice-connection-state', state: 'connected' });
+  assert.deepEqual(back.effects, [{ type: 'cancel', timer: 'ice-disconnected' }]);
+  // A timer that fires after recovery does nothing.
+  assert.deepEqual(negotiate(back.state, { type: 'timer-fired', timer: 'ice-disconnected' }).effects, []);
+});
+
+test('ICE restarts are limited; past the limit the connection closes', () => {
+  let s = connectedOfferer();
+  const all: Effect[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = run(
+      s,
+      { type: 'ice-connection-state', state: 'failed' },
+      { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_RESTART + i } },
+      { type: 'remote-answer', sdp: ANSWER + i },
+      { type: 'remote-description-applied', sdpType: 'answer' },
+    );
+    all.push(...r.effects);
+    s = r.state;
+  }
+  assert.equal(all.filter((e) => e.type === 'create-offer').length, 2);
+  assert.ok(types(all).includes('note:ice-restart-limit'));
+  assert.deepEqual(all.at(-1), { type: 'close', reason: 'ice-failed' });
+  assert.equal(s.closed, true);
+});
+
+test('a restart asked for mid-negotiation is owed and sent once the answer is in', () => {
+  const r = run(
+    initialNegotiationState('old', 'new', 'offerer'),
+    { type: 'start' },
+    { type: 'restart-ice' },
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+    { type: 'remote-answer', sdp: ANSWER },
+    { type: 'remote-description-applied', sdpType: 'answer' },
+  );
+  assert.deepEqual(r.effects.at(-1), { type: 'create-offer', iceRestart: true });
+});
+
+test('peer-left and close end the machine; later events are ignored', () => {
+  const left = negotiate(connectedOfferer(), { type: 'peer-left' });
+  assert.deepEqual(left.effects, [{ type: 'cancel', timer: 'ice-disconnected' }, { type: 'close', reason: 'peer-left' }]);
+  assert.equal(left.state.closed, true);
+  assert.deepEqual(negotiate(left.state, { type: 'remote-offer', sdp: OFFER_RESTART }).effects, []);
+  assert.deepEqual(negotiate(left.state, { type: 'remote-candidate', candidate: cand(1) }).effects, []);
+  const closed = negotiate(connectedOfferer(), { type: 'close' });
+  assert.deepEqual(closed.effects.at(-1), { type: 'close', reason: 'local' });
+});
+
+test('a failed createOffer is noted and a deferred remote offer still gets applied', () => {
+  const s = run(glareSetup('a', 'b', false), { type: 'remote-offer', sdp: OFFER_RESTART }).state;
+  const r = negotiate(s, { type: 'operation-failed', operation: 'create-offer', message: 'boom' });
+  assert.deepEqual(types(r.effects), ['note:operation-failed', 'apply-remote-description']);
+});
+
+test('the machine is pure: the input state is never mutated', () => {
+  const s = initialNegotiationState('a', 'b', 'offerer');
+  const frozen = JSON.stringify(s);
+  run(s, { type: 'start' }, { type: 'remote-candidate', candidate: cand(1) }, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL });
+  assert.equal(JSON.stringify(s), frozen);
+});

@@ -1,0 +1,283 @@
+/**
+ * Signaling messages: JSON text frames over one WebSocket between a browser and the
+ * signaling server. The names of the reference design are kept: `new-peer`, `offer`,
+ * `answer`, `candidate`, `peer-disconnected`; `welcome` and `error` are added.
+ *
+ * A client says where a relayed message goes (`to`); the server replaces that with the
+ * sender's server-assigned id (`from`). A client never sends `from`, and the server
+ * ignores it if it does.
+ */
+import { ERROR_CODES, isErrorCode, type ErrorCode, type Result } from './errors.js';
+import {
+  array,
+  isObject,
+  nullableNumber,
+  nullableObject,
+  nullableString,
+  number,
+  object,
+  optionalString,
+  parseObject,
+  reject,
+  string,
+  checkString,
+  type JsonObject,
+} from './fields.js';
+import { DEFAULT_ROOM, LIMITS, NAME_FORBIDDEN, PEER_ID_PATTERN, ROOM_PATTERN } from './limits.js';
+
+/** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
+export interface IceCandidate {
+  readonly candidate: string;
+  readonly sdpMid: string | null;
+  readonly sdpMLineIndex: number | null;
+  readonly usernameFragment?: string | null;
+}
+
+/** An ICE (STUN/TURN) server as `RTCIceServer` takes it. */
+export interface IceServer {
+  readonly urls: string | readonly string[];
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+export interface PeerSummary {
+  readonly id: string;
+  readonly name: string;
+}
+
+/** What the server tells a joiner about its limits. */
+export interface ServerLimits {
+  readonly maxRoomSize: number;
+  readonly maxFrameBytes: number;
+  readonly maxChatTextLength: number;
+  readonly maxNameLength: number;
+}
+
+// ---- client -> server ----------------------------------------------------------------
+
+/** Phase 1 (join): the new client announces itself and names the room it joins. */
+export interface NewPeerRequest {
+  readonly type: 'new-peer';
+  readonly room: string;
+  readonly name?: string;
+}
+/** Phase 2 (SDP): the offerer's session description for one peer. */
+export interface OfferRequest {
+  readonly type: 'offer';
+  readonly to: string;
+  readonly sdp: string;
+}
+/** Phase 2 (SDP): the answerer's reply. */
+export interface AnswerRequest {
+  readonly type: 'answer';
+  readonly to: string;
+  readonly sdp: string;
+}
+/** Phase 3 (ICE): one gathered candidate; `null` says gathering is complete. */
+export interface CandidateRequest {
+  readonly type: 'candidate';
+  readonly to: string;
+  readonly candidate: IceCandidate | null;
+}
+
+export type RelayRequest = OfferRequest | AnswerRequest | CandidateRequest;
+export type ClientMessage = NewPeerRequest | RelayRequest;
+
+// ---- server -> client ----------------------------------------------------------------
+
+export interface WelcomeMessage {
+  readonly type: 'welcome';
+  /** The joiner's own id, assigned by the server. */
+  readonly id: string;
+  readonly room: string;
+  /** Everyone already in the room: they will send offers to the joiner. */
+  readonly peers: readonly PeerSummary[];
+  readonly iceServers: readonly IceServer[];
+  readonly limits: ServerLimits;
+}
+export interface NewPeerNotice {
+  readonly type: 'new-peer';
+  readonly id: string;
+  readonly name: string;
+}
+export interface OfferMessage {
+  readonly type: 'offer';
+  readonly from: string;
+  readonly sdp: string;
+}
+export interface AnswerMessage {
+  readonly type: 'answer';
+  readonly from: string;
+  readonly sdp: string;
+}
+export interface CandidateMessage {
+  readonly type: 'candidate';
+  readonly from: string;
+  readonly candidate: IceCandidate | null;
+}
+export interface PeerDisconnectedMessage {
+  readonly type: 'peer-disconnected';
+  readonly id: string;
+}
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The field of the refused frame at fault, when one is. */
+  readonly field?: string;
+}
+
+export type RelayedMessage = OfferMessage | AnswerMessage | CandidateMessage;
+export type ServerMessage =
+  | WelcomeMessage
+  | NewPeerNotice
+  | RelayedMessage
+  | PeerDisconnectedMessage
+  | ErrorMessage;
+
+export type SignalingMessage = ClientMessage | ServerMessage;
+
+// ---- rules ---------------------------------------------------------------------------
+
+const peerId = { max: LIMITS.maxPeerIdLength, min: 1, pattern: PEER_ID_PATTERN };
+const room = { max: LIMITS.maxRoomLength, min: 1, pattern: ROOM_PATTERN };
+const name = { max: LIMITS.maxNameLength, min: 1, forbidden: NAME_FORBIDDEN };
+const sdp = { max: LIMITS.maxSdpLength, min: 1 };
+
+function readCandidate(obj: JsonObject): IceCandidate | null {
+  const value = nullableObject(obj, 'candidate');
+  if (value === null) return null;
+  const candidate: { -readonly [K in keyof IceCandidate]: IceCandidate[K] } = {
+    candidate: string(value, 'candidate', { max: LIMITS.maxCandidateLength }),
+    sdpMid: nullableString(value, 'sdpMid', { max: LIMITS.maxSdpMidLength }),
+    sdpMLineIndex: nullableNumber(value, 'sdpMLineIndex', { min: 0, max: 1023, integer: true }),
+  };
+  const ufrag = nullableString(value, 'usernameFragment', { max: LIMITS.maxUfragLength });
+  if (ufrag !== null) candidate.usernameFragment = ufrag;
+  return candidate;
+}
+
+/** Trims a display name; an empty or missing name becomes undefined. */
+function readName(obj: JsonObject): string | undefined {
+  const value = optionalString(obj, 'name', { max: LIMITS.maxNameLength, forbidden: NAME_FORBIDDEN });
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function readClientMessage(obj: JsonObject): ClientMessage {
+  const type = string(obj, 'type', { max: 32 });
+  switch (type) {
+    case 'new-peer': {
+      const roomName = optionalString(obj, 'room', room);
+      const peerName = readName(obj);
+      return peerName === undefined
+        ? { type, room: roomName ?? DEFAULT_ROOM }
+        : { type, room: roomName ?? DEFAULT_ROOM, name: peerName };
+    }
+    case 'offer':
+    case 'answer':
+      return { type, to: string(obj, 'to', peerId), sdp: string(obj, 'sdp', sdp) };
+    case 'candidate':
+      return { type, to: string(obj, 'to', peerId), candidate: readCandidate(obj) };
+    default:
+      return reject('unknown-type', `Unknown message type "${type}".`, 'type');
+  }
+}
+
+function readIceServer(value: unknown, index: number): IceServer {
+  const key = `iceServers[${index}]`;
+  if (!isObject(value)) reject('wrong-type', `${key} must be an object.`, key);
+  const urlRule = { max: LIMITS.maxIceUrlLength, min: 1 };
+  const urls = Object.prototype.hasOwnProperty.call(value, 'urls') ? value['urls'] : undefined;
+  let parsedUrls: string | readonly string[];
+  if (Array.isArray(urls)) {
+    if (urls.length === 0 || urls.length > LIMITS.maxIceServers) reject('bad-value', `${key}.urls count`, key);
+    parsedUrls = urls.map((url) => checkString(url, `${key}.urls`, urlRule));
+  } else {
+    parsedUrls = string(value, 'urls', urlRule);
+  }
+  const username = optionalString(value, 'username', { max: 256 });
+  const credential = optionalString(value, 'credential', { max: 256 });
+  return {
+    urls: parsedUrls,
+    ...(username === undefined ? {} : { username }),
+    ...(credential === undefined ? {} : { credential }),
+  };
+}
+
+function readPeerSummary(value: unknown, index: number): PeerSummary {
+  if (!isObject(value)) reject('wrong-type', `peers[${index}] must be an object.`, 'peers');
+  return { id: string(value, 'id', peerId), name: string(value, 'name', name) };
+}
+
+function readServerMessage(obj: JsonObject): ServerMessage {
+  const type = string(obj, 'type', { max: 32 });
+  switch (type) {
+    case 'welcome': {
+      const limits = object(obj, 'limits');
+      const count = { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true };
+      return {
+        type,
+        id: string(obj, 'id', peerId),
+        room: string(obj, 'room', room),
+        peers: array(obj, 'peers', 10_000).map(readPeerSummary),
+        iceServers: array(obj, 'iceServers', LIMITS.maxIceServers).map(readIceServer),
+        limits: {
+          maxRoomSize: number(limits, 'maxRoomSize', count),
+          maxFrameBytes: number(limits, 'maxFrameBytes', count),
+          maxChatTextLength: number(limits, 'maxChatTextLength', count),
+          maxNameLength: number(limits, 'maxNameLength', count),
+        },
+      };
+    }
+    case 'new-peer':
+      return { type, id: string(obj, 'id', peerId), name: string(obj, 'name', name) };
+    case 'offer':
+    case 'answer':
+      return { type, from: string(obj, 'from', peerId), sdp: string(obj, 'sdp', sdp) };
+    case 'candidate':
+      return { type, from: string(obj, 'from', peerId), candidate: readCandidate(obj) };
+    case 'peer-disconnected':
+      return { type, id: string(obj, 'id', peerId) };
+    case 'error': {
+      const code = string(obj, 'code', { max: 64 });
+      if (!isErrorCode(code)) reject('bad-value', `Unknown error code "${code}".`, 'code');
+      const field = optionalString(obj, 'field', { max: 64 });
+      const message = string(obj, 'message', { max: 1000 });
+      return field === undefined ? { type, code, message } : { type, code, message, field };
+    }
+    default:
+      return reject('unknown-type', `Unknown message type "${type}".`, 'type');
+  }
+}
+
+/** Parses a frame a client sent to the server. Never throws. */
+export function parseClientMessage(raw: unknown, maxLength: number = LIMITS.maxFrameBytes): Result<ClientMessage> {
+  return parseObject(raw, maxLength, readClientMessage);
+}
+
+/** Parses a frame the server sent to a client. Never throws. */
+export function parseServerMessage(raw: unknown, maxLength: number = LIMITS.maxFrameBytes): Result<ServerMessage> {
+  return parseObject(raw, maxLength, readServerMessage);
+}
+
+/** What the server forwards for a relay request: `to` replaced by the sender's id. */
+export function relayed(request: RelayRequest, from: string): RelayedMessage {
+  switch (request.type) {
+    case 'offer':
+    case 'answer':
+      return { type: request.type, from, sdp: request.sdp };
+    case 'candidate':
+      return { type: request.type, from, candidate: request.candidate };
+  }
+}
+
+export function errorMessage(code: ErrorCode, message?: string, field?: string): ErrorMessage {
+  const text = message ?? ERROR_CODES[code];
+  return field === undefined ? { type: 'error', code, message: text } : { type: 'error', code, message: text, field };
+}
+
+/** The one way messages are put on the wire. */
+export function encode(message: SignalingMessage): string {
+  return JSON.stringify(message);
+}
