@@ -136,3 +136,13 @@ export function parseObject<T>(raw: unknown, maxLength: number, read: (obj: Json
     throw error;
   }
 }
+
+/** Runs a reader on an already-decoded value (e.g. a CLI option): same typed Result. */
+export function readValue<T>(value: unknown, read: (value: unknown) => T): Result<T> {
+  try {
+    return ok(read(value));
+  } catch (error) {
+    if (error instanceof FieldError) return fail(error.error);
+    throw error;
+  }
+}

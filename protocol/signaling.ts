@@ -21,6 +21,7 @@ import {
   reject,
   string,
   checkString,
+  readValue,
   type JsonObject,
 } from './fields.js';
 import { DEFAULT_ROOM, LIMITS, NAME_FORBIDDEN, PEER_ID_PATTERN, ROOM_PATTERN } from './limits.js';
@@ -259,6 +260,15 @@ export function parseClientMessage(raw: unknown, maxLength: number = LIMITS.maxF
 /** Parses a frame the server sent to a client. Never throws. */
 export function parseServerMessage(raw: unknown, maxLength: number = LIMITS.maxFrameBytes): Result<ServerMessage> {
   return parseObject(raw, maxLength, readServerMessage);
+}
+
+/** Validates a list of ICE servers (e.g. from a CLI flag) with the same rules as `welcome`. */
+export function parseIceServers(value: unknown): Result<readonly IceServer[]> {
+  return readValue(value, (list) => {
+    if (!Array.isArray(list)) return reject('wrong-type', 'ICE servers must be a JSON array.', 'iceServers');
+    if (list.length > LIMITS.maxIceServers) reject('too-large', `At most ${LIMITS.maxIceServers} ICE servers.`, 'iceServers');
+    return list.map(readIceServer);
+  });
 }
 
 /** What the server forwards for a relay request: `to` replaced by the sender's id. */

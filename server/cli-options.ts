@@ -1,0 +1,101 @@
+/**
+ * The command line of `p2p-chat-server`, parsed into SignalingServerOptions. Pure: no
+ * process exit, no printing, so it is unit-tested directly.
+ */
+import { parseArgs } from 'node:util';
+import { LIMITS, parseIceServers, type IceServer } from '../protocol/index.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOST, DEFAULT_PORT, type SignalingServerOptions } from './signaling-server.js';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
+
+export const HELP = `Usage: p2p-chat-server [options]
+
+The p2p-chat signaling server: introduces peers of a room to each other and relays
+their WebRTC offers, answers and ICE candidates. Chat text never passes through it.
+
+Options:
+  --port <n>             TCP port to listen on (default ${DEFAULT_PORT}; 0 picks a free port)
+  --host <name>          interface to listen on (default ${DEFAULT_HOST}; 0.0.0.0 for all)
+  --max-room-size <n>    peers per room, 2..100 (default ${LIMITS.maxRoomSize}: a full mesh tops out near 10)
+  --max-payload <bytes>  largest frame accepted (default ${LIMITS.maxFrameBytes})
+  --heartbeat <ms>       ping interval; dead sockets are dropped after two (default ${DEFAULT_HEARTBEAT_MS})
+  --ice-servers <list>   STUN/TURN servers given to every peer: a comma-separated list of
+                         URLs (stun:host:3478,turn:host:3478) or a JSON array of
+                         RTCIceServer objects ('[{"urls":"turn:h","username":"u","credential":"c"}]')
+  --allowed-origins <l>  comma-separated Origins allowed to connect (default: any)
+  --log-level <level>    ${LOG_LEVELS.join(' | ')} (default info); JSON lines on stderr
+  -h, --help             show this help
+
+Environment: PORT and HOST are used when --port / --host are not given.
+HTTP GET /healthz on the same port answers {"status":"ok","rooms":n,"clients":n}.
+`;
+
+export type CliCommand =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'run'; readonly options: SignalingServerOptions; readonly logLevel: LogLevel }
+  | { readonly kind: 'error'; readonly message: string };
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  if (!/^\d+$/.test(raw)) throw new RangeError(`--${name} must be a whole number, got "${raw}".`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new RangeError(`--${name} must be between ${min} and ${max}, got ${value}.`);
+  return value;
+}
+
+function iceServers(raw: string): readonly IceServer[] {
+  const trimmed = raw.trim();
+  let value: unknown;
+  if (trimmed.startsWith('[')) {
+    try {
+      value = JSON.parse(trimmed);
+    } catch {
+      throw new RangeError('--ice-servers is not valid JSON.');
+    }
+  } else {
+    value = trimmed === '' ? [] : trimmed.split(',').map((url) => ({ urls: url.trim() }));
+  }
+  const parsed = parseIceServers(value);
+  if (!parsed.ok) throw new RangeError(`--ice-servers: ${parsed.error.message}`);
+  for (const server of parsed.value) {
+    for (const url of typeof server.urls === 'string' ? [server.urls] : server.urls) {
+      if (!/^(stun|stuns|turn|turns):/.test(url)) throw new RangeError(`--ice-servers: "${url}" is not a stun:/turn: URL.`);
+    }
+  }
+  return parsed.value;
+}
+
+export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): CliCommand {
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'max-room-size': { type: 'string' },
+        'max-payload': { type: 'string' },
+        heartbeat: { type: 'string' },
+        'ice-servers': { type: 'string' },
+        'allowed-origins': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) return { kind: 'help' };
+    const logLevel = values['log-level'] ?? 'info';
+    if (!isLogLevel(logLevel)) throw new RangeError(`--log-level must be one of ${LOG_LEVELS.join(', ')}.`);
+    const portRaw = values.port ?? env['PORT'];
+    const options: SignalingServerOptions = {
+      port: portRaw === undefined ? DEFAULT_PORT : integer('port', portRaw, 0, 65535),
+      host: values.host ?? env['HOST'] ?? DEFAULT_HOST,
+      maxRoomSize: values['max-room-size'] === undefined ? LIMITS.maxRoomSize : integer('max-room-size', values['max-room-size'], 2, 100),
+      maxPayload: values['max-payload'] === undefined ? LIMITS.maxFrameBytes : integer('max-payload', values['max-payload'], 1024, 16 * 1024 * 1024),
+      heartbeatMs: values.heartbeat === undefined ? DEFAULT_HEARTBEAT_MS : integer('heartbeat', values.heartbeat, 100, 3_600_000),
+      iceServers: values['ice-servers'] === undefined ? [] : iceServers(values['ice-servers']),
+      allowedOrigins: (values['allowed-origins'] ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    };
+    return { kind: 'run', options, logLevel };
+  } catch (error) {
+    return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
+  }
+}

@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { parseCli } from './cli-options.js';
+import { TestClient } from './test-client.js';
+
+const BIN = fileURLToPath(new URL('../../bin/p2p-chat-server.js', import.meta.url));
+
+test('parseCli: defaults are the reference design (port 8080, room cap 10)', () => {
+  const command = parseCli([]);
+  assert.equal(command.kind, 'run');
+  if (command.kind !== 'run') return;
+  assert.equal(command.options.port, 8080);
+  assert.equal(command.options.host, 'localhost');
+  assert.equal(command.options.maxRoomSize, 10);
+  assert.deepEqual(command.options.iceServers, []);
+});
+
+test('parseCli: every flag, and ICE servers as a URL list or JSON', () => {
+  const command = parseCli([
+    '--port', '9000', '--host', '0.0.0.0', '--max-room-size', '4', '--heartbeat', '5000',
+    '--ice-servers', 'stun:127.0.0.1:3478, turn:127.0.0.1:3478', '--allowed-origins', 'http://a,http://b', '--log-level', 'warn',
+  ]);
+  assert.equal(command.kind, 'run');
+  if (command.kind !== 'run') return;
+  assert.equal(command.options.port, 9000);
+  assert.equal(command.options.host, '0.0.0.0');
+  assert.equal(command.options.maxRoomSize, 4);
+  assert.equal(command.options.heartbeatMs, 5000);
+  assert.deepEqual(command.options.iceServers, [{ urls: 'stun:127.0.0.1:3478' }, { urls: 'turn:127.0.0.1:3478' }]);
+  assert.deepEqual(command.options.allowedOrigins, ['http://a', 'http://b']);
+  assert.equal(command.logLevel, 'warn');
+  const json = parseCli(['--ice-servers', '[{"urls":["turn:h:3478"],"username":"u","credential":"c"}]']);
+  assert.ok(json.kind === 'run');
+  assert.deepEqual(json.options.iceServers, [{ urls: ['turn:h:3478'], username: 'u', credential: 'c' }]);
+  assert.equal(parseCli([], { PORT: '1234' }).kind === 'run' && (parseCli([], { PORT: '1234' }) as { options: { port: number } }).options.port, 1234);
+});
+
+test('parseCli: bad flags are clear errors, --help is help', () => {
+  assert.deepEqual(parseCli(['--help']), { kind: 'help' });
+  assert.deepEqual(parseCli(['-h']), { kind: 'help' });
+  for (const args of [['--port', 'x'], ['--port', '70000'], ['--max-room-size', '1'], ['--ice-servers', 'http://x'], ['--ice-servers', '[{'], ['--log-level', 'loud'], ['--nope']]) {
+    const command = parseCli(args);
+    assert.equal(command.kind, 'error', args.join(' '));
+    assert.ok(command.kind === 'error' && command.message.length > 0);
+  }
+});
+
+test('the real CLI: --help, a bad flag exits 2, and a server that serves and stops cleanly on SIGTERM', async () => {
+  const help = spawn(process.execPath, [BIN, '--help']);
+  let helpText = '';
+  help.stdout.on('data', (chunk) => (helpText += chunk));
+  assert.equal((await once(help, 'exit'))[0], 0);
+  assert.match(helpText, /--max-room-size/);
+
+  const bad = spawn(process.execPath, [BIN, '--port', 'nope']);
+  assert.equal((await once(bad, 'exit'))[0], 2);
+
+  const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', '--ice-servers', 'stun:127.0.0.1:3478']);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /listening on (ws:\/\/\S+)/.exec(stdout);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', () => reject(new Error(`exited early: ${stderr}`)));
+  });
+  const a = await TestClient.join(url, 'cli', 'a');
+  assert.deepEqual(a.welcome.iceServers, [{ urls: 'stun:127.0.0.1:3478' }]);
+  child.kill('SIGTERM');
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0);
+  assert.equal((await a.client.waitClosed()).code, 1001);
+  // Structured logs: JSON lines with the join, and no SDP anywhere.
+  const lines = stderr.trim().split('\n').map((line) => JSON.parse(line) as { event: string });
+  assert.ok(lines.some((line) => line.event === 'join'));
+  assert.ok(lines.some((line) => line.event === 'shutdown'));
+});

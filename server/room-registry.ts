@@ -1,0 +1,61 @@
+/**
+ * Rooms and their members. Knows nothing about sockets: a member is any value with an
+ * id and a name, so the registry is easy to test and reuse.
+ */
+import type { PeerSummary } from '../protocol/index.js';
+
+export interface RoomMember {
+  readonly id: string;
+  readonly name: string;
+}
+
+export type JoinOutcome = { readonly ok: true; readonly others: readonly PeerSummary[] } | { readonly ok: false; readonly reason: 'room-full' };
+
+export class RoomRegistry<M extends RoomMember> {
+  readonly #rooms = new Map<string, Map<string, M>>();
+
+  constructor(readonly maxRoomSize: number) {}
+
+  /** Adds a member to a room, unless the room is at capacity. */
+  join(room: string, member: M): JoinOutcome {
+    let members = this.#rooms.get(room);
+    if (members && members.size >= this.maxRoomSize) return { ok: false, reason: 'room-full' };
+    if (!members) {
+      members = new Map();
+      this.#rooms.set(room, members);
+    }
+    const others = [...members.values()].map(({ id, name }) => ({ id, name }));
+    members.set(member.id, member);
+    return { ok: true, others };
+  }
+
+  /** Removes a member; an empty room is forgotten. Returns whether it was there. */
+  leave(room: string, id: string): boolean {
+    const members = this.#rooms.get(room);
+    if (!members?.delete(id)) return false;
+    if (members.size === 0) this.#rooms.delete(room);
+    return true;
+  }
+
+  /** The member `id` of `room`, or undefined: relays never cross rooms. */
+  find(room: string, id: string): M | undefined {
+    return this.#rooms.get(room)?.get(id);
+  }
+
+  /** Every member of `room` except `exceptId`. */
+  *others(room: string, exceptId: string): Iterable<M> {
+    const members = this.#rooms.get(room);
+    if (!members) return;
+    for (const member of members.values()) if (member.id !== exceptId) yield member;
+  }
+
+  get roomCount(): number {
+    return this.#rooms.size;
+  }
+
+  get memberCount(): number {
+    let count = 0;
+    for (const members of this.#rooms.values()) count += members.size;
+    return count;
+  }
+}
