@@ -34,3 +34,8 @@ export const PEER_ID_PATTERN = /^[A-Za-z0-9_-]+$/;
 /** Display names: any printable text, no control characters. */
 // eslint-disable-next-line no-control-regex
 export const NAME_FORBIDDEN = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** The name the server gives a peer that joined without one. */
+export function defaultPeerName(id: string): string {
+  return `guest-${id.slice(0, 4)}`;
+}

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
   LIMITS,
+  defaultPeerName,
   encode,
   errorMessage,
   parseClientMessage,
@@ -135,7 +136,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   function join(client: Client, request: NewPeerRequest): void {
     if (client.room !== null) return reject(client, 'already-joined');
-    const name = request.name ?? `guest-${client.id.slice(0, 4)}`;
+    const name = request.name ?? defaultPeerName(client.id);
     client.name = name;
     const outcome = rooms.join(request.room, client);
     if (!outcome.ok) {

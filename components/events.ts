@@ -1,0 +1,42 @@
+/**
+ * The `p2p-*` DOM events of <p2p-chat>: bubbling, composed CustomEvents whose details
+ * are the Mesh's (components/mesh-events.ts). Typed in HTMLElementEventMap so that
+ * `chat.addEventListener('p2p-message', (e) => e.detail.text)` type-checks.
+ */
+import type {
+  ErrorDetail,
+  MessageDetail,
+  MeshEventMap,
+  MeshEventName,
+  PeerIdDetail,
+  PeerJoinDetail,
+  PeerStateDetail,
+  SignalDetail,
+  WelcomeDetail,
+} from './mesh-events.js';
+
+export interface P2pEventMap {
+  'p2p-welcome': CustomEvent<WelcomeDetail>;
+  'p2p-peer-join': CustomEvent<PeerJoinDetail>;
+  'p2p-peer-leave': CustomEvent<PeerIdDetail>;
+  'p2p-peer-state': CustomEvent<PeerStateDetail>;
+  'p2p-channel-open': CustomEvent<PeerIdDetail>;
+  'p2p-channel-close': CustomEvent<PeerIdDetail>;
+  'p2p-message': CustomEvent<MessageDetail>;
+  'p2p-error': CustomEvent<ErrorDetail>;
+  'p2p-signal': CustomEvent<SignalDetail>;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-empty-interface
+  interface HTMLElementEventMap extends P2pEventMap {}
+}
+
+/** The DOM event name for a Mesh event. */
+export function domEventName<K extends MeshEventName>(type: K): `p2p-${K}` {
+  return `p2p-${type}`;
+}
+
+export function p2pEvent<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): CustomEvent<MeshEventMap[K]> {
+  return new CustomEvent(domEventName(type), { detail, bubbles: true, composed: true });
+}

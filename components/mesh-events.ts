@@ -1,0 +1,70 @@
+/**
+ * What a Mesh reports. The element re-dispatches each of these as a `p2p-*` DOM event
+ * with the same detail, so this file is the one definition of the event payloads.
+ */
+import type { ErrorCode, NoteCode, PeerSummary, RelayRequest, ServerMessage } from '../protocol/index.js';
+
+/** A peer's connection as a person would describe it. */
+export type PeerState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
+
+export interface PeerInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly state: PeerState;
+}
+
+export interface WelcomeDetail {
+  readonly id: string;
+  readonly room: string;
+  readonly peers: readonly PeerSummary[];
+}
+export interface PeerJoinDetail {
+  readonly id: string;
+  readonly name: string;
+}
+export interface PeerIdDetail {
+  readonly id: string;
+}
+export interface MessageDetail {
+  /** The sender's peer id. */
+  readonly from: string;
+  readonly name: string;
+  readonly text: string;
+  /** Sent-at time on the sender's clock (ms since the epoch). */
+  readonly at: number;
+  /** The message id, unique per sender. */
+  readonly id: string;
+}
+export interface ErrorDetail {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The peer concerned, when there is one. */
+  readonly peer?: string;
+}
+/**
+ * One step of signaling, for learning logs: a message sent to or received from the
+ * server (`out`/`in`), or a decision of the negotiation state machine (`note`).
+ */
+export type SignalDetail =
+  | { readonly direction: 'out'; readonly message: RelayRequest | { readonly type: 'new-peer'; readonly room: string; readonly name?: string }; readonly peer?: string; readonly at: number }
+  | { readonly direction: 'in'; readonly message: ServerMessage; readonly peer?: string; readonly at: number }
+  | { readonly direction: 'note'; readonly message: { readonly type: 'note'; readonly code: NoteCode; readonly detail?: string }; readonly peer: string; readonly at: number };
+
+export interface PeerStateDetail {
+  readonly id: string;
+  readonly state: PeerState;
+}
+
+export interface MeshEventMap {
+  welcome: WelcomeDetail;
+  'peer-join': PeerJoinDetail;
+  'peer-leave': PeerIdDetail;
+  'peer-state': PeerStateDetail;
+  'channel-open': PeerIdDetail;
+  'channel-close': PeerIdDetail;
+  message: MessageDetail;
+  error: ErrorDetail;
+  signal: SignalDetail;
+}
+
+export type MeshEventName = keyof MeshEventMap;

@@ -1,0 +1,49 @@
+import { expect } from '@esm-bundle/chai';
+import { Mesh } from './mesh.js';
+import { signalingUrl, uniqueRoom, waitUntil } from '../test/helpers.js';
+import type { ErrorDetail, SignalDetail } from './mesh-events.js';
+
+describe('Mesh (plain class)', () => {
+  it('reports webrtc-unsupported instead of throwing when there is no RTCPeerConnection', () => {
+    const mesh = new Mesh({ server: signalingUrl(), RTCPeerConnection: null });
+    const errors: ErrorDetail[] = [];
+    mesh.addEventListener('error', (event) => errors.push(event.detail));
+    mesh.connect();
+    expect(errors.map((e) => e.code)).to.deep.equal(['webrtc-unsupported']);
+    expect(mesh.status).to.equal('closed');
+  });
+
+  it('emits the signaling steps in the reference order: join, offer/answer, candidates', async () => {
+    const room = uniqueRoom('signals');
+    const first = new Mesh({ server: signalingUrl(), room, name: 'first' });
+    const second = new Mesh({ server: signalingUrl(), room, name: 'second' });
+    const log: string[] = [];
+    const opened: string[] = [];
+    const track = (mesh: Mesh, who: string) => {
+      mesh.addEventListener('signal', (event) => {
+        const d: SignalDetail = event.detail;
+        log.push(`${who} ${d.direction} ${d.message.type}`);
+      });
+      mesh.addEventListener('channel-open', () => opened.push(who));
+    };
+    track(first, 'first');
+    track(second, 'second');
+    first.connect();
+    await waitUntil(() => first.status === 'joined', 'first joined');
+    second.connect();
+    await waitUntil(() => opened.length === 2, 'the channel opens on both');
+    const at = (entry: string) => log.indexOf(entry);
+    // The existing peer (first) offers to the newcomer; the newcomer answers.
+    expect(at('first in new-peer')).to.be.greaterThan(-1);
+    expect(at('first out offer')).to.be.greaterThan(at('first in new-peer'));
+    expect(at('second in offer')).to.be.greaterThan(-1);
+    expect(at('second out answer')).to.be.greaterThan(at('second in offer'));
+    expect(at('first in answer')).to.be.greaterThan(at('second out answer'));
+    expect(log.filter((e) => e === 'second out offer')).to.deep.equal([]);
+    expect(log.some((e) => e.endsWith('out candidate'))).to.equal(true);
+    expect(first.connectionCount).to.equal(1);
+    first.close();
+    second.close();
+    expect(first.connectionCount).to.equal(0);
+  });
+});

@@ -1,0 +1,348 @@
+/**
+ * Mesh: the signaling socket plus one PeerLink (RTCPeerConnection + `chat` channel) per
+ * remote peer of the room. A plain EventTarget, usable without any element, and in Node
+ * with an injected WebSocket and RTCPeerConnection.
+ *
+ * Flow, as in the reference design: join with `new-peer`; the server's `welcome` lists
+ * the peers already there, and they will offer to us; a later `new-peer` notice names a
+ * newcomer, and we offer to it; `peer-disconnected` ends that peer's connection.
+ */
+import {
+  LIMITS,
+  defaultPeerName,
+  encode,
+  encodeChannelMessage,
+  parseChannelMessage,
+  parseServerMessage,
+  protocolError,
+  type ChatMessage,
+  type ErrorCode,
+  type IceServer,
+  type NegotiationOptions,
+  type NewPeerRequest,
+  type PeerSummary,
+  type RelayRequest,
+  type ServerMessage,
+} from '../protocol/index.js';
+import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
+import type { MeshEventMap, MeshEventName, PeerInfo } from './mesh-events.js';
+
+/** The part of the WebSocket API the mesh uses (the browser's, or `ws` in Node). */
+export interface SignalingSocket {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open' | 'close' | 'error', listener: () => void): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+}
+export type SocketConstructor = new (url: string) => SignalingSocket;
+
+export interface MeshOptions {
+  /** Signaling server URL, e.g. `ws://localhost:8080`. */
+  readonly server: string;
+  /** Room to join; default `lobby`. */
+  readonly room?: string;
+  /** Display name; default: the server's `guest-xxxx`. */
+  readonly name?: string;
+  /** WebSocket constructor; default `globalThis.WebSocket`; null: none. */
+  readonly WebSocket?: SocketConstructor | null;
+  /** RTCPeerConnection constructor; default `globalThis.RTCPeerConnection`; null: none. */
+  readonly RTCPeerConnection?: PeerConnectionConstructor | null;
+  /** ICE servers; default: the ones the signaling server hands out in `welcome`. */
+  readonly iceServers?: readonly IceServer[];
+  readonly negotiation?: Partial<NegotiationOptions>;
+}
+
+export type MeshStatus = 'idle' | 'connecting' | 'joined' | 'disconnected' | 'closed';
+
+/** What happened to one `send`. */
+export interface SendResult {
+  readonly message: ChatMessage | null;
+  /** Peers whose open channel took the message. */
+  readonly sent: readonly string[];
+  /** Peers still connecting: the message waits and goes out when their channel opens. */
+  readonly queued: readonly string[];
+  readonly error?: ErrorCode;
+}
+
+const OPEN = 1;
+const SEEN_PER_PEER = 4096;
+
+export interface Mesh {
+  addEventListener<K extends MeshEventName>(type: K, listener: (event: CustomEvent<MeshEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends MeshEventName>(type: K, listener: (event: CustomEvent<MeshEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+export class Mesh extends EventTarget {
+  readonly server: string;
+  readonly room: string;
+  readonly name: string | undefined;
+  #socket: SignalingSocket | null = null;
+  #selfId: string | null = null;
+  #status: MeshStatus = 'idle';
+  #iceServers: readonly IceServer[] = [];
+  readonly #links = new Map<string, PeerLink>();
+  readonly #seen = new Map<string, Set<string>>();
+  readonly #Socket: SocketConstructor | undefined;
+  readonly #PeerConnection: PeerConnectionConstructor | undefined;
+  #counter = 0;
+  readonly #session = randomToken();
+
+  constructor(readonly options: MeshOptions) {
+    super();
+    this.server = options.server;
+    this.room = options.room || 'lobby';
+    this.name = options.name?.trim() || undefined;
+    this.#Socket = options.WebSocket === undefined ? (globalThis.WebSocket as unknown as SocketConstructor | undefined) : (options.WebSocket ?? undefined);
+    this.#PeerConnection =
+      options.RTCPeerConnection === undefined ? (globalThis.RTCPeerConnection as PeerConnectionConstructor | undefined) : (options.RTCPeerConnection ?? undefined);
+  }
+
+  /** Our server-assigned id, once welcomed. */
+  get selfId(): string | null {
+    return this.#selfId;
+  }
+
+  get status(): MeshStatus {
+    return this.#status;
+  }
+
+  /** The other peers of the room and the state of our connection to each. */
+  get peers(): PeerInfo[] {
+    return [...this.#links.values()].map((link) => ({ id: link.remoteId, name: link.name, state: link.peerState }));
+  }
+
+  /** The peer connections currently held (closed ones are dropped): for tests and tools. */
+  get connectionCount(): number {
+    return this.#links.size;
+  }
+
+  /** The RTCPeerConnection to one peer, for inspection (stats, states). */
+  connectionTo(id: string): RTCPeerConnection | undefined {
+    return this.#links.get(id)?.pc;
+  }
+
+  /** Opens the signaling socket and joins the room. */
+  connect(): void {
+    if (this.#status !== 'idle') return;
+    if (!this.#PeerConnection) {
+      this.#status = 'closed';
+      this.#error('webrtc-unsupported');
+      return;
+    }
+    if (!this.#Socket) {
+      this.#status = 'closed';
+      this.#error('signaling-unavailable', 'This environment has no WebSocket.');
+      return;
+    }
+    this.#status = 'connecting';
+    let socket: SignalingSocket;
+    try {
+      socket = new this.#Socket(this.server);
+    } catch (error) {
+      this.#status = 'closed';
+      this.#error('signaling-unavailable', `Cannot connect to "${this.server}": ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    this.#socket = socket;
+    let opened = false;
+    socket.addEventListener('open', () => {
+      opened = true;
+      const join: NewPeerRequest = this.name ? { type: 'new-peer', room: this.room, name: this.name } : { type: 'new-peer', room: this.room };
+      this.#sendSignal(join);
+    });
+    socket.addEventListener('message', (event) => this.#onServerFrame(event.data));
+    socket.addEventListener('close', () => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      if (this.#status === 'closed') return;
+      this.#status = 'disconnected';
+      this.#error(opened ? 'signaling-closed' : 'signaling-unavailable', opened ? undefined : `The signaling server at ${this.server} could not be reached.`);
+    });
+    socket.addEventListener('error', () => {});
+  }
+
+  /** Sends a chat message to every peer of the room over the data channels. */
+  send(text: string): SendResult {
+    const trimmed = text.trim();
+    if (trimmed === '') return { message: null, sent: [], queued: [], error: 'missing-field' };
+    if (trimmed.length > LIMITS.maxChatTextLength) {
+      this.#error('too-large', `A message may have at most ${LIMITS.maxChatTextLength} characters.`);
+      return { message: null, sent: [], queued: [], error: 'too-large' };
+    }
+    const message: ChatMessage = {
+      type: 'chat',
+      id: `${this.#session}-${++this.#counter}`,
+      text: trimmed,
+      at: Date.now(),
+      name: this.name ?? (this.#selfId ? defaultPeerName(this.#selfId) : 'guest'),
+    };
+    const frame = encodeChannelMessage(message);
+    const sent: string[] = [];
+    const queued: string[] = [];
+    for (const link of this.#links.values()) {
+      const outcome = link.sendChat(frame);
+      if (outcome === 'sent') sent.push(link.remoteId);
+      else if (outcome === 'queued') queued.push(link.remoteId);
+    }
+    if (sent.length === 0 && queued.length === 0) {
+      this.#error('not-connected');
+      return { message, sent, queued, error: 'not-connected' };
+    }
+    return { message, sent, queued };
+  }
+
+  /** Leaves: closes every peer connection and the signaling socket. */
+  close(): void {
+    if (this.#status === 'closed') return;
+    this.#status = 'closed';
+    for (const link of this.#links.values()) link.close('close');
+    this.#links.clear();
+    const socket = this.#socket;
+    this.#socket = null;
+    socket?.close(1000, 'bye');
+  }
+
+  // ---- signaling ---------------------------------------------------------------------
+
+  #sendSignal(message: NewPeerRequest | RelayRequest): void {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== OPEN) return;
+    socket.send(encode(message));
+    this.#emit('signal', { direction: 'out', message, ...(message.type === 'new-peer' ? {} : { peer: message.to }), at: Date.now() });
+  }
+
+  #onServerFrame(data: unknown): void {
+    const parsed = parseServerMessage(data);
+    if (!parsed.ok) {
+      this.#error(parsed.error.code, `The server sent a bad message: ${parsed.error.message}`);
+      return;
+    }
+    const message = parsed.value;
+    const peer = 'from' in message ? message.from : message.type === 'new-peer' || message.type === 'peer-disconnected' ? message.id : undefined;
+    this.#emit('signal', { direction: 'in', message, ...(peer === undefined ? {} : { peer }), at: Date.now() });
+    this.#onServerMessage(message);
+  }
+
+  #onServerMessage(message: ServerMessage): void {
+    switch (message.type) {
+      case 'welcome':
+        this.#selfId = message.id;
+        this.#status = 'joined';
+        this.#iceServers = this.options.iceServers ?? message.iceServers;
+        this.#emit('welcome', { id: message.id, room: message.room, peers: message.peers });
+        // The peers already here offer to us (the reference's flow): we wait as answerer.
+        for (const peer of message.peers) this.#addPeer(peer, 'answerer');
+        return;
+      case 'new-peer':
+        // A newcomer: we were here first, so we offer.
+        this.#addPeer({ id: message.id, name: message.name }, 'offerer');
+        return;
+      case 'offer': {
+        const link = this.#links.get(message.from) ?? this.#addPeer({ id: message.from, name: defaultPeerName(message.from) }, 'answerer');
+        link?.handle({ type: 'remote-offer', sdp: message.sdp });
+        return;
+      }
+      case 'answer':
+        this.#links.get(message.from)?.handle({ type: 'remote-answer', sdp: message.sdp });
+        return;
+      case 'candidate':
+        this.#links.get(message.from)?.handle({ type: 'remote-candidate', candidate: message.candidate });
+        return;
+      case 'peer-disconnected':
+        this.#removePeer(message.id);
+        return;
+      case 'error':
+        this.#error(message.code, message.message);
+        return;
+    }
+  }
+
+  // ---- peers -------------------------------------------------------------------------
+
+  #addPeer(peer: PeerSummary, role: 'offerer' | 'answerer'): PeerLink | undefined {
+    const selfId = this.#selfId;
+    const PeerConnection = this.#PeerConnection;
+    if (!selfId || !PeerConnection || peer.id === selfId) return undefined;
+    const existing = this.#links.get(peer.id);
+    if (existing) return existing;
+    const id = peer.id;
+    let link: PeerLink;
+    try {
+      link = new PeerLink(
+        id,
+        peer.name,
+        selfId,
+        role,
+        PeerConnection,
+        { iceServers: this.#iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })) },
+        {
+          signal: (message) => this.#sendSignal(message),
+          note: (code, detail) => this.#emit('signal', { direction: 'note', message: detail === undefined ? { type: 'note', code } : { type: 'note', code, detail }, peer: id, at: Date.now() }),
+          channelOpen: () => this.#emit('channel-open', { id }),
+          channelClose: () => this.#emit('channel-close', { id }),
+          channelMessage: (data) => this.#onChannelMessage(link, data),
+          stateChange: (state) => this.#emit('peer-state', { id, state }),
+          failed: (reason) => {
+            this.#error('peer-failed', `${link.name}: ${reason}`, id);
+            if (this.#links.get(id) === link) this.#links.delete(id);
+            this.#emit('peer-leave', { id });
+          },
+        },
+        this.options.negotiation,
+      );
+    } catch (error) {
+      this.#error('webrtc-unsupported', `Cannot create a peer connection: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+    this.#links.set(id, link);
+    this.#emit('peer-join', { id, name: peer.name });
+    link.start();
+    return link;
+  }
+
+  #removePeer(id: string): void {
+    const link = this.#links.get(id);
+    if (!link) return;
+    this.#links.delete(id);
+    this.#seen.delete(id);
+    link.close('peer-left');
+    this.#emit('peer-leave', { id });
+  }
+
+  #onChannelMessage(link: PeerLink, data: unknown): void {
+    const parsed = parseChannelMessage(data);
+    if (!parsed.ok) {
+      const error = protocolError('bad-peer-message', `${link.name} sent a message that does not parse: ${parsed.error.message}`);
+      this.#error(error.code, error.message, link.remoteId);
+      return;
+    }
+    const message = parsed.value;
+    let seen = this.#seen.get(link.remoteId);
+    if (!seen) this.#seen.set(link.remoteId, (seen = new Set()));
+    if (seen.has(message.id)) return;
+    seen.add(message.id);
+    if (seen.size > SEEN_PER_PEER) seen.delete(seen.values().next().value as string);
+    // The name the server introduced is the one we trust, not the one in the message.
+    this.#emit('message', { from: link.remoteId, name: link.name, text: message.text, at: message.at, id: message.id });
+  }
+
+  // ---- events ------------------------------------------------------------------------
+
+  #error(code: ErrorCode, message?: string, peer?: string): void {
+    const error = protocolError(code, message);
+    this.#emit('error', peer === undefined ? { code, message: error.message } : { code, message: error.message, peer });
+  }
+
+  #emit<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): void {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+}
+
+function randomToken(): string {
+  const bytes = new Uint8Array(6);
+  globalThis.crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}

@@ -1,0 +1,151 @@
+import { expect } from '@esm-bundle/chai';
+import { sendKeys } from '@web/test-runner-commands';
+import type { P2pChat } from './p2p-chat.js';
+import { addChat, record, removeAll, uniqueRoom, waitForMesh, waitUntil } from '../test/helpers.js';
+
+describe('<p2p-chat> in a real mesh', () => {
+  let chats: P2pChat[] = [];
+  afterEach(() => {
+    removeAll(chats);
+    chats = [];
+  });
+
+  it('(a) two peers: the channel opens on both and messages go both ways', async () => {
+    const room = uniqueRoom('two');
+    const ann = addChat(room, 'Ann');
+    const annOpen = record(ann, 'p2p-channel-open');
+    const annGot = record(ann, 'p2p-message');
+    const welcome = record(ann, 'p2p-welcome');
+    await waitUntil(() => welcome.length === 1, 'Ann is welcomed');
+    const bo = addChat(room, 'Bo');
+    chats = [ann, bo];
+    const boOpen = record(bo, 'p2p-channel-open');
+    const boGot = record(bo, 'p2p-message');
+    await waitUntil(() => annOpen.length === 1 && boOpen.length === 1, 'the channel is open on both sides');
+    expect(annOpen[0]?.id).to.equal(bo.selfId);
+    expect(boOpen[0]?.id).to.equal(ann.selfId);
+    expect(ann.peers).to.deep.equal([{ id: bo.selfId, name: 'Bo', state: 'connected' }]);
+
+    expect(ann.send('hello from Ann').sent).to.deep.equal([bo.selfId]);
+    bo.send('hi Ann, Bo here');
+    await waitUntil(() => annGot.length === 1 && boGot.length === 1, 'both messages arrive');
+    expect(boGot[0]).to.include({ from: ann.selfId, name: 'Ann', text: 'hello from Ann' });
+    expect(annGot[0]).to.include({ from: bo.selfId, name: 'Bo', text: 'hi Ann, Bo here' });
+    expect(typeof boGot[0]?.at).to.equal('number');
+    // Both messages are in both transcripts, as text.
+    const texts = (chat: P2pChat) => [...chat.shadowRoot!.querySelectorAll('[part~="text"]')].map((el) => el.textContent);
+    await waitUntil(() => texts(ann).length === 2 && texts(bo).length === 2, 'both transcripts show both messages');
+    expect(texts(ann)).to.deep.equal(['hello from Ann', 'hi Ann, Bo here']);
+  });
+
+  it('the input is labelled and Enter sends', async () => {
+    const room = uniqueRoom('enter');
+    const ann = addChat(room, 'Ann');
+    const bo = addChat(room, 'Bo');
+    chats = [ann, bo];
+    const boGot = record(bo, 'p2p-message');
+    await waitForMesh(chats);
+    const input = ann.shadowRoot!.querySelector('input')!;
+    const label = ann.shadowRoot!.querySelector(`label[for="${input.id}"]`);
+    expect(label?.textContent?.trim()).to.equal('Message');
+    const log = ann.shadowRoot!.querySelector('[part="messages"]')!;
+    expect(log.getAttribute('role')).to.equal('log');
+    expect(log.getAttribute('aria-live')).to.equal('polite');
+    input.focus();
+    await sendKeys({ type: 'typed with the keyboard' });
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => boGot.length === 1, 'the typed message arrives');
+    expect(boGot[0]?.text).to.equal('typed with the keyboard');
+    expect(input.value).to.equal('');
+  });
+
+  it('(b) four peers: a full mesh, and every message reaches every other peer exactly once', async () => {
+    const room = uniqueRoom('four');
+    const names = ['P1', 'P2', 'P3', 'P4'];
+    chats = names.map((name) => addChat(room, name));
+    const got = chats.map((chat) => record(chat, 'p2p-message'));
+    const opened = chats.map((chat) => record(chat, 'p2p-channel-open'));
+    await waitForMesh(chats);
+    opened.forEach((list) => expect(list.length).to.equal(3));
+    chats.forEach((chat, i) => {
+      for (let n = 0; n < 3; n++) chat.send(`${names[i]} #${n}`);
+    });
+    await waitUntil(() => got.every((list) => list.length >= 9), 'every peer has 9 messages');
+    // Give duplicates, if any, a chance to show up.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    chats.forEach((chat, i) => {
+      const texts = got[i]!.map((m) => m.text).sort();
+      const expected = names.filter((_, j) => j !== i).flatMap((name) => [0, 1, 2].map((n) => `${name} #${n}`)).sort();
+      expect(texts, `${names[i]} received`).to.deep.equal(expected);
+      // Each sender's messages arrive in the order sent.
+      for (const sender of chats.filter((c) => c !== chat)) {
+        const fromSender = got[i]!.filter((m) => m.from === sender.selfId).map((m) => m.text);
+        expect(fromSender).to.deep.equal([0, 1, 2].map((n) => `${names[chats.indexOf(sender)]} #${n}`));
+      }
+    });
+  });
+
+  it('(c) a peer leaves: the others get p2p-peer-leave and their peer-list updates; a newcomer joins the mesh', async () => {
+    const room = uniqueRoom('leave');
+    chats = ['A', 'B', 'C'].map((name) => addChat(room, name));
+    await waitForMesh(chats);
+    const [a, b, c] = chats as [P2pChat, P2pChat, P2pChat];
+    const leftA = record(a, 'p2p-peer-leave');
+    const leftB = record(b, 'p2p-peer-leave');
+    const goneId = c.selfId;
+    c.remove();
+    await waitUntil(() => leftA.length === 1 && leftB.length === 1, 'both remaining peers see C leave');
+    expect(leftA[0]?.id).to.equal(goneId);
+    expect(leftB[0]?.id).to.equal(goneId);
+    const listed = (chat: P2pChat) =>
+      [...chat.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelectorAll('li[data-peer-id]')].map((li) => li.querySelector('[part="name"]')!.textContent);
+    await waitUntil(() => listed(a).length === 1 && listed(b).length === 1, 'the peer lists drop C');
+    expect(listed(a)).to.deep.equal(['B']);
+    expect(listed(b)).to.deep.equal(['A']);
+
+    const d = addChat(room, 'D');
+    chats = [a, b, d];
+    await waitForMesh(chats);
+    expect(listed(a).sort()).to.deep.equal(['B', 'D']);
+    const dGot = record(d, 'p2p-message');
+    a.send('welcome D');
+    b.send('hello D');
+    await waitUntil(() => dGot.length === 2, 'D hears from both');
+    expect(dGot.map((m) => m.name).sort()).to.deep.equal(['A', 'B']);
+  });
+
+  it('a hostile message and name render as inert text', async () => {
+    const room = uniqueRoom('hostile');
+    const evilName = '<img src=x onerror="window.__pwned=1">';
+    const evilText = '<script>window.__pwned=2</script><b onmouseover=alert(1)>bold</b>';
+    const victim = addChat(room, 'Victim');
+    const evil = addChat(room, evilName);
+    chats = [victim, evil];
+    const got = record(victim, 'p2p-message');
+    await waitForMesh(chats);
+    evil.send(evilText);
+    await waitUntil(() => got.length === 1, 'the message arrives');
+    const root = victim.shadowRoot!;
+    await waitUntil(() => root.querySelector('li[part~="message"]') !== null, 'the message is rendered');
+    const line = root.querySelector('li[part~="message"]')!;
+    expect(line.querySelector('[part="name"]')!.textContent).to.equal(evilName);
+    expect(line.querySelector('[part="text"]')!.textContent).to.equal(evilText);
+    expect(root.querySelectorAll('img, script, b').length).to.equal(0);
+    const list = root.querySelector('peer-list')!.shadowRoot!;
+    expect(list.querySelectorAll('img').length).to.equal(0);
+    expect(list.textContent).to.contain(evilName);
+    expect((window as unknown as { __pwned?: number }).__pwned).to.equal(undefined);
+  });
+
+  it('without a server attribute it does nothing and says why; a bad server gives p2p-error', async () => {
+    const idle = document.createElement('p2p-chat');
+    document.body.append(idle);
+    chats = [idle];
+    await idle.updateComplete;
+    expect(idle.shadowRoot!.querySelector('[part="status"]')!.textContent).to.contain('server');
+    const errors = record(idle, 'p2p-error');
+    idle.server = 'ws://127.0.0.1:9';
+    await waitUntil(() => errors.length > 0, 'an error event');
+    expect(errors[0]?.code).to.equal('signaling-unavailable');
+  });
+});

@@ -1,0 +1,308 @@
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { LIMITS, DEFAULT_ROOM, defaultPeerName, type ErrorCode } from '../protocol/index.js';
+import { MeshController } from './mesh-controller.js';
+import type { SendResult } from './mesh.js';
+import type { PeerInfo } from './mesh-events.js';
+import './peer-list.js';
+import './events.js';
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+/**
+ * A peer-to-peer group chat. Messages travel browser-to-browser over WebRTC data
+ * channels (a full mesh); the signaling server at `server` only introduces the peers.
+ *
+ * ```html
+ * <p2p-chat server="ws://localhost:8080" room="lobby" name="Ann"></p2p-chat>
+ * ```
+ *
+ * @fires p2p-welcome - joined the room: `{ id, room, peers }`
+ * @fires p2p-peer-join - a peer is in the room: `{ id, name }`
+ * @fires p2p-peer-leave - a peer left or its connection failed for good: `{ id }`
+ * @fires p2p-peer-state - a peer's connection state changed: `{ id, state }`
+ * @fires p2p-channel-open - the data channel to a peer opened: `{ id }`
+ * @fires p2p-channel-close - the data channel to a peer closed: `{ id }`
+ * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id }`
+ * @fires p2p-error - something went wrong: `{ code, message }` (codes are stable)
+ * @fires p2p-signal - a signaling step, for learning logs: `{ direction, message, peer?, at }`
+ *
+ * @csspart container - the whole chat
+ * @csspart header - room name and status line
+ * @csspart status - the status line (role=status)
+ * @csspart peers - the `<peer-list>`
+ * @csspart messages - the message log (role=log, announced to screen readers)
+ * @csspart message - one message; own messages also have the part `own`
+ * @csspart own - a message this user sent
+ * @csspart notice - a join/leave/error line in the log
+ * @csspart name - a message's sender name
+ * @csspart time - a message's time
+ * @csspart text - a message's text
+ * @csspart form - the message form
+ * @csspart label - the input's label
+ * @csspart input - the message input
+ * @csspart send - the send button
+ *
+ * @cssprop [--p2p-chat-font=inherit] - font of the whole chat
+ * @cssprop [--p2p-chat-height=24rem] - height of the chat
+ * @cssprop [--p2p-chat-background=Canvas] - background colour
+ * @cssprop [--p2p-chat-color=CanvasText] - text colour
+ * @cssprop [--p2p-chat-accent=#0969da] - accent (button, own-name) colour
+ * @cssprop [--p2p-chat-own-background=rgba(9,105,218,0.08)] - background of own messages
+ * @cssprop [--p2p-chat-border=1px solid rgba(127,127,127,0.35)] - borders
+ * @cssprop [--p2p-chat-radius=0.5rem] - corner radius
+ * @cssprop [--p2p-chat-error-color=#cf222e] - colour of error notices
+ */
+export class P2pChat extends LitElement {
+  static override properties = {
+    server: { type: String, reflect: true },
+    room: { type: String, reflect: true },
+    name: { type: String, reflect: true },
+  };
+
+  /** Signaling server URL, e.g. `ws://localhost:8080`. Nothing happens until it is set. */
+  server = '';
+  /** The room to join. */
+  room = DEFAULT_ROOM;
+  /** Your display name (default: the server's `guest-xxxx`). */
+  name = '';
+
+  readonly #mesh = new MeshController(this, () =>
+    this.server ? { server: this.server, room: this.room || DEFAULT_ROOM, ...(this.name.trim() ? { name: this.name.trim() } : {}) } : null,
+  );
+
+  /** Our server-assigned peer id, once joined (null before). */
+  get selfId(): string | null {
+    return this.#mesh.selfId;
+  }
+
+  /** The other peers of the room: `{ id, name, state }`. */
+  get peers(): PeerInfo[] {
+    return this.#mesh.peers;
+  }
+
+  /** The underlying Mesh, for tools such as a learning inspector. */
+  get mesh() {
+    return this.#mesh.mesh;
+  }
+
+  /**
+   * Sends a chat message to every peer in the room. Messages to peers whose channel is
+   * still opening wait and go out when it opens.
+   */
+  send(text: string): SendResult {
+    return this.#mesh.send(text);
+  }
+
+  static override styles = css`
+    :host {
+      display: block;
+      font: var(--p2p-chat-font, inherit);
+      color: var(--p2p-chat-color, CanvasText);
+      background: var(--p2p-chat-background, Canvas);
+      border: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+      border-radius: var(--p2p-chat-radius, 0.5rem);
+      height: var(--p2p-chat-height, 24rem);
+      box-sizing: border-box;
+      overflow: hidden;
+    }
+    [part='container'] {
+      display: grid;
+      grid-template-rows: auto 1fr auto;
+      grid-template-columns: minmax(0, 1fr) minmax(8rem, 12rem);
+      grid-template-areas: 'header header' 'log peers' 'form form';
+      height: 100%;
+    }
+    header {
+      grid-area: header;
+      padding: 0.5rem 0.75rem;
+      border-bottom: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.25rem 1rem;
+      align-items: baseline;
+    }
+    h2 {
+      font-size: 1em;
+      margin: 0;
+    }
+    [part='status'] {
+      margin: 0;
+      font-size: 0.85em;
+      opacity: 0.8;
+    }
+    peer-list {
+      grid-area: peers;
+      padding: 0.5rem 0.75rem;
+      border-left: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+      overflow: auto;
+      font-size: 0.9em;
+    }
+    ol {
+      grid-area: log;
+      list-style: none;
+      margin: 0;
+      padding: 0.5rem 0.75rem;
+      overflow-y: auto;
+      display: flex;
+      flex-direction: column;
+      gap: 0.35rem;
+    }
+    li {
+      overflow-wrap: anywhere;
+      white-space: pre-wrap;
+    }
+    li.own {
+      background: var(--p2p-chat-own-background, rgba(9, 105, 218, 0.08));
+      border-radius: var(--p2p-chat-radius, 0.5rem);
+      padding: 0 0.25rem;
+    }
+    .name {
+      font-weight: 600;
+    }
+    li.own .name {
+      color: var(--p2p-chat-accent, #0969da);
+    }
+    time {
+      font-size: 0.8em;
+      opacity: 0.7;
+      margin-inline: 0.35rem;
+    }
+    li.notice {
+      font-size: 0.85em;
+      font-style: italic;
+      opacity: 0.8;
+    }
+    li.notice.error {
+      color: var(--p2p-chat-error-color, #cf222e);
+      opacity: 1;
+    }
+    form {
+      grid-area: form;
+      display: flex;
+      gap: 0.5rem;
+      padding: 0.5rem 0.75rem;
+      border-top: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+      align-items: center;
+    }
+    input {
+      flex: 1;
+      min-width: 0;
+      font: inherit;
+      padding: 0.35rem 0.5rem;
+    }
+    button {
+      font: inherit;
+      padding: 0.35rem 0.9rem;
+      background: var(--p2p-chat-accent, #0969da);
+      color: white;
+      border: none;
+      border-radius: var(--p2p-chat-radius, 0.5rem);
+      cursor: pointer;
+    }
+    button:disabled {
+      opacity: 0.5;
+      cursor: default;
+    }
+    .visually-hidden {
+      position: absolute;
+      width: 1px;
+      height: 1px;
+      overflow: hidden;
+      clip: rect(0 0 0 0);
+      white-space: nowrap;
+    }
+    @media (max-width: 30rem) {
+      [part='container'] {
+        grid-template-columns: 1fr;
+        grid-template-rows: auto auto 1fr auto;
+        grid-template-areas: 'header' 'peers' 'log' 'form';
+      }
+      peer-list {
+        border-left: none;
+        border-bottom: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+        max-height: 5rem;
+      }
+    }
+  `;
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('server') || changed.has('room') || changed.has('name')) this.#mesh.restart();
+  }
+
+  protected override updated(): void {
+    const log = this.renderRoot.querySelector('ol');
+    if (log) log.scrollTop = log.scrollHeight;
+  }
+
+  #statusText(): string {
+    const mesh = this.#mesh.mesh;
+    const error = this.#mesh.lastError;
+    if (!mesh) return this.server ? 'Not connected.' : 'No signaling server set (the server attribute).';
+    const open = mesh.peers.filter((p) => p.state === 'connected').length;
+    switch (mesh.status) {
+      case 'connecting':
+        return `Connecting to ${mesh.server}…`;
+      case 'joined':
+        return `${open} of ${mesh.peers.length} peer${mesh.peers.length === 1 ? '' : 's'} connected directly (peer-to-peer).`;
+      case 'disconnected':
+        return `Signaling lost${error ? `: ${error.message}` : ''} Open chats keep working; new peers cannot join.`;
+      default:
+        return error ? error.message : 'Closed.';
+    }
+  }
+
+  #onSubmit(event: SubmitEvent): void {
+    event.preventDefault();
+    const input = this.renderRoot.querySelector('input');
+    if (!input || input.value.trim() === '') return;
+    const result = this.send(input.value);
+    if (result.message) input.value = '';
+  }
+
+  override render() {
+    const mesh = this.#mesh.mesh;
+    const cannotSend: ErrorCode | null = !mesh || mesh.status === 'closed' ? 'not-connected' : null;
+    const selfName = mesh ? (mesh.name ?? (mesh.selfId ? defaultPeerName(mesh.selfId) : '')) : '';
+    return html`
+      <section part="container" aria-label="Chat room ${this.room || DEFAULT_ROOM}">
+        <header part="header">
+          <h2>#${this.room || DEFAULT_ROOM}</h2>
+          <p part="status" role="status">${this.#statusText()}</p>
+        </header>
+        <ol part="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
+          ${this.#mesh.transcript.map((line) =>
+            line.kind === 'message'
+              ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
+                  <span part="name" class="name">${line.name}</span><time part="time" datetime=${new Date(line.at).toISOString()}>${timeFormat.format(line.at)}</time><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${line.own && line.reached === 0
+                    ? html` <em class="undelivered">(no one else is here: not delivered)</em>`
+                    : nothing}
+                </li>`
+              : html`<li part="notice" class="notice${line.error ? ' error' : ''}" role=${line.error ? 'alert' : nothing}>${line.text}</li>`,
+          )}
+        </ol>
+        <peer-list part="peers" .peers=${this.peers} self-name=${selfName}></peer-list>
+        <form part="form" @submit=${this.#onSubmit}>
+          <label part="label" for="message" class="visually-hidden">Message</label>
+          <input
+            part="input"
+            id="message"
+            name="message"
+            autocomplete="off"
+            maxlength=${LIMITS.maxChatTextLength}
+            placeholder="Write a message and press Enter"
+            ?disabled=${cannotSend !== null}
+          />
+          <button part="send" type="submit" ?disabled=${cannotSend !== null}>Send</button>
+        </form>
+      </section>
+    `;
+  }
+}
+
+if (!customElements.get('p2p-chat')) customElements.define('p2p-chat', P2pChat);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'p2p-chat': P2pChat;
+  }
+}

@@ -1,0 +1,99 @@
+import { LitElement, css, html, nothing } from 'lit';
+import type { PeerInfo, PeerState } from './mesh-events.js';
+
+const STATE_LABEL: Record<PeerState, string> = {
+  connecting: 'connecting',
+  connected: 'connected',
+  reconnecting: 'reconnecting',
+  failed: 'failed',
+  closed: 'closed',
+};
+
+/**
+ * The peers of a room and the live state of the connection to each.
+ * States are written out in words (not shown by colour alone).
+ *
+ * @csspart list - the `<ul>` of peers
+ * @csspart peer - one peer's `<li>`; also has the part `peer-<state>`
+ * @csspart name - a peer's name
+ * @csspart state - a peer's connection state, in words
+ * @csspart empty - the text shown when no one else is in the room
+ * @cssprop [--peer-list-connected-color=#1a7f37] - colour of the `connected` state
+ * @cssprop [--peer-list-pending-color=#9a6700] - colour of `connecting` / `reconnecting`
+ * @cssprop [--peer-list-failed-color=#cf222e] - colour of `failed` / `closed`
+ * @cssprop [--peer-list-gap=0.25rem] - space between peers
+ */
+export class PeerList extends LitElement {
+  static override properties = {
+    peers: { attribute: false },
+    selfName: { type: String, attribute: 'self-name' },
+  };
+
+  /** The peers to show, as `<p2p-chat>`'s `peers` property gives them. */
+  peers: readonly PeerInfo[] = [];
+  /** Our own name, listed first as "(you)". */
+  selfName = '';
+
+  static override styles = css`
+    :host {
+      display: block;
+      font: inherit;
+    }
+    ul {
+      list-style: none;
+      margin: 0;
+      padding: 0;
+      display: flex;
+      flex-direction: column;
+      gap: var(--peer-list-gap, 0.25rem);
+    }
+    li {
+      display: flex;
+      justify-content: space-between;
+      gap: 0.5rem;
+      overflow-wrap: anywhere;
+    }
+    .state {
+      font-size: 0.85em;
+      white-space: nowrap;
+    }
+    .connected {
+      color: var(--peer-list-connected-color, #1a7f37);
+    }
+    .connecting,
+    .reconnecting {
+      color: var(--peer-list-pending-color, #9a6700);
+    }
+    .failed,
+    .closed {
+      color: var(--peer-list-failed-color, #cf222e);
+    }
+    .empty {
+      margin: 0;
+      opacity: 0.75;
+    }
+  `;
+
+  override render() {
+    return html`
+      <ul part="list" aria-label="People in this room">
+        ${this.selfName ? html`<li part="peer peer-self"><span part="name">${this.selfName} (you)</span></li>` : nothing}
+        ${this.peers.map(
+          (peer) => html`<li part="peer peer-${peer.state}" data-peer-id=${peer.id} data-state=${peer.state}>
+            <span part="name">${peer.name}</span>
+            <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>
+          </li>`,
+        )}
+      </ul>
+      ${this.peers.length === 0 ? html`<p part="empty" class="empty">No one else is here yet.</p>` : nothing}
+    `;
+  }
+}
+
+if (!customElements.get('peer-list')) customElements.define('peer-list', PeerList);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'peer-list': PeerList;
+  }
+}

@@ -1,0 +1,66 @@
+/** Helpers for the real-browser tests: a real signaling server, real RTCPeerConnections. */
+import '../components/index.js';
+import type { P2pChat } from '../components/p2p-chat.js';
+import type { P2pEventMap } from '../components/events.js';
+
+declare global {
+  interface Window {
+    P2P_SIGNALING_URL?: string;
+  }
+}
+
+/** The signaling server the test-runner config started for this run. */
+export function signalingUrl(): string {
+  const url = window.P2P_SIGNALING_URL;
+  if (!url) throw new Error('P2P_SIGNALING_URL is not set: run the tests through web-test-runner.config.mjs');
+  return url;
+}
+
+let rooms = 0;
+/** A room no other test uses. */
+export function uniqueRoom(label: string): string {
+  return `${label}-${Date.now().toString(36)}-${++rooms}`;
+}
+
+/** Puts a <p2p-chat> on the page; it joins the room at once. */
+export function addChat(room: string, name: string, parent: HTMLElement = document.body): P2pChat {
+  const chat = document.createElement('p2p-chat');
+  chat.setAttribute('server', signalingUrl());
+  chat.setAttribute('room', room);
+  chat.setAttribute('name', name);
+  parent.append(chat);
+  return chat;
+}
+
+/** Records every event of one type an element fires. */
+export function record<K extends keyof P2pEventMap>(target: EventTarget, type: K): P2pEventMap[K]['detail'][] {
+  const seen: P2pEventMap[K]['detail'][] = [];
+  target.addEventListener(type, (event) => seen.push((event as P2pEventMap[K]).detail));
+  return seen;
+}
+
+/** Polls until `check` is true, or fails with `what` after `timeoutMs`. */
+export async function waitUntil(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Waits until every chat has an open channel to every other one. */
+export async function waitForMesh(chats: readonly P2pChat[], timeoutMs = 20_000): Promise<void> {
+  await waitUntil(
+    () =>
+      chats.every((chat) => {
+        const connected = chat.peers.filter((p) => p.state === 'connected').map((p) => p.id);
+        return chats.every((other) => other === chat || (other.selfId !== null && connected.includes(other.selfId)));
+      }),
+    `a full mesh of ${chats.length} peers`,
+    timeoutMs,
+  );
+}
+
+export function removeAll(chats: readonly HTMLElement[]): void {
+  for (const chat of chats) chat.remove();
+}
