@@ -149,6 +149,8 @@ export class P2pChat extends LitElement {
     }
     li {
       overflow-wrap: anywhere;
+    }
+    .text {
       white-space: pre-wrap;
     }
     li.own {
