@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   'unknown-peer': 'There is no such peer in your room.',
   'room-full': 'The room has reached its capacity.',
   'server-shutdown': 'The signaling server is shutting down.',
+  'rate-limited': 'Too many messages: slow down (frames over the rate are dropped).',
+  'server-full': 'The server has reached its capacity of clients.',
   // Raised by the client side (Mesh) to its user.
   'webrtc-unsupported': 'This browser cannot make WebRTC connections (no RTCPeerConnection).',
   'signaling-unavailable': 'The signaling server could not be reached.',

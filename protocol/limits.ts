@@ -13,6 +13,8 @@ export const LIMITS = {
   maxSdpMidLength: 64,
   maxUfragLength: 256,
   maxPeerIdLength: 64,
+  /** Resume tokens (opaque, base64url). */
+  maxResumeTokenLength: 64,
   maxRoomLength: 64,
   maxNameLength: 40,
   maxChatIdLength: 64,

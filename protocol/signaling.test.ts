@@ -21,6 +21,10 @@ test('new-peer: room and trimmed name, defaults to the lobby', () => {
     value: { type: 'new-peer', room: 'r1', name: 'Ada' },
   });
   assert.deepEqual(parseClientMessage('{"type":"new-peer"}'), { ok: true, value: { type: 'new-peer', room: 'lobby' } });
+  assert.deepEqual(parseClientMessage('{"type":"new-peer","resume":"abcdefghijklmnopqrstuvwx"}'), {
+    ok: true,
+    value: { type: 'new-peer', room: 'lobby', resume: 'abcdefghijklmnopqrstuvwx' },
+  });
   assert.deepEqual(parseClientMessage('{"type":"new-peer","name":"   "}'), {
     ok: true,
     value: { type: 'new-peer', room: 'lobby' },
@@ -64,6 +68,9 @@ test('every kind of bad frame is a typed error, never a throw', () => {
     [JSON.stringify({ type: 'new-peer', room: 'r'.repeat(LIMITS.maxRoomLength + 1) }), 'too-large'],
     [JSON.stringify({ type: 'new-peer', name: 'n'.repeat(LIMITS.maxNameLength + 1) }), 'too-large'],
     ['{"type":"new-peer","name":"bell\\u0007"}', 'bad-value'],
+    ['{"type":"new-peer","resume":"short"}', 'bad-value'],
+    ['{"type":"new-peer","resume":"has spaces in the token!!"}', 'bad-value'],
+    [JSON.stringify({ type: 'new-peer', resume: 'r'.repeat(LIMITS.maxResumeTokenLength + 1) }), 'too-large'],
     ['{"type":"new-peer","name":["x"]}', 'wrong-type'],
     ['['.repeat(100_000) + ']'.repeat(100_000), 'too-large'],
   ];
@@ -106,6 +113,7 @@ test('server messages round-trip through encode/parseServerMessage', () => {
       peers: [{ id: 'p1', name: 'Ada' }],
       iceServers: [{ urls: 'stun:127.0.0.1:3478' }, { urls: ['turn:127.0.0.1'], username: 'u', credential: 'c' }],
       limits: { maxRoomSize: 10, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40 },
+      resume: 'abcdefghijklmnopqrstuvwx',
     },
     { type: 'new-peer', id: 'p2', name: 'Grace' },
     { type: 'offer', from: 'p2', sdp: 'v=0' },

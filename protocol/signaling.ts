@@ -61,6 +61,11 @@ export interface NewPeerRequest {
   readonly type: 'new-peer';
   readonly room: string;
   readonly name?: string;
+  /**
+   * The `resume` token of an earlier `welcome`: rejoining with it keeps the same id, so
+   * peers still connected over WebRTC know it is the same peer (after a signaling outage).
+   */
+  readonly resume?: string;
 }
 /** Phase 2 (SDP): the offerer's session description for one peer. */
 export interface OfferRequest {
@@ -95,6 +100,8 @@ export interface WelcomeMessage {
   readonly peers: readonly PeerSummary[];
   readonly iceServers: readonly IceServer[];
   readonly limits: ServerLimits;
+  /** Secret token proving ownership of `id`; send it in `new-peer` to rejoin as the same peer. */
+  readonly resume: string;
 }
 export interface NewPeerNotice {
   readonly type: 'new-peer';
@@ -144,6 +151,7 @@ const peerId = { max: LIMITS.maxPeerIdLength, min: 1, pattern: PEER_ID_PATTERN }
 const room = { max: LIMITS.maxRoomLength, min: 1, pattern: ROOM_PATTERN };
 const name = { max: LIMITS.maxNameLength, min: 1, forbidden: NAME_FORBIDDEN };
 const sdp = { max: LIMITS.maxSdpLength, min: 1 };
+const resumeToken = { max: LIMITS.maxResumeTokenLength, min: 16, pattern: PEER_ID_PATTERN };
 
 function readCandidate(obj: JsonObject): IceCandidate | null {
   const value = nullableObject(obj, 'candidate');
@@ -171,9 +179,13 @@ function readClientMessage(obj: JsonObject): ClientMessage {
     case 'new-peer': {
       const roomName = optionalString(obj, 'room', room);
       const peerName = readName(obj);
-      return peerName === undefined
-        ? { type, room: roomName ?? DEFAULT_ROOM }
-        : { type, room: roomName ?? DEFAULT_ROOM, name: peerName };
+      const resume = optionalString(obj, 'resume', resumeToken);
+      return {
+        type,
+        room: roomName ?? DEFAULT_ROOM,
+        ...(peerName === undefined ? {} : { name: peerName }),
+        ...(resume === undefined ? {} : { resume }),
+      };
     }
     case 'offer':
     case 'answer':
@@ -229,6 +241,7 @@ function readServerMessage(obj: JsonObject): ServerMessage {
           maxChatTextLength: number(limits, 'maxChatTextLength', count),
           maxNameLength: number(limits, 'maxNameLength', count),
         },
+        resume: string(obj, 'resume', resumeToken),
       };
     }
     case 'new-peer':

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { LIMITS, parseIceServers, type IceServer } from '../protocol/index.js';
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOST, DEFAULT_PORT, type SignalingServerOptions } from './signaling-server.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type SignalingServerOptions } from './signaling-server.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
 
 export const HELP = `Usage: p2p-chat-server [options]
@@ -16,7 +16,16 @@ Options:
   --port <n>             TCP port to listen on (default ${DEFAULT_PORT}; 0 picks a free port)
   --host <name>          interface to listen on (default ${DEFAULT_HOST}; 0.0.0.0 for all)
   --max-room-size <n>    peers per room, 2..100 (default ${LIMITS.maxRoomSize}: a full mesh tops out near 10)
-  --max-payload <bytes>  largest frame accepted (default ${LIMITS.maxFrameBytes})
+  --max-payload <bytes>  largest frame accepted; larger ones close the socket with 1009 (default ${DEFAULT_LIMITS.maxPayload})
+  --rate <n>             frames per second per connection, on average (default ${DEFAULT_LIMITS.messagesPerSecond})
+  --burst <n>            frames a connection may send at once above the rate (default ${DEFAULT_LIMITS.messageBurst});
+                         frames over it are dropped with error "rate-limited", and after
+                         ${DEFAULT_LIMITS.floodCloseAfter} dropped in a row the connection is closed (1008)
+  --max-clients <n>      connections held at once; more get HTTP 503 (default ${DEFAULT_LIMITS.maxClients})
+  --max-connections-per-ip <n>
+                         connections from one address; more get HTTP 429 (default ${DEFAULT_LIMITS.maxConnectionsPerIp}; 0: no limit)
+  --max-name-length <n>  longest display name, 1..${LIMITS.maxNameLength} (default ${LIMITS.maxNameLength})
+  --max-room-length <n>  longest room name, 1..${LIMITS.maxRoomLength} (default ${LIMITS.maxRoomLength})
   --heartbeat <ms>       ping interval; dead sockets are dropped after two (default ${DEFAULT_HEARTBEAT_MS})
   --ice-servers <list>   STUN/TURN servers given to every peer: a comma-separated list of
                          URLs (stun:host:3478,turn:host:3478) or a JSON array of
@@ -74,6 +83,12 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         host: { type: 'string' },
         'max-room-size': { type: 'string' },
         'max-payload': { type: 'string' },
+        rate: { type: 'string' },
+        burst: { type: 'string' },
+        'max-clients': { type: 'string' },
+        'max-connections-per-ip': { type: 'string' },
+        'max-name-length': { type: 'string' },
+        'max-room-length': { type: 'string' },
         heartbeat: { type: 'string' },
         'ice-servers': { type: 'string' },
         'allowed-origins': { type: 'string' },
@@ -92,6 +107,14 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       maxPayload: values['max-payload'] === undefined ? LIMITS.maxFrameBytes : integer('max-payload', values['max-payload'], 1024, 16 * 1024 * 1024),
       heartbeatMs: values.heartbeat === undefined ? DEFAULT_HEARTBEAT_MS : integer('heartbeat', values.heartbeat, 100, 3_600_000),
       iceServers: values['ice-servers'] === undefined ? [] : iceServers(values['ice-servers']),
+      ...(values.rate === undefined ? {} : { messagesPerSecond: integer('rate', values.rate, 1, 100_000) }),
+      ...(values.burst === undefined ? {} : { messageBurst: integer('burst', values.burst, 1, 100_000) }),
+      ...(values['max-clients'] === undefined ? {} : { maxClients: integer('max-clients', values['max-clients'], 1, 10_000_000) }),
+      ...(values['max-connections-per-ip'] === undefined
+        ? {}
+        : { maxConnectionsPerIp: integer('max-connections-per-ip', values['max-connections-per-ip'], 0, 10_000_000) }),
+      ...(values['max-name-length'] === undefined ? {} : { maxNameLength: integer('max-name-length', values['max-name-length'], 1, LIMITS.maxNameLength) }),
+      ...(values['max-room-length'] === undefined ? {} : { maxRoomLength: integer('max-room-length', values['max-room-length'], 1, LIMITS.maxRoomLength) }),
       allowedOrigins: (values['allowed-origins'] ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     };
     return { kind: 'run', options, logLevel };

@@ -22,6 +22,7 @@ test('parseCli: every flag, and ICE servers as a URL list or JSON', () => {
   const command = parseCli([
     '--port', '9000', '--host', '0.0.0.0', '--max-room-size', '4', '--heartbeat', '5000',
     '--ice-servers', 'stun:127.0.0.1:3478, turn:127.0.0.1:3478', '--allowed-origins', 'http://a,http://b', '--log-level', 'warn',
+    '--rate', '20', '--burst', '40', '--max-clients', '500', '--max-connections-per-ip', '5', '--max-name-length', '20', '--max-room-length', '16',
   ]);
   assert.equal(command.kind, 'run');
   if (command.kind !== 'run') return;
@@ -32,6 +33,12 @@ test('parseCli: every flag, and ICE servers as a URL list or JSON', () => {
   assert.deepEqual(command.options.iceServers, [{ urls: 'stun:127.0.0.1:3478' }, { urls: 'turn:127.0.0.1:3478' }]);
   assert.deepEqual(command.options.allowedOrigins, ['http://a', 'http://b']);
   assert.equal(command.logLevel, 'warn');
+  assert.equal(command.options.messagesPerSecond, 20);
+  assert.equal(command.options.messageBurst, 40);
+  assert.equal(command.options.maxClients, 500);
+  assert.equal(command.options.maxConnectionsPerIp, 5);
+  assert.equal(command.options.maxNameLength, 20);
+  assert.equal(command.options.maxRoomLength, 16);
   const json = parseCli(['--ice-servers', '[{"urls":["turn:h:3478"],"username":"u","credential":"c"}]']);
   assert.ok(json.kind === 'run');
   assert.deepEqual(json.options.iceServers, [{ urls: ['turn:h:3478'], username: 'u', credential: 'c' }]);
@@ -41,7 +48,7 @@ test('parseCli: every flag, and ICE servers as a URL list or JSON', () => {
 test('parseCli: bad flags are clear errors, --help is help', () => {
   assert.deepEqual(parseCli(['--help']), { kind: 'help' });
   assert.deepEqual(parseCli(['-h']), { kind: 'help' });
-  for (const args of [['--port', 'x'], ['--port', '70000'], ['--max-room-size', '1'], ['--ice-servers', 'http://x'], ['--ice-servers', '[{'], ['--log-level', 'loud'], ['--nope']]) {
+  for (const args of [['--port', 'x'], ['--port', '70000'], ['--max-room-size', '1'], ['--ice-servers', 'http://x'], ['--ice-servers', '[{'], ['--log-level', 'loud'], ['--nope'], ['--rate', '0'], ['--max-name-length', '41']]) {
     const command = parseCli(args);
     assert.equal(command.kind, 'error', args.join(' '));
     assert.ok(command.kind === 'error' && command.message.length > 0);

@@ -5,7 +5,6 @@
 import type { PeerSummary } from '../protocol/index.js';
 
 export interface RoomMember {
-  readonly id: string;
   readonly name: string;
 }
 
@@ -17,15 +16,15 @@ export class RoomRegistry<M extends RoomMember> {
   constructor(readonly maxRoomSize: number) {}
 
   /** Adds a member to a room, unless the room is at capacity. */
-  join(room: string, member: M): JoinOutcome {
+  join(room: string, id: string, member: M): JoinOutcome {
     let members = this.#rooms.get(room);
     if (members && members.size >= this.maxRoomSize) return { ok: false, reason: 'room-full' };
     if (!members) {
       members = new Map();
       this.#rooms.set(room, members);
     }
-    const others = [...members.values()].map(({ id, name }) => ({ id, name }));
-    members.set(member.id, member);
+    const others = [...members].map(([otherId, other]) => ({ id: otherId, name: other.name }));
+    members.set(id, member);
     return { ok: true, others };
   }
 
@@ -46,7 +45,7 @@ export class RoomRegistry<M extends RoomMember> {
   *others(room: string, exceptId: string): Iterable<M> {
     const members = this.#rooms.get(room);
     if (!members) return;
-    for (const member of members.values()) if (member.id !== exceptId) yield member;
+    for (const [id, member] of members) if (id !== exceptId) yield member;
   }
 
   get roomCount(): number {

@@ -6,7 +6,6 @@
  * changes nothing for anyone else.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
@@ -24,6 +23,8 @@ import {
 } from '../protocol/index.js';
 import { RoomRegistry } from './room-registry.js';
 import { silentLogger, type Logger } from './log.js';
+import { TokenBucket } from './token-bucket.js';
+import { newIdentity, resumedIdentity } from './identity.js';
 
 export interface SignalingServerOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -40,6 +41,22 @@ export interface SignalingServerOptions {
   readonly heartbeatMs?: number;
   /** `Origin`s allowed to connect (exact match); empty or absent allows any. */
   readonly allowedOrigins?: readonly string[];
+  /** Frames per second a connection may send on average. Default 50. */
+  readonly messagesPerSecond?: number;
+  /** Frames a connection may send at once above the rate. Default 200. */
+  readonly messageBurst?: number;
+  /** Frames dropped for the rate in a row before the connection is closed (1008). Default 200. */
+  readonly floodCloseAfter?: number;
+  /** Connections the server holds at once; more are refused at the upgrade (503). Default 20000. */
+  readonly maxClients?: number;
+  /** Connections from one IP address; more are refused at the upgrade (429). Default 100; 0: no limit. */
+  readonly maxConnectionsPerIp?: number;
+  /** Longest display name (at most the protocol's 40). */
+  readonly maxNameLength?: number;
+  /** Longest room name (at most the protocol's 64). */
+  readonly maxRoomLength?: number;
+  /** A receiver with more than this many bytes waiting to be sent is cut off (1013). Default 4 MiB. */
+  readonly maxBufferedBytes?: number;
   /** Where structured log entries go. Default: nowhere. */
   readonly logger?: Logger;
 }
@@ -60,53 +77,103 @@ export interface SignalingServer {
 
 interface Client {
   readonly socket: WebSocket;
-  readonly id: string;
+  readonly ip: string;
+  /** Assigned when the client joins (new-peer); null before. */
+  id: string | null;
   name: string;
   room: string | null;
   alive: boolean;
+  readonly bucket: TokenBucket;
+  /** Frames dropped for the rate since the last accepted one. */
+  dropped: number;
+  /** When the client was last told it is rate-limited (ms). */
+  toldLimitedAt: number;
 }
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = 'localhost';
 export const DEFAULT_HEARTBEAT_MS = 30_000;
 
-/** Close codes the server uses (RFC 6455 and the 4000 private range). */
+/** Close codes the server uses (RFC 6455). */
 export const CLOSE_CODES = {
+  /** The server shuts down. */
   goingAway: 1001,
+  /** Invalid UTF-8 in a text frame (closed by `ws`). */
+  invalidPayload: 1007,
+  /** Sustained flooding past the rate limit; or the same id rejoined from elsewhere. */
+  policyViolation: 1008,
+  /** A frame over `maxPayload` (closed by `ws`). */
   tooLarge: 1009,
+  /** The client does not read what it is sent (buffer over `maxBufferedBytes`). */
+  tryAgainLater: 1013,
 } as const;
 
-function newPeerId(): string {
-  return randomBytes(9).toString('base64url');
-}
+/** Defaults of every limit (README, "Limits and security"). */
+export const DEFAULT_LIMITS = {
+  maxPayload: LIMITS.maxFrameBytes,
+  maxRoomSize: LIMITS.maxRoomSize,
+  messagesPerSecond: 50,
+  messageBurst: 200,
+  floodCloseAfter: 200,
+  maxClients: 20_000,
+  maxConnectionsPerIp: 100,
+  maxNameLength: LIMITS.maxNameLength,
+  maxRoomLength: LIMITS.maxRoomLength,
+  maxBufferedBytes: 4 * 1024 * 1024,
+} as const;
 
 export async function createSignalingServer(options: SignalingServerOptions = {}): Promise<SignalingServer> {
   const port = options.port ?? DEFAULT_PORT;
   const host = options.host ?? DEFAULT_HOST;
-  const maxRoomSize = options.maxRoomSize ?? LIMITS.maxRoomSize;
-  const maxPayload = options.maxPayload ?? LIMITS.maxFrameBytes;
+  const maxRoomSize = options.maxRoomSize ?? DEFAULT_LIMITS.maxRoomSize;
+  const maxPayload = options.maxPayload ?? DEFAULT_LIMITS.maxPayload;
   const iceServers = options.iceServers ?? [];
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
   const allowedOrigins = new Set(options.allowedOrigins ?? []);
+  const messagesPerSecond = options.messagesPerSecond ?? DEFAULT_LIMITS.messagesPerSecond;
+  const messageBurst = options.messageBurst ?? DEFAULT_LIMITS.messageBurst;
+  const floodCloseAfter = options.floodCloseAfter ?? DEFAULT_LIMITS.floodCloseAfter;
+  const maxClients = options.maxClients ?? DEFAULT_LIMITS.maxClients;
+  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? DEFAULT_LIMITS.maxConnectionsPerIp;
+  const maxNameLength = Math.min(options.maxNameLength ?? LIMITS.maxNameLength, LIMITS.maxNameLength);
+  const maxRoomLength = Math.min(options.maxRoomLength ?? LIMITS.maxRoomLength, LIMITS.maxRoomLength);
+  const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_LIMITS.maxBufferedBytes;
   const log = options.logger ?? silentLogger;
   const limits = {
     maxRoomSize,
     maxFrameBytes: maxPayload,
     maxChatTextLength: LIMITS.maxChatTextLength,
-    maxNameLength: LIMITS.maxNameLength,
+    maxNameLength,
   };
 
   const rooms = new RoomRegistry<Client>(maxRoomSize);
   const clients = new Set<Client>();
+  /** Joined clients by id: an id is in at most one room at a time. */
+  const byId = new Map<string, Client>();
+  const perIp = new Map<string, number>();
 
   const http = createServer((request, response) => answerHttp(request, response));
   const wss = new WebSocketServer({
     server: http,
     maxPayload,
-    verifyClient: ({ origin }: { origin: string | undefined }, done: (ok: boolean, status?: number, reason?: string) => void) => {
-      if (allowedOrigins.size === 0 || (origin !== undefined && allowedOrigins.has(origin))) return done(true);
-      log({ event: 'limit', level: 'warn', limit: 'origin', origin: origin ?? null });
-      done(false, 403, 'Origin not allowed');
+    verifyClient: (
+      { origin, req }: { origin: string | undefined; req: IncomingMessage },
+      done: (ok: boolean, status?: number, reason?: string) => void,
+    ) => {
+      if (allowedOrigins.size > 0 && (origin === undefined || !allowedOrigins.has(origin))) {
+        log({ event: 'limit', level: 'warn', limit: 'origin', origin: origin ?? null });
+        return done(false, 403, 'Origin not allowed');
+      }
+      if (clients.size >= maxClients) {
+        log({ event: 'limit', level: 'warn', limit: 'max-clients', clients: clients.size });
+        return done(false, 503, 'Server full');
+      }
+      const ip = req.socket.remoteAddress ?? '?';
+      if (maxConnectionsPerIp > 0 && (perIp.get(ip) ?? 0) >= maxConnectionsPerIp) {
+        log({ event: 'limit', level: 'warn', limit: 'connections-per-ip', ip });
+        return done(false, 429, 'Too many connections from this address');
+      }
+      done(true);
     },
   });
 
@@ -126,7 +193,13 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   function send(client: Client, message: ServerMessage): void {
-    if (client.socket.readyState === WebSocket.OPEN) client.socket.send(encode(message));
+    if (client.socket.readyState !== WebSocket.OPEN) return;
+    if (client.socket.bufferedAmount > maxBufferedBytes) {
+      log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: client.id });
+      client.socket.close(CLOSE_CODES.tryAgainLater, 'not reading');
+      return;
+    }
+    client.socket.send(encode(message));
   }
 
   function reject(client: Client, code: ErrorCode, message?: string, field?: string): void {
@@ -136,36 +209,85 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   function join(client: Client, request: NewPeerRequest): void {
     if (client.room !== null) return reject(client, 'already-joined');
-    const name = request.name ?? defaultPeerName(client.id);
+    if (request.room.length > maxRoomLength) return reject(client, 'too-large', `Room names have at most ${maxRoomLength} characters here.`, 'room');
+    if (request.name !== undefined && request.name.length > maxNameLength) {
+      return reject(client, 'too-large', `Names have at most ${maxNameLength} characters here.`, 'name');
+    }
+    const identity = request.resume === undefined ? newIdentity() : resumedIdentity(request.resume);
+    const previous = byId.get(identity.id);
+    if (previous && previous !== client) {
+      // The same peer is back (its old socket may not have noticed it is dead yet): the
+      // token proves it, the new connection wins. Peers of the same room are not told it
+      // left, so their WebRTC connection to it stays up.
+      log({ event: 'replaced', id: identity.id, room: previous.room });
+      const sameRoom = previous.room === request.room;
+      leave(previous, 'replaced', !sameRoom);
+      previous.socket.close(CLOSE_CODES.policyViolation, 'replaced by a newer connection');
+    }
+    const name = request.name ?? defaultPeerName(identity.id);
+    client.id = identity.id;
     client.name = name;
-    const outcome = rooms.join(request.room, client);
+    const outcome = rooms.join(request.room, identity.id, client);
     if (!outcome.ok) {
-      log({ event: 'limit', level: 'warn', limit: 'room-size', room: request.room, id: client.id });
+      client.id = null;
+      log({ event: 'limit', level: 'warn', limit: 'room-size', room: request.room });
       return reject(client, 'room-full', `Room "${request.room}" already has ${maxRoomSize} peers.`, 'room');
     }
     client.room = request.room;
-    log({ event: 'join', id: client.id, room: request.room, peers: outcome.others.length + 1 });
-    send(client, { type: 'welcome', id: client.id, room: request.room, peers: outcome.others, iceServers, limits });
-    for (const other of rooms.others(request.room, client.id)) send(other, { type: 'new-peer', id: client.id, name });
+    byId.set(identity.id, client);
+    log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
+    send(client, { type: 'welcome', id: identity.id, room: request.room, peers: outcome.others, iceServers, limits, resume: identity.resume });
+    for (const other of rooms.others(request.room, identity.id)) send(other, { type: 'new-peer', id: identity.id, name });
   }
 
   function relay(client: Client, request: RelayRequest): void {
-    if (client.room === null) return reject(client, 'not-joined');
+    if (client.room === null || client.id === null) return reject(client, 'not-joined');
     const target = request.to === client.id ? undefined : rooms.find(client.room, request.to);
     if (!target) return reject(client, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
     send(target, relayed(request, client.id));
   }
 
-  function leave(client: Client, why: string): void {
-    if (!clients.delete(client)) return;
-    const room = client.room;
-    if (room === null || !rooms.leave(room, client.id)) return;
+  /** Takes a client out of its room; tells the room unless `announce` is false. */
+  function leave(client: Client, why: string, announce = true): void {
+    const { room, id } = client;
     client.room = null;
-    log({ event: 'leave', id: client.id, room, why });
-    for (const other of rooms.others(room, client.id)) send(other, { type: 'peer-disconnected', id: client.id });
+    if (id !== null && byId.get(id) === client) byId.delete(id);
+    if (room === null || id === null || rooms.find(room, id) !== client || !rooms.leave(room, id)) return;
+    log({ event: 'leave', id, room, why });
+    if (!announce) return;
+    for (const other of rooms.others(room, id)) send(other, { type: 'peer-disconnected', id });
+  }
+
+  function disconnect(client: Client, why: string): void {
+    if (!clients.delete(client)) return;
+    const count = (perIp.get(client.ip) ?? 1) - 1;
+    if (count <= 0) perIp.delete(client.ip);
+    else perIp.set(client.ip, count);
+    leave(client, why);
+  }
+
+  /** Rate limiting: a token per frame; floods get one error a second, then the door. */
+  function admit(client: Client): boolean {
+    if (client.bucket.take()) {
+      client.dropped = 0;
+      return true;
+    }
+    client.dropped++;
+    const now = performance.now();
+    if (now - client.toldLimitedAt >= 1000) {
+      client.toldLimitedAt = now;
+      log({ event: 'limit', level: 'warn', limit: 'rate', id: client.id, ip: client.ip });
+      send(client, errorMessage('rate-limited', `Over ${messagesPerSecond} messages per second: frames are being dropped.`));
+    }
+    if (client.dropped >= floodCloseAfter) {
+      log({ event: 'limit', level: 'warn', limit: 'flood', id: client.id, ip: client.ip });
+      client.socket.close(CLOSE_CODES.policyViolation, 'rate limit exceeded');
+    }
+    return false;
   }
 
   function onFrame(client: Client, data: RawData, isBinary: boolean): void {
+    if (!admit(client)) return;
     if (isBinary) return reject(client, 'binary-not-supported');
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
     const parsed = parseClientMessage(text, maxPayload);
@@ -176,9 +298,21 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   wss.on('connection', (socket, request) => {
-    const client: Client = { socket, id: newPeerId(), name: '', room: null, alive: true };
+    const ip = request.socket.remoteAddress ?? '?';
+    const client: Client = {
+      socket,
+      ip,
+      id: null,
+      name: '',
+      room: null,
+      alive: true,
+      bucket: new TokenBucket(messagesPerSecond, messageBurst),
+      dropped: 0,
+      toldLimitedAt: -Infinity,
+    };
     clients.add(client);
-    log({ event: 'connect', level: 'debug', id: client.id, address: request.socket.remoteAddress });
+    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
+    log({ event: 'connect', level: 'debug', ip });
     socket.on('message', (data, isBinary) => onFrame(client, data, isBinary));
     socket.on('pong', () => {
       client.alive = true;
@@ -187,7 +321,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       // ws closes the socket itself (1009 too large, 1007 invalid UTF-8, ...).
       log({ event: 'socket-error', level: 'debug', id: client.id, code: error.code ?? error.message });
     });
-    socket.on('close', (code) => leave(client, `close ${code}`));
+    socket.on('close', (code) => disconnect(client, `close ${code}`));
   });
   wss.on('error', (error) => log({ event: 'server-error', level: 'error', message: error.message }));
 
@@ -196,7 +330,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (!client.alive) {
         log({ event: 'heartbeat-timeout', level: 'info', id: client.id });
         client.socket.terminate();
-        leave(client, 'heartbeat');
+        disconnect(client, 'heartbeat');
         continue;
       }
       client.alive = false;
@@ -215,7 +349,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const address = http.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `ws://${host === 'localhost' ? 'localhost' : urlHost}:${address.port}`;
-  log({ event: 'listening', url, maxRoomSize, maxPayload });
+  log({ event: 'listening', url, maxRoomSize, maxPayload, messagesPerSecond, messageBurst, maxClients, maxConnectionsPerIp });
 
   let closing: Promise<void> | null = null;
   function close(): Promise<void> {
