@@ -82,10 +82,19 @@ export class TestClient {
   }
 
   /** Resolves after a round trip, so anything the server would have sent has arrived. */
-  async settle(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.socket.ping();
-      this.socket.once('pong', () => resolve());
+  async settle(timeoutMs = 5000): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no pong: the socket is not answering')), timeoutMs);
+      this.socket.once('pong', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      try {
+        this.socket.ping();
+      } catch (error) {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 
