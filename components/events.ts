@@ -12,6 +12,7 @@ import type {
   PeerJoinDetail,
   PeerStateDetail,
   SignalDetail,
+  StatusDetail,
   WelcomeDetail,
 } from './mesh-events.js';
 
@@ -25,6 +26,7 @@ export interface P2pEventMap {
   'p2p-message': CustomEvent<MessageDetail>;
   'p2p-error': CustomEvent<ErrorDetail>;
   'p2p-signal': CustomEvent<SignalDetail>;
+  'p2p-status': CustomEvent<StatusDetail>;
 }
 
 declare global {

@@ -13,7 +13,7 @@ export type TranscriptLine =
   | { readonly kind: 'message'; readonly key: string; readonly from: string; readonly name: string; readonly text: string; readonly at: number; readonly own: boolean; readonly reached: number }
   | { readonly kind: 'notice'; readonly key: string; readonly text: string; readonly at: number; readonly error: boolean };
 
-const RELAYED_EVENTS: readonly MeshEventName[] = ['welcome', 'peer-join', 'peer-leave', 'peer-state', 'channel-open', 'channel-close', 'message', 'error', 'signal'];
+const RELAYED_EVENTS: readonly MeshEventName[] = ['status', 'welcome', 'peer-join', 'peer-leave', 'peer-state', 'channel-open', 'channel-close', 'message', 'error', 'signal'];
 
 export class MeshController implements ReactiveController {
   mesh: Mesh | null = null;
@@ -121,6 +121,8 @@ export class MeshController implements ReactiveController {
   }
 
   #push(line: TranscriptLine): void {
-    this.transcript = [...this.transcript.slice(-(this.maxLines - 1)), line];
+    // In place: a burst of messages must not copy the whole transcript each time.
+    this.transcript.push(line);
+    if (this.transcript.length > this.maxLines) this.transcript.splice(0, this.transcript.length - this.maxLines);
   }
 }

@@ -55,7 +55,14 @@ export interface PeerStateDetail {
   readonly state: PeerState;
 }
 
+export interface StatusDetail {
+  readonly status: 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'disconnected' | 'closed';
+  /** While reconnecting: when the next attempt is due (ms since the epoch). */
+  readonly nextAttemptAt?: number;
+}
+
 export interface MeshEventMap {
+  status: StatusDetail;
   welcome: WelcomeDetail;
   'peer-join': PeerJoinDetail;
   'peer-leave': PeerIdDetail;

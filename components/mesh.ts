@@ -12,7 +12,6 @@ import {
   defaultPeerName,
   encode,
   encodeChannelMessage,
-  parseChannelMessage,
   parseServerMessage,
   protocolError,
   type ChatMessage,
@@ -51,9 +50,18 @@ export interface MeshOptions {
   /** ICE servers; default: the ones the signaling server hands out in `welcome`. */
   readonly iceServers?: readonly IceServer[];
   readonly negotiation?: Partial<NegotiationOptions>;
+  /**
+   * Reconnecting to the signaling server after the socket drops: exponential backoff
+   * with jitter, from `initialDelayMs` up to `maxDelayMs`. `false`: do not reconnect.
+   */
+  readonly reconnect?: false | { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
 }
 
-export type MeshStatus = 'idle' | 'connecting' | 'joined' | 'disconnected' | 'closed';
+/**
+ * `reconnecting`: the signaling socket dropped and the mesh is trying again (open data
+ * channels keep working meanwhile); `disconnected`: it dropped and will not retry.
+ */
+export type MeshStatus = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'disconnected' | 'closed';
 
 /** What happened to one `send`. */
 export interface SendResult {
@@ -89,6 +97,12 @@ export class Mesh extends EventTarget {
   readonly #PeerConnection: PeerConnectionConstructor | undefined;
   #counter = 0;
   readonly #session = randomToken();
+  /** The server's resume token: rejoining with it keeps our id. */
+  #resume: string | null = null;
+  #attempt = 0;
+  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the next reconnect attempt is due (ms since the epoch), while reconnecting. */
+  #nextAttemptAt: number | null = null;
 
   constructor(readonly options: MeshOptions) {
     super();
@@ -119,9 +133,19 @@ export class Mesh extends EventTarget {
     return this.#links.size;
   }
 
+  /** Chat messages waiting for the channel to one peer to open or drain. */
+  pendingTo(id: string): number {
+    return this.#links.get(id)?.pendingChat ?? 0;
+  }
+
   /** The RTCPeerConnection to one peer, for inspection (stats, states). */
   connectionTo(id: string): RTCPeerConnection | undefined {
     return this.#links.get(id)?.pc;
+  }
+
+  /** When the next reconnect attempt is due (ms since the epoch), while reconnecting. */
+  get nextAttemptAt(): number | null {
+    return this.#nextAttemptAt;
   }
 
   /** Opens the signaling socket and joins the room. */
@@ -138,30 +162,81 @@ export class Mesh extends EventTarget {
       return;
     }
     this.#status = 'connecting';
+    this.#open();
+  }
+
+  #open(): void {
+    const Socket = this.#Socket;
+    if (!Socket) return;
     let socket: SignalingSocket;
     try {
-      socket = new this.#Socket(this.server);
+      socket = new Socket(this.server);
     } catch (error) {
       this.#status = 'closed';
       this.#error('signaling-unavailable', `Cannot connect to "${this.server}": ${error instanceof Error ? error.message : String(error)}`);
       return;
     }
     this.#socket = socket;
-    let opened = false;
     socket.addEventListener('open', () => {
-      opened = true;
-      const join: NewPeerRequest = this.name ? { type: 'new-peer', room: this.room, name: this.name } : { type: 'new-peer', room: this.room };
+      if (this.#socket !== socket) return;
+      const join: NewPeerRequest = {
+        type: 'new-peer',
+        room: this.room,
+        ...(this.name ? { name: this.name } : {}),
+        ...(this.#resume ? { resume: this.#resume } : {}),
+      };
       this.#sendSignal(join);
     });
-    socket.addEventListener('message', (event) => this.#onServerFrame(event.data));
+    socket.addEventListener('message', (event) => {
+      if (this.#socket === socket) this.#onServerFrame(event.data);
+    });
     socket.addEventListener('close', () => {
       if (this.#socket !== socket) return;
       this.#socket = null;
       if (this.#status === 'closed') return;
-      this.#status = 'disconnected';
-      this.#error(opened ? 'signaling-closed' : 'signaling-unavailable', opened ? undefined : `The signaling server at ${this.server} could not be reached.`);
+      const wasJoined = this.#status === 'joined';
+      if (this.options.reconnect === false) {
+        this.#status = 'disconnected';
+      } else {
+        this.#status = 'reconnecting';
+        this.#scheduleReconnect();
+      }
+      // Say it once per outage, not at every failed attempt.
+      if (wasJoined) this.#error('signaling-closed', 'The connection to the signaling server was lost. Open chats keep working; reconnecting…');
+      else if (this.#attempt <= 1) this.#error('signaling-unavailable', `The signaling server at ${this.server} could not be reached.`);
+      this.#emitStatus();
     });
     socket.addEventListener('error', () => {});
+  }
+
+  #scheduleReconnect(): void {
+    const settings = this.options.reconnect || {};
+    const initial = settings.initialDelayMs ?? 250;
+    const max = settings.maxDelayMs ?? 10_000;
+    // Exponential backoff with jitter: between half and all of the capped delay.
+    const capped = Math.min(max, initial * 2 ** this.#attempt);
+    const delay = capped / 2 + Math.random() * (capped / 2);
+    this.#attempt++;
+    this.#nextAttemptAt = Date.now() + delay;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      this.#nextAttemptAt = null;
+      if (this.#status === 'reconnecting') this.#open();
+    }, delay);
+  }
+
+  /** Reconnects now instead of waiting for the backoff timer. */
+  reconnectNow(): void {
+    if (this.#status !== 'reconnecting' || this.#socket) return;
+    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+    this.#nextAttemptAt = null;
+    this.#open();
+  }
+
+  /** Asks for an ICE restart towards one peer (e.g. after a network change). */
+  restartIce(id: string): void {
+    this.#links.get(id)?.handle({ type: 'restart-ice' });
   }
 
   /** Sends a chat message to every peer of the room over the data channels. */
@@ -198,6 +273,8 @@ export class Mesh extends EventTarget {
   close(): void {
     if (this.#status === 'closed') return;
     this.#status = 'closed';
+    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
     for (const link of this.#links.values()) link.close('close');
     this.#links.clear();
     const socket = this.#socket;
@@ -228,16 +305,31 @@ export class Mesh extends EventTarget {
 
   #onServerMessage(message: ServerMessage): void {
     switch (message.type) {
-      case 'welcome':
+      case 'welcome': {
+        const rejoined = this.#selfId !== null;
+        if (rejoined && message.id !== this.#selfId) {
+          // The server gave us a new identity: connections made under the old one are
+          // unknown to the others now.
+          for (const id of [...this.#links.keys()]) this.#removePeer(id);
+        }
         this.#selfId = message.id;
+        this.#resume = message.resume;
         this.#status = 'joined';
+        this.#attempt = 0;
         this.#iceServers = this.options.iceServers ?? message.iceServers;
         this.#emit('welcome', { id: message.id, room: message.room, peers: message.peers });
+        // A rejoin: links still open stay; half-made links to peers that are not here
+        // any more are dropped (those here will offer again, below).
+        const listed = new Set(message.peers.map((p) => p.id));
+        for (const [id, link] of this.#links) if (!listed.has(id) && !link.isOpen) this.#removePeer(id);
         // The peers already here offer to us (the reference's flow): we wait as answerer.
         for (const peer of message.peers) this.#addPeer(peer, 'answerer');
+        this.#emitStatus();
         return;
+      }
       case 'new-peer':
-        // A newcomer: we were here first, so we offer.
+        // A newcomer: we were here first, so we offer. (After an outage a peer we are
+        // still connected to may announce itself again: its open link stays.)
         this.#addPeer({ id: message.id, name: message.name }, 'offerer');
         return;
       case 'offer': {
@@ -255,6 +347,9 @@ export class Mesh extends EventTarget {
         this.#removePeer(message.id);
         return;
       case 'error':
+        // A signal to a peer that has just left races its peer-disconnected: expected, and
+        // already in the signal log; not worth alarming the user.
+        if (message.code === 'unknown-peer') return;
         this.#error(message.code, message.message);
         return;
     }
@@ -267,7 +362,13 @@ export class Mesh extends EventTarget {
     const PeerConnection = this.#PeerConnection;
     if (!selfId || !PeerConnection || peer.id === selfId) return undefined;
     const existing = this.#links.get(peer.id);
-    if (existing) return existing;
+    // Only an open link survives a re-introduction (after a signaling outage): a half-made
+    // one may have lost signals while the server was away, and the other side starts over.
+    if (existing && existing.isOpen && !existing.closed) {
+      existing.name = peer.name;
+      return existing;
+    }
+    if (existing) this.#removePeer(peer.id, false);
     const id = peer.id;
     let link: PeerLink;
     try {
@@ -282,8 +383,14 @@ export class Mesh extends EventTarget {
           signal: (message) => this.#sendSignal(message),
           note: (code, detail) => this.#emit('signal', { direction: 'note', message: detail === undefined ? { type: 'note', code } : { type: 'note', code, detail }, peer: id, at: Date.now() }),
           channelOpen: () => this.#emit('channel-open', { id }),
-          channelClose: () => this.#emit('channel-close', { id }),
-          channelMessage: (data) => this.#onChannelMessage(link, data),
+          channelClose: () => {
+            this.#emit('channel-close', { id });
+            // A closed data channel never reopens: the link is over. If the peer is
+            // still in the room, the server will introduce it again.
+            if (this.#links.get(id) === link) this.#removePeer(id);
+          },
+          channelMessage: (message) => this.#onChatMessage(link, message),
+          badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => this.#emit('peer-state', { id, state }),
           failed: (reason) => {
             this.#error('peer-failed', `${link.name}: ${reason}`, id);
@@ -303,23 +410,15 @@ export class Mesh extends EventTarget {
     return link;
   }
 
-  #removePeer(id: string): void {
+  #removePeer(id: string, announce = true): void {
     const link = this.#links.get(id);
     if (!link) return;
     this.#links.delete(id);
-    this.#seen.delete(id);
     link.close('peer-left');
-    this.#emit('peer-leave', { id });
+    if (announce) this.#emit('peer-leave', { id });
   }
 
-  #onChannelMessage(link: PeerLink, data: unknown): void {
-    const parsed = parseChannelMessage(data);
-    if (!parsed.ok) {
-      const error = protocolError('bad-peer-message', `${link.name} sent a message that does not parse: ${parsed.error.message}`);
-      this.#error(error.code, error.message, link.remoteId);
-      return;
-    }
-    const message = parsed.value;
+  #onChatMessage(link: PeerLink, message: ChatMessage): void {
     let seen = this.#seen.get(link.remoteId);
     if (!seen) this.#seen.set(link.remoteId, (seen = new Set()));
     if (seen.has(message.id)) return;
@@ -334,6 +433,10 @@ export class Mesh extends EventTarget {
   #error(code: ErrorCode, message?: string, peer?: string): void {
     const error = protocolError(code, message);
     this.#emit('error', peer === undefined ? { code, message: error.message } : { code, message: error.message, peer });
+  }
+
+  #emitStatus(): void {
+    this.#emit('status', { status: this.#status, ...(this.#nextAttemptAt === null ? {} : { nextAttemptAt: this.#nextAttemptAt }) });
   }
 
   #emit<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): void {

@@ -1,4 +1,5 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { repeat } from 'lit/directives/repeat.js';
 import { LIMITS, DEFAULT_ROOM, defaultPeerName, type ErrorCode } from '../protocol/index.js';
 import { MeshController } from './mesh-controller.js';
 import type { SendResult } from './mesh.js';
@@ -25,6 +26,7 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute:
  * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id }`
  * @fires p2p-error - something went wrong: `{ code, message }` (codes are stable)
  * @fires p2p-signal - a signaling step, for learning logs: `{ direction, message, peer?, at }`
+ * @fires p2p-status - the signaling connection changed: `{ status, nextAttemptAt? }`
  *
  * @csspart container - the whole chat
  * @csspart header - room name and status line
@@ -231,9 +233,25 @@ export class P2pChat extends LitElement {
     if (changed.has('server') || changed.has('room') || changed.has('name')) this.#mesh.restart();
   }
 
+  #stickToBottom = true;
+  #scrollQueued = false;
+
+  protected override update(changed: PropertyValues<this>): void {
+    // Before the DOM changes: follow new messages only if the reader was at the bottom.
+    const log = this.renderRoot.querySelector?.('ol');
+    if (log && !this.#scrollQueued) this.#stickToBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    super.update(changed);
+  }
+
   protected override updated(): void {
-    const log = this.renderRoot.querySelector('ol');
-    if (log) log.scrollTop = log.scrollHeight;
+    if (!this.#stickToBottom || this.#scrollQueued) return;
+    // One scroll per frame, however many messages arrive: no layout per message.
+    this.#scrollQueued = true;
+    requestAnimationFrame(() => {
+      this.#scrollQueued = false;
+      const log = this.renderRoot.querySelector('ol');
+      if (log) log.scrollTop = log.scrollHeight;
+    });
   }
 
   #statusText(): string {
@@ -246,6 +264,11 @@ export class P2pChat extends LitElement {
         return `Connecting to ${mesh.server}…`;
       case 'joined':
         return `${open} of ${mesh.peers.length} peer${mesh.peers.length === 1 ? '' : 's'} connected directly (peer-to-peer).`;
+      case 'reconnecting': {
+        const due = mesh.nextAttemptAt;
+        const inSeconds = due === null ? 0 : Math.max(0, Math.ceil((due - Date.now()) / 1000));
+        return `Signaling server unreachable: reconnecting${inSeconds > 0 ? ` in ${inSeconds} s` : '…'} ${open} peer${open === 1 ? '' : 's'} still connected directly: chat keeps working.`;
+      }
       case 'disconnected':
         return `Signaling lost${error ? `: ${error.message}` : ''} Open chats keep working; new peers cannot join.`;
       default:
@@ -272,7 +295,7 @@ export class P2pChat extends LitElement {
           <p part="status" role="status">${this.#statusText()}</p>
         </header>
         <ol part="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
-          ${this.#mesh.transcript.map((line) =>
+          ${repeat(this.#mesh.transcript, (line) => line.key, (line) =>
             line.kind === 'message'
               ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
                   <span part="name" class="name">${line.name}</span><time part="time" datetime=${new Date(line.at).toISOString()}>${timeFormat.format(line.at)}</time><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${line.own && line.reached === 0

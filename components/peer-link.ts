@@ -6,6 +6,10 @@
  */
 import {
   CHAT_CHANNEL_LABEL,
+  encodeChannelMessage,
+  parseChannelMessage,
+  type ChatMessage,
+  type ProtocolError,
   negotiate,
   initialNegotiationState,
   type Effect,
@@ -22,6 +26,11 @@ import type { PeerState } from './mesh-events.js';
 
 const BROWSER_OPERATIONS = new Set<Effect['type']>(['create-channel', 'create-offer', 'create-answer', 'apply-remote-description', 'add-candidate']);
 
+/** Backpressure: stop handing frames to the channel above this many buffered bytes... */
+const HIGH_WATER_BYTES = 1024 * 1024;
+/** ...and resume when it drains below this. */
+const LOW_WATER_BYTES = 256 * 1024;
+
 export type PeerConnectionConstructor = new (configuration?: RTCConfiguration) => RTCPeerConnection;
 
 export interface PeerLinkHooks {
@@ -29,7 +38,9 @@ export interface PeerLinkHooks {
   note(code: NoteCode, detail?: string): void;
   channelOpen(): void;
   channelClose(): void;
-  channelMessage(data: unknown): void;
+  channelMessage(message: ChatMessage): void;
+  /** The peer sent something on the channel that does not parse. */
+  badMessage(error: ProtocolError): void;
   stateChange(state: PeerState): void;
   /** The machine closed the connection for good (ICE gave up, or a fatal error). */
   failed(reason: string): void;
@@ -44,6 +55,11 @@ export class PeerLink {
   #peerState: PeerState = 'connecting';
   /** Chat frames sent before the channel opened; flushed in order on open. */
   readonly #outbox: string[] = [];
+  /**
+   * Whether the other side listens on the channel. The side that received the channel
+   * (ondatachannel) listens from the start; the side that created it waits for `ready`.
+   */
+  #peerListening = false;
 
   constructor(
     readonly remoteId: string,
@@ -67,7 +83,7 @@ export class PeerLink {
     });
     this.pc.addEventListener('connectionstatechange', () => this.#updatePeerState());
     this.pc.addEventListener('datachannel', (event) => {
-      if (event.channel.label === CHAT_CHANNEL_LABEL) this.#attach(event.channel);
+      if (event.channel.label === CHAT_CHANNEL_LABEL) this.#attach(event.channel, false);
     });
   }
 
@@ -95,15 +111,30 @@ export class PeerLink {
     this.handle({ type: 'start' });
   }
 
-  /** Sends a chat frame now, or as soon as the channel opens. */
+  /**
+   * Sends a chat frame now, or as soon as the channel opens. Frames leave in the order
+   * given, and wait in the outbox while the channel's buffer is full (backpressure).
+   */
   sendChat(frame: string): 'sent' | 'queued' | 'closed' {
     if (this.#state.closed) return 'closed';
-    if (this.channel && this.channel.readyState === 'open') {
-      this.channel.send(frame);
-      return 'sent';
-    }
     this.#outbox.push(frame);
-    return 'queued';
+    return this.#flush() ? 'sent' : 'queued';
+  }
+
+  /** Chat frames waiting for the channel to open or drain. */
+  get pendingChat(): number {
+    return this.#outbox.length;
+  }
+
+  /** Moves frames from the outbox to the open channel; false while it is not open. */
+  #flush(): boolean {
+    const channel = this.channel;
+    if (!channel || channel.readyState !== 'open') return false;
+    if (!this.#peerListening) return true;
+    let sent = 0;
+    while (sent < this.#outbox.length && channel.bufferedAmount < HIGH_WATER_BYTES) channel.send(this.#outbox[sent++]!);
+    if (sent > 0) this.#outbox.splice(0, sent);
+    return true;
   }
 
   /** Feeds one event to the machine; its effects join the queue. */
@@ -131,7 +162,7 @@ export class PeerLink {
     const pc = this.pc;
     switch (effect.type) {
       case 'create-channel':
-        this.#attach(pc.createDataChannel(effect.label));
+        this.#attach(pc.createDataChannel(effect.label), true);
         return;
       case 'create-offer': {
         if (pc.signalingState === 'closed') return;
@@ -180,23 +211,41 @@ export class PeerLink {
     }
   }
 
-  #attach(channel: RTCDataChannel): void {
+  #attach(channel: RTCDataChannel, created: boolean): void {
     if (this.channel && this.channel !== channel) this.channel.close();
     this.channel = channel;
-    channel.addEventListener('open', () => {
+    this.#peerListening = !created;
+    const opened = () => {
       if (this.channel !== channel) return;
+      // We listen now: tell the creator it may send.
+      if (!created) channel.send(encodeChannelMessage({ type: 'ready' }));
       this.handle({ type: 'channel-opened' });
       this.#updatePeerState();
       this.hooks.channelOpen();
-      for (const frame of this.#outbox.splice(0)) channel.send(frame);
-    });
+      this.#flush();
+    };
+    // A received channel is often open already, and then fires no `open` event.
+    if (channel.readyState === 'open') queueMicrotask(opened);
+    else channel.addEventListener('open', opened);
     channel.addEventListener('close', () => {
       if (this.channel !== channel) return;
       this.handle({ type: 'channel-closed' });
       this.#updatePeerState();
       this.hooks.channelClose();
     });
-    channel.addEventListener('message', (event: MessageEvent) => this.hooks.channelMessage(event.data));
+    channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
+    channel.addEventListener('bufferedamountlow', () => this.#flush());
+    channel.addEventListener('message', (event: MessageEvent) => {
+      if (this.channel !== channel) return;
+      const parsed = parseChannelMessage(event.data);
+      if (!parsed.ok) return this.hooks.badMessage(parsed.error);
+      if (parsed.value.type === 'ready') {
+        this.#peerListening = true;
+        this.#flush();
+        return;
+      }
+      this.hooks.channelMessage(parsed.value);
+    });
   }
 
   #updatePeerState(): void {

@@ -26,3 +26,8 @@ test('bad data-channel messages are typed errors', () => {
     assert.equal(result.ok ? 'ok' : result.error.code, code, String(raw).slice(0, 60));
   }
 });
+
+test('the ready message (receiver listens) parses, and nothing else rides along', () => {
+  assert.deepEqual(parseChannelMessage('{"type":"ready"}'), { ok: true, value: { type: 'ready' } });
+  assert.deepEqual(parseChannelMessage(encodeChannelMessage({ type: 'ready' })), { ok: true, value: { type: 'ready' } });
+});

@@ -20,13 +20,24 @@ export interface ChatMessage {
   readonly name: string;
 }
 
-export type ChannelMessage = ChatMessage;
+/**
+ * Sent once by the side that received the channel (in `ondatachannel`) as soon as it
+ * listens: the side that created the channel sends chat only after it. Without it,
+ * messages sent the instant the channel opens can reach a browser before its
+ * `ondatachannel` handler has attached a listener, and are lost.
+ */
+export interface ReadyMessage {
+  readonly type: 'ready';
+}
+
+export type ChannelMessage = ChatMessage | ReadyMessage;
 
 /** Longest JSON text of one ChatMessage: fields at their limits plus escaping headroom. */
 export const MAX_CHANNEL_MESSAGE_LENGTH = 6 * (LIMITS.maxChatTextLength + LIMITS.maxNameLength + LIMITS.maxChatIdLength) + 256;
 
 function readChannelMessage(obj: JsonObject): ChannelMessage {
   const type = string(obj, 'type', { max: 32 });
+  if (type === 'ready') return { type };
   if (type !== 'chat') return reject('unknown-type', `Unknown message type "${type}".`, 'type');
   return {
     type,

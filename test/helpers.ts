@@ -23,9 +23,9 @@ export function uniqueRoom(label: string): string {
 }
 
 /** Puts a <p2p-chat> on the page; it joins the room at once. */
-export function addChat(room: string, name: string, parent: HTMLElement = document.body): P2pChat {
+export function addChat(room: string, name: string, { parent = document.body, server = signalingUrl() }: { parent?: HTMLElement; server?: string } = {}): P2pChat {
   const chat = document.createElement('p2p-chat');
-  chat.setAttribute('server', signalingUrl());
+  chat.setAttribute('server', server);
   chat.setAttribute('room', room);
   chat.setAttribute('name', name);
   parent.append(chat);
@@ -63,4 +63,16 @@ export async function waitForMesh(chats: readonly P2pChat[], timeoutMs = 20_000)
 
 export function removeAll(chats: readonly HTMLElement[]): void {
   for (const chat of chats) chat.remove();
+}
+
+/** Sets up a mesh of chats and waits until it is complete. */
+export async function meshOf(room: string, names: readonly string[], server?: string): Promise<P2pChat[]> {
+  const chats = names.map((name) => addChat(room, name, server ? { server } : {}));
+  await waitForMesh(chats);
+  return chats;
+}
+
+/** Sorted texts of the messages `list` recorded from `from`. */
+export function textsFrom(list: readonly { from: string; text: string }[], from: string | null): string[] {
+  return list.filter((m) => m.from === from).map((m) => m.text);
 }
