@@ -65,7 +65,7 @@ test('the real CLI: --help, a bad flag exits 2, and a server that serves and sto
   const bad = spawn(process.execPath, [BIN, '--port', 'nope']);
   assert.equal((await once(bad, 'exit'))[0], 2);
 
-  const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'info', '--ice-servers', 'stun:127.0.0.1:3478']);
+  const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'debug', '--ice-servers', 'stun:127.0.0.1:3478']);
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -79,6 +79,12 @@ test('the real CLI: --help, a bad flag exits 2, and a server that serves and sto
   });
   const a = await TestClient.join(url, 'cli', 'a');
   assert.deepEqual(a.welcome.iceServers, [{ urls: 'stun:127.0.0.1:3478' }]);
+  const b = await TestClient.join(url, 'cli', 'b');
+  const secretSdp = 'v=0\r\na=ice-pwd:do-not-log-this-sdp\r\n';
+  a.client.send({ type: 'offer', to: b.welcome.id, sdp: secretSdp });
+  await b.client.next('offer');
+  a.client.send({ type: 'offer', to: 'nobody', sdp: secretSdp });
+  await a.client.next('error');
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
   assert.equal(code, 0);
@@ -87,4 +93,6 @@ test('the real CLI: --help, a bad flag exits 2, and a server that serves and sto
   const lines = stderr.trim().split('\n').map((line) => JSON.parse(line) as { event: string });
   assert.ok(lines.some((line) => line.event === 'join'));
   assert.ok(lines.some((line) => line.event === 'shutdown'));
+  assert.ok(lines.some((line) => line.event === 'error' && (line as { code?: string }).code === 'unknown-peer'));
+  assert.ok(!stderr.includes('do-not-log-this-sdp'), 'SDP never reaches the logs');
 });
