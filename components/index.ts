@@ -5,3 +5,4 @@ export { Mesh, type MeshOptions, type MeshStatus, type SendResult, type Signalin
 export { MeshController, type TranscriptLine } from './mesh-controller.js';
 export type * from './mesh-events.js';
 export type { P2pEventMap } from './events.js';
+export { P2pInspector } from './p2p-inspector.js';

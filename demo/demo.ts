@@ -4,6 +4,8 @@
  */
 import '../components/index.js';
 import type { SignalDetail } from '../components/mesh-events.js';
+import { architectureCosts } from './architecture.js';
+import type { P2pChat } from '../components/p2p-chat.js';
 
 type Phase = 'join' | 'sdp' | 'ice' | 'open' | 'messages';
 const PHASES: readonly { id: Phase; label: string }[] = [
@@ -34,11 +36,12 @@ const EXPLAIN: Record<string, string> = {
 };
 
 const params = new URLSearchParams(location.search);
-const chat = document.querySelector('p2p-chat')!;
+const chat = document.querySelector<P2pChat>('#chat')!;
 const form = document.querySelector<HTMLFormElement>('#join')!;
 const log = document.querySelector<HTMLOListElement>('#log')!;
 const peerPhases = document.querySelector<HTMLDivElement>('#peer-phases')!;
 const anotherTab = document.querySelector<HTMLAnchorElement>('#another-tab')!;
+const anotherTab2 = document.querySelector<HTMLAnchorElement>('#another-tab-2')!;
 
 const defaults = {
   name: params.get('name') ?? `guest${Math.floor(Math.random() * 900 + 100)}`,
@@ -61,6 +64,7 @@ function join(name: string, room: string, server: string): void {
   next.searchParams.set('server', server);
   next.searchParams.delete('name');
   anotherTab.href = next.href;
+  anotherTab2.href = next.href;
 }
 
 form.addEventListener('submit', (event) => {
@@ -171,3 +175,52 @@ chat.addEventListener('p2p-error', (event) => logLine(`error ${event.detail.code
 
 renderPhases();
 join(defaults.name, defaults.room, defaults.server);
+
+// ---- one-click lesson: two chats in this page ------------------------------------------
+
+const lessonButton = document.querySelector<HTMLButtonElement>('#lesson-button')!;
+lessonButton.addEventListener('click', () => {
+  const lesson = document.querySelector<HTMLElement>('#lesson')!;
+  const ann = document.querySelector<P2pChat>('#lesson-ann')!;
+  const bo = document.querySelector<P2pChat>('#lesson-bo')!;
+  const room = `lesson-${Math.random().toString(36).slice(2, 8)}`;
+  const server = (form.elements.namedItem('server') as HTMLInputElement).value;
+  lesson.hidden = false;
+  ann.room = room;
+  ann.server = server;
+  // Bo joins once Ann is in, so Ann is the existing peer who offers.
+  ann.addEventListener('p2p-welcome', () => {
+    bo.room = room;
+    bo.server = server;
+  }, { once: true });
+  lessonButton.disabled = true;
+  lesson.scrollIntoView({ behavior: 'smooth' });
+});
+
+// ---- architecture calculator -------------------------------------------------------------
+
+const calc = document.querySelector<HTMLFormElement>('#calc')!;
+const calcBody = document.querySelector<HTMLTableSectionElement>('#calc-table tbody')!;
+const NAMES = { mesh: 'Mesh (this chat)', sfu: 'SFU', mcu: 'MCU' } as const;
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+function renderCalculator(): void {
+  const peers = Number((calc.elements.namedItem('peers') as HTMLInputElement).value);
+  const bitrate = Number((calc.elements.namedItem('bitrate') as HTMLInputElement).value);
+  calcBody.replaceChildren(
+    ...architectureCosts(peers, bitrate).map((cost) => {
+      const tr = document.createElement('tr');
+      const th = document.createElement('th');
+      th.scope = 'row';
+      th.textContent = NAMES[cost.architecture];
+      tr.append(th);
+      for (const value of [cost.connections, cost.clientUp, cost.clientDown, cost.serverIn, cost.serverOut]) {
+        const td = document.createElement('td');
+        td.textContent = fmt(value);
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
+}
+calc.addEventListener('input', renderCalculator);
+renderCalculator();

@@ -55,12 +55,12 @@ test('npm start: two browser tabs chat through the demo page', { timeout: 90_000
     const [ann, bo] = tabs;
     // The learning view shows the phases; wait for "channel open" on both.
     for (const page of tabs) await page.locator('.peer-card li[data-phase="open"].done').waitFor({ timeout: 20_000 });
-    await ann.locator('p2p-chat input').fill('hello from tab one');
-    await ann.locator('p2p-chat input').press('Enter');
-    await bo.locator('p2p-chat [part~="text"]', { hasText: 'hello from tab one' }).waitFor({ timeout: 10_000 });
-    await bo.locator('p2p-chat input').fill('and back from tab two');
-    await bo.locator('p2p-chat input').press('Enter');
-    await ann.locator('p2p-chat [part~="text"]', { hasText: 'and back from tab two' }).waitFor({ timeout: 10_000 });
+    await ann.locator('#chat input').fill('hello from tab one');
+    await ann.locator('#chat input').press('Enter');
+    await bo.locator('#chat [part~="text"]', { hasText: 'hello from tab one' }).waitFor({ timeout: 10_000 });
+    await bo.locator('#chat input').fill('and back from tab two');
+    await bo.locator('#chat input').press('Enter');
+    await ann.locator('#chat [part~="text"]', { hasText: 'and back from tab two' }).waitFor({ timeout: 10_000 });
     // The signaling log shows the reference's phases in order.
     const log = await ann.locator('#log li').allTextContents();
     const first = (word) => log.findIndex((line) => line.includes(word));
