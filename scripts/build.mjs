@@ -1,0 +1,34 @@
+// `npm run build`: the drop-in build. dist/p2p-chat.js is one minified ES module (Lit
+// included) that any page can load with <script type="module" src=".../p2p-chat.js">;
+// dist/types/ holds the type declarations. Prints the size, minified and gzipped.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+rmSync(`${root}dist`, { recursive: true, force: true });
+
+await build({
+  entryPoints: { 'p2p-chat': `${root}components/drop-in.ts`, 'p2p-inspector': `${root}components/inspector-drop-in.ts` },
+  outdir: `${root}dist`,
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  // Lit's production build: no dev-mode warnings.
+  conditions: ['production'],
+  tsconfig: `${root}tsconfig.json`,
+  legalComments: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+});
+
+execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.types.json`], { stdio: 'inherit' });
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+for (const name of ['p2p-chat', 'p2p-inspector']) {
+  const code = readFileSync(`${root}dist/${name}.js`);
+  console.log(`dist/${name}.js: ${kb(code.length)} minified, ${kb(gzipSync(code, { level: 9 }).length)} min+gz (Lit included)`);
+}

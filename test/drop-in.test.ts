@@ -1,0 +1,33 @@
+import { expect } from '@esm-bundle/chai';
+import type { P2pChat } from '../components/p2p-chat.js';
+import { addChat, record, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
+
+describe('the drop-in build (dist/p2p-chat.js)', () => {
+  it('a plain HTML page that loads only the built file chats with a peer', async () => {
+    const room = uniqueRoom('dropin');
+    const frame = document.createElement('iframe');
+    frame.src = `/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=Built`;
+    document.body.append(frame);
+    const here = addChat(room, 'Source');
+    try {
+      const got = record(here, 'p2p-message');
+      const inFrame = () => frame.contentDocument?.querySelector('p2p-chat') as P2pChat | null;
+      await waitUntil(() => here.peers.some((p) => p.name === 'Built' && p.state === 'connected'), 'the built chat connects');
+      const built = inFrame()!;
+      // The element in the frame is the bundle's, not this page's.
+      expect(frame.contentWindow!.customElements.get('p2p-chat')).to.not.equal(customElements.get('p2p-chat'));
+      const scripts = frame.contentWindow!.performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
+      expect(scripts.some((path) => path.endsWith('/dist/p2p-chat.js'))).to.equal(true);
+      expect(scripts.some((path) => path.includes('/components/') || path.includes('/node_modules/'))).to.equal(false);
+      const gotBuilt = record(built, 'p2p-message');
+      built.send('from the built file');
+      here.send('to the built file');
+      await waitUntil(() => got.length === 1 && gotBuilt.length === 1, 'messages both ways');
+      expect(got[0]).to.include({ text: 'from the built file', name: 'Built' });
+      expect(gotBuilt[0]).to.include({ text: 'to the built file', name: 'Source' });
+    } finally {
+      frame.remove();
+      here.remove();
+    }
+  });
+});
