@@ -168,7 +168,9 @@ test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose not
     let relayedExpected = 0;
     let closes = 0;
 
+    let rssHalf = 0;
     for (let start = 0; start < frames.length; ) {
+      if (rssHalf === 0 && start >= frames.length / 2) rssHalf = rssKb(pid);
       const attacker = await TestClient.join(url, 'evil', 'attacker');
       await partner.client.next('new-peer');
       const batch: Frame[] = [];
@@ -196,6 +198,7 @@ test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose not
         await partner.client.next('peer-disconnected');
       }
     }
+    const rssFrames = rssKb(pid);
     // Every valid frame reached the partner, stamped with the attacker's id, never a spoofed one.
     await partner.client.settle();
     const relayed = partner.client.received.filter((m) => m.type === 'offer' || m.type === 'candidate');
@@ -228,7 +231,11 @@ test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose not
     const health = await (await fetch(`${url.replace('ws:', 'http:')}/healthz`)).json() as { clients: number };
     assert.equal(health.clients, 2, 'only the good clients remain');
     const rssAfter = rssKb(pid);
-    t.diagnostic(`frames: ${frames.length} + 3000 flood; closes: ${closes}; good rounds: ${goodRounds}; RSS before ${rssBefore} kB, after ${rssAfter} kB`);
+    t.diagnostic(
+      `frames: ${frames.length} + 3000 flood; closes: ${closes}; good rounds: ${goodRounds}; RSS kB: before ${rssBefore}, half-way ${rssHalf}, after all frames ${rssFrames}, at the end ${rssAfter}`,
+    );
+    // No leak: the second half of the frames (same kinds as the first) does not keep growing the heap.
+    assert.ok(rssFrames - rssHalf < Math.max(16 * 1024, rssHalf - rssBefore), `RSS plateaus (${rssBefore} -> ${rssHalf} -> ${rssFrames} kB)`);
     t.diagnostic(`kinds: ${[...tally].map(([k, n]) => `${k}=${n}`).join(' ')}`);
     assert.ok(rssAfter < rssBefore + 64 * 1024, `RSS settled (${rssBefore} -> ${rssAfter} kB)`);
     assert.equal(crashed, false);
