@@ -10,7 +10,12 @@ import { SignalingProcess } from './scripts/signaling-process.mjs';
 
 // The test pages learn the server's URL from this global (test/helpers.ts).
 const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000 });
-process.once('exit', () => void signaling.close());
+// The same with chat relaying switched off (--no-relay), for the relay tests.
+const noRelay = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000, relay: false });
+process.once('exit', () => {
+  void signaling.close();
+  void noRelay.close();
+});
 
 const chromiumOptions = chromiumLaunchOptions();
 
@@ -40,7 +45,7 @@ export default {
   plugins: [signalingProcessPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
   testFramework: { config: { timeout: 60_000 } },
   testRunnerHtml: (testFramework) => `<!doctype html>
-<html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)};</script></head>
+<html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)};</script></head>
 <body><script type="module" src="${testFramework}"></script></body></html>`,
   browsers: [
     playwrightLauncher({

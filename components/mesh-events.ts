@@ -11,6 +11,11 @@ export interface PeerInfo {
   readonly id: string;
   readonly name: string;
   readonly state: PeerState;
+  /**
+   * How chat reaches this peer: `direct` (a WebRTC data channel, peer to peer), `relayed`
+   * (through the signaling server: one side has no WebRTC, or ICE failed), or `none`.
+   */
+  readonly transport: 'direct' | 'relayed' | 'none';
 }
 
 export interface WelcomeDetail {

@@ -4,13 +4,16 @@ import { signalingUrl, uniqueRoom, waitUntil } from '../test/helpers.js';
 import type { ErrorDetail, SignalDetail } from './mesh-events.js';
 
 describe('Mesh (plain class)', () => {
-  it('reports webrtc-unsupported instead of throwing when there is no RTCPeerConnection', () => {
-    const mesh = new Mesh({ server: signalingUrl(), RTCPeerConnection: null });
+  it('without RTCPeerConnection it says so (webrtc-unsupported), never throws, and still joins to chat through the relay', async () => {
+    const mesh = new Mesh({ server: signalingUrl(), RTCPeerConnection: null, room: uniqueRoom('nortc') });
     const errors: ErrorDetail[] = [];
     mesh.addEventListener('error', (event) => errors.push(event.detail));
     mesh.connect();
     expect(errors.map((e) => e.code)).to.deep.equal(['webrtc-unsupported']);
-    expect(mesh.status).to.equal('closed');
+    await waitUntil(() => mesh.status === 'joined', 'joined');
+    expect(mesh.webrtc).to.equal(false);
+    expect(mesh.canChat).to.equal(true);
+    mesh.close();
   });
 
   it('emits the signaling steps in the reference order: join, offer/answer, candidates', async () => {

@@ -92,6 +92,12 @@ export class Mesh extends EventTarget {
   #status: MeshStatus = 'idle';
   #iceServers: readonly IceServer[] = [];
   readonly #links = new Map<string, PeerLink>();
+  /** Peers reached through the server's chat relay (no direct connection possible). */
+  readonly #relayed = new Map<string, { name: string }>();
+  /** Whether the server relays chat (from `welcome`). */
+  #relayAllowed = false;
+  /** Relay messages waiting for the signaling socket (during an outage). */
+  readonly #relayOutbox: { to: string; message: ChatMessage }[] = [];
   readonly #seen = new Map<string, Set<string>>();
   readonly #Socket: SocketConstructor | undefined;
   readonly #PeerConnection: PeerConnectionConstructor | undefined;
@@ -125,7 +131,21 @@ export class Mesh extends EventTarget {
 
   /** The other peers of the room and the state of our connection to each. */
   get peers(): PeerInfo[] {
-    return [...this.#links.values()].map((link) => ({ id: link.remoteId, name: link.name, state: link.peerState }));
+    const direct: PeerInfo[] = [...this.#links.values()].map((link) => ({ id: link.remoteId, name: link.name, state: link.peerState, transport: 'direct' }));
+    const relayed: PeerInfo[] = [...this.#relayed].map(([id, { name }]) =>
+      this.#relayAllowed ? { id, name, state: 'connected', transport: 'relayed' } : { id, name, state: 'failed', transport: 'none' },
+    );
+    return [...direct, ...relayed];
+  }
+
+  /** Whether this browser can make WebRTC connections at all. */
+  get webrtc(): boolean {
+    return this.#PeerConnection !== undefined;
+  }
+
+  /** False when nothing can carry our chat: no WebRTC here and the server does not relay. */
+  get canChat(): boolean {
+    return this.webrtc || this.#status !== 'joined' || this.#relayAllowed;
   }
 
   /** The peer connections currently held (closed ones are dropped): for tests and tools. */
@@ -152,9 +172,7 @@ export class Mesh extends EventTarget {
   connect(): void {
     if (this.#status !== 'idle') return;
     if (!this.#PeerConnection) {
-      this.#status = 'closed';
-      this.#error('webrtc-unsupported');
-      return;
+      this.#error('webrtc-unsupported', 'This browser cannot make direct (WebRTC) connections: chat will go through the signaling server if it relays messages.');
     }
     if (!this.#Socket) {
       this.#status = 'closed';
@@ -184,6 +202,7 @@ export class Mesh extends EventTarget {
         room: this.room,
         ...(this.name ? { name: this.name } : {}),
         ...(this.#resume ? { resume: this.#resume } : {}),
+        ...(this.#PeerConnection ? {} : { webrtc: false as const }),
       };
       this.#sendSignal(join);
     });
@@ -262,6 +281,14 @@ export class Mesh extends EventTarget {
       if (outcome === 'sent') sent.push(link.remoteId);
       else if (outcome === 'queued') queued.push(link.remoteId);
     }
+    for (const id of this.#relayed.keys()) {
+      if (!this.#relayAllowed) continue;
+      if (this.#sendRelay(id, message)) sent.push(id);
+      else {
+        this.#relayOutbox.push({ to: id, message });
+        queued.push(id);
+      }
+    }
     if (sent.length === 0 && queued.length === 0) {
       this.#error('not-connected');
       return { message, sent, queued, error: 'not-connected' };
@@ -277,6 +304,7 @@ export class Mesh extends EventTarget {
     this.#reconnectTimer = null;
     for (const link of this.#links.values()) link.close('close');
     this.#links.clear();
+    this.#relayed.clear();
     const socket = this.#socket;
     this.#socket = null;
     socket?.close(1000, 'bye');
@@ -317,7 +345,16 @@ export class Mesh extends EventTarget {
         this.#status = 'joined';
         this.#attempt = 0;
         this.#iceServers = this.options.iceServers ?? message.iceServers;
+        this.#relayAllowed = message.limits.relay;
         this.#emit('welcome', { id: message.id, room: message.room, peers: message.peers });
+        if (!this.#PeerConnection && !this.#relayAllowed) {
+          this.#error(
+            'relay-disabled',
+            'This browser cannot make direct (WebRTC) connections, and this server does not relay messages, so you cannot chat here. Please use a browser with WebRTC (a current Chrome, Edge, Firefox or Safari).',
+          );
+        }
+        for (const id of [...this.#relayed.keys()]) if (!message.peers.some((p) => p.id === id)) this.#removePeer(id);
+        for (const pending of this.#relayOutbox.splice(0)) if (this.#relayed.has(pending.to)) this.#sendRelay(pending.to, pending.message);
         // A rejoin: links still open stay; half-made links to peers that are not here
         // any more are dropped (those here will offer again, below).
         const listed = new Set(message.peers.map((p) => p.id));
@@ -330,7 +367,7 @@ export class Mesh extends EventTarget {
       case 'new-peer':
         // A newcomer: we were here first, so we offer. (After an outage a peer we are
         // still connected to may announce itself again: its open link stays.)
-        this.#addPeer({ id: message.id, name: message.name }, 'offerer');
+        this.#addPeer(message.webrtc === false ? { id: message.id, name: message.name, webrtc: false } : { id: message.id, name: message.name }, 'offerer');
         return;
       case 'offer': {
         const link = this.#links.get(message.from) ?? this.#addPeer({ id: message.from, name: defaultPeerName(message.from) }, 'answerer');
@@ -346,6 +383,15 @@ export class Mesh extends EventTarget {
       case 'peer-disconnected':
         this.#removePeer(message.id);
         return;
+      case 'relay': {
+        const link = this.#links.get(message.from);
+        // The other side fell back to the relay: so do we, unless our channel still works.
+        if (link && !link.isOpen) this.#toRelay(message.from, link.name, false);
+        const name = this.#links.get(message.from)?.name ?? this.#relayed.get(message.from)?.name;
+        if (name === undefined) return;
+        this.#deliver(message.from, name, message.message);
+        return;
+      }
       case 'error':
         // A signal to a peer that has just left races its peer-disconnected: expected, and
         // already in the signal log; not worth alarming the user.
@@ -360,7 +406,20 @@ export class Mesh extends EventTarget {
   #addPeer(peer: PeerSummary, role: 'offerer' | 'answerer'): PeerLink | undefined {
     const selfId = this.#selfId;
     const PeerConnection = this.#PeerConnection;
-    if (!selfId || !PeerConnection || peer.id === selfId) return undefined;
+    if (!selfId || peer.id === selfId) return undefined;
+    if (!PeerConnection || peer.webrtc === false) {
+      // One side has no WebRTC: this pair chats through the server's relay, if allowed.
+      const known = this.#relayed.has(peer.id);
+      this.#relayed.set(peer.id, { name: peer.name });
+      if (!known) {
+        this.#emit('peer-join', { id: peer.id, name: peer.name });
+        this.#emit('peer-state', { id: peer.id, state: this.#relayAllowed ? 'connected' : 'failed' });
+        if (!this.#relayAllowed && PeerConnection) {
+          this.#error('relay-disabled', `${peer.name} cannot make direct (WebRTC) connections and this server does not relay messages: you cannot chat with ${peer.name}.`, peer.id);
+        }
+      }
+      return undefined;
+    }
     const existing = this.#links.get(peer.id);
     // Only an open link survives a re-introduction (after a signaling outage): a half-made
     // one may have lost signals while the server was away, and the other side starts over.
@@ -385,16 +444,25 @@ export class Mesh extends EventTarget {
           channelOpen: () => this.#emit('channel-open', { id }),
           channelClose: () => {
             this.#emit('channel-close', { id });
-            // A closed data channel never reopens: the link is over. If the peer is
-            // still in the room, the server will introduce it again.
-            if (this.#links.get(id) === link) this.#removePeer(id);
+            // A closed data channel never reopens: the link is over. If the connection
+            // failed and the server relays, go on through the relay; otherwise drop it
+            // (if the peer is still in the room, the server will introduce it again).
+            if (this.#links.get(id) !== link) return;
+            if (this.#relayAllowed && link.pc.connectionState === 'failed') this.#toRelay(id, link.name, true);
+            else this.#removePeer(id);
           },
           channelMessage: (message) => this.#onChatMessage(link, message),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => this.#emit('peer-state', { id, state }),
           failed: (reason) => {
+            if (this.#links.get(id) !== link) return;
+            if (this.#relayAllowed) {
+              this.#error('peer-failed', `${link.name}: ${reason} Messages to ${link.name} now go through the signaling server (relayed).`, id);
+              this.#toRelay(id, link.name, true);
+              return;
+            }
             this.#error('peer-failed', `${link.name}: ${reason}`, id);
-            if (this.#links.get(id) === link) this.#links.delete(id);
+            this.#links.delete(id);
             this.#emit('peer-leave', { id });
           },
         },
@@ -412,20 +480,46 @@ export class Mesh extends EventTarget {
 
   #removePeer(id: string, announce = true): void {
     const link = this.#links.get(id);
-    if (!link) return;
-    this.#links.delete(id);
-    link.close('peer-left');
+    const relayed = this.#relayed.delete(id);
+    if (!link && !relayed) return;
+    if (link) {
+      this.#links.delete(id);
+      link.close('peer-left');
+    }
     if (announce) this.#emit('peer-leave', { id });
   }
 
+  /** Moves a peer from its direct connection to the chat relay. */
+  #toRelay(id: string, name: string, closeLink: boolean): void {
+    const link = this.#links.get(id);
+    if (link) {
+      this.#links.delete(id);
+      if (closeLink) link.close('close');
+    }
+    this.#relayed.set(id, { name });
+    this.#emit('peer-state', { id, state: 'connected' });
+  }
+
+  #sendRelay(to: string, message: ChatMessage): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== OPEN || this.#status !== 'joined') return false;
+    socket.send(encode({ type: 'relay', to, message }));
+    return true;
+  }
+
   #onChatMessage(link: PeerLink, message: ChatMessage): void {
-    let seen = this.#seen.get(link.remoteId);
-    if (!seen) this.#seen.set(link.remoteId, (seen = new Set()));
+    this.#deliver(link.remoteId, link.name, message);
+  }
+
+  /** Hands a chat message to the application once, however it travelled. */
+  #deliver(from: string, name: string, message: ChatMessage): void {
+    let seen = this.#seen.get(from);
+    if (!seen) this.#seen.set(from, (seen = new Set()));
     if (seen.has(message.id)) return;
     seen.add(message.id);
     if (seen.size > SEEN_PER_PEER) seen.delete(seen.values().next().value as string);
     // The name the server introduced is the one we trust, not the one in the message.
-    this.#emit('message', { from: link.remoteId, name: link.name, text: message.text, at: message.at, id: message.id });
+    this.#emit('message', { from, name, text: message.text, at: message.at, id: message.id });
   }
 
   // ---- events ------------------------------------------------------------------------

@@ -24,7 +24,7 @@ describe('<p2p-chat> in a real mesh', () => {
     await waitUntil(() => annOpen.length === 1 && boOpen.length === 1, 'the channel is open on both sides');
     expect(annOpen[0]?.id).to.equal(bo.selfId);
     expect(boOpen[0]?.id).to.equal(ann.selfId);
-    expect(ann.peers).to.deep.equal([{ id: bo.selfId, name: 'Bo', state: 'connected' }]);
+    expect(ann.peers).to.deep.equal([{ id: bo.selfId, name: 'Bo', state: 'connected', transport: 'direct' }]);
 
     expect(ann.send('hello from Ann').sent).to.deep.equal([bo.selfId]);
     bo.send('hi Ann, Bo here');

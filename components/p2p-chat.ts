@@ -262,8 +262,14 @@ export class P2pChat extends LitElement {
     switch (mesh.status) {
       case 'connecting':
         return `Connecting to ${mesh.server}…`;
-      case 'joined':
-        return `${open} of ${mesh.peers.length} peer${mesh.peers.length === 1 ? '' : 's'} connected directly (peer-to-peer).`;
+      case 'joined': {
+        if (!mesh.canChat) return error?.message ?? 'This browser cannot chat here.';
+        const relayed = mesh.peers.filter((p) => p.transport === 'relayed').length;
+        const direct = mesh.peers.filter((p) => p.transport === 'direct' && p.state === 'connected').length;
+        const parts = [`${direct} of ${mesh.peers.length} peer${mesh.peers.length === 1 ? '' : 's'} connected directly (peer-to-peer)`];
+        if (relayed > 0) parts.push(`${relayed} relayed through the server, which can read those messages`);
+        return `${parts.join('; ')}.`;
+      }
       case 'reconnecting': {
         const due = mesh.nextAttemptAt;
         const inSeconds = due === null ? 0 : Math.max(0, Math.ceil((due - Date.now()) / 1000));
@@ -286,7 +292,7 @@ export class P2pChat extends LitElement {
 
   override render() {
     const mesh = this.#mesh.mesh;
-    const cannotSend: ErrorCode | null = !mesh || mesh.status === 'closed' ? 'not-connected' : null;
+    const cannotSend: ErrorCode | null = !mesh || mesh.status === 'closed' ? 'not-connected' : !mesh.canChat ? 'relay-disabled' : null;
     const selfName = mesh ? (mesh.name ?? (mesh.selfId ? defaultPeerName(mesh.selfId) : '')) : '';
     return html`
       <section part="container" aria-label="Chat room ${this.room || DEFAULT_ROOM}">

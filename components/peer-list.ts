@@ -1,6 +1,18 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { PeerInfo, PeerState } from './mesh-events.js';
 
+const TRANSPORT_LABEL: Record<PeerInfo['transport'], string> = {
+  direct: 'P2P',
+  relayed: 'via server',
+  none: 'unreachable',
+};
+
+const TRANSPORT_TITLE: Record<PeerInfo['transport'], string> = {
+  direct: 'Direct WebRTC data channel: messages go browser to browser, the server never sees them.',
+  relayed: 'Relayed: this pair cannot connect directly, so messages pass through the signaling server, which can read them.',
+  none: 'No direct connection is possible and the server does not relay messages.',
+};
+
 const STATE_LABEL: Record<PeerState, string> = {
   connecting: 'connecting',
   connected: 'connected',
@@ -17,6 +29,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart peer - one peer's `<li>`; also has the part `peer-<state>`
  * @csspart name - a peer's name
  * @csspart state - a peer's connection state, in words
+ * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
  * @csspart empty - the text shown when no one else is in the room
  * @cssprop [--peer-list-connected-color=#1a7f37] - colour of the `connected` state
  * @cssprop [--peer-list-pending-color=#9a6700] - colour of `connecting` / `reconnecting`
@@ -53,9 +66,19 @@ export class PeerList extends LitElement {
       gap: 0.5rem;
       overflow-wrap: anywhere;
     }
-    .state {
+    .state,
+    .transport {
       font-size: 0.85em;
       white-space: nowrap;
+    }
+    .transport {
+      border: 1px solid currentColor;
+      border-radius: 0.6em;
+      padding: 0 0.35em;
+      margin-right: 0.25em;
+    }
+    .transport.relayed {
+      color: var(--peer-list-pending-color, #9a6700);
     }
     .connected {
       color: var(--peer-list-connected-color, #1a7f37);
@@ -81,7 +104,12 @@ export class PeerList extends LitElement {
         ${this.peers.map(
           (peer) => html`<li part="peer peer-${peer.state}" data-peer-id=${peer.id} data-state=${peer.state}>
             <span part="name">${peer.name}</span>
-            <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>
+            <span class="meta">
+              <span part="transport transport-${peer.transport}" class="transport ${peer.transport}" data-transport=${peer.transport} title=${TRANSPORT_TITLE[peer.transport]}
+                >${TRANSPORT_LABEL[peer.transport]}</span
+              >
+              <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>
+            </span>
           </li>`,
         )}
       </ul>

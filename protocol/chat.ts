@@ -35,9 +35,9 @@ export type ChannelMessage = ChatMessage | ReadyMessage;
 /** Longest JSON text of one ChatMessage: fields at their limits plus escaping headroom. */
 export const MAX_CHANNEL_MESSAGE_LENGTH = 6 * (LIMITS.maxChatTextLength + LIMITS.maxNameLength + LIMITS.maxChatIdLength) + 256;
 
-function readChannelMessage(obj: JsonObject): ChannelMessage {
+/** Reads a chat message (also used for chat relayed through the signaling server). */
+export function readChatMessage(obj: JsonObject): ChatMessage {
   const type = string(obj, 'type', { max: 32 });
-  if (type === 'ready') return { type };
   if (type !== 'chat') return reject('unknown-type', `Unknown message type "${type}".`, 'type');
   return {
     type,
@@ -46,6 +46,11 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
     at: number(obj, 'at', { min: 0, max: 8.64e15 }),
     name: string(obj, 'name', { min: 1, max: LIMITS.maxNameLength, forbidden: NAME_FORBIDDEN }),
   };
+}
+
+function readChannelMessage(obj: JsonObject): ChannelMessage {
+  if (obj['type'] === 'ready' && Object.prototype.hasOwnProperty.call(obj, 'type')) return { type: 'ready' };
+  return readChatMessage(obj);
 }
 
 /** Parses one data-channel message. Never throws. */

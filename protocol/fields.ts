@@ -137,6 +137,13 @@ export function parseObject<T>(raw: unknown, maxLength: number, read: (obj: Json
   }
 }
 
+export function optionalBoolean(obj: JsonObject, key: string): boolean | undefined {
+  const value = own(obj, key);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') reject('wrong-type', `Field "${key}" must be true or false.`, key);
+  return value;
+}
+
 /** Runs a reader on an already-decoded value (e.g. a CLI option): same typed Result. */
 export function readValue<T>(value: unknown, read: (value: unknown) => T): Result<T> {
   try {

@@ -112,7 +112,7 @@ test('server messages round-trip through encode/parseServerMessage', () => {
       room: 'lobby',
       peers: [{ id: 'p1', name: 'Ada' }],
       iceServers: [{ urls: 'stun:127.0.0.1:3478' }, { urls: ['turn:127.0.0.1'], username: 'u', credential: 'c' }],
-      limits: { maxRoomSize: 10, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40 },
+      limits: { maxRoomSize: 10, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40, relay: true },
       resume: 'abcdefghijklmnopqrstuvwx',
     },
     { type: 'new-peer', id: 'p2', name: 'Grace' },

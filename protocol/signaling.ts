@@ -22,9 +22,11 @@ import {
   string,
   checkString,
   readValue,
+  optionalBoolean,
   type JsonObject,
 } from './fields.js';
 import { DEFAULT_ROOM, LIMITS, NAME_FORBIDDEN, PEER_ID_PATTERN, ROOM_PATTERN } from './limits.js';
+import { readChatMessage, type ChatMessage } from './chat.js';
 
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {
@@ -44,6 +46,8 @@ export interface IceServer {
 export interface PeerSummary {
   readonly id: string;
   readonly name: string;
+  /** false: this peer cannot make WebRTC connections; chat with it goes through the relay. */
+  readonly webrtc?: false;
 }
 
 /** What the server tells a joiner about its limits. */
@@ -52,6 +56,8 @@ export interface ServerLimits {
   readonly maxFrameBytes: number;
   readonly maxChatTextLength: number;
   readonly maxNameLength: number;
+  /** Whether the server relays chat (`relay`) for pairs that cannot connect directly. */
+  readonly relay: boolean;
 }
 
 // ---- client -> server ----------------------------------------------------------------
@@ -66,6 +72,8 @@ export interface NewPeerRequest {
    * peers still connected over WebRTC know it is the same peer (after a signaling outage).
    */
   readonly resume?: string;
+  /** false: this browser has no WebRTC; the others will chat with it through the relay. */
+  readonly webrtc?: false;
 }
 /** Phase 2 (SDP): the offerer's session description for one peer. */
 export interface OfferRequest {
@@ -87,7 +95,19 @@ export interface CandidateRequest {
 }
 
 export type RelayRequest = OfferRequest | AnswerRequest | CandidateRequest;
-export type ClientMessage = NewPeerRequest | RelayRequest;
+
+/**
+ * A chat message for one peer, carried by the server because the pair cannot connect
+ * directly (no WebRTC on one side, or ICE failed even after restarts). The server sees
+ * its text: the UI says so.
+ */
+export interface ChatRelayRequest {
+  readonly type: 'relay';
+  readonly to: string;
+  readonly message: ChatMessage;
+}
+
+export type ClientMessage = NewPeerRequest | RelayRequest | ChatRelayRequest;
 
 // ---- server -> client ----------------------------------------------------------------
 
@@ -107,6 +127,7 @@ export interface NewPeerNotice {
   readonly type: 'new-peer';
   readonly id: string;
   readonly name: string;
+  readonly webrtc?: false;
 }
 export interface OfferMessage {
   readonly type: 'offer';
@@ -135,11 +156,18 @@ export interface ErrorMessage {
   readonly field?: string;
 }
 
+export interface ChatRelayMessage {
+  readonly type: 'relay';
+  readonly from: string;
+  readonly message: ChatMessage;
+}
+
 export type RelayedMessage = OfferMessage | AnswerMessage | CandidateMessage;
 export type ServerMessage =
   | WelcomeMessage
   | NewPeerNotice
   | RelayedMessage
+  | ChatRelayMessage
   | PeerDisconnectedMessage
   | ErrorMessage;
 
@@ -180,11 +208,13 @@ function readClientMessage(obj: JsonObject): ClientMessage {
       const roomName = optionalString(obj, 'room', room);
       const peerName = readName(obj);
       const resume = optionalString(obj, 'resume', resumeToken);
+      const webrtc = optionalBoolean(obj, 'webrtc');
       return {
         type,
         room: roomName ?? DEFAULT_ROOM,
         ...(peerName === undefined ? {} : { name: peerName }),
         ...(resume === undefined ? {} : { resume }),
+        ...(webrtc === false ? { webrtc } : {}),
       };
     }
     case 'offer':
@@ -192,6 +222,8 @@ function readClientMessage(obj: JsonObject): ClientMessage {
       return { type, to: string(obj, 'to', peerId), sdp: string(obj, 'sdp', sdp) };
     case 'candidate':
       return { type, to: string(obj, 'to', peerId), candidate: readCandidate(obj) };
+    case 'relay':
+      return { type, to: string(obj, 'to', peerId), message: readChatMessage(object(obj, 'message')) };
     default:
       return reject('unknown-type', `Unknown message type "${type}".`, 'type');
   }
@@ -220,7 +252,9 @@ function readIceServer(value: unknown, index: number): IceServer {
 
 function readPeerSummary(value: unknown, index: number): PeerSummary {
   if (!isObject(value)) reject('wrong-type', `peers[${index}] must be an object.`, 'peers');
-  return { id: string(value, 'id', peerId), name: string(value, 'name', name) };
+  const webrtc = optionalBoolean(value, 'webrtc');
+  const summary = { id: string(value, 'id', peerId), name: string(value, 'name', name) };
+  return webrtc === false ? { ...summary, webrtc } : summary;
 }
 
 function readServerMessage(obj: JsonObject): ServerMessage {
@@ -240,12 +274,18 @@ function readServerMessage(obj: JsonObject): ServerMessage {
           maxFrameBytes: number(limits, 'maxFrameBytes', count),
           maxChatTextLength: number(limits, 'maxChatTextLength', count),
           maxNameLength: number(limits, 'maxNameLength', count),
+          relay: optionalBoolean(limits, 'relay') ?? false,
         },
         resume: string(obj, 'resume', resumeToken),
       };
     }
-    case 'new-peer':
-      return { type, id: string(obj, 'id', peerId), name: string(obj, 'name', name) };
+    case 'new-peer': {
+      const webrtc = optionalBoolean(obj, 'webrtc');
+      const notice = { type, id: string(obj, 'id', peerId), name: string(obj, 'name', name) };
+      return webrtc === false ? { ...notice, webrtc } : notice;
+    }
+    case 'relay':
+      return { type, from: string(obj, 'from', peerId), message: readChatMessage(object(obj, 'message')) };
     case 'offer':
     case 'answer':
       return { type, from: string(obj, 'from', peerId), sdp: string(obj, 'sdp', sdp) };

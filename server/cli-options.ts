@@ -31,6 +31,9 @@ Options:
                          URLs (stun:host:3478,turn:host:3478) or a JSON array of
                          RTCIceServer objects ('[{"urls":"turn:h","username":"u","credential":"c"}]')
   --allowed-origins <l>  comma-separated Origins allowed to connect (default: any)
+  --no-relay             do not relay chat for pairs that cannot connect directly (a browser
+                         without WebRTC, or failed ICE); such users are told why instead.
+                         Relaying is on by default: the server then sees that chat text.
   --log-level <level>    ${LOG_LEVELS.join(' | ')} (default info); JSON lines on stderr
   -h, --help             show this help
 
@@ -92,6 +95,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         heartbeat: { type: 'string' },
         'ice-servers': { type: 'string' },
         'allowed-origins': { type: 'string' },
+        'no-relay': { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -115,6 +119,7 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         : { maxConnectionsPerIp: integer('max-connections-per-ip', values['max-connections-per-ip'], 0, 10_000_000) }),
       ...(values['max-name-length'] === undefined ? {} : { maxNameLength: integer('max-name-length', values['max-name-length'], 1, LIMITS.maxNameLength) }),
       ...(values['max-room-length'] === undefined ? {} : { maxRoomLength: integer('max-room-length', values['max-room-length'], 1, LIMITS.maxRoomLength) }),
+      relay: !values['no-relay'],
       allowedOrigins: (values['allowed-origins'] ?? '').split(',').map((o) => o.trim()).filter(Boolean),
     };
     return { kind: 'run', options, logLevel };

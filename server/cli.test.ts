@@ -39,6 +39,9 @@ test('parseCli: every flag, and ICE servers as a URL list or JSON', () => {
   assert.equal(command.options.maxConnectionsPerIp, 5);
   assert.equal(command.options.maxNameLength, 20);
   assert.equal(command.options.maxRoomLength, 16);
+  assert.equal(command.options.relay, true);
+  const noRelay = parseCli(['--no-relay']);
+  assert.ok(noRelay.kind === 'run' && noRelay.options.relay === false);
   const json = parseCli(['--ice-servers', '[{"urls":["turn:h:3478"],"username":"u","credential":"c"}]']);
   assert.ok(json.kind === 'run');
   assert.deepEqual(json.options.iceServers, [{ urls: ['turn:h:3478'], username: 'u', credential: 'c' }]);

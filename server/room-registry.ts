@@ -6,6 +6,8 @@ import type { PeerSummary } from '../protocol/index.js';
 
 export interface RoomMember {
   readonly name: string;
+  /** false: no WebRTC (listed so the others relay chat to it). */
+  readonly webrtc?: boolean;
 }
 
 export type JoinOutcome = { readonly ok: true; readonly others: readonly PeerSummary[] } | { readonly ok: false; readonly reason: 'room-full' };
@@ -23,7 +25,9 @@ export class RoomRegistry<M extends RoomMember> {
       members = new Map();
       this.#rooms.set(room, members);
     }
-    const others = [...members].map(([otherId, other]) => ({ id: otherId, name: other.name }));
+    const others: PeerSummary[] = [...members].map(([otherId, other]) =>
+      other.webrtc === false ? { id: otherId, name: other.name, webrtc: false } : { id: otherId, name: other.name },
+    );
     members.set(id, member);
     return { ok: true, others };
   }

@@ -19,6 +19,7 @@ import {
   type IceServer,
   type NewPeerRequest,
   type RelayRequest,
+  type ChatRelayRequest,
   type ServerMessage,
 } from '../protocol/index.js';
 import { RoomRegistry } from './room-registry.js';
@@ -57,6 +58,11 @@ export interface SignalingServerOptions {
   readonly maxRoomLength?: number;
   /** A receiver with more than this many bytes waiting to be sent is cut off (1013). Default 4 MiB. */
   readonly maxBufferedBytes?: number;
+  /**
+   * Relay chat (`relay` messages) between peers of a room that cannot connect directly
+   * (a browser without WebRTC, or failed ICE). The server then sees that text. Default true.
+   */
+  readonly relay?: boolean;
   /** Where structured log entries go. Default: nowhere. */
   readonly logger?: Logger;
 }
@@ -77,6 +83,8 @@ export interface SignalingServer {
 
 interface Client {
   readonly socket: WebSocket;
+  /** false when the client said it has no WebRTC. */
+  webrtc: boolean;
   readonly ip: string;
   /** Assigned when the client joins (new-peer); null before. */
   id: string | null;
@@ -138,12 +146,14 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const maxNameLength = Math.min(options.maxNameLength ?? LIMITS.maxNameLength, LIMITS.maxNameLength);
   const maxRoomLength = Math.min(options.maxRoomLength ?? LIMITS.maxRoomLength, LIMITS.maxRoomLength);
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_LIMITS.maxBufferedBytes;
+  const relayChat = options.relay ?? true;
   const log = options.logger ?? silentLogger;
   const limits = {
     maxRoomSize,
     maxFrameBytes: maxPayload,
     maxChatTextLength: LIMITS.maxChatTextLength,
     maxNameLength,
+    relay: relayChat,
   };
 
   const rooms = new RoomRegistry<Client>(maxRoomSize);
@@ -227,6 +237,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     const name = request.name ?? defaultPeerName(identity.id);
     client.id = identity.id;
     client.name = name;
+    client.webrtc = request.webrtc !== false;
     const outcome = rooms.join(request.room, identity.id, client);
     if (!outcome.ok) {
       client.id = null;
@@ -237,13 +248,20 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     byId.set(identity.id, client);
     log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
     send(client, { type: 'welcome', id: identity.id, room: request.room, peers: outcome.others, iceServers, limits, resume: identity.resume });
-    for (const other of rooms.others(request.room, identity.id)) send(other, { type: 'new-peer', id: identity.id, name });
+    const notice = { type: 'new-peer' as const, id: identity.id, name, ...(client.webrtc ? {} : { webrtc: false as const }) };
+    for (const other of rooms.others(request.room, identity.id)) send(other, notice);
   }
 
-  function relay(client: Client, request: RelayRequest): void {
+  function relay(client: Client, request: RelayRequest | ChatRelayRequest): void {
     if (client.room === null || client.id === null) return reject(client, 'not-joined');
+    if (request.type === 'relay' && !relayChat) return reject(client, 'relay-disabled');
     const target = request.to === client.id ? undefined : rooms.find(client.room, request.to);
     if (!target) return reject(client, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
+    if (request.type === 'relay') {
+      // Chat text passes through here only for this: never logged.
+      send(target, { type: 'relay', from: client.id, message: request.message });
+      return;
+    }
     send(target, relayed(request, client.id));
   }
 
@@ -303,6 +321,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       socket,
       ip,
       id: null,
+      webrtc: true,
       name: '',
       room: null,
       alive: true,

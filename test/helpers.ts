@@ -6,6 +6,7 @@ import type { P2pEventMap } from '../components/events.js';
 declare global {
   interface Window {
     P2P_SIGNALING_URL?: string;
+    P2P_NO_RELAY_URL?: string;
   }
 }
 
@@ -14,6 +15,26 @@ export function signalingUrl(): string {
   const url = window.P2P_SIGNALING_URL;
   if (!url) throw new Error('P2P_SIGNALING_URL is not set: run the tests through web-test-runner.config.mjs');
   return url;
+}
+
+/** A signaling server started with relaying off (`relay: false`). */
+export function noRelayUrl(): string {
+  const url = window.P2P_NO_RELAY_URL;
+  if (!url) throw new Error('P2P_NO_RELAY_URL is not set: run the tests through web-test-runner.config.mjs');
+  return url;
+}
+
+/** Adds an iframe showing a test fixture page with a chat in it. */
+export function addFramedChat(fixture: 'peer' | 'no-webrtc' | 'drop-in', server: string, room: string, name: string): HTMLIFrameElement {
+  const frame = document.createElement('iframe');
+  frame.src = `/test/fixtures/${fixture}.html?server=${encodeURIComponent(server)}&room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}`;
+  document.body.append(frame);
+  return frame;
+}
+
+/** The <p2p-chat> inside a frame, once it is there. */
+export function framedChat(frame: HTMLIFrameElement): P2pChat | null {
+  return (frame.contentDocument?.querySelector('p2p-chat') as P2pChat | null) ?? null;
 }
 
 let rooms = 0;

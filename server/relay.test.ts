@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSignalingServer, type SignalingServerOptions } from './signaling-server.js';
+import { TestClient } from './test-client.js';
+
+async function withServer(options: SignalingServerOptions, body: (url: string) => Promise<void>) {
+  const server = await createSignalingServer({ port: 0, host: '127.0.0.1', ...options });
+  try {
+    await body(server.url);
+  } finally {
+    await server.close();
+  }
+}
+
+const chat = (text: string) => ({ type: 'chat', id: `m-${text.length}`, text, at: 1, name: 'kit' });
+
+test('chat relay: a peer without WebRTC is announced as such, and chat is relayed within the room only', async () => {
+  await withServer({}, async (url) => {
+    const direct = await TestClient.join(url, 'relay', 'direct');
+    const kit = await TestClient.open(url);
+    kit.send({ type: 'new-peer', room: 'relay', name: 'kit', webrtc: false });
+    const welcome = await kit.next('welcome');
+    assert.equal(welcome.limits.relay, true);
+    assert.deepEqual(await direct.client.next('new-peer'), { type: 'new-peer', id: welcome.id, name: 'kit', webrtc: false });
+    const later = await TestClient.join(url, 'relay', 'later');
+    assert.deepEqual(later.welcome.peers.find((p) => p.id === welcome.id), { id: welcome.id, name: 'kit', webrtc: false });
+
+    kit.send({ type: 'relay', to: direct.welcome.id, message: chat('hi over the relay'), from: 'spoofed' });
+    assert.deepEqual(await direct.client.next('relay'), { type: 'relay', from: welcome.id, message: chat('hi over the relay') });
+    // Not to another room.
+    const elsewhere = await TestClient.join(url, 'other-room', 'x');
+    kit.send({ type: 'relay', to: elsewhere.welcome.id, message: chat('leak?') });
+    assert.equal((await kit.next('error')).code, 'unknown-peer');
+    // Validated like any chat message.
+    kit.send({ type: 'relay', to: direct.welcome.id, message: { ...chat('x'), text: 'x'.repeat(4001) } });
+    assert.equal((await kit.next('error')).code, 'too-large');
+    kit.send({ type: 'relay', to: direct.welcome.id, message: { type: 'chat', text: 'no id' } });
+    assert.equal((await kit.next('error')).code, 'missing-field');
+    kit.send({ type: 'relay', to: direct.welcome.id, message: 'text' });
+    assert.equal((await kit.next('error')).code, 'wrong-type');
+    await elsewhere.client.settle();
+    assert.equal(elsewhere.client.received.length, 0);
+    for (const c of [direct.client, kit, later.client, elsewhere.client]) c.close();
+  });
+});
+
+test('with relaying off, relay messages get relay-disabled and welcome says so', async () => {
+  await withServer({ relay: false }, async (url) => {
+    const a = await TestClient.join(url, 'norelay', 'a');
+    const b = await TestClient.join(url, 'norelay', 'b');
+    assert.equal(a.welcome.limits.relay, false);
+    a.client.send({ type: 'relay', to: b.welcome.id, message: chat('nope') });
+    assert.equal((await a.client.next('error')).code, 'relay-disabled');
+    await b.client.settle();
+    assert.equal(b.client.received.filter((m) => m.type === 'relay').length, 0);
+    a.client.close();
+    b.client.close();
+  });
+});
