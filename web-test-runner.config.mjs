@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { playwrightLauncher } from '@web/test-runner-playwright';
 import { defaultReporter, summaryReporter } from '@web/test-runner';
-import { chromiumLaunchOptions } from './scripts/browsers.mjs';
+import { puppeteerLauncher } from '@web/test-runner-puppeteer';
+import { chromiumLaunchOptions, firefoxChoice } from './scripts/browsers.mjs';
 import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
 
@@ -17,7 +18,26 @@ process.once('exit', () => {
   void noRelay.close();
 });
 
-const chromiumOptions = chromiumLaunchOptions();
+/**
+ * The browsers of the run: Chromium, Firefox and WebKit. A browser that cannot be found
+ * fails the run; P2P_BROWSERS (e.g. "chromium,firefox") is the documented opt-out.
+ */
+const wanted = (process.env.P2P_BROWSERS ?? 'chromium,firefox').split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
+
+function browserLaunchers() {
+  const launchers = [];
+  if (wanted.includes('chromium')) launchers.push(playwrightLauncher({ product: 'chromium', launchOptions: chromiumLaunchOptions() }));
+  if (wanted.includes('firefox')) {
+    const choice = firefoxChoice();
+    if (!choice) throw new Error("No Firefox found: install Playwright's (npx playwright install firefox) or the system's (apt-get install firefox-esr), set FIREFOX_PATH, or leave it out with P2P_BROWSERS=chromium.");
+    launchers.push(
+      choice.kind === 'playwright'
+        ? playwrightLauncher({ product: 'firefox' })
+        : puppeteerLauncher({ launchOptions: { browser: 'firefox', executablePath: choice.executablePath, headless: true } }),
+    );
+  }
+  return launchers;
+}
 
 // A second signaling server as a separate process, which tests stop and start through
 // server commands (the outage test in components/resilience.test.ts).
@@ -47,10 +67,5 @@ export default {
   testRunnerHtml: (testFramework) => `<!doctype html>
 <html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)};</script></head>
 <body><script type="module" src="${testFramework}"></script></body></html>`,
-  browsers: [
-    playwrightLauncher({
-      product: 'chromium',
-      launchOptions: chromiumOptions,
-    }),
-  ],
+  browsers: browserLaunchers(),
 };

@@ -1,19 +1,33 @@
-// Which browser binaries to drive: Playwright's own where installed (a developer
-// laptop), the system's otherwise (Debian's `chromium` here and on CI).
+// Which browsers the tests drive: Playwright's own where installed (a developer laptop),
+// the system's otherwise (Debian's chromium and firefox-esr here and on CI).
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { chromium, firefox } from 'playwright-core';
 
 /** Flags the system Chromium needs as root in a box with no outside network. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+function firstExisting(paths) {
+  return paths.find((path) => path && existsSync(path));
+}
 
 /** Playwright `launchOptions` for Chromium; throws a clear error when there is none. */
 export function chromiumLaunchOptions() {
   const own = chromium.executablePath();
   if (!process.env.CHROMIUM_PATH && own && existsSync(own)) return { args: CHROMIUM_ARGS };
-  for (const candidate of [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']) {
-    if (candidate && existsSync(candidate)) return { executablePath: candidate, args: CHROMIUM_ARGS };
-  }
+  const system = firstExisting([process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']);
+  if (system) return { executablePath: system, args: CHROMIUM_ARGS };
   throw new Error(
     "No Chromium found: install Playwright's (npx playwright install chromium) or the system's (apt-get install chromium), or set CHROMIUM_PATH.",
   );
+}
+
+/**
+ * How to drive Firefox: Playwright's patched Firefox when installed, else the system
+ * Firefox (ESR) through Puppeteer's WebDriver BiDi. Returns null when there is none.
+ */
+export function firefoxChoice() {
+  const own = firefox.executablePath();
+  if (!process.env.FIREFOX_PATH && own && existsSync(own)) return { kind: 'playwright' };
+  const system = firstExisting([process.env.FIREFOX_PATH, '/usr/bin/firefox-esr', '/usr/bin/firefox']);
+  return system ? { kind: 'puppeteer', executablePath: system } : null;
 }
