@@ -5,9 +5,10 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { playwrightLauncher } from '@web/test-runner-playwright';
 import { defaultReporter, summaryReporter } from '@web/test-runner';
 import { puppeteerLauncher } from '@web/test-runner-puppeteer';
-import { chromiumLaunchOptions, firefoxChoice } from './scripts/browsers.mjs';
+import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice } from './scripts/browsers.mjs';
 import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
+import { closeRemoteBrowsers, remotePeerCommand } from './scripts/remote-peers.mjs';
 
 // The test pages learn the server's URL from this global (test/helpers.ts).
 const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000 });
@@ -32,8 +33,8 @@ function browserLaunchers() {
     if (!choice) throw new Error("No Firefox found: install Playwright's (npx playwright install firefox) or the system's (apt-get install firefox-esr), set FIREFOX_PATH, or leave it out with P2P_BROWSERS=chromium.");
     launchers.push(
       choice.kind === 'playwright'
-        ? playwrightLauncher({ product: 'firefox' })
-        : puppeteerLauncher({ launchOptions: { browser: 'firefox', executablePath: choice.executablePath, headless: true } }),
+        ? playwrightLauncher({ product: 'firefox', launchOptions: { firefoxUserPrefs: FIREFOX_PREFS } })
+        : puppeteerLauncher({ launchOptions: { browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS } }),
     );
   }
   return launchers;
@@ -44,6 +45,18 @@ function browserLaunchers() {
 const outage = new SignalingProcess();
 await outage.start();
 process.once('exit', () => outage.kill());
+
+/** Lets a test open peers in the other browser: `executeServerCommand('remote-peer', …)`. */
+const remotePeerPlugin = {
+  name: 'remote-peer',
+  async executeCommand({ command, payload }) {
+    if (command !== 'remote-peer') return undefined;
+    return remotePeerCommand(payload);
+  },
+  async serverStop() {
+    await closeRemoteBrowsers();
+  },
+};
 
 /** Lets browser tests drive the outage server: `executeServerCommand('signaling-process', { action })`. */
 const signalingProcessPlugin = {
@@ -60,9 +73,11 @@ export default {
   files: ['components/**/*.test.ts', 'test/**/*.test.ts'],
   nodeResolve: true,
   concurrency: 1,
+  // One browser at a time: the outage test stops a shared server, and 2 cores are enough for one mesh.
+  concurrentBrowsers: 1,
   reporters: [defaultReporter(), summaryReporter({ flatten: false })],
   testsFinishTimeout: 5 * 60_000,
-  plugins: [signalingProcessPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
+  plugins: [signalingProcessPlugin, remotePeerPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
   testFramework: { config: { timeout: 60_000 } },
   testRunnerHtml: (testFramework) => `<!doctype html>
 <html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)};</script></head>

@@ -4,7 +4,20 @@ import { existsSync } from 'node:fs';
 import { chromium, firefox } from 'playwright-core';
 
 /** Flags the system Chromium needs as root in a box with no outside network. */
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  // Real host addresses instead of random *.local mDNS names: resolving those between two
+  // different browsers over multicast is what made cross-browser pairs hang now and then.
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+/** The same for Firefox (about:config preferences). */
+export const FIREFOX_PREFS = { 'media.peerconnection.ice.obfuscate_host_addresses': false };
 
 function firstExisting(paths) {
   return paths.find((path) => path && existsSync(path));

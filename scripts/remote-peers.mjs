@@ -1,0 +1,58 @@
+// Peers in *another* browser, for cross-browser tests: a test running in Chromium asks
+// for Firefox pages and the other way round (server command "remote-peer").
+import { chromium, firefox } from 'playwright-core';
+import puppeteer from 'puppeteer';
+import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice } from './browsers.mjs';
+
+const browsers = new Map();
+const pages = new Map();
+let nextId = 0;
+
+function browserFor(product) {
+  // Cached as a promise: two requests at once share one launch.
+  let browser = browsers.get(product);
+  if (browser) return browser;
+  if (product === 'chromium') browser = chromium.launch(chromiumLaunchOptions());
+  else {
+    const choice = firefoxChoice();
+    if (!choice) throw new Error('No Firefox for the cross-browser test (apt-get install firefox-esr).');
+    browser =
+      choice.kind === 'playwright'
+        ? firefox.launch({ firefoxUserPrefs: FIREFOX_PREFS })
+        : puppeteer.launch({ browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS });
+  }
+  browsers.set(product, browser);
+  return browser;
+}
+
+/** Handles `executeServerCommand('remote-peer', payload)`. */
+export async function remotePeerCommand(payload) {
+  switch (payload?.action) {
+    case 'open': {
+      const browser = await browserFor(payload.product);
+      const page = await browser.newPage();
+      await page.goto(payload.url);
+      const id = String(++nextId);
+      pages.set(id, page);
+      return { id, userAgent: await page.evaluate(() => navigator.userAgent) };
+    }
+    case 'eval': {
+      const page = pages.get(payload.id);
+      if (!page) throw new Error(`no remote page ${payload.id}`);
+      // The fixture pages expose window.p2pTest (see test/fixtures/drop-in.html).
+      return page.evaluate(new Function(`return (${payload.expression});`));
+    }
+    case 'close': {
+      for (const page of pages.values()) await page.close().catch(() => {});
+      pages.clear();
+      return true;
+    }
+    default:
+      throw new Error(`unknown remote-peer action ${payload?.action}`);
+  }
+}
+
+export async function closeRemoteBrowsers() {
+  for (const browser of browsers.values()) await (await browser).close().catch(() => {});
+  browsers.clear();
+}

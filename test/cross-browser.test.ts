@@ -1,0 +1,66 @@
+import { expect } from '@esm-bundle/chai';
+import { executeServerCommand } from '@web/test-runner-commands';
+import type { P2pChat } from '../components/p2p-chat.js';
+import { addChat, record, signalingUrl, textsFrom, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+
+interface Remote {
+  id: string;
+  userAgent: string;
+}
+const remote = <T>(payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>('remote-peer', payload);
+
+describe('cross-browser mesh', () => {
+  const here: P2pChat[] = [];
+  afterEach(async () => {
+    for (const chat of here.splice(0)) chat.remove();
+    await remote({ action: 'close' });
+  });
+
+  it('Chromium and Firefox peers in one room: every message reaches every peer once', async () => {
+    const thisIsFirefox = navigator.userAgent.includes('Firefox');
+    const other = thisIsFirefox ? 'chromium' : 'firefox';
+    const room = uniqueRoom('cross');
+    const url = (name: string) =>
+      `${location.origin}/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=${name}`;
+    // Two peers in this browser, two in the other one: every pair but two crosses browsers.
+    here.push(addChat(room, 'here-1'), addChat(room, 'here-2'));
+    const remotes: Remote[] = [];
+    for (const name of ['there-1', 'there-2']) remotes.push((await remote<Remote>({ action: 'open', product: other, url: url(name) }))!);
+    expect(remotes[0]!.userAgent.includes('Firefox')).to.equal(!thisIsFirefox);
+    const got = here.map((chat) => record(chat, 'p2p-message'));
+    const eval_ = <T>(id: string, expression: string) => remote<T>({ action: 'eval', id, expression });
+    await waitUntil(() => here.every((chat) => chat.peers.filter((p) => p.state === 'connected' && p.transport === 'direct').length === 3), 'a full direct mesh of 4', 30_000).catch(
+      async (error: Error) => {
+        const there = await Promise.all(remotes.map((r) => eval_<unknown>(r.id, 'JSON.stringify(window.p2pTest.chat.peers)')));
+        throw new Error(`${error.message}: here ${JSON.stringify(here.map((c) => c.peers))} there ${JSON.stringify(there)}`);
+      },
+    );
+    await waitForMesh(here);
+    // The other browser's view of the mesh (polled: it may lag ours a little).
+    const directThere = () => Promise.all(remotes.map((r) => eval_<number>(r.id, `window.p2pTest.chat.peers.filter((p) => p.state === 'connected' && p.transport === 'direct').length`)));
+    let counts = await directThere();
+    for (let attempt = 0; attempt < 150 && !counts.every((n) => n === 3); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      counts = await directThere();
+    }
+    expect(counts, 'the other browser sees three direct peers each').to.deep.equal([3, 3]);
+    here[0]!.send('from here-1');
+    here[1]!.send('from here-2');
+    for (const [i, r] of remotes.entries()) await eval_(r.id, `window.p2pTest.chat.send('from there-${i + 1}')`);
+    await waitUntil(() => got.every((list) => list.length === 3), 'this browser receives 3 each', 15_000);
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const counts = await Promise.all(remotes.map((r) => eval_<number>(r.id, 'window.p2pTest.received.length')));
+      if (counts.every((n) => n === 3)) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(got[0]!.map((m) => m.text).sort()).to.deep.equal(['from here-2', 'from there-1', 'from there-2']);
+    expect(got[1]!.map((m) => m.text).sort()).to.deep.equal(['from here-1', 'from there-1', 'from there-2']);
+    for (const [i, r] of remotes.entries()) {
+      const texts = (await eval_<string[]>(r.id, 'window.p2pTest.received.map((m) => m.text)'))!.sort();
+      const expected = ['from here-1', 'from here-2', `from there-${2 - i}`].sort();
+      expect(texts, `there-${i + 1}`).to.deep.equal(expected);
+    }
+    expect(textsFrom(got[0]!, here[1]!.selfId)).to.deep.equal(['from here-2']);
+  });
+});
