@@ -5,6 +5,10 @@ import { esbuildPlugin } from '@web/dev-server-esbuild';
 import { playwrightLauncher } from '@web/test-runner-playwright';
 import { defaultReporter, summaryReporter } from '@web/test-runner';
 import { puppeteerLauncher } from '@web/test-runner-puppeteer';
+import { webdriverLauncher } from '@web/test-runner-webdriver';
+import { MINIBROWSER_CAPABILITIES, startWebKitDriver, webkitGtkAvailable } from './scripts/webkit-driver.mjs';
+import { webkit } from 'playwright-core';
+import { existsSync } from 'node:fs';
 import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice } from './scripts/browsers.mjs';
 import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
@@ -23,7 +27,7 @@ process.once('exit', () => {
  * The browsers of the run: Chromium, Firefox and WebKit. A browser that cannot be found
  * fails the run; P2P_BROWSERS (e.g. "chromium,firefox") is the documented opt-out.
  */
-const wanted = (process.env.P2P_BROWSERS ?? 'chromium,firefox').split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
+const wanted = (process.env.P2P_BROWSERS ?? 'chromium,firefox,webkit').split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
 
 function browserLaunchers() {
   const launchers = [];
@@ -39,6 +43,27 @@ function browserLaunchers() {
   }
   return launchers;
 }
+
+/**
+ * WebKit: Playwright's WebKit where installed (it has WebRTC), else Debian's WebKitGTK
+ * MiniBrowser through WebKitWebDriver under Xvfb (it has no RTCPeerConnection: the
+ * no-WebRTC experience and the relay are tested there).
+ */
+async function webkitLauncher() {
+  if (!wanted.includes('webkit')) return null;
+  const own = webkit.executablePath();
+  if (own && existsSync(own)) return playwrightLauncher({ product: 'webkit' });
+  if (!webkitGtkAvailable()) {
+    throw new Error('No WebKit found: install Playwright\'s (npx playwright install webkit) or WebKitGTK (apt-get install webkit2gtk-driver xvfb), or leave it out with P2P_BROWSERS=chromium,firefox.');
+  }
+  const driver = await startWebKitDriver();
+  return webdriverLauncher({ hostname: '127.0.0.1', port: driver.port, capabilities: MINIBROWSER_CAPABILITIES, logLevel: 'error' });
+}
+
+const webkitBrowser = await webkitLauncher();
+const mainBrowsers = browserLaunchers();
+const WEBKIT_FILES = ['test/webkit/**/*.test.ts', 'test/architecture.test.ts', 'test/drop-in.test.ts'];
+const onlyWebKit = mainBrowsers.length === 0 && webkitBrowser !== null;
 
 // A second signaling server as a separate process, which tests stop and start through
 // server commands (the outage test in components/resilience.test.ts).
@@ -70,7 +95,9 @@ const signalingProcessPlugin = {
 };
 
 export default {
-  files: ['components/**/*.test.ts', 'test/**/*.test.ts'],
+  files: onlyWebKit ? WEBKIT_FILES : ['components/**/*.test.ts', 'test/**/*.test.ts', '!test/webkit/**'],
+  // WebKit runs the tests written for every browser, WebRTC or not (test/webkit/).
+  groups: webkitBrowser && !onlyWebKit ? [{ name: 'webkit', files: WEBKIT_FILES, browsers: [webkitBrowser] }] : [],
   nodeResolve: true,
   concurrency: 1,
   // One browser at a time: the outage test stops a shared server, and 2 cores are enough for one mesh.
@@ -82,5 +109,5 @@ export default {
   testRunnerHtml: (testFramework) => `<!doctype html>
 <html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)};</script></head>
 <body><script type="module" src="${testFramework}"></script></body></html>`,
-  browsers: browserLaunchers(),
+  browsers: onlyWebKit ? [webkitBrowser] : mainBrowsers,
 };
