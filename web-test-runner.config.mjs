@@ -13,6 +13,7 @@ import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice } from './scripts/b
 import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
 import { closeRemoteBrowsers, remotePeerCommand } from './scripts/remote-peers.mjs';
+import { cliPeerCommand, killCliPeers } from './scripts/cli-peers.mjs';
 
 // The test pages learn the server's URL from this global (test/helpers.ts).
 const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000 });
@@ -83,6 +84,18 @@ const remotePeerPlugin = {
   },
 };
 
+/** Lets a test run the terminal client: `executeServerCommand('cli-peer', …)`. */
+const cliPeerPlugin = {
+  name: 'cli-peer',
+  async executeCommand({ command, payload }) {
+    if (command !== 'cli-peer') return undefined;
+    return cliPeerCommand(payload);
+  },
+  serverStop() {
+    killCliPeers();
+  },
+};
+
 /** Lets browser tests drive the outage server: `executeServerCommand('signaling-process', { action })`. */
 const signalingProcessPlugin = {
   name: 'signaling-process',
@@ -104,7 +117,7 @@ export default {
   concurrentBrowsers: 1,
   reporters: [defaultReporter(), summaryReporter({ flatten: false })],
   testsFinishTimeout: 5 * 60_000,
-  plugins: [signalingProcessPlugin, remotePeerPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
+  plugins: [signalingProcessPlugin, remotePeerPlugin, cliPeerPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
   testFramework: { config: { timeout: 60_000 } },
   testRunnerHtml: (testFramework) => `<!doctype html>
 <html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)};</script></head>

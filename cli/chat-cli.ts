@@ -1,0 +1,97 @@
+/**
+ * `p2p-chat-cli`: a terminal peer. The same Mesh as the browser components, driven by a
+ * Node WebRTC implementation (@roamhq/wrtc) and the `ws` WebSocket: lines typed on stdin
+ * are sent to the room, messages from the room are printed with the sender's name.
+ */
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { WebSocket } from 'ws';
+import { Mesh, type SocketConstructor } from '../components/mesh.js';
+import type { PeerConnectionConstructor } from '../components/peer-link.js';
+import { terminalSafe } from './terminal-text.js';
+
+export const HELP = `Usage: p2p-chat-cli [options]
+
+Chat from a terminal with the browsers of a p2p-chat room. Messages travel peer to peer
+over WebRTC data channels (the signaling server only introduces the peers).
+
+Options:
+  --server <url>   signaling server (default ws://localhost:8080)
+  --room <name>    room to join (default lobby)
+  --name <name>    your display name (default: the server's guest-xxxx)
+  -h, --help       show this help
+
+Type a line and press Enter to send it; Ctrl+D or Ctrl+C leaves.
+`;
+
+async function loadWebRTC(): Promise<PeerConnectionConstructor | null> {
+  try {
+    const wrtc = (await import('@roamhq/wrtc')) as unknown as { default?: { RTCPeerConnection: PeerConnectionConstructor }; RTCPeerConnection?: PeerConnectionConstructor };
+    return wrtc.default?.RTCPeerConnection ?? wrtc.RTCPeerConnection ?? null;
+  } catch {
+    return null;
+  }
+}
+
+const time = (at: number) => new Date(at).toTimeString().slice(0, 5);
+
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { server: { type: 'string' }, room: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    process.stderr.write(`p2p-chat-cli: ${(error as Error).message}\nTry --help.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const PeerConnection = await loadWebRTC();
+  if (!PeerConnection) {
+    process.stderr.write('p2p-chat-cli: no WebRTC for Node found: install @roamhq/wrtc (npm install @roamhq/wrtc).\n');
+    process.exitCode = 1;
+    return;
+  }
+  const mesh = new Mesh({
+    server: values.server ?? 'ws://localhost:8080',
+    room: values.room ?? 'lobby',
+    ...(values.name ? { name: values.name } : {}),
+    WebSocket: WebSocket as unknown as SocketConstructor,
+    RTCPeerConnection: PeerConnection,
+  });
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  const names = new Map<string, string>();
+  mesh.addEventListener('welcome', (e) => say(`* joined room "${e.detail.room}" as ${mesh.name ?? 'guest'} (${e.detail.id}); ${e.detail.peers.length} other peer(s) here`));
+  mesh.addEventListener('peer-join', (e) => {
+    names.set(e.detail.id, e.detail.name);
+    say(`* ${terminalSafe(e.detail.name)} is here`);
+  });
+  mesh.addEventListener('peer-leave', (e) => say(`* ${terminalSafe(names.get(e.detail.id) ?? e.detail.id)} left`));
+  mesh.addEventListener('channel-open', (e) => say(`* direct (peer-to-peer) channel to ${terminalSafe(names.get(e.detail.id) ?? e.detail.id)} open`));
+  mesh.addEventListener('message', (e) => say(`[${time(e.detail.at)}] ${terminalSafe(e.detail.name)}: ${terminalSafe(e.detail.text)}`));
+  mesh.addEventListener('error', (e) => process.stderr.write(`! ${e.detail.code}: ${terminalSafe(e.detail.message)}\n`));
+  mesh.connect();
+
+  const input = createInterface({ input: process.stdin });
+  input.on('line', (line) => {
+    if (line.trim() === '') return;
+    const result = mesh.send(line);
+    if (result.error && result.error !== 'not-connected') process.stderr.write(`! not sent: ${result.error}\n`);
+  });
+  const leave = () => {
+    mesh.close();
+    input.close();
+    // Give the close frames a moment, then go.
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  input.on('close', leave);
+  process.once('SIGINT', leave);
+  process.once('SIGTERM', leave);
+}

@@ -1,0 +1,8 @@
+/**
+ * Text from other peers is printed to a terminal: control characters (ANSI escape
+ * sequences that could move the cursor, rewrite earlier lines or change the title) are
+ * shown as visible escapes instead of being obeyed.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

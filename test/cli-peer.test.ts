@@ -1,0 +1,56 @@
+import { expect } from '@esm-bundle/chai';
+import { executeServerCommand } from '@web/test-runner-commands';
+import type { P2pChat } from '../components/p2p-chat.js';
+import { addChat, record, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
+
+interface Output {
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+}
+const cli = <T>(payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>('cli-peer', payload);
+
+async function outputUntil(id: string, check: (out: Output) => boolean, what: string, timeoutMs = 15_000): Promise<Output> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const out = (await cli<Output>({ action: 'output', id }))!;
+    if (check(out)) return out;
+    if (performance.now() > deadline) throw new Error(`timed out waiting until ${what}; the CLI printed:\n${out.stdout}\n${out.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('the terminal client (p2p-chat-cli, a Node peer)', () => {
+  let chat: P2pChat | null = null;
+  afterEach(async () => {
+    chat?.remove();
+    chat = null;
+    await cli({ action: 'stop' });
+  });
+
+  it('chats with a browser both ways over a real data channel', async () => {
+    const room = uniqueRoom('cli');
+    chat = addChat(room, 'Browser');
+    const got = record(chat, 'p2p-message');
+    await waitUntil(() => chat!.selfId !== null, 'the browser joined');
+    const { id } = (await cli<{ id: string }>({ action: 'start', server: signalingUrl(), room, name: 'bot' }))!;
+    await waitUntil(() => chat!.peers.some((p) => p.name === 'bot' && p.state === 'connected'), 'the CLI peer is connected', 20_000);
+    // Direct, not relayed: a real RTCPeerConnection to the Node process.
+    expect(chat.peers.find((p) => p.name === 'bot')!.transport).to.equal('direct');
+    expect(chat.mesh!.connectionCount).to.equal(1);
+    expect(chat.mesh!.connectionTo(chat.peers.find((p) => p.name === 'bot')!.id)).to.exist;
+    await outputUntil(id, (out) => out.stdout.includes('direct (peer-to-peer) channel to Browser open'), 'the CLI reports the channel');
+
+    chat.send('hello terminal');
+    const out = await outputUntil(id, (o) => o.stdout.includes('Browser: hello terminal'), 'the CLI prints the message');
+    expect(out.stdout).to.match(/\[\d\d:\d\d\] Browser: hello terminal/);
+    await cli({ action: 'type', id, line: 'hello browser, from Node' });
+    await waitUntil(() => got.length === 1, 'the browser receives the line');
+    expect(got[0]).to.include({ name: 'bot', text: 'hello browser, from Node' });
+    // Escape sequences from a peer are shown, not obeyed, in the terminal.
+    chat.send('\u001b[2Jcleared?');
+    const escaped = await outputUntil(id, (o) => o.stdout.includes('cleared?'), 'the escaped line');
+    expect(escaped.stdout).to.contain('\\u001b[2Jcleared?');
+    expect(escaped.stdout).to.not.contain('\u001b');
+  });
+});
