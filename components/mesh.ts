@@ -74,6 +74,8 @@ export interface SendResult {
 }
 
 const OPEN = 1;
+/** How long a closed channel waits for the server's peer-disconnected before falling back to the relay. */
+const CHANNEL_CLOSE_GRACE_MS = 1500;
 const SEEN_PER_PEER = 4096;
 
 export interface Mesh {
@@ -94,6 +96,8 @@ export class Mesh extends EventTarget {
   readonly #links = new Map<string, PeerLink>();
   /** Peers reached through the server's chat relay (no direct connection possible). */
   readonly #relayed = new Map<string, { name: string }>();
+  /** Everyone in the room as the server introduced them (id → name), however we reach them. */
+  readonly #roster = new Map<string, string>();
   /** Whether the server relays chat (from `welcome`). */
   #relayAllowed = false;
   /** Relay messages waiting for the signaling socket (during an outage). */
@@ -305,6 +309,7 @@ export class Mesh extends EventTarget {
     for (const link of this.#links.values()) link.close('close');
     this.#links.clear();
     this.#relayed.clear();
+    this.#roster.clear();
     const socket = this.#socket;
     this.#socket = null;
     socket?.close(1000, 'bye');
@@ -353,7 +358,9 @@ export class Mesh extends EventTarget {
             'This browser cannot make direct (WebRTC) connections, and this server does not relay messages, so you cannot chat here. Please use a browser with WebRTC (a current Chrome, Edge, Firefox or Safari).',
           );
         }
-        for (const id of [...this.#relayed.keys()]) if (!message.peers.some((p) => p.id === id)) this.#removePeer(id);
+        this.#roster.clear();
+        for (const peer of message.peers) this.#roster.set(peer.id, peer.name);
+        for (const id of [...this.#relayed.keys()]) if (!this.#roster.has(id)) this.#removePeer(id);
         for (const pending of this.#relayOutbox.splice(0)) if (this.#relayed.has(pending.to)) this.#sendRelay(pending.to, pending.message);
         // A rejoin: links still open stay; half-made links to peers that are not here
         // any more are dropped (those here will offer again, below).
@@ -367,6 +374,7 @@ export class Mesh extends EventTarget {
       case 'new-peer':
         // A newcomer: we were here first, so we offer. (After an outage a peer we are
         // still connected to may announce itself again: its open link stays.)
+        this.#roster.set(message.id, message.name);
         this.#addPeer(message.webrtc === false ? { id: message.id, name: message.name, webrtc: false } : { id: message.id, name: message.name }, 'offerer');
         return;
       case 'offer': {
@@ -381,14 +389,16 @@ export class Mesh extends EventTarget {
         this.#links.get(message.from)?.handle({ type: 'remote-candidate', candidate: message.candidate });
         return;
       case 'peer-disconnected':
+        this.#roster.delete(message.id);
         this.#removePeer(message.id);
         return;
       case 'relay': {
         const link = this.#links.get(message.from);
+        const member = this.#roster.get(message.from);
+        if (member === undefined) return;
         // The other side fell back to the relay: so do we, unless our channel still works.
-        if (link && !link.isOpen) this.#toRelay(message.from, link.name, false);
-        const name = this.#links.get(message.from)?.name ?? this.#relayed.get(message.from)?.name;
-        if (name === undefined) return;
+        if ((!link || !link.isOpen) && !this.#relayed.has(message.from)) this.#toRelay(message.from, member, false);
+        const name = link?.name ?? member;
         this.#deliver(message.from, name, message.message);
         return;
       }
@@ -448,8 +458,18 @@ export class Mesh extends EventTarget {
             // failed and the server relays, go on through the relay; otherwise drop it
             // (if the peer is still in the room, the server will introduce it again).
             if (this.#links.get(id) !== link) return;
-            if (this.#relayAllowed && link.pc.connectionState === 'failed') this.#toRelay(id, link.name, true);
-            else this.#removePeer(id);
+            if (!this.#relayAllowed) {
+              this.#removePeer(id);
+              return;
+            }
+            // Usually the peer is leaving and the server's peer-disconnected follows at
+            // once. If it is still in the room after a moment, its side gave up on the
+            // direct connection: go on through the relay.
+            setTimeout(() => {
+              if (this.#links.get(id) !== link || this.#status === 'closed') return;
+              if (this.#roster.has(id)) this.#toRelay(id, link.name, true);
+              else this.#removePeer(id);
+            }, CHANNEL_CLOSE_GRACE_MS);
           },
           channelMessage: (message) => this.#onChatMessage(link, message),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
@@ -458,7 +478,7 @@ export class Mesh extends EventTarget {
             if (this.#links.get(id) !== link) return;
             if (this.#relayAllowed) {
               this.#error('peer-failed', `${link.name}: ${reason} Messages to ${link.name} now go through the signaling server (relayed).`, id);
-              this.#toRelay(id, link.name, true);
+              this.#toRelay(id, link.name, false);
               return;
             }
             this.#error('peer-failed', `${link.name}: ${reason}`, id);
@@ -490,11 +510,12 @@ export class Mesh extends EventTarget {
   }
 
   /** Moves a peer from its direct connection to the chat relay. */
-  #toRelay(id: string, name: string, closeLink: boolean): void {
+  #toRelay(id: string, name: string, announce: boolean): void {
     const link = this.#links.get(id);
     if (link) {
       this.#links.delete(id);
-      if (closeLink) link.close('close');
+      link.close('close');
+      if (announce) this.#error('peer-failed', `The direct connection to ${name} is gone: messages to ${name} now go through the signaling server (relayed).`, id);
     }
     this.#relayed.set(id, { name });
     this.#emit('peer-state', { id, state: 'connected' });

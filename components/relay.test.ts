@@ -58,3 +58,57 @@ describe('browsers without WebRTC', () => {
     expect(transports(chrome)).to.deep.equal(['none:unreachable']);
   });
 });
+
+describe('ICE that keeps failing', () => {
+  it('after the ICE restarts fail, the pair falls back to the relay on both sides', async () => {
+    const { Mesh } = await import('./mesh.js');
+    // A real RTCPeerConnection whose ICE is made to look failed from a moment on.
+    let breakIce = false;
+    const broken: RTCPeerConnection[] = [];
+    class FailingIce extends RTCPeerConnection {
+      constructor(configuration?: RTCConfiguration) {
+        super(configuration);
+        broken.push(this);
+      }
+      override get iceConnectionState(): RTCIceConnectionState {
+        return breakIce ? 'failed' : super.iceConnectionState;
+      }
+    }
+    const room = uniqueRoom('icefail');
+    const a = new Mesh({ server: signalingUrl(), room, name: 'A', RTCPeerConnection: FailingIce, negotiation: { maxIceRestarts: 1 } });
+    const b = new Mesh({ server: signalingUrl(), room, name: 'B' });
+    const errorsA: string[] = [];
+    a.addEventListener('error', (e) => errorsA.push(e.detail.code));
+    const gotA: string[] = [];
+    const gotB: string[] = [];
+    a.addEventListener('message', (e) => gotA.push(e.detail.text));
+    b.addEventListener('message', (e) => gotB.push(e.detail.text));
+    a.connect();
+    await waitUntil(() => a.status === 'joined', 'A joined');
+    b.connect();
+    await waitUntil(() => a.peers[0]?.state === 'connected' && b.peers[0]?.state === 'connected', 'direct channel open');
+    expect(a.peers[0]!.transport).to.equal('direct');
+    a.send('direct first');
+    await waitUntil(() => gotB.length === 1, 'the direct message');
+    // ICE "fails" on A, the offerer: it restarts ICE (once here), which "fails" again.
+    breakIce = true;
+    // Each report of "failed" (the restart's own checks report it again) moves the machine on.
+    const report = setInterval(() => broken[0]!.dispatchEvent(new Event('iceconnectionstatechange')), 300);
+    try {
+      await waitUntil(() => a.peers[0]?.transport === 'relayed', 'A falls back to the relay', 20_000);
+    } finally {
+      clearInterval(report);
+    }
+    expect(errorsA).to.include('peer-failed');
+    a.send('relayed after ICE failed');
+    await waitUntil(() => gotB.length === 2, 'B gets the relayed message');
+    expect(gotB).to.deep.equal(['direct first', 'relayed after ICE failed']);
+    await waitUntil(() => b.peers[0]?.transport === 'relayed', 'B falls back too');
+    b.send('and back through the relay');
+    await waitUntil(() => gotA.length === 1, 'A gets the reply');
+    expect(a.connectionCount).to.equal(0);
+    expect(b.connectionCount).to.equal(0);
+    a.close();
+    b.close();
+  });
+});
