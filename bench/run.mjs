@@ -1,0 +1,248 @@
+// `npm run bench`: p2p-chat side by side with PeerJS (browser scenarios) and with a raw
+// ws relay (server scenarios), in one run, on this machine. Prints a table of ratios and
+// writes .bench/results.json. Bounded: it stops by itself in a few minutes.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { startDevServer } from '@web/dev-server';
+import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../scripts/browsers.mjs';
+import { cpuSeconds, freePort, rssKb, runLoad, startServer } from './processes.mjs';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const quick = process.env.BENCH_QUICK === '1';
+const N = {
+  connectRuns: quick ? 4 : 20,
+  meshRuns: quick ? 2 : 5,
+  rtt: quick ? 200 : 1000,
+  burst: quick ? 2000 : 10_000,
+  idleClients: quick ? 2000 : 10_000,
+  relaySeconds: quick ? 3 : 10,
+};
+const results = { date: new Date().toISOString(), quick, browser: {}, server: {}, bundle: {} };
+const log = (...args) => console.log(...args);
+
+const median = (xs) => quantile(xs, 0.5);
+function quantile(xs, q) {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+// ---- browser scenarios ------------------------------------------------------------------
+
+async function browserScenarios() {
+  const web = await startDevServer({ config: { rootDir: root, port: await freePort(), hostname: '127.0.0.1', nodeResolve: false }, readCliArgs: false, readFileConfig: false, logStartMessage: false, autoExitProcess: false });
+  const origin = `http://127.0.0.1:${web.config.port}`;
+  const ours = await startServer('p2p', ['--rate', '100000', '--burst', '100000']);
+  const theirs = await startServer('peerjs');
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  let room = 0;
+
+  /** Opens `count` peers of one library in fresh contexts, all navigating at once. */
+  async function peers(lib, count) {
+    const contexts = await Promise.all(Array.from({ length: count }, () => browser.newContext()));
+    const pages = await Promise.all(contexts.map((c) => c.newPage()));
+    const id = ++room;
+    const urls = pages.map((_, i) =>
+      lib === 'p2p'
+        ? `${origin}/bench/pages/p2p.html?server=${encodeURIComponent(ours.url)}&room=r${id}&name=p${i}`
+        : `${origin}/bench/pages/peerjs.html?port=${theirs.port}&id=r${id}p${i}&connect=${Array.from({ length: i }, (_, j) => `r${id}p${j}`).join(',')}`,
+    );
+    await Promise.all(pages.map((page, i) => page.goto(urls[i])));
+    return { pages, close: () => Promise.all(contexts.map((c) => c.close())) };
+  }
+
+  async function untilOpen(pages, perPage, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const states = await Promise.all(pages.map((p) => p.evaluate(() => ({ opened: window.bench.opened, nav: window.bench.navigationStart, join: window.bench.joinAt }))));
+      if (states.every((s) => s.opened.length >= perPage)) return states;
+      if (Date.now() > deadline) throw new Error(`channels did not open: ${states.map((s) => s.opened.length)}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  // connect_ms: two peers, navigation start -> open on both, and join -> open.
+  for (const lib of ['p2p', 'peerjs']) {
+    const fromNav = [];
+    const fromJoin = [];
+    for (let run = 0; run <= N.connectRuns; run++) {
+      const { pages, close } = await peers(lib, 2);
+      const states = await untilOpen(pages, 1);
+      const open = Math.max(...states.map((s) => s.opened[0].at));
+      if (run > 0) {
+        // run 0 is the discarded warm-up
+        fromNav.push(open - Math.min(...states.map((s) => s.nav)));
+        fromJoin.push(open - Math.min(...states.map((s) => s.join)));
+      }
+      await close();
+    }
+    results.browser[`connect_${lib}`] = { fromNavigation: { p50: median(fromNav), p95: quantile(fromNav, 0.95) }, fromJoin: { p50: median(fromJoin), p95: quantile(fromJoin, 0.95) }, runs: fromNav.length };
+    log(`connect ${lib}: from navigation p50 ${round(median(fromNav))} ms, from join p50 ${round(median(fromJoin))} ms`);
+  }
+
+  // mesh_ms: 4 and 8 peers from cold until every channel is open.
+  for (const size of [4, 8]) {
+    for (const lib of ['p2p', 'peerjs']) {
+      const times = [];
+      for (let run = 0; run < N.meshRuns; run++) {
+        const { pages, close } = await peers(lib, size);
+        const states = await untilOpen(pages, size - 1, 60_000);
+        times.push(Math.max(...states.flatMap((s) => s.opened.map((o) => o.at))) - Math.min(...states.map((s) => s.nav)));
+        await close();
+      }
+      results.browser[`mesh${size}_${lib}`] = { p50: median(times), runs: times.length };
+      log(`mesh of ${size} ${lib}: p50 ${round(median(times))} ms`);
+    }
+  }
+
+  // rtt_ms: sequential round trips over one channel.
+  for (const lib of ['p2p', 'peerjs']) {
+    const { pages, close } = await peers(lib, 2);
+    await untilOpen(pages, 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await pages[1].evaluate(() => window.bench.echo());
+    const times = await pages[0].evaluate((n) => window.bench.rtt(n), N.rtt);
+    results.browser[`rtt_${lib}`] = { p50: median(times), p99: quantile(times, 0.99), count: times.length };
+    log(`rtt ${lib}: p50 ${round(median(times), 2)} ms, p99 ${round(quantile(times, 0.99), 2)} ms`);
+    await close();
+  }
+
+  // burst: one peer sends N messages to three; until all delivered.
+  for (const lib of ['p2p', 'peerjs']) {
+    const { pages, close } = await peers(lib, 4);
+    await untilOpen(pages, 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const started = Date.now();
+    await pages[0].evaluate((n) => {
+      for (let i = 0; i < n; i++) window.bench.send(`burst ${i}`);
+    }, N.burst);
+    const deadline = Date.now() + 120_000;
+    let counts = [];
+    for (;;) {
+      counts = await Promise.all(pages.slice(1).map((p) => p.evaluate(() => window.bench.received)));
+      if (counts.every((c) => c >= N.burst) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const ms = Date.now() - started;
+    results.browser[`burst_${lib}`] = { ms, delivered: counts, expected: N.burst, lost: counts.map((c) => N.burst - c) };
+    log(`burst ${lib}: ${ms} ms, delivered ${counts.join('/')} of ${N.burst}`);
+    await close();
+  }
+
+  await browser.close();
+  await ours.stop();
+  await theirs.stop();
+  await web.stop();
+}
+
+// ---- server scenarios -------------------------------------------------------------------
+
+async function idleClients(kind) {
+  const server = await startServer(kind);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const before = rssKb(server.pid);
+  let ready;
+  await runLoad(['idle', kind, server.url, String(N.idleClients)], (event, child) => {
+    if (event.event === 'ready') {
+      ready = event;
+      setTimeout(() => {
+        ready.rssKb = rssKb(server.pid);
+        child.stdin.write('close\n');
+      }, 2000);
+    }
+  });
+  await server.stop();
+  const perClient = ready.held > 0 ? ((ready.rssKb - before) * 1024) / ready.held : null;
+  return { held: ready.held, refused: ready.refused, rssBeforeKb: before, rssAfterKb: ready.rssKb, bytesPerClient: perClient };
+}
+
+async function relayRun(kind) {
+  const server = await startServer(kind, kind === 'p2p' ? ['--rate', '100000', '--burst', '100000'] : []);
+  let cpuStart = 0;
+  let outcome;
+  await runLoad(['relay', kind, server.url, '50', String(N.relaySeconds), '4'], (event) => {
+    if (event.event === 'window-start') cpuStart = cpuSeconds(server.pid);
+    if (event.event === 'window-end') outcome = { ...event, cpu: cpuSeconds(server.pid) - cpuStart };
+  });
+  await server.stop();
+  return { messagesPerSecond: outcome.messages / outcome.seconds, cpuMicrosPerMessage: (outcome.cpu / outcome.messages) * 1e6, messages: outcome.messages, cpuSeconds: outcome.cpu };
+}
+
+async function serverScenarios() {
+  for (const kind of ['p2p', 'raw', 'peerjs']) {
+    results.server[`idle_${kind}`] = await idleClients(kind);
+    const r = results.server[`idle_${kind}`];
+    log(`idle ${kind}: held ${r.held}/${N.idleClients}, ${r.bytesPerClient === null ? '?' : round(r.bytesPerClient / 1024, 2)} KiB per client`);
+  }
+  const runs = { p2p: [], raw: [] };
+  for (let round_ = 0; round_ < 2; round_++) {
+    for (const kind of ['p2p', 'raw']) runs[kind].push(await relayRun(kind)); // interleaved
+  }
+  for (const kind of ['p2p', 'raw']) {
+    results.server[`relay_${kind}`] = {
+      messagesPerSecond: median(runs[kind].map((r) => r.messagesPerSecond)),
+      cpuMicrosPerMessage: median(runs[kind].map((r) => r.cpuMicrosPerMessage)),
+      runs: runs[kind],
+    };
+    log(`relay ${kind}: ${Math.round(results.server[`relay_${kind}`].messagesPerSecond)} msg/s, ${round(results.server[`relay_${kind}`].cpuMicrosPerMessage, 2)} µs CPU per message`);
+  }
+}
+
+// ---- bundle -----------------------------------------------------------------------------
+
+function bundle() {
+  const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
+  results.bundle = { p2pChat: gz(`${root}dist/p2p-chat.js`), peerjs: gz(`${root}node_modules/peerjs/dist/peerjs.min.js`) };
+  log(`bundle: p2p-chat ${round(results.bundle.p2pChat / 1024)} KB, peerjs ${round(results.bundle.peerjs / 1024)} KB (min+gz)`);
+}
+
+// ---- report -----------------------------------------------------------------------------
+
+function report() {
+  const b = results.browser;
+  const s = results.server;
+  const rows = [
+    ['connect from navigation p50 (ms)', b.connect_p2p.fromNavigation.p50, b.connect_peerjs.fromNavigation.p50, 'PeerJS', 0.7],
+    ['connect from navigation p95 (ms)', b.connect_p2p.fromNavigation.p95, b.connect_peerjs.fromNavigation.p95, 'PeerJS', null],
+    ['connect from join p50 (ms)', b.connect_p2p.fromJoin.p50, b.connect_peerjs.fromJoin.p50, 'PeerJS', 0.7],
+    ['connect from join p95 (ms)', b.connect_p2p.fromJoin.p95, b.connect_peerjs.fromJoin.p95, 'PeerJS', null],
+    ['mesh of 4 from cold p50 (ms)', b.mesh4_p2p.p50, b.mesh4_peerjs.p50, 'PeerJS', null],
+    ['mesh of 8 from cold p50 (ms)', b.mesh8_p2p.p50, b.mesh8_peerjs.p50, 'PeerJS', 0.7],
+    ['rtt p50 (ms)', b.rtt_p2p.p50, b.rtt_peerjs.p50, 'PeerJS', null],
+    ['rtt p99 (ms)', b.rtt_p2p.p99, b.rtt_peerjs.p99, 'PeerJS', 1],
+    [`burst of ${N.burst} to 3 peers (ms)`, b.burst_p2p.ms, b.burst_peerjs.ms, 'PeerJS', null],
+    ['server CPU per relayed message (µs)', s.relay_p2p.cpuMicrosPerMessage, s.relay_raw.cpuMicrosPerMessage, 'raw ws', 1.2],
+    ['relayed messages per second', s.relay_p2p.messagesPerSecond, s.relay_raw.messagesPerSecond, 'raw ws', null],
+    ['server RSS per idle client (KiB)', s.idle_p2p.bytesPerClient / 1024, s.idle_raw.bytesPerClient / 1024, 'raw ws', 1.1],
+    ['bundle min+gz (KB)', results.bundle.p2pChat / 1024, results.bundle.peerjs / 1024, 'peerjs.min.js', null],
+  ];
+  const lines = [['measure', 'p2p-chat', 'baseline', 'ratio', 'target', 'met'].join(' | ')];
+  results.table = [];
+  for (const [name, ours, base, baseName, target] of rows) {
+    const ratio = ours / base;
+    const met = target === null ? '' : ratio <= target ? 'yes' : 'NO';
+    results.table.push({ name, ours, baseline: base, baselineName: baseName, ratio, target, met });
+    lines.push([name, round(ours, 2), `${round(base, 2)} (${baseName})`, round(ratio, 2), target === null ? '' : `≤ ${target}`, met].join(' | '));
+  }
+  lines.push(`idle clients held with default settings: p2p-chat ${s.idle_p2p.held}/${N.idleClients}, raw ${s.idle_raw.held}, PeerJS ${s.idle_peerjs.held}`);
+  lines.push(`bundle target: ≤ 15 KB min+gz: ${round(results.bundle.p2pChat / 1024)} KB ${results.bundle.p2pChat / 1024 <= 15 ? 'yes' : 'NO'}`);
+  log(`\n${lines.join('\n')}`);
+  mkdirSync(`${root}.bench`, { recursive: true });
+  writeFileSync(`${root}.bench/results.json`, JSON.stringify(results, null, 2));
+  log(`\nwritten: .bench/results.json`);
+}
+
+const started = Date.now();
+const watchdog = setTimeout(() => {
+  console.error('bench: over 10 minutes, stopping');
+  process.exit(1);
+}, 10 * 60_000);
+bundle();
+await serverScenarios();
+await browserScenarios();
+report();
+clearTimeout(watchdog);
+log(`bench finished in ${Math.round((Date.now() - started) / 1000)} s`);
+process.exit(0);
