@@ -12,7 +12,7 @@ const source = (i) => `127.0.${1 + Math.floor(i / 200) % 200}.${1 + (i % 200)}`;
 
 function open(i, path = '') {
   return new Promise((resolve) => {
-    const socket = new WebSocket(`${url}${path}`, { localAddress: source(i), perMessageDeflate: false, handshakeTimeout: 10_000 });
+    const socket = new WebSocket(`${url}${path}`, { localAddress: source(i), perMessageDeflate: false, handshakeTimeout: 3000 });
     socket.once('open', () => resolve(socket));
     socket.once('error', () => resolve(null));
     socket.once('unexpected-response', () => resolve(null));
@@ -21,7 +21,7 @@ function open(i, path = '') {
 
 function firstMessage(socket) {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(null), 10_000);
+    const timer = setTimeout(() => resolve(null), 3000);
     socket.once('message', (data) => {
       clearTimeout(timer);
       resolve(JSON.parse(data.toString()));
@@ -48,10 +48,26 @@ async function join(i, room) {
   return message?.type === 'welcome' ? { socket, id: message.id } : null;
 }
 
+/**
+ * Opens clients batch by batch; stops early once two whole batches were refused, or after
+ * 45 s (a server that stalls new connections instead of refusing them: bounded anyway).
+ */
 async function inBatches(count, size, make) {
   const out = [];
+  let refusedBatches = 0;
+  const deadline = performance.now() + 45_000;
   for (let start = 0; start < count; start += size) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - start) }, (_, k) => make(start + k)))));
+    if (performance.now() > deadline) {
+      out.push(...Array.from({ length: count - out.length }, () => null));
+      break;
+    }
+    const batch = await Promise.all(Array.from({ length: Math.min(size, count - start) }, (_, k) => make(start + k)));
+    out.push(...batch);
+    refusedBatches = batch.some(Boolean) ? 0 : refusedBatches + 1;
+    if (refusedBatches >= 2) {
+      out.push(...Array.from({ length: count - out.length }, () => null));
+      break;
+    }
   }
   return out;
 }
