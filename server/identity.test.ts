@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { idFromToken, newIdentity, resumedIdentity } from './identity.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket, takeToken } from './token-bucket.js';
 import { PEER_ID_PATTERN } from '../protocol/index.js';
 
 test('identities: random, valid ids; a resume token gives the same id back', () => {
@@ -24,4 +24,10 @@ test('token bucket: a burst, then the rate', () => {
   assert.equal(bucket.take(), false);
   now += 10_000; // never more than the burst
   assert.equal(Array.from({ length: 7 }, () => bucket.take()).filter(Boolean).length, 5);
+});
+
+test('takeToken: the same bucket on plain fields', () => {
+  const holder = { tokens: 2, tokensAt: 0 };
+  assert.deepEqual([takeToken(holder, 10, 2, 0), takeToken(holder, 10, 2, 0), takeToken(holder, 10, 2, 0)], [true, true, false]);
+  assert.equal(takeToken(holder, 10, 2, 100), true);
 });

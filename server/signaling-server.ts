@@ -24,7 +24,7 @@ import {
 } from '../protocol/index.js';
 import { RoomRegistry } from './room-registry.js';
 import { silentLogger, type Logger } from './log.js';
-import { TokenBucket } from './token-bucket.js';
+import { takeToken } from './token-bucket.js';
 import { newIdentity, resumedIdentity } from './identity.js';
 
 export interface SignalingServerOptions {
@@ -91,7 +91,9 @@ interface Client {
   name: string;
   room: string | null;
   alive: boolean;
-  readonly bucket: TokenBucket;
+  /** Rate limit: a token bucket kept in the client itself (no object per connection). */
+  tokens: number;
+  tokensAt: number;
   /** Frames dropped for the rate since the last accepted one. */
   dropped: number;
   /** When the client was last told it is rate-limited (ms). */
@@ -157,7 +159,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   };
 
   const rooms = new RoomRegistry<Client>(maxRoomSize);
-  const clients = new Set<Client>();
+  /** Every connection by its socket (handlers are shared, not one closure per socket). */
+  const clients = new Map<WebSocket, Client>();
   /** Joined clients by id: an id is in at most one room at a time. */
   const byId = new Map<string, Client>();
   const perIp = new Map<string, number>();
@@ -203,13 +206,24 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   function send(client: Client, message: ServerMessage): void {
+    sendFrame(client, encode(message));
+  }
+
+  /** Sends an encoded frame (a string, or a Buffer shared by a broadcast) as a text frame. */
+  function sendFrame(client: Client, frame: string | Buffer): void {
     if (client.socket.readyState !== WebSocket.OPEN) return;
     if (client.socket.bufferedAmount > maxBufferedBytes) {
       log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: client.id });
       client.socket.close(CLOSE_CODES.tryAgainLater, 'not reading');
       return;
     }
-    client.socket.send(encode(message));
+    client.socket.send(frame, { binary: false });
+  }
+
+  /** One message to every member of a room but one: encoded once for all of them. */
+  function broadcast(room: string, exceptId: string, message: ServerMessage): void {
+    let frame: Buffer | null = null;
+    for (const other of rooms.others(room, exceptId)) sendFrame(other, (frame ??= Buffer.from(encode(message))));
   }
 
   function reject(client: Client, code: ErrorCode, message?: string, field?: string): void {
@@ -249,7 +263,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
     send(client, { type: 'welcome', id: identity.id, room: request.room, peers: outcome.others, iceServers, limits, resume: identity.resume });
     const notice = { type: 'new-peer' as const, id: identity.id, name, ...(client.webrtc ? {} : { webrtc: false as const }) };
-    for (const other of rooms.others(request.room, identity.id)) send(other, notice);
+    broadcast(request.room, identity.id, notice);
   }
 
   function relay(client: Client, request: RelayRequest | ChatRelayRequest): void {
@@ -273,11 +287,11 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     if (room === null || id === null || rooms.find(room, id) !== client || !rooms.leave(room, id)) return;
     log({ event: 'leave', id, room, why });
     if (!announce) return;
-    for (const other of rooms.others(room, id)) send(other, { type: 'peer-disconnected', id });
+    broadcast(room, id, { type: 'peer-disconnected', id });
   }
 
   function disconnect(client: Client, why: string): void {
-    if (!clients.delete(client)) return;
+    if (clients.get(client.socket) !== client || !clients.delete(client.socket)) return;
     const count = (perIp.get(client.ip) ?? 1) - 1;
     if (count <= 0) perIp.delete(client.ip);
     else perIp.set(client.ip, count);
@@ -286,7 +300,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   /** Rate limiting: a token per frame; floods get one error a second, then the door. */
   function admit(client: Client): boolean {
-    if (client.bucket.take()) {
+    if (takeToken(client, messagesPerSecond, messageBurst)) {
       client.dropped = 0;
       return true;
     }
@@ -325,27 +339,41 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       name: '',
       room: null,
       alive: true,
-      bucket: new TokenBucket(messagesPerSecond, messageBurst),
+      tokens: messageBurst,
+      tokensAt: performance.now(),
       dropped: 0,
       toldLimitedAt: -Infinity,
     };
-    clients.add(client);
+    clients.set(socket, client);
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     log({ event: 'connect', level: 'debug', ip });
-    socket.on('message', (data, isBinary) => onFrame(client, data, isBinary));
-    socket.on('pong', () => {
-      client.alive = true;
-    });
-    socket.on('error', (error: Error & { code?: string }) => {
-      // ws closes the socket itself (1009 too large, 1007 invalid UTF-8, ...).
-      log({ event: 'socket-error', level: 'debug', id: client.id, code: error.code ?? error.message });
-    });
-    socket.on('close', (code) => disconnect(client, `close ${code}`));
+    socket.on('message', onSocketMessage);
+    socket.on('pong', onSocketPong);
+    socket.on('error', onSocketError);
+    socket.on('close', onSocketClose);
   });
+
+  // Shared by every socket (`this` is the socket): no closures per connection.
+  function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+    const client = clients.get(this);
+    if (client) onFrame(client, data, isBinary);
+  }
+  function onSocketPong(this: WebSocket): void {
+    const client = clients.get(this);
+    if (client) client.alive = true;
+  }
+  function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
+    // ws closes the socket itself (1009 too large, 1007 invalid UTF-8, ...).
+    log({ event: 'socket-error', level: 'debug', id: clients.get(this)?.id ?? null, code: error.code ?? error.message });
+  }
+  function onSocketClose(this: WebSocket, code: number): void {
+    const client = clients.get(this);
+    if (client) disconnect(client, `close ${code}`);
+  }
   wss.on('error', (error) => log({ event: 'server-error', level: 'error', message: error.message }));
 
   const heartbeat = setInterval(() => {
-    for (const client of clients) {
+    for (const client of clients.values()) {
       if (!client.alive) {
         log({ event: 'heartbeat-timeout', level: 'info', id: client.id });
         client.socket.terminate();
@@ -374,7 +402,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   function close(): Promise<void> {
     closing ??= new Promise<void>((resolve) => {
       clearInterval(heartbeat);
-      for (const client of clients) {
+      for (const client of clients.values()) {
         send(client, errorMessage('server-shutdown'));
         client.socket.close(CLOSE_CODES.goingAway, 'server shutting down');
       }
