@@ -29,6 +29,9 @@ test('custom-elements.json is current and lists the public contract', { timeout:
     assert.ok(chat.members.some((m) => m.name === 'selfId'));
     assert.ok(chat.members.some((m) => m.name === 'peers'));
     assert.ok(chat.cssParts.length > 5 && chat.cssProperties.length > 5);
+    // package.json points at the committed manifest (and analyzing did not rewrite it).
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+    assert.equal(pkg.customElements, 'custom-elements.json');
   } finally {
     await rm(out, { recursive: true, force: true });
   }
