@@ -117,6 +117,9 @@ export default {
   concurrentBrowsers: 1,
   reporters: [defaultReporter(), summaryReporter({ flatten: false })],
   testsFinishTimeout: 5 * 60_000,
+  // A cold machine starts browsers (WebKitGTK under Xvfb above all) slowly.
+  browserStartTimeout: 120_000,
+  testsStartTimeout: 120_000,
   plugins: [signalingProcessPlugin, remotePeerPlugin, cliPeerPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
   testFramework: { config: { timeout: 60_000 } },
   testRunnerHtml: (testFramework) => `<!doctype html>
