@@ -7,7 +7,9 @@ import type { PeerInfo } from './mesh-events.js';
 import './peer-list.js';
 import './events.js';
 
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+/** Created on first use: setting up Intl costs page start-up time. */
+let timeFormat: Intl.DateTimeFormat | null = null;
+const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })).format(at);
 
 /**
  * A peer-to-peer group chat. Messages travel browser-to-browser over WebRTC data
@@ -304,7 +306,7 @@ export class P2pChat extends LitElement {
           ${repeat(this.#mesh.transcript, (line) => line.key, (line) =>
             line.kind === 'message'
               ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
-                  <span part="name" class="name">${line.name}</span><time part="time" datetime=${new Date(line.at).toISOString()}>${timeFormat.format(line.at)}</time><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${line.own && line.reached === 0
+                  <span part="name" class="name">${line.name}</span><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${line.own && line.reached === 0
                     ? html` <em class="undelivered">(no one else is here: not delivered)</em>`
                     : nothing}
                 </li>`
