@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { startDevServer } from '@web/dev-server';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../scripts/browsers.mjs';
-import { cpuSeconds, freePort, rssKb, runLoad, startServer } from './processes.mjs';
+import { freePort } from '../scripts/free-port.mjs';
+import { cpuSeconds, rssKb, runLoad, startServer } from './processes.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quick = process.env.BENCH_QUICK === '1';

@@ -2,19 +2,11 @@
 // (SIGTERM, as an operator would) and started again on the same port.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.mjs';
 
 const BIN = fileURLToPath(new URL('../bin/p2p-chat-server.js', import.meta.url));
 
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export class SignalingProcess {
   #child = null;

@@ -2,8 +2,8 @@
 // starts Debian's MiniBrowser in automation mode (it has no headless mode).
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { once } from 'node:events';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './free-port.mjs';
 
 export const MINIBROWSER = '/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser';
 const DRIVER = '/usr/bin/WebKitWebDriver';
@@ -13,14 +13,6 @@ export function webkitGtkAvailable() {
   return existsSync(MINIBROWSER) && existsSync(DRIVER) && existsSync(XVFB);
 }
 
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function waitForPort(port, timeoutMs) {
   const deadline = Date.now() + timeoutMs;

@@ -4,21 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../scripts/browsers.mjs';
+import { freePort } from '../scripts/free-port.mjs';
 
 const START = fileURLToPath(new URL('../scripts/start.js', import.meta.url));
 
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  server.close();
-  return port;
-}
 
 test('npm start: two browser tabs chat through the demo page', { timeout: 90_000 }, async () => {
   const [port, demoPort] = [await freePort(), await freePort()];
