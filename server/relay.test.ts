@@ -1,16 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSignalingServer, type SignalingServerOptions } from './signaling-server.js';
-import { TestClient } from './test-client.js';
-
-async function withServer(options: SignalingServerOptions, body: (url: string) => Promise<void>) {
-  const server = await createSignalingServer({ port: 0, host: '127.0.0.1', ...options });
-  try {
-    await body(server.url);
-  } finally {
-    await server.close();
-  }
-}
+import { TestClient, withServer } from './test-client.js';
 
 const chat = (text: string) => ({ type: 'chat', id: `m-${text.length}`, text, at: 1, name: 'kit' });
 

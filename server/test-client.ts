@@ -1,6 +1,7 @@
 /** A small real `ws` client for server tests: waits for typed server messages. */
 import { WebSocket } from 'ws';
 import { parseServerMessage, type ServerMessage } from '../protocol/index.js';
+import { createSignalingServer, type SignalingServerOptions } from './signaling-server.js';
 
 export class TestClient {
   readonly received: ServerMessage[] = [];
@@ -100,5 +101,15 @@ export class TestClient {
 
   close(): void {
     this.socket.close();
+  }
+}
+
+/** Runs `body` against a fresh server on a free port of 127.0.0.1, closed afterwards. */
+export async function withServer(options: SignalingServerOptions, body: (url: string) => Promise<void>): Promise<void> {
+  const server = await createSignalingServer({ port: 0, host: '127.0.0.1', ...options });
+  try {
+    await body(server.url);
+  } finally {
+    await server.close();
   }
 }
