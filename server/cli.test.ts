@@ -2,11 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { parseCli } from './cli-options.js';
-import { TestClient } from './test-client.js';
+import { SERVER_BIN as BIN, TestClient, startCliServer } from './test-client.js';
 
-const BIN = fileURLToPath(new URL('../../bin/p2p-chat-server.js', import.meta.url));
 
 test('parseCli: defaults are the reference design (port 8080, room cap 10)', () => {
   const command = parseCli([]);
@@ -68,18 +66,8 @@ test('the real CLI: --help, a bad flag exits 2, and a server that serves and sto
   const bad = spawn(process.execPath, [BIN, '--port', 'nope']);
   assert.equal((await once(bad, 'exit'))[0], 2);
 
-  const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'debug', '--ice-servers', 'stun:127.0.0.1:3478']);
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const match = /listening on (ws:\/\/\S+)/.exec(stdout);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', () => reject(new Error(`exited early: ${stderr}`)));
-  });
+  const server = await startCliServer(['--port', '0', '--host', '127.0.0.1', '--log-level', 'debug', '--ice-servers', 'stun:127.0.0.1:3478']);
+  const { child, url } = server;
   const a = await TestClient.join(url, 'cli', 'a');
   assert.deepEqual(a.welcome.iceServers, [{ urls: 'stun:127.0.0.1:3478' }]);
   const b = await TestClient.join(url, 'cli', 'b');
@@ -93,6 +81,7 @@ test('the real CLI: --help, a bad flag exits 2, and a server that serves and sto
   assert.equal(code, 0);
   assert.equal((await a.client.waitClosed()).code, 1001);
   // Structured logs: JSON lines with the join, and no SDP anywhere.
+  const stderr = server.stderr();
   const lines = stderr.trim().split('\n').map((line) => JSON.parse(line) as { event: string });
   assert.ok(lines.some((line) => line.event === 'join'));
   assert.ok(lines.some((line) => line.event === 'shutdown'));

@@ -5,14 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { LIMITS, type ErrorCode, type ServerMessage } from '../protocol/index.js';
-import { TestClient } from './test-client.js';
+import { TestClient, startCliServer } from './test-client.js';
 
-const BIN = fileURLToPath(new URL('../../bin/p2p-chat-server.js', import.meta.url));
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 10_000);
 /** Frames per attacker connection: under the default burst (200), so the rate limit only bites the floods. */
 const PER_CONNECTION = 150;
@@ -121,17 +118,7 @@ function rssKb(pid: number): number {
 }
 
 test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose nothing`, { timeout: 120_000 }, async (t) => {
-  const child = spawn(process.execPath, [BIN, '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn']);
-  child.stderr.resume();
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const match = /listening on (ws:\/\/\S+)/.exec(out);
-      if (match?.[1]) resolve(match[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
+  const { child, url } = await startCliServer(['--port', '0', '--host', '127.0.0.1', '--log-level', 'warn']);
   let crashed = false;
   child.once('exit', () => (crashed = true));
   try {

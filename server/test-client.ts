@@ -1,4 +1,6 @@
 /** A small real `ws` client for server tests: waits for typed server messages. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { parseServerMessage, type ServerMessage } from '../protocol/index.js';
 import { createSignalingServer, type SignalingServerOptions } from './signaling-server.js';
@@ -112,4 +114,30 @@ export async function withServer(options: SignalingServerOptions, body: (url: st
   } finally {
     await server.close();
   }
+}
+
+/** The real CLI (bin/p2p-chat-server.js) as a child process, once it listens. */
+export interface CliServer {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** Everything it wrote to stderr so far (its JSON log lines). */
+  stderr(): string;
+}
+
+export const SERVER_BIN = fileURLToPath(new URL('../../bin/p2p-chat-server.js', import.meta.url));
+
+export async function startCliServer(args: readonly string[]): Promise<CliServer> {
+  const child = spawn(process.execPath, [SERVER_BIN, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      const match = /listening on (ws:\/\/\S+)/.exec(stdout);
+      if (match?.[1]) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the server exited early (${code}): ${stderr}`)));
+  });
+  return { child, url, stderr: () => stderr };
 }
