@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { P2pChat } from './p2p-chat.js';
-import { addChat, meshOf, record, removeAll, signalingUrl, textsFrom, uniqueRoom, waitForMesh, waitUntil } from '../test/helpers.js';
+import { addChat, addFramedChat, framedChat, meshOf, record, removeAll, signalingUrl, textsFrom, uniqueRoom, waitForMesh, waitUntil } from '../test/helpers.js';
 
 interface ProcessState {
   url: string;
@@ -68,13 +68,10 @@ describe('resilience', () => {
 
   it('a peer dies mid-negotiation: the other cleans up, leaks no connection, and the peer can come back', async () => {
     const room = uniqueRoom('midneg');
-    const frame = document.createElement('iframe');
-    const frameUrl = (name: string) => `/test/fixtures/peer.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=${name}`;
-    frame.src = frameUrl('X');
+    const frame = addFramedChat('peer', signalingUrl(), room, 'X');
     frames.push(frame);
-    document.body.append(frame);
     // X is in the room first, so X will offer to A.
-    await waitUntil(() => frame.contentDocument?.querySelector('p2p-chat')?.selfId != null, 'X joined');
+    await waitUntil(() => framedChat(frame)?.selfId != null, 'X joined');
     const a = addChat(room, 'A');
     chats = [a];
     const left = record(a, 'p2p-peer-leave');
@@ -98,10 +95,7 @@ describe('resilience', () => {
     await waitUntil(() => list() === 0, 'the peer list is empty again');
     expect(errors.map((e) => e.code)).to.deep.equal([]);
 
-    const again = document.createElement('iframe');
-    again.src = frameUrl('X');
-    frames.push(again);
-    document.body.append(again);
+    frames.push(addFramedChat('peer', signalingUrl(), room, 'X'));
     await waitUntil(() => a.peers.some((p) => p.name === 'X' && p.state === 'connected'), 'X is back and connected');
     expect(a.mesh!.connectionCount).to.equal(1);
   });

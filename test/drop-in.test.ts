@@ -1,19 +1,15 @@
 import { expect } from '@esm-bundle/chai';
-import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, record, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
+import { addChat, addFramedChat, framedChat, record, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
 
 describe('the drop-in build (dist/p2p-chat.js)', () => {
   it('a plain HTML page that loads only the built file chats with a peer', async () => {
     const room = uniqueRoom('dropin');
-    const frame = document.createElement('iframe');
-    frame.src = `/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=Built`;
-    document.body.append(frame);
+    const frame = addFramedChat('drop-in', signalingUrl(), room, 'Built');
     const here = addChat(room, 'Source');
     try {
       const got = record(here, 'p2p-message');
-      const inFrame = () => frame.contentDocument?.querySelector('p2p-chat') as P2pChat | null;
       await waitUntil(() => here.peers.some((p) => p.name === 'Built' && p.state === 'connected'), 'the built chat connects');
-      const built = inFrame()!;
+      const built = framedChat(frame)!;
       // The element in the frame is the bundle's, not this page's.
       expect(frame.contentWindow!.customElements.get('p2p-chat')).to.not.equal(customElements.get('p2p-chat'));
       const scripts = frame.contentWindow!.performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
