@@ -6,6 +6,7 @@ import type { SendResult } from './mesh.js';
 import type { PeerInfo } from './mesh-events.js';
 import './peer-list.js';
 import './events.js';
+import { visuallyHidden } from './shared-styles.js';
 
 /** Created on first use: setting up Intl costs page start-up time. */
 let timeFormat: Intl.DateTimeFormat | null = null;
@@ -97,7 +98,9 @@ export class P2pChat extends LitElement {
     return this.#mesh.send(text);
   }
 
-  static override styles = css`
+  static override styles = [
+    visuallyHidden,
+    css`
     :host {
       display: block;
       font: var(--p2p-chat-font, inherit);
@@ -209,14 +212,6 @@ export class P2pChat extends LitElement {
       opacity: 0.5;
       cursor: default;
     }
-    .visually-hidden {
-      position: absolute;
-      width: 1px;
-      height: 1px;
-      overflow: hidden;
-      clip: rect(0 0 0 0);
-      white-space: nowrap;
-    }
     @media (max-width: 30rem) {
       [part='container'] {
         grid-template-columns: 1fr;
@@ -229,7 +224,8 @@ export class P2pChat extends LitElement {
         max-height: 5rem;
       }
     }
-  `;
+  `,
+  ];
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (changed.has('server') || changed.has('room') || changed.has('name')) this.#mesh.restart();

@@ -3,6 +3,7 @@ import type { P2pChat } from './p2p-chat.js';
 import { InspectorModel, STATE_KINDS, type PeerRecord, type SequenceEntry, type StateKind } from './inspector-model.js';
 import { INSPECTOR_LANGS, hasKey, resolveLang, translate, type InspectorKey, type InspectorLang } from './inspector-i18n.js';
 import { readPairStats } from './pair-stats.js';
+import { visuallyHidden } from './shared-styles.js';
 
 /** SDP lines a learner should notice, by prefix. */
 const SDP_HIGHLIGHTS = ['m=application', 'a=ice-ufrag', 'a=ice-pwd', 'a=fingerprint', 'a=setup', 'a=sctp-port'] as const;
@@ -157,7 +158,9 @@ export class P2pInspector extends LitElement {
     if (changed) this.requestUpdate();
   }
 
-  static override styles = css`
+  static override styles = [
+    visuallyHidden,
+    css`
     :host {
       display: block;
       font: inherit;
@@ -255,14 +258,6 @@ export class P2pInspector extends LitElement {
       background: var(--p2p-inspector-mark, rgba(255, 200, 0, 0.35));
       color: inherit;
     }
-    .visually-hidden {
-      position: absolute;
-      width: 1px;
-      height: 1px;
-      overflow: hidden;
-      clip: rect(0 0 0 0);
-      white-space: nowrap;
-    }
     .timeline span + span::before {
       content: ' → ';
       opacity: 0.6;
@@ -270,7 +265,8 @@ export class P2pInspector extends LitElement {
     .left-peer {
       opacity: 0.6;
     }
-  `;
+  `,
+  ];
 
   override render() {
     const peers = [...this.#model.peers.values()];
