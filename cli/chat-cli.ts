@@ -68,7 +68,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const names = new Map<string, string>();
-  mesh.addEventListener('welcome', (e) => say(`* joined room "${e.detail.room}" as ${mesh.name ?? 'guest'} (${e.detail.id}); ${e.detail.peers.length} other peer(s) here`));
+  mesh.addEventListener('welcome', (e) => say(`* joined room "${e.detail.room}" as ${mesh.displayName ?? 'guest'} (${e.detail.id}); ${e.detail.peers.length} other peer(s) here`));
   mesh.addEventListener('peer-join', (e) => {
     names.set(e.detail.id, e.detail.name);
     say(`* ${terminalSafe(e.detail.name)} is here`);

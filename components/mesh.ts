@@ -129,6 +129,11 @@ export class Mesh extends EventTarget {
     return this.#selfId;
   }
 
+  /** The name the others see: ours, or the server's `guest-xxxx` once welcomed. */
+  get displayName(): string | null {
+    return this.name ?? (this.#selfId ? defaultPeerName(this.#selfId) : null);
+  }
+
   get status(): MeshStatus {
     return this.#status;
   }
@@ -275,7 +280,7 @@ export class Mesh extends EventTarget {
       id: `${this.#session}-${++this.#counter}`,
       text: trimmed,
       at: Date.now(),
-      name: this.name ?? (this.#selfId ? defaultPeerName(this.#selfId) : 'guest'),
+      name: this.displayName ?? 'guest',
     };
     const frame = encodeChannelMessage(message);
     const sent: string[] = [];

@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import { LIMITS, DEFAULT_ROOM, defaultPeerName, type ErrorCode } from '../protocol/index.js';
+import { LIMITS, DEFAULT_ROOM, type ErrorCode } from '../protocol/index.js';
 import { MeshController } from './mesh-controller.js';
 import type { SendResult } from './mesh.js';
 import type { PeerInfo } from './mesh-events.js';
@@ -291,7 +291,7 @@ export class P2pChat extends LitElement {
   override render() {
     const mesh = this.#mesh.mesh;
     const cannotSend: ErrorCode | null = !mesh || mesh.status === 'closed' ? 'not-connected' : !mesh.canChat ? 'relay-disabled' : null;
-    const selfName = mesh ? (mesh.name ?? (mesh.selfId ? defaultPeerName(mesh.selfId) : '')) : '';
+    const selfName = mesh?.displayName ?? '';
     return html`
       <section part="container" aria-label="Chat room ${this.room || DEFAULT_ROOM}">
         <header part="header">
