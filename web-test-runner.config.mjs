@@ -72,40 +72,27 @@ const outage = new SignalingProcess();
 await outage.start();
 process.once('exit', () => outage.kill());
 
-/** Lets a test open peers in the other browser: `executeServerCommand('remote-peer', …)`. */
-const remotePeerPlugin = {
-  name: 'remote-peer',
-  async executeCommand({ command, payload }) {
-    if (command !== 'remote-peer') return undefined;
-    return remotePeerCommand(payload);
-  },
-  async serverStop() {
-    await closeRemoteBrowsers();
-  },
-};
+/** A test-runner plugin answering one server command (`executeServerCommand(name, payload)`). */
+function commandPlugin(name, handle, serverStop = () => {}) {
+  return {
+    name,
+    async executeCommand({ command, payload }) {
+      return command === name ? handle(payload) : undefined;
+    },
+    serverStop,
+  };
+}
 
-/** Lets a test run the terminal client: `executeServerCommand('cli-peer', …)`. */
-const cliPeerPlugin = {
-  name: 'cli-peer',
-  async executeCommand({ command, payload }) {
-    if (command !== 'cli-peer') return undefined;
-    return cliPeerCommand(payload);
-  },
-  serverStop() {
-    killCliPeers();
-  },
-};
-
-/** Lets browser tests drive the outage server: `executeServerCommand('signaling-process', { action })`. */
-const signalingProcessPlugin = {
-  name: 'signaling-process',
-  async executeCommand({ command, payload }) {
-    if (command !== 'signaling-process') return undefined;
-    if (payload?.action === 'stop') await outage.stop();
-    else if (payload?.action === 'start') await outage.start();
-    return { url: outage.url, running: outage.running };
-  },
-};
+// Peers in the other browser (test/cross-browser.test.ts, test/webkit/).
+const remotePeerPlugin = commandPlugin('remote-peer', remotePeerCommand, closeRemoteBrowsers);
+// The terminal client as a process (test/cli-peer.test.ts).
+const cliPeerPlugin = commandPlugin('cli-peer', cliPeerCommand, killCliPeers);
+// The outage server, stopped and started by components/resilience.test.ts: { action }.
+const signalingProcessPlugin = commandPlugin('signaling-process', async (payload) => {
+  if (payload?.action === 'stop') await outage.stop();
+  else if (payload?.action === 'start') await outage.start();
+  return { url: outage.url, running: outage.running };
+});
 
 export default {
   files: onlyWebKit ? WEBKIT_FILES : ['components/**/*.test.ts', 'test/**/*.test.ts', '!test/webkit/**'],
