@@ -49,4 +49,23 @@ describe('Mesh (plain class)', () => {
     second.close();
     expect(first.connectionCount).to.equal(0);
   });
+
+  it('makes one DTLS certificate while joining and uses it for all its connections', async () => {
+    const room = uniqueRoom('certificate');
+    const meshes = ['first', 'second', 'third'].map((name) => new Mesh({ server: signalingUrl(), room, name }));
+    const [first, second, third] = meshes as [Mesh, Mesh, Mesh];
+    first.connect();
+    await waitUntil(() => first.status === 'joined', 'first joined');
+    second.connect();
+    third.connect();
+    await waitUntil(() => meshes.every((m) => m.peers.filter((p) => p.state === 'connected').length === 2), 'all three connected');
+    const fingerprint = (mesh: Mesh, other: Mesh) => /^a=fingerprint:(.+)$/m.exec(mesh.connectionTo(other.selfId!)?.localDescription?.sdp ?? '')?.[1];
+    // One key per page: both of first's connections show the same fingerprint...
+    expect(fingerprint(first, second)).to.be.a('string');
+    expect(fingerprint(first, second)).to.equal(fingerprint(first, third));
+    // ...and it is first's own, not a fixed one: another Mesh has another.
+    expect(fingerprint(second, first)).to.be.a('string');
+    expect(fingerprint(second, first)).to.not.equal(fingerprint(first, second));
+    for (const mesh of meshes) mesh.close();
+  });
 });

@@ -24,6 +24,7 @@ import {
   type ServerMessage,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
+import { warmUpWebRtc } from './webrtc-warm-up.js';
 import type { MeshEventMap, MeshEventName, PeerInfo } from './mesh-events.js';
 
 /** The part of the WebSocket API the mesh uses (the browser's, or `ws` in Node). */
@@ -113,6 +114,8 @@ export class Mesh extends EventTarget {
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   /** When the next reconnect attempt is due (ms since the epoch), while reconnecting. */
   #nextAttemptAt: number | null = null;
+  /** One DTLS certificate for all our connections (made while the socket connects). */
+  #certificate: RTCCertificate | null = null;
 
   constructor(readonly options: MeshOptions) {
     super();
@@ -190,6 +193,7 @@ export class Mesh extends EventTarget {
     }
     this.#status = 'connecting';
     this.#open();
+    if (this.#PeerConnection) void warmUpWebRtc(this.#PeerConnection).then((certificate) => (this.#certificate = certificate));
   }
 
   #open(): void {
@@ -452,7 +456,10 @@ export class Mesh extends EventTarget {
         selfId,
         role,
         PeerConnection,
-        { iceServers: this.#iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })) },
+        {
+          iceServers: this.#iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })),
+          ...(this.#certificate ? { certificates: [this.#certificate] } : {}),
+        },
         {
           signal: (message) => this.#sendSignal(message),
           note: (code, detail) => this.#emit('signal', { direction: 'note', message: detail === undefined ? { type: 'note', code } : { type: 'note', code, detail }, peer: id, at: Date.now() }),
