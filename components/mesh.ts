@@ -24,7 +24,7 @@ import {
   type ServerMessage,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
-import { warmUpWebRtc } from './webrtc-warm-up.js';
+import { makeDtlsCertificate } from './dtls-certificate.js';
 import type { MeshEventMap, MeshEventName, PeerInfo } from './mesh-events.js';
 
 /** The part of the WebSocket API the mesh uses (the browser's, or `ws` in Node). */
@@ -193,7 +193,7 @@ export class Mesh extends EventTarget {
     }
     this.#status = 'connecting';
     this.#open();
-    if (this.#PeerConnection) void warmUpWebRtc(this.#PeerConnection).then((certificate) => (this.#certificate = certificate));
+    if (this.#PeerConnection) void makeDtlsCertificate(this.#PeerConnection).then((certificate) => (this.#certificate = certificate));
   }
 
   #open(): void {
