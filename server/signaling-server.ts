@@ -25,6 +25,7 @@ import {
 import { RoomRegistry } from './room-registry.js';
 import { silentLogger, type Logger } from './log.js';
 import { takeToken } from './token-bucket.js';
+import { ClientSocket } from './client-socket.js';
 import { newIdentity, resumedIdentity } from './identity.js';
 
 export interface SignalingServerOptions {
@@ -81,24 +82,8 @@ export interface SignalingServer {
   close(): Promise<void>;
 }
 
-interface Client {
-  readonly socket: WebSocket;
-  /** false when the client said it has no WebRTC. */
-  webrtc: boolean;
-  readonly ip: string;
-  /** Assigned when the client joins (new-peer); null before. */
-  id: string | null;
-  name: string;
-  room: string | null;
-  alive: boolean;
-  /** Rate limit: a token bucket kept in the client itself (no object per connection). */
-  tokens: number;
-  tokensAt: number;
-  /** Frames dropped for the rate since the last accepted one. */
-  dropped: number;
-  /** When the client was last told it is rate-limited (ms). */
-  toldLimitedAt: number;
-}
+/** A connection: the socket and the server's state for it are one object. */
+type Client = ClientSocket;
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = 'localhost';
@@ -159,8 +144,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   };
 
   const rooms = new RoomRegistry<Client>(maxRoomSize);
-  /** Every connection by its socket (handlers are shared, not one closure per socket). */
-  const clients = new Map<WebSocket, Client>();
+  /** Connections held (ws tracks the sockets themselves in `wss.clients`). */
+  let connected = 0;
   /** Joined clients by id: an id is in at most one room at a time. */
   const byId = new Map<string, Client>();
   const perIp = new Map<string, number>();
@@ -168,6 +153,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const http = createServer((request, response) => answerHttp(request, response));
   const wss = new WebSocketServer({
     server: http,
+    WebSocket: ClientSocket,
     maxPayload,
     verifyClient: (
       { origin, req }: { origin: string | undefined; req: IncomingMessage },
@@ -177,8 +163,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         log({ event: 'limit', level: 'warn', limit: 'origin', origin: origin ?? null });
         return done(false, 403, 'Origin not allowed');
       }
-      if (clients.size >= maxClients) {
-        log({ event: 'limit', level: 'warn', limit: 'max-clients', clients: clients.size });
+      if (connected >= maxClients) {
+        log({ event: 'limit', level: 'warn', limit: 'max-clients', clients: connected });
         return done(false, 503, 'Server full');
       }
       const ip = req.socket.remoteAddress ?? '?';
@@ -202,7 +188,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   function stats(): SignalingServerStats {
-    return { rooms: rooms.roomCount, clients: clients.size };
+    return { rooms: rooms.roomCount, clients: connected };
   }
 
   function send(client: Client, message: ServerMessage): void {
@@ -211,13 +197,13 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   /** Sends an encoded frame (a string, or a Buffer shared by a broadcast) as a text frame. */
   function sendFrame(client: Client, frame: string | Buffer): void {
-    if (client.socket.readyState !== WebSocket.OPEN) return;
-    if (client.socket.bufferedAmount > maxBufferedBytes) {
+    if (client.readyState !== WebSocket.OPEN) return;
+    if (client.bufferedAmount > maxBufferedBytes) {
       log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: client.id });
-      client.socket.close(CLOSE_CODES.tryAgainLater, 'not reading');
+      client.close(CLOSE_CODES.tryAgainLater, 'not reading');
       return;
     }
-    client.socket.send(frame, { binary: false });
+    client.send(frame, { binary: false });
   }
 
   /** One message to every member of a room but one: encoded once for all of them. */
@@ -246,7 +232,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       log({ event: 'replaced', id: identity.id, room: previous.room });
       const sameRoom = previous.room === request.room;
       leave(previous, 'replaced', !sameRoom);
-      previous.socket.close(CLOSE_CODES.policyViolation, 'replaced by a newer connection');
+      previous.close(CLOSE_CODES.policyViolation, 'replaced by a newer connection');
     }
     const name = request.name ?? defaultPeerName(identity.id);
     client.id = identity.id;
@@ -291,7 +277,9 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   function disconnect(client: Client, why: string): void {
-    if (clients.get(client.socket) !== client || !clients.delete(client.socket)) return;
+    if (!client.counted) return;
+    client.counted = false;
+    connected--;
     const count = (perIp.get(client.ip) ?? 1) - 1;
     if (count <= 0) perIp.delete(client.ip);
     else perIp.set(client.ip, count);
@@ -313,7 +301,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     }
     if (client.dropped >= floodCloseAfter) {
       log({ event: 'limit', level: 'warn', limit: 'flood', id: client.id, ip: client.ip });
-      client.socket.close(CLOSE_CODES.policyViolation, 'rate limit exceeded');
+      client.close(CLOSE_CODES.policyViolation, 'rate limit exceeded');
     }
     return false;
   }
@@ -329,59 +317,48 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     else relay(client, message);
   }
 
-  wss.on('connection', (socket, request) => {
+  wss.on('connection', (client, request) => {
     const ip = request.socket.remoteAddress ?? '?';
-    const client: Client = {
-      socket,
-      ip,
-      id: null,
-      webrtc: true,
-      name: '',
-      room: null,
-      alive: true,
-      tokens: messageBurst,
-      tokensAt: performance.now(),
-      dropped: 0,
-      toldLimitedAt: -Infinity,
-    };
-    clients.set(socket, client);
+    client.ip = ip;
+    client.tokens = messageBurst;
+    client.tokensAt = performance.now();
+    client.counted = true;
+    connected++;
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     log({ event: 'connect', level: 'debug', ip });
-    socket.on('message', onSocketMessage);
-    socket.on('pong', onSocketPong);
-    socket.on('error', onSocketError);
-    socket.on('close', onSocketClose);
+    client.on('message', onSocketMessage);
+    client.on('pong', onSocketPong);
+    client.on('error', onSocketError);
+    client.on('close', onSocketClose);
   });
 
-  // Shared by every socket (`this` is the socket): no closures per connection.
+  // Shared by every connection (`this` is the connection, a ClientSocket: ws makes them
+  // from the class given above; its typings only say WebSocket): no closures per connection.
   function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-    const client = clients.get(this);
-    if (client) onFrame(client, data, isBinary);
+    onFrame(this as Client, data, isBinary);
   }
   function onSocketPong(this: WebSocket): void {
-    const client = clients.get(this);
-    if (client) client.alive = true;
+    (this as Client).alive = true;
   }
   function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
     // ws closes the socket itself (1009 too large, 1007 invalid UTF-8, ...).
-    log({ event: 'socket-error', level: 'debug', id: clients.get(this)?.id ?? null, code: error.code ?? error.message });
+    log({ event: 'socket-error', level: 'debug', id: (this as Client).id, code: error.code ?? error.message });
   }
   function onSocketClose(this: WebSocket, code: number): void {
-    const client = clients.get(this);
-    if (client) disconnect(client, `close ${code}`);
+    disconnect(this as Client, `close ${code}`);
   }
   wss.on('error', (error) => log({ event: 'server-error', level: 'error', message: error.message }));
 
   const heartbeat = setInterval(() => {
-    for (const client of clients.values()) {
+    for (const client of wss.clients) {
       if (!client.alive) {
         log({ event: 'heartbeat-timeout', level: 'info', id: client.id });
-        client.socket.terminate();
+        client.terminate();
         disconnect(client, 'heartbeat');
         continue;
       }
       client.alive = false;
-      client.socket.ping();
+      client.ping();
     }
   }, heartbeatMs);
   heartbeat.unref();
@@ -402,9 +379,9 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   function close(): Promise<void> {
     closing ??= new Promise<void>((resolve) => {
       clearInterval(heartbeat);
-      for (const client of clients.values()) {
+      for (const client of wss.clients) {
         send(client, errorMessage('server-shutdown'));
-        client.socket.close(CLOSE_CODES.goingAway, 'server shutting down');
+        client.close(CLOSE_CODES.goingAway, 'server shutting down');
       }
       // Sockets that do not finish the closing handshake in time are cut.
       const cut = setTimeout(() => {
