@@ -1,0 +1,44 @@
+// The browser-side floor: the fewest steps that open a data channel per peer through
+// the same signaling server (the reference design's flow): no validation, no recovery,
+// 40 lines in one small classic script, loaded the way a page loads any library. No
+// library can connect much faster than this: its times are the platform's (page
+// start-up, one script fetch, WebSocket, ICE, DTLS, SCTP).
+const params = new URLSearchParams(location.search);
+const now = () => performance.timeOrigin + performance.now();
+const bench = (window.bench = { lib: 'floor', navigationStart: performance.timeOrigin, joinAt: now(), opened: [], received: 0 });
+const socket = new WebSocket(params.get('server'));
+const send = (message) => socket.send(JSON.stringify(message));
+const links = new Map();
+function link(id, offerer) {
+  const pc = new RTCPeerConnection({ iceServers: [] });
+  const entry = { pc, queued: [] };
+  links.set(id, entry);
+  pc.onicecandidate = (event) => event.candidate && send({ type: 'candidate', to: id, candidate: event.candidate.toJSON() });
+  const track = (channel) => (channel.onopen = () => bench.opened.push({ id, at: now() }));
+  if (offerer) {
+    track(pc.createDataChannel('chat'));
+    pc.setLocalDescription().then(() => send({ type: 'offer', to: id, sdp: pc.localDescription.sdp }));
+  } else {
+    pc.ondatachannel = (event) => track(event.channel);
+  }
+  return entry;
+}
+socket.onopen = () => send({ type: 'new-peer', room: params.get('room') });
+socket.onmessage = async (event) => {
+  const message = JSON.parse(event.data);
+  if (message.type === 'new-peer') link(message.id, true);
+  if (message.type === 'offer' || message.type === 'answer') {
+    const { pc, queued } = links.get(message.from) ?? link(message.from, false);
+    await pc.setRemoteDescription({ type: message.type, sdp: message.sdp });
+    for (const candidate of queued.splice(0)) pc.addIceCandidate(candidate);
+    if (message.type === 'offer') {
+      await pc.setLocalDescription();
+      send({ type: 'answer', to: message.from, sdp: pc.localDescription.sdp });
+    }
+  }
+  if (message.type === 'candidate' && message.candidate) {
+    const { pc, queued } = links.get(message.from) ?? link(message.from, false);
+    if (pc.remoteDescription) pc.addIceCandidate(message.candidate);
+    else queued.push(message.candidate);
+  }
+};
