@@ -8,15 +8,19 @@ import { freePort } from '../scripts/free-port.mjs';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 
-/** Starts a server: `p2p` (our CLI), `raw` (the 30-line relay) or `peerjs` (PeerServer). */
-export async function startServer(kind, extraArgs = []) {
+/**
+ * Starts a server: `p2p` (our CLI), `raw` (the 30-line relay) or `peerjs` (PeerServer).
+ * `probe`: preload bench/heap-probe.cjs, so `liveHeapKb()` can read the live JS heap.
+ */
+export async function startServer(kind, extraArgs = [], { probe = false } = {}) {
   const port = await freePort();
   const commands = {
     p2p: [`${root}bin/p2p-chat-server.js`, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'error', ...extraArgs],
     raw: [`${root}bench/raw-relay.mjs`, String(port)],
     peerjs: [`${root}node_modules/peer/dist/bin/peerjs.js`, '--port', String(port)],
   };
-  const child = spawn(process.execPath, commands[kind], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const nodeArgs = probe ? ['--expose-gc', '-r', `${root}bench/heap-probe.cjs`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, ...commands[kind]], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise((resolve, reject) => {
     const onData = (chunk) => {
@@ -27,12 +31,24 @@ export async function startServer(kind, extraArgs = []) {
     child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`${kind} server exited (${code}): ${output}`)));
   });
-  const url = kind === 'peerjs' ? `ws://127.0.0.1:${port}` : `ws://127.0.0.1:${port}`;
+  const url = `ws://127.0.0.1:${port}`;
   return {
     kind,
     port,
     url,
     pid: child.pid,
+    /** The live JS heap after a full GC, in KiB (needs `probe`). */
+    liveHeapKb: () =>
+      new Promise((resolve) => {
+        const onData = (chunk) => {
+          const match = /heap-probe (\{.*\})/.exec(String(chunk));
+          if (!match) return;
+          child.stderr.off('data', onData);
+          resolve(JSON.parse(match[1]).heapUsedKb);
+        };
+        child.stderr.on('data', onData);
+        child.kill('SIGUSR2');
+      }),
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill('SIGKILL');

@@ -12,6 +12,8 @@ import { cpuSeconds, rssKb, runLoad, startServer } from './processes.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quick = process.env.BENCH_QUICK === '1';
+/** BENCH_PART=server or browser runs only that half (the table then shows only its rows). */
+const part = process.env.BENCH_PART ?? 'all';
 const N = {
   connectRuns: quick ? 4 : 20,
   meshRuns: quick ? 2 : 5,
@@ -153,22 +155,32 @@ async function browserScenarios() {
 // ---- server scenarios -------------------------------------------------------------------
 
 async function idleClients(kind) {
-  const server = await startServer(kind);
+  const server = await startServer(kind, [], { probe: true });
   await new Promise((resolve) => setTimeout(resolve, 300));
+  const heapBefore = await server.liveHeapKb();
   const before = rssKb(server.pid);
   let ready;
   await runLoad(['idle', kind, server.url, String(N.idleClients)], (event, child) => {
     if (event.event === 'ready') {
       ready = event;
-      setTimeout(() => {
+      setTimeout(async () => {
         ready.rssKb = rssKb(server.pid);
+        // After the RSS reading: the full GC behind this one would change it.
+        ready.heapKb = await server.liveHeapKb();
         child.stdin.write('close\n');
       }, 2000);
     }
   });
   await server.stop();
-  const perClient = ready.held > 0 ? ((ready.rssKb - before) * 1024) / ready.held : null;
-  return { held: ready.held, refused: ready.refused, rssBeforeKb: before, rssAfterKb: ready.rssKb, bytesPerClient: perClient };
+  const perClient = (kb, base) => (ready.held > 0 ? ((kb - base) * 1024) / ready.held : null);
+  return {
+    held: ready.held,
+    refused: ready.refused,
+    rssBeforeKb: before,
+    rssAfterKb: ready.rssKb,
+    bytesPerClient: perClient(ready.rssKb, before),
+    liveHeapBytesPerClient: perClient(ready.heapKb, heapBefore),
+  };
 }
 
 async function relayRun(kind) {
@@ -191,7 +203,8 @@ async function serverScenarios() {
   for (const kind of ['p2p', 'raw', 'peerjs']) {
     const byRss = [...idle[kind]].sort((a, b) => (a.bytesPerClient ?? Infinity) - (b.bytesPerClient ?? Infinity));
     const r = (results.server[`idle_${kind}`] = { ...byRss[Math.floor((byRss.length - 1) / 2)], runs: idle[kind] });
-    log(`idle ${kind}: held ${r.held}/${N.idleClients}, ${r.bytesPerClient === null ? '?' : round(r.bytesPerClient / 1024, 2)} KiB per client (runs: ${idle[kind].map((x) => (x.bytesPerClient === null ? '?' : round(x.bytesPerClient / 1024, 2))).join(', ')})`);
+    const kib = (x) => (x === null ? '?' : round(x / 1024, 2));
+    log(`idle ${kind}: held ${r.held}/${N.idleClients}, RSS ${kib(r.bytesPerClient)} KiB per client (runs: ${idle[kind].map((x) => kib(x.bytesPerClient)).join(', ')}), live heap ${kib(r.liveHeapBytesPerClient)} KiB`);
   }
   const runs = { p2p: [], raw: [] };
   for (let round_ = 0; round_ < 2; round_++) {
@@ -217,11 +230,9 @@ function bundle() {
 
 // ---- report -----------------------------------------------------------------------------
 
-function report() {
-  const b = results.browser;
-  const s = results.server;
-  // [measure, ours, baseline, baseline name, target ratio, hand-written floor]
-  const rows = [
+/** Table rows: [measure, ours, baseline, baseline name, target ratio, hand-written floor]. */
+function browserRows(b) {
+  return [
     ['connect from navigation p50 (ms)', b.connect_p2p.fromNavigation.p50, b.connect_peerjs.fromNavigation.p50, 'PeerJS', 0.7, b.connect_floor.fromNavigation.p50],
     ['connect from navigation p95 (ms)', b.connect_p2p.fromNavigation.p95, b.connect_peerjs.fromNavigation.p95, 'PeerJS', null, b.connect_floor.fromNavigation.p95],
     ['connect from join p50 (ms)', b.connect_p2p.fromJoin.p50, b.connect_peerjs.fromJoin.p50, 'PeerJS', 0.7, b.connect_floor.fromJoin.p50],
@@ -231,9 +242,25 @@ function report() {
     ['rtt p50 (ms)', b.rtt_p2p.p50, b.rtt_peerjs.p50, 'PeerJS', null, null],
     ['rtt p99 (ms)', b.rtt_p2p.p99, b.rtt_peerjs.p99, 'PeerJS', 1, null],
     [`burst of ${N.burst} to 3 peers (ms)`, b.burst_p2p.ms, b.burst_peerjs.ms, 'PeerJS', null, null],
+  ];
+}
+
+function serverRows(s) {
+  const liveHeap = (kind) => median(s[`idle_${kind}`].runs.map((r) => r.liveHeapBytesPerClient)) / 1024;
+  return [
     ['server CPU per relayed message (µs)', s.relay_p2p.cpuMicrosPerMessage, s.relay_raw.cpuMicrosPerMessage, 'raw ws', 1.2, null],
     ['relayed messages per second', s.relay_p2p.messagesPerSecond, s.relay_raw.messagesPerSecond, 'raw ws', null, null],
     ['server RSS per idle client (KiB)', s.idle_p2p.bytesPerClient / 1024, s.idle_raw.bytesPerClient / 1024, 'raw ws', 1.1, null],
+    ['server live JS heap per idle client after a full GC (KiB)', liveHeap('p2p'), liveHeap('raw'), 'raw ws', null, null],
+  ];
+}
+
+function report() {
+  const b = results.browser;
+  const s = results.server;
+  const rows = [
+    ...('connect_p2p' in b ? browserRows(b) : []),
+    ...('idle_p2p' in s ? serverRows(s) : []),
     ['bundle min+gz (KB)', results.bundle.p2pChat / 1024, results.bundle.peerjs / 1024, 'peerjs.min.js', null, null],
   ];
   const lines = [['measure', 'p2p-chat', 'baseline', 'ratio', 'target', 'met', 'hand-written floor (its ratio)'].join(' | ')];
@@ -246,7 +273,7 @@ function report() {
     results.table.push({ name, ours, baseline: base, baselineName: baseName, ratio, target, met, floor, floorRatio });
     lines.push([name, round(ours, 2), `${round(base, 2)} (${baseName})`, round(ratio, 2), target === null ? '' : `≤ ${target}`, met, floor === null ? '' : `${round(floor, 2)} (${round(floorRatio, 2)})`].join(' | '));
   }
-  lines.push(`idle clients held with default settings: p2p-chat ${s.idle_p2p.held}/${N.idleClients}, raw ${s.idle_raw.held}, PeerJS ${s.idle_peerjs.held}`);
+  if ('idle_p2p' in s) lines.push(`idle clients held with default settings: p2p-chat ${s.idle_p2p.held}/${N.idleClients}, raw ${s.idle_raw.held}, PeerJS ${s.idle_peerjs.held}`);
   lines.push(`bundle target: ≤ 15 KB min+gz: ${round(results.bundle.p2pChat / 1024)} KB ${results.bundle.p2pChat / 1024 <= 15 ? 'yes' : 'NO'}`);
   log(`\n${lines.join('\n')}`);
   mkdirSync(`${root}.bench`, { recursive: true });
@@ -260,8 +287,8 @@ const watchdog = setTimeout(() => {
   process.exit(1);
 }, 10 * 60_000);
 bundle();
-await serverScenarios();
-await browserScenarios();
+if (part !== 'browser') await serverScenarios();
+if (part !== 'server') await browserScenarios();
 report();
 clearTimeout(watchdog);
 log(`bench finished in ${Math.round((Date.now() - started) / 1000)} s`);
