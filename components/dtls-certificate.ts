@@ -18,5 +18,10 @@ type WithCertificates = PeerConnectionConstructor & {
 export function makeDtlsCertificate(PeerConnection: PeerConnectionConstructor): Promise<RTCCertificate | null> {
   const generate = (PeerConnection as WithCertificates).generateCertificate;
   if (typeof generate !== 'function') return Promise.resolve(null);
-  return generate.call(PeerConnection, { name: 'ECDSA', namedCurve: 'P-256' }).catch(() => null);
+  try {
+    return generate.call(PeerConnection, { name: 'ECDSA', namedCurve: 'P-256' }).catch(() => null);
+  } catch {
+    // A binding that throws instead of rejecting: its connections make their own keys.
+    return Promise.resolve(null);
+  }
 }
