@@ -309,7 +309,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   function onFrame(client: Client, data: RawData, isBinary: boolean): void {
     if (!admit(client)) return;
     if (isBinary) return reject(client, 'binary-not-supported');
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    // ws hands over a Buffer (fragments: several); decoded where it lies, not copied first.
+    const text = (Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8');
     const parsed = parseClientMessage(text, maxPayload);
     if (!parsed.ok) return reject(client, parsed.error.code, parsed.error.message, parsed.error.field);
     const message = parsed.value;
