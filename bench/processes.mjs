@@ -38,7 +38,7 @@ export async function startServer(kind, extraArgs = [], { probe = false, ownCpuS
     port,
     url,
     pid: child.pid,
-    /** How the server shares the CPU with the browsers: 'shared', 'own group' or 'own group, nice -10'. */
+    /** How the server shares the CPU with the browsers: 'shared', 'own group', 'own group, nice -10' or 'no autogroups'. */
     cpuShare,
     /** The live JS heap after a full GC, in KiB (needs `probe`). */
     liveHeapKb: () =>
@@ -77,6 +77,8 @@ function giveOwnCpuShare(child) {
   started.add(child);
   child.once('exit', () => started.delete(child));
   try {
+    // With autogroups switched off, threads compete one by one and nothing needs doing.
+    if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '0') return 'no autogroups';
     writeFileSync(`/proc/${child.pid}/autogroup`, '-10');
     return 'own group, nice -10';
   } catch {
