@@ -21,6 +21,7 @@ export async function startServer(kind, extraArgs = [], { probe = false, ownCpuS
   };
   const nodeArgs = probe ? ['--expose-gc', '-r', `${root}bench/heap-probe.cjs`] : [];
   const child = spawn(process.execPath, [...nodeArgs, ...commands[kind]], { stdio: ['ignore', 'pipe', 'pipe'], detached: ownCpuShare });
+  if (ownCpuShare) killAtExit(child);
   const cpuShare = ownCpuShare ? giveOwnCpuShare(child) : 'shared';
   let output = '';
   await new Promise((resolve, reject) => {
@@ -60,10 +61,15 @@ export async function startServer(kind, extraArgs = [], { probe = false, ownCpuS
   };
 }
 
-const started = new Set();
+/** Children in their own session outlive the bench unless it kills them (Ctrl-C reaches only its own session). */
+const detachedChildren = new Set();
 process.on('exit', () => {
-  for (const child of started) if (child.exitCode === null) child.kill('SIGKILL');
+  for (const child of detachedChildren) if (child.exitCode === null) child.kill('SIGKILL');
 });
+function killAtExit(child) {
+  detachedChildren.add(child);
+  child.once('exit', () => detachedChildren.delete(child));
+}
 
 /**
  * Linux schedules each session as one group ("autogroup"): the browser's ~100 threads
@@ -74,8 +80,6 @@ process.on('exit', () => {
  * keeps it from starving, as a signaling server on its own machine would not.
  */
 function giveOwnCpuShare(child) {
-  started.add(child);
-  child.once('exit', () => started.delete(child));
   try {
     // With autogroups switched off, threads compete one by one and nothing needs doing.
     if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '0') return 'no autogroups';
