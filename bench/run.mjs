@@ -170,6 +170,9 @@ async function idleClients(kind) {
         ready.rssKb = rssKb(server.pid);
         // After the RSS reading: the full GC behind this one would change it.
         ready.heapKb = await server.liveHeapKb();
+        // RSS once that full GC has run and V8 has had time to give freed pages back.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        ready.settledRssKb = rssKb(server.pid);
         child.stdin.write('close\n');
       }, 2000);
     }
@@ -182,6 +185,7 @@ async function idleClients(kind) {
     rssBeforeKb: before,
     rssAfterKb: ready.rssKb,
     bytesPerClient: perClient(ready.rssKb, before),
+    settledBytesPerClient: perClient(ready.settledRssKb, before),
     liveHeapBytesPerClient: perClient(ready.heapKb, heapBefore),
   };
 }
@@ -207,7 +211,7 @@ async function serverScenarios() {
     const byRss = [...idle[kind]].sort((a, b) => (a.bytesPerClient ?? Infinity) - (b.bytesPerClient ?? Infinity));
     const r = (results.server[`idle_${kind}`] = { ...byRss[Math.floor((byRss.length - 1) / 2)], runs: idle[kind] });
     const kib = (x) => (x === null ? '?' : round(x / 1024, 2));
-    log(`idle ${kind}: held ${r.held}/${N.idleClients}, RSS ${kib(r.bytesPerClient)} KiB per client (runs: ${idle[kind].map((x) => kib(x.bytesPerClient)).join(', ')}), live heap ${kib(r.liveHeapBytesPerClient)} KiB`);
+    log(`idle ${kind}: held ${r.held}/${N.idleClients}, RSS ${kib(r.bytesPerClient)} KiB per client (runs: ${idle[kind].map((x) => kib(x.bytesPerClient)).join(', ')}), live heap ${kib(r.liveHeapBytesPerClient)} KiB, RSS after a full GC ${idle[kind].map((x) => kib(x.settledBytesPerClient)).join(', ')} KiB`);
   }
   const runs = { p2p: [], raw: [] };
   for (let round_ = 0; round_ < 2; round_++) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { idFromToken, newIdentity, resumedIdentity } from './identity.js';
-import { takeToken } from './token-bucket.js';
+import { TOKEN, takeToken } from './token-bucket.js';
 import { PEER_ID_PATTERN } from '../protocol/index.js';
 
 test('identities: random, valid ids; a resume token gives the same id back', () => {
@@ -16,7 +16,7 @@ test('identities: random, valid ids; a resume token gives the same id back', () 
 
 test('token bucket: a burst, then the rate', () => {
   let now = 0;
-  const bucket = { tokens: 5, tokensAt: 0, take: () => takeToken(bucket, 10, 5, now) };
+  const bucket = { milliTokens: 5 * TOKEN, tokensAt: 0, take: () => takeToken(bucket, 10, 5, now) };
   const burst = Array.from({ length: 8 }, () => bucket.take());
   assert.deepEqual(burst, [true, true, true, true, true, false, false, false]);
   now += 100; // 0.1 s at 10/s: one token back
@@ -27,7 +27,7 @@ test('token bucket: a burst, then the rate', () => {
 });
 
 test('takeToken: the same bucket on plain fields', () => {
-  const holder = { tokens: 2, tokensAt: 0 };
+  const holder = { milliTokens: 2 * TOKEN, tokensAt: 0 };
   assert.deepEqual([takeToken(holder, 10, 2, 0), takeToken(holder, 10, 2, 0), takeToken(holder, 10, 2, 0)], [true, true, false]);
   assert.equal(takeToken(holder, 10, 2, 100), true);
 });

@@ -25,9 +25,9 @@ export class RoomRegistry<M extends RoomMember> {
       members = new Map();
       this.#rooms.set(room, members);
     }
-    const others: PeerSummary[] = [...members].map(([otherId, other]) =>
-      other.webrtc === false ? { id: otherId, name: other.name, webrtc: false } : { id: otherId, name: other.name },
-    );
+    // forEach, not [...members]: no [id, member] pair per member (10,000 joins' worth of garbage shows in RSS).
+    const others: PeerSummary[] = [];
+    members.forEach((other, otherId) => others.push(other.webrtc === false ? { id: otherId, name: other.name, webrtc: false } : { id: otherId, name: other.name }));
     members.set(id, member);
     return { ok: true, others };
   }
@@ -43,6 +43,17 @@ export class RoomRegistry<M extends RoomMember> {
   /** The member `id` of `room`, or undefined: relays never cross rooms. */
   find(room: string, id: string): M | undefined {
     return this.#rooms.get(room)?.get(id);
+  }
+
+  /**
+   * Calls `visit` with every member of `room` except `exceptId`. What the server's
+   * broadcasts use: unlike iterating `others`, it allocates no iterator result or
+   * [id, member] pair per member.
+   */
+  forEachOther(room: string, exceptId: string, visit: (member: M) => void): void {
+    this.#rooms.get(room)?.forEach((member, id) => {
+      if (id !== exceptId) visit(member);
+    });
   }
 
   /** Every member of `room` except `exceptId`. */

@@ -24,7 +24,7 @@ import {
 } from '../protocol/index.js';
 import { RoomRegistry } from './room-registry.js';
 import { silentLogger, type Logger } from './log.js';
-import { takeToken } from './token-bucket.js';
+import { TOKEN, takeToken, wholeMs } from './token-bucket.js';
 import { ClientSocket } from './client-socket.js';
 import { newIdentity, resumedIdentity } from './identity.js';
 
@@ -209,7 +209,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   /** One message to every member of a room but one: encoded once for all of them. */
   function broadcast(room: string, exceptId: string, message: ServerMessage): void {
     let frame: Buffer | null = null;
-    for (const other of rooms.others(room, exceptId)) sendFrame(other, (frame ??= Buffer.from(encode(message))));
+    rooms.forEachOther(room, exceptId, (other) => sendFrame(other, (frame ??= Buffer.from(encode(message)))));
   }
 
   function reject(client: Client, code: ErrorCode, message?: string, field?: string): void {
@@ -293,7 +293,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       return true;
     }
     client.dropped++;
-    const now = performance.now();
+    const now = wholeMs();
     if (now - client.toldLimitedAt >= 1000) {
       client.toldLimitedAt = now;
       log({ event: 'limit', level: 'warn', limit: 'rate', id: client.id, ip: client.ip });
@@ -321,25 +321,22 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   wss.on('connection', (client, request) => {
     const ip = request.socket.remoteAddress ?? '?';
     client.ip = ip;
-    client.tokens = messageBurst;
-    client.tokensAt = performance.now();
+    client.milliTokens = messageBurst * TOKEN;
+    client.tokensAt = wholeMs();
     client.counted = true;
     connected++;
     perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
     log({ event: 'connect', level: 'debug', ip });
     client.on('message', onSocketMessage);
-    client.on('pong', onSocketPong);
     client.on('error', onSocketError);
     client.on('close', onSocketClose);
+    // Heartbeat pongs mark the client alive in ClientSocket itself (no listener).
   });
 
   // Shared by every connection (`this` is the connection, a ClientSocket: ws makes them
   // from the class given above; its typings only say WebSocket): no closures per connection.
   function onSocketMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
     onFrame(this as Client, data, isBinary);
-  }
-  function onSocketPong(this: WebSocket): void {
-    (this as Client).alive = true;
   }
   function onSocketError(this: WebSocket, error: Error & { code?: string }): void {
     // ws closes the socket itself (1009 too large, 1007 invalid UTF-8, ...).
