@@ -18,8 +18,10 @@ const N = {
   connectRuns: quick ? 4 : 20,
   meshRuns: quick ? 2 : 8,
   rtt: quick ? 200 : 1000,
+  rttBlocks: 10,
   burst: quick ? 2000 : 10_000,
   idleClients: quick ? 2000 : 10_000,
+  idleRounds: quick ? 1 : 5,
   relaySeconds: quick ? 3 : 10,
 };
 const results = { date: new Date().toISOString(), quick, browser: {}, server: {}, bundle: {} };
@@ -115,14 +117,24 @@ async function browserScenarios() {
     }
   }
 
-  // rtt_ms: sequential round trips over one channel.
+  // rtt_ms: sequential round trips over one channel. Both pairs stay open and take turns
+  // in blocks (the order alternating), so a slow spell hits both libraries' tails alike.
+  const rttPairs = {};
   for (const lib of ['p2p', 'peerjs']) {
     const { pages, close } = await peers(lib, 2);
     await untilOpen(pages, 1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
     await pages[1].evaluate(() => window.bench.echo());
-    const times = await pages[0].evaluate((n) => window.bench.rtt(n), N.rtt);
-    results.browser[`rtt_${lib}`] = { p50: median(times), p99: quantile(times, 0.99), count: times.length };
+    rttPairs[lib] = { pages, close, times: [] };
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  for (let block = 0; block < N.rttBlocks; block++) {
+    for (const lib of block % 2 ? ['peerjs', 'p2p'] : ['p2p', 'peerjs']) {
+      rttPairs[lib].times.push(...(await rttPairs[lib].pages[0].evaluate((n) => window.bench.rtt(n), N.rtt / N.rttBlocks)));
+    }
+  }
+  for (const lib of ['p2p', 'peerjs']) {
+    const { times, close } = rttPairs[lib];
+    results.browser[`rtt_${lib}`] = { p50: median(times), p99: quantile(times, 0.99), count: times.length, blocks: N.rttBlocks };
     log(`rtt ${lib}: p50 ${round(median(times), 2)} ms, p99 ${round(quantile(times, 0.99), 2)} ms`);
     await close();
   }
@@ -203,10 +215,12 @@ async function relayRun(kind) {
 }
 
 async function serverScenarios() {
-  // RSS moves by a few hundred KiB between identical runs: ours and the raw relay each
-  // run three times, interleaved, and the median is kept (PeerJS once: it is far off anyway).
+  // RSS per client moves by up to 0.5 KiB between identical runs (it counts the garbage
+  // since the last major GC, and when that ran is chance): ours and the raw relay each
+  // run five times, interleaved, and the median is kept (PeerJS once: it is far off anyway).
   const idle = { p2p: [], raw: [], peerjs: [] };
-  for (const kind of ['p2p', 'raw', 'p2p', 'raw', 'p2p', 'raw', 'peerjs']) idle[kind].push(await idleClients(kind));
+  for (let round_ = 0; round_ < N.idleRounds; round_++) for (const kind of ['p2p', 'raw']) idle[kind].push(await idleClients(kind));
+  idle.peerjs.push(await idleClients('peerjs'));
   for (const kind of ['p2p', 'raw', 'peerjs']) {
     const byRss = [...idle[kind]].sort((a, b) => (a.bytesPerClient ?? Infinity) - (b.bytesPerClient ?? Infinity));
     const r = (results.server[`idle_${kind}`] = { ...byRss[Math.floor((byRss.length - 1) / 2)], runs: idle[kind] });
@@ -254,10 +268,12 @@ function browserRows(b) {
 
 function serverRows(s) {
   const liveHeap = (kind) => median(s[`idle_${kind}`].runs.map((r) => r.liveHeapBytesPerClient)) / 1024;
+  const settledRss = (kind) => median(s[`idle_${kind}`].runs.map((r) => r.settledBytesPerClient)) / 1024;
   return [
     ['server CPU per relayed message (µs)', s.relay_p2p.cpuMicrosPerMessage, s.relay_raw.cpuMicrosPerMessage, 'raw ws', 1.2, null],
     ['relayed messages per second', s.relay_p2p.messagesPerSecond, s.relay_raw.messagesPerSecond, 'raw ws', null, null],
     ['server RSS per idle client (KiB)', s.idle_p2p.bytesPerClient / 1024, s.idle_raw.bytesPerClient / 1024, 'raw ws', 1.1, null],
+    ['server RSS per idle client after a full GC (KiB)', settledRss('p2p'), settledRss('raw'), 'raw ws', null, null],
     ['server live JS heap per idle client after a full GC (KiB)', liveHeap('p2p'), liveHeap('raw'), 'raw ws', null, null],
   ];
 }
