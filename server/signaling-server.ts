@@ -288,12 +288,12 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   /** Rate limiting: a token per frame; floods get one error a second, then the door. */
   function admit(client: Client): boolean {
-    if (takeToken(client, messagesPerSecond, messageBurst)) {
+    const now = wholeMs();
+    if (takeToken(client, messagesPerSecond, messageBurst, now)) {
       client.dropped = 0;
       return true;
     }
     client.dropped++;
-    const now = wholeMs();
     if (now - client.toldLimitedAt >= 1000) {
       client.toldLimitedAt = now;
       log({ event: 'limit', level: 'warn', limit: 'rate', id: client.id, ip: client.ip });
