@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,26 @@ import { fileURLToPath } from 'node:url';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** A consumer's code: the elements, their typed events, the Mesh, the server, the protocol. */
+const CONSUMER_TS = `
+import { Mesh, type P2pChat } from 'p2p-chat';
+import 'p2p-chat/inspector';
+import { parseServerMessage } from 'p2p-chat/protocol';
+import { createSignalingServer } from 'p2p-chat/server';
+const chat = document.querySelector('p2p-chat')!;
+const result: number = chat.send('hi').sent.length;
+chat.addEventListener('p2p-message', (e) => e.detail.text.toUpperCase() + e.detail.from + result);
+chat.addEventListener('p2p-error', (e) => e.detail.code.length);
+const made: P2pChat = document.createElement('p2p-chat');
+made.server = 'ws://127.0.0.1:8080';
+document.createElement('peer-list').peers = chat.peers;
+document.querySelector('p2p-inspector')!.chat = chat;
+new Mesh({ server: 'ws://127.0.0.1:8080' }).addEventListener('message', (e) => e.detail.text.length);
+const parsed = parseServerMessage('{}');
+if (parsed.ok) parsed.value.type.length;
+void createSignalingServer({ port: 0 }).then((server) => server.close());
+`;
 
 /** Every file path package.json names: exports (all conditions), module, types, bin, manifest. */
 function namedPaths(pkg) {
@@ -94,6 +114,18 @@ test('a fresh checkout packs a package that works where it is installed', { time
     assert.deepEqual(JSON.parse(used.stdout.trim()), { ok: true, type: 'welcome', room: 'packed' });
     const help = await run(process.execPath, [join(installed, pkg.bin['p2p-chat-server']), '--help'], { cwd: join(work, 'consumer') });
     assert.match(help.stdout, /--port/);
+
+    // The declarations type a consumer's code, strictly, the library's own .d.ts included.
+    for (const dep of ['lit', 'lit-html', 'lit-element', '@lit', '@types']) {
+      await symlink(join(root, 'node_modules', dep), join(work, 'consumer/node_modules', dep), 'dir');
+    }
+    await writeFile(join(work, 'consumer/package.json'), JSON.stringify({ type: 'module' }));
+    const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, lib: ['es2022', 'dom'], types: ['node'] };
+    await writeFile(join(work, 'consumer/tsconfig.json'), JSON.stringify({ compilerOptions, files: ['app.ts'] }));
+    await writeFile(join(work, 'consumer/app.ts'), CONSUMER_TS);
+    await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(work, 'consumer')]).catch((error) => {
+      assert.fail(`a consumer's TypeScript does not type-check against the package:\n${error.stdout}`);
+    });
   } finally {
     await rm(work, { recursive: true, force: true });
   }
