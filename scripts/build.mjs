@@ -1,6 +1,8 @@
 // `npm run build`: the drop-in build. dist/p2p-chat.js is one minified ES module (Lit
 // included) that any page can load with <script type="module" src=".../p2p-chat.js">;
-// dist/types/ holds the type declarations. Prints the size, minified and gzipped.
+// dist/lib/ holds the same modules unbundled (bare `lit` imports, for apps with a bundler
+// and a Lit of their own: `p2p-chat/elements`), dist/types/ the type declarations.
+// Prints the size, minified and gzipped.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -25,7 +27,7 @@ await build({
   logLevel: 'warning',
 });
 
-execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.types.json`], { stdio: 'inherit' });
+execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.dist.json`], { stdio: 'inherit' });
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 for (const name of ['p2p-chat', 'p2p-inspector']) {

@@ -28,8 +28,8 @@ export function noRelayUrl(): string {
  * Adds an iframe showing a test fixture page with a chat in it; `no-webrtc` is the peer
  * page with WebRTC taken away first.
  */
-export function addFramedChat(fixture: 'peer' | 'no-webrtc' | 'drop-in', server: string, room: string, name: string): HTMLIFrameElement {
-  const page = fixture === 'drop-in' ? 'drop-in' : 'peer';
+export function addFramedChat(fixture: 'peer' | 'no-webrtc' | 'drop-in' | 'elements', server: string, room: string, name: string): HTMLIFrameElement {
+  const page = fixture === 'drop-in' || fixture === 'elements' ? fixture : 'peer';
   const frame = document.createElement('iframe');
   frame.src = `/test/fixtures/${page}.html?server=${encodeURIComponent(server)}&room=${encodeURIComponent(room)}&name=${encodeURIComponent(name)}${fixture === 'no-webrtc' ? '&webrtc=off' : ''}`;
   document.body.append(frame);

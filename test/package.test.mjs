@@ -20,6 +20,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const CONSUMER_TS = `
 import { Mesh, type P2pChat } from 'p2p-chat';
 import 'p2p-chat/inspector';
+import { P2pChat as Unbundled, Mesh as UnbundledMesh } from 'p2p-chat/elements';
+import { P2pInspector } from 'p2p-chat/elements/inspector';
 import { parseServerMessage } from 'p2p-chat/protocol';
 import { createSignalingServer } from 'p2p-chat/server';
 const chat = document.querySelector('p2p-chat')!;
@@ -31,6 +33,10 @@ made.server = 'ws://127.0.0.1:8080';
 document.createElement('peer-list').peers = chat.peers;
 document.querySelector('p2p-inspector')!.chat = chat;
 new Mesh({ server: 'ws://127.0.0.1:8080' }).addEventListener('message', (e) => e.detail.text.length);
+new UnbundledMesh({ server: 'ws://127.0.0.1:8080' }).addEventListener('message', (e) => e.detail.text.length);
+const unbundled: Unbundled = new Unbundled();
+unbundled.room = 'lobby';
+new P2pInspector().chat = unbundled;
 const parsed = parseServerMessage('{}');
 if (parsed.ok) parsed.value.type.length;
 void createSignalingServer({ port: 0 }).then((server) => server.close());
@@ -86,7 +92,7 @@ test('a fresh checkout packs a package that works where it is installed', { time
     const pkg = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'));
 
     for (const path of namedPaths(pkg)) assert.ok(files.includes(path), `package.json names ${path}, the package lacks it`);
-    for (const path of ['dist/p2p-chat.js', 'dist/p2p-inspector.js', 'dist/types/components/p2p-chat.d.ts', 'custom-elements.json', 'README.md']) {
+    for (const path of ['dist/p2p-chat.js', 'dist/p2p-inspector.js', 'dist/lib/components/p2p-chat.js', 'dist/types/components/p2p-chat.d.ts', 'custom-elements.json', 'README.md']) {
       assert.ok(files.includes(path), `the package lacks ${path}`);
     }
     assert.deepEqual(files.filter((f) => /\.test\.|test-client/.test(f)), [], 'tests are not shipped');
@@ -115,10 +121,21 @@ test('a fresh checkout packs a package that works where it is installed', { time
     const help = await run(process.execPath, [join(installed, pkg.bin['p2p-chat-server']), '--help'], { cwd: join(work, 'consumer') });
     assert.match(help.stdout, /--port/);
 
-    // The declarations type a consumer's code, strictly, the library's own .d.ts included.
     for (const dep of ['lit', 'lit-html', 'lit-element', '@lit', '@types']) {
       await symlink(join(root, 'node_modules', dep), join(work, 'consumer/node_modules', dep), 'dir');
     }
+    // An app with a bundler and a Lit of its own: through `p2p-chat/elements` its bundle
+    // holds one Lit, the app's (the drop-in build carries a second copy).
+    const { build } = await import('esbuild');
+    const litCopies = async (entry) => {
+      const out = await build({ stdin: { contents: entry, resolveDir: join(work, 'consumer'), loader: 'js' }, bundle: true, format: 'esm', write: false, logLevel: 'silent', conditions: ['production'] });
+      return out.outputFiles[0].text.split('litHtmlVersions').length - 1;
+    };
+    const app = "import { LitElement, html } from 'lit'; customElements.define('my-app', class extends LitElement { render() { return html`<p2p-chat></p2p-chat><p2p-inspector></p2p-inspector>`; } });";
+    assert.equal(await litCopies(`${app} import 'p2p-chat/elements'; import 'p2p-chat/elements/inspector';`), 1);
+    assert.equal(await litCopies(`${app} import 'p2p-chat';`), 2);
+
+    // The declarations type a consumer's code, strictly, the library's own .d.ts included.
     await writeFile(join(work, 'consumer/package.json'), JSON.stringify({ type: 'module' }));
     const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, lib: ['es2022', 'dom'], types: ['node'] };
     await writeFile(join(work, 'consumer/tsconfig.json'), JSON.stringify({ compilerOptions, files: ['app.ts'] }));
