@@ -1,8 +1,8 @@
 // What `npm pack` makes of a fresh checkout is what users install (from the registry or
 // from git): pack a copy of the committed files, unpack it as a dependency of an empty
-// project, and use it there. The drop-in build, the declarations and the manifest must be
-// in it (built by `prepare`), every entry point package.json names must exist, and the
-// tests must not be shipped.
+// project, and use it there. The drop-in build, the unbundled modules, the declarations
+// and the manifest must be in it (built by `prepare`), every entry point package.json
+// names must exist, and the tests must not be shipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
