@@ -19,6 +19,7 @@ const N = {
   meshRuns: quick ? 2 : 8,
   rtt: quick ? 200 : 1000,
   rttBlocks: 10,
+  rttRounds: quick ? 1 : 5,
   burst: quick ? 2000 : 10_000,
   idleClients: quick ? 2000 : 10_000,
   idleRounds: quick ? 1 : 5,
@@ -119,24 +120,36 @@ async function browserScenarios() {
 
   // rtt_ms: sequential round trips over one channel. Both pairs stay open and take turns
   // in blocks (the order alternating), so a slow spell hits both libraries' tails alike.
-  const rttPairs = {};
-  for (const lib of ['p2p', 'peerjs']) {
-    const { pages, close } = await peers(lib, 2);
-    await untilOpen(pages, 1);
-    await pages[1].evaluate(() => window.bench.echo());
-    rttPairs[lib] = { pages, close, times: [] };
-  }
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  for (let block = 0; block < N.rttBlocks; block++) {
-    for (const lib of block % 2 ? ['peerjs', 'p2p'] : ['p2p', 'peerjs']) {
-      rttPairs[lib].times.push(...(await rttPairs[lib].pages[0].evaluate((n) => window.bench.rtt(n), N.rtt / N.rttBlocks)));
+  // The 99th percentile of 1,000 is the tenth slowest, decided by a few stalls of this
+  // shared machine: the scenario runs in several rounds, each with fresh pairs made in
+  // alternating order (the pair made first measured slower tails, even against itself),
+  // and the table shows the median of the rounds' p50 and p99.
+  const rtt = { p2p: [], peerjs: [] };
+  for (let turn = 0; turn < N.rttRounds; turn++) {
+    const order = turn % 2 ? ['peerjs', 'p2p'] : ['p2p', 'peerjs'];
+    const rttPairs = {};
+    for (const lib of order) {
+      const { pages, close } = await peers(lib, 2);
+      await untilOpen(pages, 1);
+      await pages[1].evaluate(() => window.bench.echo());
+      rttPairs[lib] = { pages, close, times: [] };
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    for (let block = 0; block < N.rttBlocks; block++) {
+      for (const lib of block % 2 ? [...order].reverse() : order) {
+        rttPairs[lib].times.push(...(await rttPairs[lib].pages[0].evaluate((n) => window.bench.rtt(n), N.rtt / N.rttBlocks)));
+      }
+    }
+    for (const lib of order) {
+      const { times, close } = rttPairs[lib];
+      rtt[lib].push({ p50: median(times), p99: quantile(times, 0.99), max: Math.max(...times) });
+      await close();
     }
   }
   for (const lib of ['p2p', 'peerjs']) {
-    const { times, close } = rttPairs[lib];
-    results.browser[`rtt_${lib}`] = { p50: median(times), p99: quantile(times, 0.99), count: times.length, blocks: N.rttBlocks };
-    log(`rtt ${lib}: p50 ${round(median(times), 2)} ms, p99 ${round(quantile(times, 0.99), 2)} ms`);
-    await close();
+    const rounds = rtt[lib];
+    results.browser[`rtt_${lib}`] = { p50: median(rounds.map((r) => r.p50)), p99: median(rounds.map((r) => r.p99)), count: N.rtt, blocks: N.rttBlocks, rounds };
+    log(`rtt ${lib}: p50 ${round(results.browser[`rtt_${lib}`].p50, 2)} ms, p99 ${round(results.browser[`rtt_${lib}`].p99, 2)} ms (median of ${rounds.length} rounds; p99 by round: ${rounds.map((r) => round(r.p99, 1)).join(', ')})`);
   }
 
   // burst: one peer sends N messages to three; until all delivered.
