@@ -122,7 +122,7 @@ async function browserScenarios() {
   // in blocks (the order alternating), so a slow spell hits both libraries' tails alike.
   // The 99th percentile of 1,000 is the tenth slowest, decided by a few stalls of this
   // shared machine: the scenario runs in several rounds, each with fresh pairs made in
-  // alternating order (the pair made first measured slower tails, even against itself),
+  // alternating order (of two identical pairs, the one made first often had the slower tail),
   // and the table shows the median of the rounds' p50 and p99.
   const rtt = { p2p: [], peerjs: [] };
   for (let turn = 0; turn < N.rttRounds; turn++) {
