@@ -39,7 +39,7 @@ export async function remotePeerCommand(payload) {
     case 'eval': {
       const page = pages.get(payload.id);
       if (!page) throw new Error(`no remote page ${payload.id}`);
-      // The fixture pages expose window.p2pTest (see test/fixtures/drop-in.html).
+      // The fixture pages expose window.p2pTest (see test/fixtures/chat-from-params.js).
       return page.evaluate(new Function(`return (${payload.expression});`));
     }
     case 'close': {
