@@ -7,7 +7,6 @@ import { freePort } from '../scripts/free-port.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-
 /**
  * Starts a server: `p2p` (our CLI), `raw` (the 30-line relay) or `peerjs` (PeerServer).
  * `probe`: preload bench/heap-probe.cjs, so `liveHeapKb()` can read the live JS heap.

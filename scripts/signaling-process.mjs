@@ -7,7 +7,6 @@ import { freePort } from './free-port.mjs';
 
 const BIN = fileURLToPath(new URL('../bin/p2p-chat-server.js', import.meta.url));
 
-
 export class SignalingProcess {
   #child = null;
   #port = 0;

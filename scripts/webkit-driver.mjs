@@ -13,7 +13,6 @@ export function webkitGtkAvailable() {
   return existsSync(MINIBROWSER) && existsSync(DRIVER) && existsSync(XVFB);
 }
 
-
 async function waitForPort(port, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {

@@ -5,7 +5,6 @@ import { once } from 'node:events';
 import { parseCli } from './cli-options.js';
 import { SERVER_BIN as BIN, TestClient, startCliServer } from './test-client.js';
 
-
 test('parseCli: defaults are the reference design (port 8080, room cap 10)', () => {
   const command = parseCli([]);
   assert.equal(command.kind, 'run');

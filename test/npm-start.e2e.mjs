@@ -11,7 +11,6 @@ import { freePort } from '../scripts/free-port.mjs';
 
 const START = fileURLToPath(new URL('../scripts/start.js', import.meta.url));
 
-
 test('npm start: two browser tabs chat through the demo page', { timeout: 90_000 }, async () => {
   const [port, demoPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, [START], { env: { ...process.env, PORT: String(port), DEMO_PORT: String(demoPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' } });
