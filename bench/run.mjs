@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { startDevServer } from '@web/dev-server';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../scripts/browsers.mjs';
@@ -260,7 +261,6 @@ async function bundle() {
   const gz = (bytes) => gzipSync(bytes, { level: 9 }).length;
   // What an app that has Lit already adds through `p2p-chat/elements` (the unbundled
   // modules, minified by the app's bundler): everything but Lit.
-  const { build } = await import('esbuild');
   const elements = await build({
     entryPoints: [`${root}dist/lib/components/drop-in.js`],
     bundle: true,
