@@ -6,8 +6,8 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
-import { Mesh, type SocketConstructor } from '../components/mesh.js';
-import type { PeerConnectionConstructor } from '../components/peer-link.js';
+import { Mesh, type SocketConstructor } from '../client/mesh.js';
+import type { PeerConnectionConstructor } from '../client/peer-link.js';
 import { terminalSafe } from './terminal-text.js';
 
 export const HELP = `Usage: p2p-chat-cli [options]

@@ -1,6 +1,6 @@
 /**
  * The `p2p-*` DOM events of <p2p-chat>: bubbling, composed CustomEvents whose details
- * are the Mesh's (components/mesh-events.ts). Typed in HTMLElementEventMap so that
+ * are the Mesh's (client/mesh-events.ts). Typed in HTMLElementEventMap so that
  * `chat.addEventListener('p2p-message', (e) => e.detail.text)` type-checks.
  */
 import type {
@@ -14,7 +14,7 @@ import type {
   SignalDetail,
   StatusDetail,
   WelcomeDetail,
-} from './mesh-events.js';
+} from '../client/mesh-events.js';
 
 export interface P2pEventMap {
   'p2p-welcome': CustomEvent<WelcomeDetail>;

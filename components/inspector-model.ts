@@ -3,7 +3,7 @@
  * peer connection's own state events. Plain data and plain methods: no DOM.
  */
 import type { IceCandidate } from '../protocol/index.js';
-import type { SignalDetail } from './mesh-events.js';
+import type { SignalDetail } from '../client/mesh-events.js';
 
 export type StateKind = 'signalingState' | 'iceGatheringState' | 'iceConnectionState' | 'connectionState' | 'channelState';
 export const STATE_KINDS: readonly StateKind[] = ['signalingState', 'iceGatheringState', 'iceConnectionState', 'connectionState', 'channelState'];

@@ -4,8 +4,8 @@
  * visible transcript, and closes the mesh when the element leaves the page.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { Mesh, type MeshOptions, type SendResult } from './mesh.js';
-import type { ErrorDetail, MeshEventMap, MeshEventName, PeerInfo } from './mesh-events.js';
+import { Mesh, type MeshOptions, type SendResult } from '../client/mesh.js';
+import type { ErrorDetail, MeshEventMap, MeshEventName, PeerInfo } from '../client/mesh-events.js';
 import { p2pEvent } from './events.js';
 
 /** One line of the transcript: a chat message, or a short note (join, leave, error). */

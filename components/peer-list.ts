@@ -1,5 +1,5 @@
 import { LitElement, css, html, nothing } from 'lit';
-import type { PeerInfo, PeerState } from './mesh-events.js';
+import type { PeerInfo, PeerState } from '../client/mesh-events.js';
 
 const TRANSPORT_LABEL: Record<PeerInfo['transport'], string> = {
   direct: 'P2P',

@@ -61,7 +61,7 @@ describe('browsers without WebRTC', () => {
 
 describe('ICE that keeps failing', () => {
   it('after the ICE restarts fail, the pair falls back to the relay on both sides', async () => {
-    const { Mesh } = await import('./mesh.js');
+    const { Mesh } = await import('../client/mesh.js');
     // A real RTCPeerConnection whose ICE is made to look failed from a moment on.
     let breakIce = false;
     const broken: RTCPeerConnection[] = [];

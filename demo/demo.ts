@@ -3,7 +3,7 @@
  * reference design, and a log of every signaling step, all from `p2p-*` events.
  */
 import '../components/index.js';
-import type { SignalDetail } from '../components/mesh-events.js';
+import type { SignalDetail } from '../client/mesh-events.js';
 import { architectureCosts } from './architecture.js';
 import type { P2pChat } from '../components/p2p-chat.js';
 

@@ -1,7 +1,7 @@
 /**
  * The negotiation of one WebRTC connection to one remote peer, as a pure state machine:
  * `negotiate(state, event) -> { state, effects }`. No DOM, no timers, no sockets: the
- * caller (components/mesh.ts) feeds it what the browser and the server report, and
+ * caller (client/peer-link.ts) feeds it what the browser and the server report, and
  * carries out the effects it returns, in order.
  *
  * It follows the reference design's flow and fixes what the reference left out:

@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
 import type { P2pChat } from '../components/p2p-chat.js';
-import type { MessageDetail } from '../components/mesh-events.js';
+import type { MessageDetail } from '../client/mesh-events.js';
 import { addChat, addFramedChat, framedChat, record, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
 
 interface FramedBuild {

@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
-import { Mesh } from './mesh.js';
-import { signalingUrl, uniqueRoom, waitUntil } from '../test/helpers.js';
-import type { ErrorDetail, SignalDetail } from './mesh-events.js';
+import { Mesh } from '../client/mesh.js';
+import { signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
+import type { ErrorDetail, SignalDetail } from '../client/mesh-events.js';
 
 describe('Mesh (plain class)', () => {
   it('without RTCPeerConnection it says so (webrtc-unsupported), never throws, and still joins to chat through the relay', async () => {

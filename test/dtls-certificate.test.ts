@@ -1,6 +1,6 @@
 import { expect } from '@esm-bundle/chai';
-import { makeDtlsCertificate } from './dtls-certificate.js';
-import type { PeerConnectionConstructor } from './peer-link.js';
+import { makeDtlsCertificate } from '../client/dtls-certificate.js';
+import type { PeerConnectionConstructor } from '../client/peer-link.js';
 
 /** A stand-in constructor with the given static generateCertificate (or none). */
 function fakePeerConnection(generateCertificate?: unknown): PeerConnectionConstructor {
