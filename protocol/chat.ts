@@ -30,7 +30,21 @@ export interface ReadyMessage {
   readonly type: 'ready';
 }
 
-export type ChannelMessage = ChatMessage | ReadyMessage;
+/**
+ * A liveness probe (protocol version 2): the receiver answers `pong` with the same `n`.
+ * Used before trusting news that the direct path is dead (`bye` comes through the
+ * server, which could forge it): a peer that still answers on the channel is there.
+ */
+export interface PingMessage {
+  readonly type: 'ping';
+  readonly n: number;
+}
+export interface PongMessage {
+  readonly type: 'pong';
+  readonly n: number;
+}
+
+export type ChannelMessage = ChatMessage | ReadyMessage | PingMessage | PongMessage;
 
 /** Longest JSON text of one ChatMessage: fields at their limits plus escaping headroom. */
 export const MAX_CHANNEL_MESSAGE_LENGTH = 6 * (LIMITS.maxChatTextLength + LIMITS.maxNameLength + LIMITS.maxChatIdLength) + 256;
@@ -49,8 +63,16 @@ export function readChatMessage(obj: JsonObject): ChatMessage {
 }
 
 function readChannelMessage(obj: JsonObject): ChannelMessage {
-  if (obj['type'] === 'ready' && Object.prototype.hasOwnProperty.call(obj, 'type')) return { type: 'ready' };
-  return readChatMessage(obj);
+  const type = string(obj, 'type', { max: 32 });
+  switch (type) {
+    case 'ready':
+      return { type };
+    case 'ping':
+    case 'pong':
+      return { type, n: number(obj, 'n', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }) };
+    default:
+      return readChatMessage(obj);
+  }
 }
 
 /** Parses one data-channel message. Never throws. */

@@ -75,6 +75,11 @@ export function number(obj: JsonObject, key: string, rule: NumberRule): number {
   return checkNumber(value, key, rule);
 }
 
+export function optionalNumber(obj: JsonObject, key: string, rule: NumberRule): number | undefined {
+  const value = own(obj, key);
+  return value === undefined ? undefined : checkNumber(value, key, rule);
+}
+
 export function nullableNumber(obj: JsonObject, key: string, rule: NumberRule): number | null {
   const value = own(obj, key);
   return value === undefined || value === null ? null : checkNumber(value, key, rule);

@@ -16,6 +16,8 @@ export const LIMITS = {
   /** Resume tokens (opaque, base64url). */
   maxResumeTokenLength: 64,
   maxRoomLength: 64,
+  /** Connection epochs (random, base64url-ish). */
+  maxEpochLength: 32,
   maxNameLength: 40,
   maxChatIdLength: 64,
   maxChatTextLength: 4000,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   initialNegotiationState,
   isPolite,
+  epochVerdict,
   negotiate,
   negotiateAll,
   type Effect,
@@ -46,7 +47,11 @@ test('the existing peer (offerer) creates the `chat` channel and the offer; the 
 test('offer -> answer: the full happy path on both sides, with the right signals', () => {
   let a = run(initialNegotiationState('old', 'new', 'offerer'), { type: 'start' }).state;
   const sent = negotiate(a, { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } });
-  assert.deepEqual(sent.effects, [{ type: 'send-signal', message: { type: 'offer', to: 'new', sdp: OFFER_WITH_CHANNEL } }]);
+  // The offer goes out and its answer is awaited for a while (an offer lost on the way is made again).
+  assert.deepEqual(sent.effects, [
+    { type: 'send-signal', message: { type: 'offer', to: 'new', sdp: OFFER_WITH_CHANNEL } },
+    { type: 'schedule', timer: 'offer-timeout', ms: 10_000 },
+  ]);
   a = sent.state;
   assert.equal(a.signalingState, 'have-local-offer');
 
@@ -61,7 +66,7 @@ test('offer -> answer: the full happy path on both sides, with the right signals
   assert.equal(answered.state.signalingState, 'stable');
 
   const done = run(a, { type: 'remote-answer', sdp: ANSWER }, { type: 'remote-description-applied', sdpType: 'answer' });
-  assert.deepEqual(types(done.effects), ['apply-remote-description']);
+  assert.deepEqual(types(done.effects), ['cancel', 'apply-remote-description']);
   assert.equal(done.state.signalingState, 'stable');
   assert.equal(done.state.remoteDescription, 'set');
 });
@@ -132,7 +137,8 @@ test('glare, impolite side: ignores the colliding offer and drops its candidates
 test('glare, polite side with its offer already sent: rolls back and answers the remote offer', () => {
   const s = glareSetup('a', 'b', true); // a < b: polite
   const r = negotiate(s, { type: 'remote-offer', sdp: OFFER_RESTART });
-  assert.deepEqual(types(r.effects), ['note:offer-collision-rollback', 'apply-remote-description']);
+  // Our offer gave way: its answer is no longer awaited.
+  assert.deepEqual(types(r.effects), ['note:offer-collision-rollback', 'cancel', 'apply-remote-description']);
   assert.equal(r.state.signalingState, 'have-remote-offer');
   const answered = run(
     r.state,
@@ -226,31 +232,49 @@ function connectedOfferer() {
   ).state;
 }
 
-test('ICE `failed` on the offerer leads to an ICE-restart offer', () => {
+test('ICE `failed` on the offerer leads to an ICE-restart offer, watched until ICE is back', () => {
   const r = negotiate(connectedOfferer(), { type: 'ice-connection-state', state: 'failed' });
-  assert.deepEqual(r.effects, [{ type: 'create-offer', iceRestart: true }]);
+  assert.deepEqual(r.effects, [
+    { type: 'schedule', timer: 'ice-watchdog', ms: 10_000 },
+    { type: 'create-offer', iceRestart: true },
+  ]);
   const sent = negotiate(r.state, { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_RESTART } });
-  assert.deepEqual(types(sent.effects), ['note:ice-restart', 'send-signal']);
-  // The answerer does not restart on its own (the offerer does), so both never offer at once.
-  const answerer = run(
-    initialNegotiationState('new', 'old', 'answerer'),
+  assert.deepEqual(types(sent.effects), ['note:ice-restart', 'send-signal', 'schedule']);
+});
+
+test('ICE `failed` on the answerer: it waits for the offerer\'s restart, and restarts itself if none comes', () => {
+  const failed = run(
+    initialNegotiationState('new', 'old', 'answerer', { disconnectedTimeoutMs: 1000 }),
     { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL },
     { type: 'remote-description-applied', sdpType: 'offer' },
     { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } },
+    { type: 'ice-connection-state', state: 'connected' },
     { type: 'ice-connection-state', state: 'failed' },
   );
-  assert.ok(!types(answerer.effects).includes('create-offer'));
+  // Not at once: the offerer normally restarts first, and both offering at once is wasted.
+  assert.ok(!types(failed.effects).includes('create-offer'));
+  assert.deepEqual(failed.effects.at(-1), { type: 'schedule', timer: 'ice-watchdog', ms: 1000 });
+  // The offerer's restart offer arrives in time: the answerer answers and owes nothing.
+  const rescued = run(failed.state, { type: 'remote-offer', sdp: OFFER_RESTART }, { type: 'remote-description-applied', sdpType: 'offer' });
+  assert.deepEqual(types(rescued.effects), ['schedule', 'apply-remote-description', 'create-answer']);
+  // No restart from the offerer (it gave up, or its signals are lost): the answerer restarts.
+  const alone = negotiate(failed.state, { type: 'timer-fired', timer: 'ice-watchdog' });
+  assert.deepEqual(types(alone.effects), ['schedule', 'create-offer']);
+  assert.equal(alone.state.iceRestarts, 1);
 });
 
 test('a `disconnected` that outlasts its timer restarts ICE; reconnecting cancels the timer', () => {
   const s = connectedOfferer();
   const d = negotiate(s, { type: 'ice-connection-state', state: 'disconnected' });
-  assert.deepEqual(d.effects, [{ type: 'schedule', timer: 'ice-disconnected', ms: 1000 }]);
-  assert.deepEqual(negotiate(d.state, { type: 'timer-fired', timer: 'ice-disconnected' }).effects, [{ type: 'create-offer', iceRestart: true }]);
+  assert.deepEqual(d.effects, [{ type: 'schedule', timer: 'ice-watchdog', ms: 1000 }]);
+  assert.deepEqual(negotiate(d.state, { type: 'timer-fired', timer: 'ice-watchdog' }).effects, [
+    { type: 'schedule', timer: 'ice-watchdog', ms: 10_000 },
+    { type: 'create-offer', iceRestart: true },
+  ]);
   const back = negotiate(d.state, { type: 'ice-connection-state', state: 'connected' });
-  assert.deepEqual(back.effects, [{ type: 'cancel', timer: 'ice-disconnected' }]);
+  assert.deepEqual(back.effects, [{ type: 'cancel', timer: 'ice-watchdog' }]);
   // A timer that fires after recovery does nothing.
-  assert.deepEqual(negotiate(back.state, { type: 'timer-fired', timer: 'ice-disconnected' }).effects, []);
+  assert.deepEqual(negotiate(back.state, { type: 'timer-fired', timer: 'ice-watchdog' }).effects, []);
 });
 
 test('ICE restarts are limited; past the limit the connection closes', () => {
@@ -269,7 +293,11 @@ test('ICE restarts are limited; past the limit the connection closes', () => {
   }
   assert.equal(all.filter((e) => e.type === 'create-offer').length, 2);
   assert.ok(types(all).includes('note:ice-restart-limit'));
-  assert.deepEqual(all.at(-1), { type: 'close', reason: 'ice-failed' });
+  // The other side is told (its channel may still read open over the dead path), then closed.
+  assert.deepEqual(all.slice(-2), [
+    { type: 'send-signal', message: { type: 'bye', to: 'new' } },
+    { type: 'close', reason: 'ice-failed' },
+  ]);
   assert.equal(s.closed, true);
 });
 
@@ -287,7 +315,11 @@ test('a restart asked for mid-negotiation is owed and sent once the answer is in
 
 test('peer-left and close end the machine; later events are ignored', () => {
   const left = negotiate(connectedOfferer(), { type: 'peer-left' });
-  assert.deepEqual(left.effects, [{ type: 'cancel', timer: 'ice-disconnected' }, { type: 'close', reason: 'peer-left' }]);
+  assert.deepEqual(left.effects, [
+    { type: 'cancel', timer: 'ice-watchdog' },
+    { type: 'cancel', timer: 'offer-timeout' },
+    { type: 'close', reason: 'peer-left' },
+  ]);
   assert.equal(left.state.closed, true);
   assert.deepEqual(negotiate(left.state, { type: 'remote-offer', sdp: OFFER_RESTART }).effects, []);
   assert.deepEqual(negotiate(left.state, { type: 'remote-candidate', candidate: cand(1) }).effects, []);
@@ -306,4 +338,97 @@ test('the machine is pure: the input state is never mutated', () => {
   const frozen = JSON.stringify(s);
   run(s, { type: 'start' }, { type: 'remote-candidate', candidate: cand(1) }, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL });
   assert.equal(JSON.stringify(s), frozen);
+});
+
+test('a refused remote answer leaves the browser in have-local-offer: the machine goes back there and offers again', () => {
+  const sent = run(
+    initialNegotiationState('old', 'new', 'offerer'),
+    { type: 'start' },
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+    { type: 'remote-answer', sdp: ANSWER },
+    { type: 'remote-candidate', candidate: cand(1) },
+  ).state;
+  assert.equal(sent.signalingState, 'stable');
+  const refused = negotiate(sent, { type: 'operation-failed', operation: 'apply-remote-description', message: 'bad answer', sdpType: 'answer' });
+  assert.equal(refused.state.signalingState, 'have-local-offer');
+  assert.equal(refused.state.remoteDescription, 'none');
+  assert.deepEqual(refused.state.queuedCandidates, [], 'candidates of the refused answer are dropped');
+  assert.deepEqual(types(refused.effects), ['note:operation-failed', 'note:description-refused', 'create-offer']);
+  // The same answer sent again is no longer a "duplicate": it is applied.
+  const again = run(
+    refused.state,
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+    { type: 'remote-answer', sdp: ANSWER },
+    { type: 'remote-description-applied', sdpType: 'answer' },
+  );
+  assert.equal(again.state.signalingState, 'stable');
+  assert.equal(again.state.remoteDescription, 'set');
+});
+
+test('a refused remote offer goes back to stable, so the pair can negotiate and restart ICE again', () => {
+  const got = negotiate(initialNegotiationState('new', 'old', 'answerer'), { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL });
+  const refused = negotiate(got.state, { type: 'operation-failed', operation: 'apply-remote-description', message: 'bad offer', sdpType: 'offer' });
+  assert.equal(refused.state.signalingState, 'stable');
+  assert.equal(refused.state.lastRemoteOffer, null);
+  // Before the fix the machine stayed in have-remote-offer for good: a restart was only owed.
+  const restart = negotiate(refused.state, { type: 'restart-ice' });
+  assert.ok(types(restart.effects).includes('create-offer'));
+  // And the peer's next offer (even the very same text) is taken.
+  assert.deepEqual(types(negotiate(refused.state, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL }).effects), ['apply-remote-description']);
+});
+
+test('a refused offer during a polite rollback is rolled back explicitly, and the owed offer goes out', () => {
+  const s = glareSetup('a', 'b', true);
+  const r = run(s, { type: 'remote-offer', sdp: OFFER_RESTART }, { type: 'operation-failed', operation: 'apply-remote-description', message: 'no', sdpType: 'offer' });
+  assert.equal(r.state.signalingState, 'stable');
+  assert.ok(types(r.effects).includes('rollback'));
+});
+
+test('an answer that cannot be created rolls the remote offer back', () => {
+  const r = run(
+    initialNegotiationState('new', 'old', 'answerer'),
+    { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL },
+    { type: 'remote-description-applied', sdpType: 'offer' },
+    { type: 'operation-failed', operation: 'create-answer', message: 'no' },
+  );
+  assert.equal(r.state.signalingState, 'stable');
+  assert.equal(r.state.lastRemoteOffer, null);
+  assert.ok(types(r.effects).includes('rollback'));
+});
+
+test('an offer with no answer in time is made again (it was lost while the server was away)', () => {
+  const sent = run(
+    initialNegotiationState('old', 'new', 'offerer', { offerTimeoutMs: 500 }),
+    { type: 'start' },
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+  );
+  assert.deepEqual(sent.effects.at(-1), { type: 'schedule', timer: 'offer-timeout', ms: 500 });
+  const again = negotiate(sent.state, { type: 'timer-fired', timer: 'offer-timeout' });
+  assert.deepEqual(types(again.effects), ['note:offer-timeout', 'create-offer']);
+  // Answered in time: a late timer does nothing.
+  const answered = run(sent.state, { type: 'remote-answer', sdp: ANSWER }, { type: 'remote-description-applied', sdpType: 'answer' }, { type: 'timer-fired', timer: 'offer-timeout' });
+  assert.ok(!types(answered.effects).includes('create-offer'));
+});
+
+test('signals carry both connection epochs once known', () => {
+  let b = initialNegotiationState('new', 'old', 'answerer', {}, 'eB');
+  b = negotiate(b, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL, epoch: 'eA' }).state;
+  assert.equal(b.remoteEpoch, 'eA');
+  const answered = run(b, { type: 'remote-description-applied', sdpType: 'offer' }, { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } });
+  assert.deepEqual(answered.effects.at(-1), { type: 'send-signal', message: { type: 'answer', to: 'old', sdp: ANSWER, epoch: 'eB', peerEpoch: 'eA' } });
+});
+
+test('epochVerdict: current, new connection, stale', () => {
+  const link = { epoch: 'mine2', remoteEpoch: 'theirs1' };
+  assert.equal(epochVerdict(link, { type: 'offer', epoch: 'theirs1', peerEpoch: 'mine2' }), 'accept');
+  assert.equal(epochVerdict(link, { type: 'candidate' }), 'accept', 'a version-1 peer sends no epochs');
+  assert.equal(epochVerdict({ epoch: 'mine2', remoteEpoch: null }, { type: 'offer', epoch: 'x' }), 'accept');
+  // The other side's socket dropped and it made a new connection: its offer must not land on the old one.
+  assert.equal(epochVerdict(link, { type: 'offer', epoch: 'theirs2' }), 'new-connection');
+  // Meant for a connection of ours that was replaced.
+  assert.equal(epochVerdict(link, { type: 'answer', epoch: 'theirs1', peerEpoch: 'mine1' }), 'stale');
+  assert.equal(epochVerdict(link, { type: 'candidate', epoch: 'theirs0' }), 'stale');
+  assert.equal(epochVerdict(link, { type: 'bye', epoch: 'theirs0', peerEpoch: 'mine2' }), 'stale');
+  // Their new connection answering ours names our epoch.
+  assert.equal(epochVerdict(link, { type: 'answer', epoch: 'theirs2', peerEpoch: 'mine2' }), 'accept');
 });

@@ -14,11 +14,18 @@
  * - duplicate and out-of-order signals (a second copy of an offer, a late answer) are
  *   noted and ignored instead of breaking the connection;
  * - an ICE `failed` (or a `disconnected` that outlasts a timer) leads to an ICE restart,
- *   up to a limit, after which the connection is closed.
+ *   up to a limit, after which the connection is closed and the peer is told (`bye`).
+ *   Both sides watch: the offerer restarts at once, the answerer after a grace (so the
+ *   offerer normally goes first), and a restart that does not bring ICE back in time is
+ *   followed by another;
+ * - an offer that gets no answer in time (lost while the signaling server was away) is
+ *   made again, and a description the browser refuses (or an answer it cannot create)
+ *   rolls the machine back to the state the browser is really in, so the pair can still
+ *   negotiate.
  */
 import { CHAT_CHANNEL_LABEL } from './chat.js';
 import { hasDataChannel, iceUfrag } from './sdp.js';
-import type { IceCandidate, RelayRequest } from './signaling.js';
+import type { IceCandidate, RelayRequest, SignalEpochs } from './signaling.js';
 
 export type Role = 'offerer' | 'answerer';
 export type SdpType = 'offer' | 'answer';
@@ -34,13 +41,19 @@ export interface SessionDescription {
 export interface NegotiationOptions {
   /** ICE restarts tried in a row before giving up. */
   readonly maxIceRestarts: number;
-  /** How long `disconnected` may last before it is treated as `failed`. */
+  /** How long `disconnected` may last before it is treated as `failed` (the answerer waits twice as long). */
   readonly disconnectedTimeoutMs: number;
+  /** How long an ICE restart may take to bring the connection back before the next one. */
+  readonly iceRestartTimeoutMs: number;
+  /** How long an offer may wait for its answer before it is made again. */
+  readonly offerTimeoutMs: number;
 }
 
 export const DEFAULT_NEGOTIATION_OPTIONS: NegotiationOptions = {
   maxIceRestarts: 3,
   disconnectedTimeoutMs: 4000,
+  iceRestartTimeoutMs: 10_000,
+  offerTimeoutMs: 10_000,
 };
 
 export interface NegotiationState {
@@ -50,6 +63,10 @@ export interface NegotiationState {
   /** Perfect negotiation: the polite peer yields in an offer collision. */
   readonly polite: boolean;
   readonly options: NegotiationOptions;
+  /** Our connection's epoch (sent on every signal), when the caller gave one. */
+  readonly epoch: string | null;
+  /** The remote connection's epoch, once a signal carried it. */
+  readonly remoteEpoch: string | null;
   readonly started: boolean;
   readonly closed: boolean;
   /** Signaling state once every effect issued so far has been carried out. */
@@ -69,6 +86,10 @@ export interface NegotiationState {
   readonly pendingOffer: { readonly iceRestart: boolean } | null;
   /** `pending`: an apply-remote-description effect is out, candidates must wait. */
   readonly remoteDescription: 'none' | 'pending' | 'set';
+  /** Whether the browser holds a remote description (so a refused one leaves `set`). */
+  readonly hadRemoteDescription: boolean;
+  /** The browser's signaling state before the pending remote description: restored if it is refused. */
+  readonly stateBeforeApply: SignalingState;
   readonly queuedCandidates: readonly (IceCandidate | null)[];
   readonly lastRemoteOffer: string | null;
   readonly lastRemoteAnswer: string | null;
@@ -81,11 +102,11 @@ export interface NegotiationState {
 export type NegotiationEvent =
   /** Begin: the offerer opens the channel and offers; the answerer waits. */
   | { readonly type: 'start' }
-  /** Phase 2, from the server: the remote peer's offer or answer. */
-  | { readonly type: 'remote-offer'; readonly sdp: string }
-  | { readonly type: 'remote-answer'; readonly sdp: string }
+  /** Phase 2, from the server: the remote peer's offer or answer (`epoch`: its connection's). */
+  | { readonly type: 'remote-offer'; readonly sdp: string; readonly epoch?: string }
+  | { readonly type: 'remote-answer'; readonly sdp: string; readonly epoch?: string }
   /** Phase 3, from the server: a candidate the remote peer gathered (null: gathering done). */
-  | { readonly type: 'remote-candidate'; readonly candidate: IceCandidate | null }
+  | { readonly type: 'remote-candidate'; readonly candidate: IceCandidate | null; readonly epoch?: string }
   /** From the browser: createOffer/createAnswer + setLocalDescription finished. */
   | { readonly type: 'local-description-ready'; readonly description: SessionDescription }
   /** From the browser: setRemoteDescription finished. */
@@ -98,14 +119,15 @@ export type NegotiationEvent =
   | { readonly type: 'timer-fired'; readonly timer: TimerName }
   /** Asked for by the user or a watchdog. */
   | { readonly type: 'restart-ice' }
-  /** A browser operation behind an effect threw. */
-  | { readonly type: 'operation-failed'; readonly operation: Effect['type']; readonly message: string }
+  /** A browser operation behind an effect threw (`sdpType`: of the refused description). */
+  | { readonly type: 'operation-failed'; readonly operation: Effect['type']; readonly message: string; readonly sdpType?: SdpType }
   /** The server said the peer left (`peer-disconnected`). */
   | { readonly type: 'peer-left' }
   /** We leave. */
   | { readonly type: 'close' };
 
-export type TimerName = 'ice-disconnected';
+/** `ice-watchdog`: ICE must be connected by then; `offer-timeout`: the answer must be in by then. */
+export type TimerName = 'ice-watchdog' | 'offer-timeout';
 
 /** Things worth telling a learner (or a test) that change no browser state. */
 export type NoteCode =
@@ -120,6 +142,8 @@ export type NoteCode =
   | 'stale-description-ignored'
   | 'ice-restart'
   | 'ice-restart-limit'
+  | 'offer-timeout'
+  | 'description-refused'
   | 'operation-failed';
 
 export type Effect =
@@ -128,6 +152,8 @@ export type Effect =
   | { readonly type: 'create-answer' }
   | { readonly type: 'apply-remote-description'; readonly description: SessionDescription }
   | { readonly type: 'add-candidate'; readonly candidate: IceCandidate | null }
+  /** Back to `stable`: drop the local offer or the remote offer the browser holds. */
+  | { readonly type: 'rollback' }
   | { readonly type: 'send-signal'; readonly message: RelayRequest }
   | { readonly type: 'schedule'; readonly timer: TimerName; readonly ms: number }
   | { readonly type: 'cancel'; readonly timer: TimerName }
@@ -149,6 +175,7 @@ export function initialNegotiationState(
   remoteId: string,
   role: Role,
   options: Partial<NegotiationOptions> = {},
+  epoch: string | null = null,
 ): NegotiationState {
   return {
     selfId,
@@ -156,6 +183,8 @@ export function initialNegotiationState(
     role,
     polite: isPolite(selfId, remoteId),
     options: { ...DEFAULT_NEGOTIATION_OPTIONS, ...options },
+    epoch,
+    remoteEpoch: null,
     started: false,
     closed: false,
     signalingState: 'stable',
@@ -165,6 +194,8 @@ export function initialNegotiationState(
     ignoringOffer: false,
     pendingOffer: null,
     remoteDescription: 'none',
+    hadRemoteDescription: false,
+    stateBeforeApply: 'stable',
     queuedCandidates: [],
     lastRemoteOffer: null,
     lastRemoteAnswer: null,
@@ -177,6 +208,27 @@ export function initialNegotiationState(
 const same = (state: NegotiationState, ...effects: Effect[]): Transition => ({ state, effects });
 const note = (code: NoteCode, detail?: string): Effect =>
   detail === undefined ? { type: 'note', code } : { type: 'note', code, detail };
+const schedule = (timer: TimerName, ms: number): Effect => ({ type: 'schedule', timer, ms });
+const cancel = (timer: TimerName): Effect => ({ type: 'cancel', timer });
+
+type OutgoingSignal =
+  | { readonly type: 'offer' | 'answer'; readonly sdp: string }
+  | { readonly type: 'candidate'; readonly candidate: IceCandidate | null }
+  | { readonly type: 'bye' };
+
+/** A signal to the remote peer, stamped with both connections' epochs where known. */
+function signal(state: NegotiationState, message: OutgoingSignal): Effect {
+  const epochs: SignalEpochs = {
+    ...(state.epoch === null ? {} : { epoch: state.epoch }),
+    ...(state.remoteEpoch === null ? {} : { peerEpoch: state.remoteEpoch }),
+  };
+  return { type: 'send-signal', message: { ...message, to: state.remoteId, ...epochs } as RelayRequest };
+}
+
+/** Remembers the remote connection's epoch from a signal that carried one. */
+function withRemoteEpoch(state: NegotiationState, epoch: string | undefined): NegotiationState {
+  return epoch === undefined || epoch === state.remoteEpoch ? state : { ...state, remoteEpoch: epoch };
+}
 
 export function negotiate(state: NegotiationState, event: NegotiationEvent): Transition {
   if (state.closed) return same(state);
@@ -184,11 +236,11 @@ export function negotiate(state: NegotiationState, event: NegotiationEvent): Tra
     case 'start':
       return start(state);
     case 'remote-offer':
-      return remoteOffer(state, event.sdp);
+      return remoteOffer(withRemoteEpoch(state, event.epoch), event.sdp);
     case 'remote-answer':
-      return remoteAnswer(state, event.sdp);
+      return remoteAnswer(withRemoteEpoch(state, event.epoch), event.sdp);
     case 'remote-candidate':
-      return remoteCandidate(state, event.candidate);
+      return remoteCandidate(withRemoteEpoch(state, event.epoch), event.candidate);
     case 'local-description-ready':
       return event.description.type === 'offer'
         ? localOfferReady(state, event.description.sdp)
@@ -196,7 +248,7 @@ export function negotiate(state: NegotiationState, event: NegotiationEvent): Tra
     case 'remote-description-applied':
       return remoteDescriptionApplied(state, event.sdpType);
     case 'local-candidate':
-      return same(state, { type: 'send-signal', message: { type: 'candidate', to: state.remoteId, candidate: event.candidate } });
+      return same(state, signal(state, { type: 'candidate', candidate: event.candidate }));
     case 'ice-connection-state':
       return iceConnectionState(state, event.state);
     case 'channel-opened':
@@ -204,11 +256,11 @@ export function negotiate(state: NegotiationState, event: NegotiationEvent): Tra
     case 'channel-closed':
       return same({ ...state, channelState: 'closed' });
     case 'timer-fired':
-      return state.iceConnectionState === 'disconnected' && state.role === 'offerer' ? restartIce(state) : same(state);
+      return event.timer === 'offer-timeout' ? offerTimedOut(state) : iceWatchdog(state);
     case 'restart-ice':
       return restartIce(state);
     case 'operation-failed':
-      return operationFailed(state, event.operation, event.message);
+      return operationFailed(state, event.operation, event.message, event.sdpType);
     case 'peer-left':
       return close(state, 'peer-left');
     case 'close':
@@ -246,6 +298,7 @@ function remoteOffer(state: NegotiationState, sdp: string): Transition {
   if (collision && !state.polite) {
     return same({ ...state, ignoringOffer: true }, note('offer-collision-ignored', 'impolite: keeps its own offer'));
   }
+  const remoteRestart = state.lastRemoteOffer !== null && iceUfrag(state.lastRemoteOffer) !== iceUfrag(sdp);
   const accepted: NegotiationState = {
     ...state,
     started: true,
@@ -254,9 +307,15 @@ function remoteOffer(state: NegotiationState, sdp: string): Transition {
     // A new remote description makes earlier queued candidates stale only if ICE
     // restarted; they are kept and released in order either way (harmless if stale).
     remoteDescription: 'pending',
+    stateBeforeApply: state.signalingState,
     signalingState: 'have-remote-offer',
   };
-  if (!collision) return same(accepted, applyRemote('offer', sdp));
+  // The other side restarts ICE: give its restart time before ours (and owe none).
+  const restartWatch: Effect[] = remoteRestart ? [schedule('ice-watchdog', state.options.iceRestartTimeoutMs)] : [];
+  if (!collision) {
+    const owed = remoteRestart && state.pendingOffer?.iceRestart ? null : state.pendingOffer;
+    return same({ ...accepted, pendingOffer: owed }, ...restartWatch, applyRemote('offer', sdp));
+  }
   // Polite side of a collision: our offer gives way and is owed again if still needed.
   const owed = owedAfterRollback(state, sdp);
   if (state.makingOffer) {
@@ -270,6 +329,8 @@ function remoteOffer(state: NegotiationState, sdp: string): Transition {
   return same(
     { ...accepted, pendingOffer: owed },
     note('offer-collision-rollback', 'polite: rolls back its offer and answers'),
+    cancel('offer-timeout'),
+    ...restartWatch,
     applyRemote('offer', sdp),
   );
 }
@@ -294,7 +355,8 @@ function remoteAnswer(state: NegotiationState, sdp: string): Transition {
     return same(state, note('unexpected-answer-ignored', why));
   }
   return same(
-    { ...state, signalingState: 'stable', lastRemoteAnswer: sdp, remoteDescription: 'pending', ignoringOffer: false },
+    { ...state, signalingState: 'stable', stateBeforeApply: 'have-local-offer', lastRemoteAnswer: sdp, remoteDescription: 'pending', ignoringOffer: false },
+    cancel('offer-timeout'),
     applyRemote('answer', sdp),
   );
 }
@@ -317,16 +379,14 @@ function localOfferReady(state: NegotiationState, sdp: string): Transition {
   return same(
     { ...made, signalingState: 'have-local-offer' },
     ...(state.offerIsRestart ? [note('ice-restart', 'offer with new ICE credentials sent')] : []),
-    { type: 'send-signal', message: { type: 'offer', to: state.remoteId, sdp } },
+    signal(state, { type: 'offer', sdp }),
+    schedule('offer-timeout', state.options.offerTimeoutMs),
   );
 }
 
 function localAnswerReady(state: NegotiationState, sdp: string): Transition {
   if (state.signalingState !== 'have-remote-offer') return same(state, note('stale-description-ignored', 'answer'));
-  const answered = same(
-    { ...state, signalingState: 'stable' },
-    { type: 'send-signal', message: { type: 'answer', to: state.remoteId, sdp } },
-  );
+  const answered = same({ ...state, signalingState: 'stable' }, signal(state, { type: 'answer', sdp }));
   return then(answered, (s) => (s.deferredRemoteOffer === null ? offerIfOwed(s) : applyDeferredOffer(s)));
 }
 
@@ -334,7 +394,8 @@ function applyDeferredOffer(state: NegotiationState): Transition {
   const sdp = state.deferredRemoteOffer;
   if (sdp === null) return same(state);
   return same(
-    { ...state, deferredRemoteOffer: null, signalingState: 'have-remote-offer', remoteDescription: 'pending' },
+    { ...state, deferredRemoteOffer: null, stateBeforeApply: state.signalingState, signalingState: 'have-remote-offer', remoteDescription: 'pending' },
+    ...(state.signalingState === 'have-local-offer' ? [cancel('offer-timeout')] : []),
     applyRemote('offer', sdp),
   );
 }
@@ -349,7 +410,7 @@ function remoteDescriptionApplied(state: NegotiationState, sdpType: SdpType): Tr
     effects.push(note('candidates-released', `${queued.length} queued candidate(s) added in order`));
     for (const candidate of queued) effects.push({ type: 'add-candidate', candidate });
   }
-  const applied: NegotiationState = { ...state, remoteDescription: 'set', queuedCandidates: [] };
+  const applied: NegotiationState = { ...state, remoteDescription: 'set', hadRemoteDescription: true, queuedCandidates: [] };
   if (sdpType === 'offer') {
     effects.push({ type: 'create-answer' });
     return same(applied, ...effects);
@@ -363,23 +424,31 @@ function offerIfOwed(state: NegotiationState): Transition {
 
 function iceConnectionState(state: NegotiationState, ice: IceConnectionState): Transition {
   const next = { ...state, iceConnectionState: ice };
+  const grace = state.options.disconnectedTimeoutMs;
   switch (ice) {
     case 'connected':
     case 'completed':
-      return same({ ...next, iceRestarts: 0 }, { type: 'cancel', timer: 'ice-disconnected' });
+      return same({ ...next, iceRestarts: 0 }, cancel('ice-watchdog'));
     case 'disconnected':
-      return same(next, { type: 'schedule', timer: 'ice-disconnected', ms: state.options.disconnectedTimeoutMs });
+      // Often a blip that heals by itself: restart only if it lasts (the answerer waits longer).
+      return same(next, schedule('ice-watchdog', state.role === 'offerer' ? grace : 2 * grace));
     case 'failed':
-      return state.role === 'offerer' ? restartIce(next) : same(next);
+      // The offerer restarts at once; the answerer gives the offerer's restart a head start.
+      return state.role === 'offerer' ? restartIce(next) : same(next, schedule('ice-watchdog', grace));
     default:
       return same(next);
   }
 }
 
+/** ICE was not (back to) connected in time: restart it (again). */
+function iceWatchdog(state: NegotiationState): Transition {
+  const ice = state.iceConnectionState;
+  return ice === 'connected' || ice === 'completed' ? same(state) : restartIce(state);
+}
+
 /**
- * Only the offerer restarts ICE on its own, so both sides seeing `failed` at once do not
- * both offer; an explicit `restart-ice` event works from either side (collisions are
- * then resolved like any other).
+ * ICE restart, from either side (collisions are resolved like any other); each one is
+ * watched, and past the limit the connection is closed and the peer told.
  */
 function restartIce(state: NegotiationState): Transition {
   if (state.iceRestarts >= state.options.maxIceRestarts) {
@@ -387,10 +456,22 @@ function restartIce(state: NegotiationState): Transition {
     return { state: closed.state, effects: [note('ice-restart-limit', `${state.iceRestarts} restarts failed`), ...closed.effects] };
   }
   const restarting = { ...state, iceRestarts: state.iceRestarts + 1 };
-  return makeOffer(restarting, true);
+  const offer = makeOffer(restarting, true);
+  return { state: offer.state, effects: [schedule('ice-watchdog', state.options.iceRestartTimeoutMs), ...offer.effects] };
 }
 
-function operationFailed(state: NegotiationState, operation: Effect['type'], message: string): Transition {
+/** Our offer got no answer in time (lost on the way, or the peer's machine lost it): offer again. */
+function offerTimedOut(state: NegotiationState): Transition {
+  if (state.signalingState !== 'have-local-offer' || state.makingOffer) return same(state);
+  // An offer may be made again from have-local-offer; no rollback needed.
+  return same(
+    { ...state, makingOffer: true, pendingOffer: null },
+    note('offer-timeout', `no answer in ${state.options.offerTimeoutMs} ms: offering again`),
+    { type: 'create-offer', iceRestart: state.offerIsRestart },
+  );
+}
+
+function operationFailed(state: NegotiationState, operation: Effect['type'], message: string, sdpType?: SdpType): Transition {
   // Perfect negotiation: errors from candidates of an offer we chose to ignore are expected.
   if (operation === 'add-candidate' && state.ignoringOffer) return same(state);
   const effects: Effect[] = [note('operation-failed', `${operation}: ${message}`)];
@@ -400,17 +481,66 @@ function operationFailed(state: NegotiationState, operation: Effect['type'], mes
       return then(gaveUp, applyDeferredOffer);
     }
     case 'apply-remote-description':
-      // The description was refused: go back to what the browser still has.
-      return same({ ...state, remoteDescription: state.lastRemoteAnswer || state.lastRemoteOffer ? 'set' : 'none' }, ...effects);
+      return descriptionRefused(state, sdpType, effects);
+    case 'create-answer': {
+      // The browser holds the remote offer but cannot answer it: drop it. The other side's
+      // offer timer makes it offer again.
+      const rolledBack = same(
+        { ...state, signalingState: 'stable', lastRemoteOffer: null },
+        ...effects,
+        note('description-refused', 'no answer could be made: the remote offer is rolled back'),
+        { type: 'rollback' },
+      );
+      return then(rolledBack, (s) => (s.deferredRemoteOffer === null ? offerIfOwed(s) : applyDeferredOffer(s)));
+    }
     default:
       return same(state, ...effects);
   }
 }
 
+/**
+ * The browser refused a remote description: it stays in the signaling state it was in,
+ * so the machine goes back there too (forgetting the description, so a fresh copy is not
+ * taken for a duplicate), drops the candidates queued for it, and carries on.
+ */
+function descriptionRefused(state: NegotiationState, sdpType: SdpType | undefined, effects: Effect[]): Transition {
+  // Only the description in flight can be refused; a late report changes nothing.
+  if (state.remoteDescription !== 'pending') return same(state, ...effects);
+  const restored: NegotiationState = {
+    ...state,
+    remoteDescription: state.hadRemoteDescription ? 'set' : 'none',
+    queuedCandidates: [],
+  };
+  if (sdpType === 'answer' && state.stateBeforeApply === 'have-local-offer') {
+    // Still in have-local-offer: our offer stands unanswered. Make it again at once (the
+    // answer that comes back may be a good one); the offer timer keeps watch.
+    return same(
+      { ...restored, signalingState: 'have-local-offer', lastRemoteAnswer: null, makingOffer: true, pendingOffer: null },
+      ...effects,
+      note('description-refused', 'remote answer refused: offering again'),
+      { type: 'create-offer', iceRestart: state.offerIsRestart },
+    );
+  }
+  // A refused remote offer. From have-local-offer the browser may or may not have rolled
+  // our offer back implicitly: roll back explicitly (a no-op failure if it had), so both
+  // agree on `stable`; the offer we owe goes out next.
+  const fromLocalOffer = state.stateBeforeApply === 'have-local-offer';
+  const refused = same(
+    { ...restored, signalingState: 'stable', lastRemoteOffer: null },
+    ...effects,
+    note('description-refused', 'remote offer refused: back to stable'),
+    ...(fromLocalOffer ? [{ type: 'rollback' } as Effect] : []),
+  );
+  return then(refused, (s) => (s.deferredRemoteOffer === null ? offerIfOwed(s) : applyDeferredOffer(s)));
+}
+
 function close(state: NegotiationState, reason: 'peer-left' | 'local' | 'ice-failed'): Transition {
   return same(
     { ...state, closed: true, channelState: 'closed', queuedCandidates: [], makingOffer: false, pendingOffer: null },
-    { type: 'cancel', timer: 'ice-disconnected' },
+    cancel('ice-watchdog'),
+    cancel('offer-timeout'),
+    // Given up for good: tell the other side, whose channel may still read `open`.
+    ...(reason === 'ice-failed' ? [signal(state, { type: 'bye' })] : []),
     { type: 'close', reason },
   );
 }
@@ -426,4 +556,24 @@ export function negotiateAll(state: NegotiationState, events: readonly Negotiati
   let current: Transition = same(state);
   for (const event of events) current = then(current, (s) => negotiate(s, event));
   return current;
+}
+
+/**
+ * Where a signal from the remote peer belongs, judged by its connection epochs:
+ * - `accept`: the current connection's (or from a peer that sends no epochs);
+ * - `new-connection`: an offer from a connection the other side made afresh (its old one
+ *   is gone, e.g. after its socket dropped): ours must be replaced by a new one;
+ * - `stale`: meant for a connection of ours, or from one of theirs, that is gone.
+ */
+export type EpochVerdict = 'accept' | 'new-connection' | 'stale';
+
+export function epochVerdict(
+  current: { readonly epoch: string | null; readonly remoteEpoch: string | null },
+  message: { readonly type: RelayRequest['type'] } & SignalEpochs,
+): EpochVerdict {
+  if (message.peerEpoch !== undefined && current.epoch !== null && message.peerEpoch !== current.epoch) return 'stale';
+  if (message.epoch === undefined || current.remoteEpoch === null || message.epoch === current.remoteEpoch) return 'accept';
+  if (message.type === 'offer') return 'new-connection';
+  // A connection the other side made in answer to ours names our epoch; anything else is old.
+  return message.peerEpoch !== undefined && message.type !== 'bye' ? 'accept' : 'stale';
 }

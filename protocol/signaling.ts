@@ -23,10 +23,20 @@ import {
   checkString,
   readValue,
   optionalBoolean,
+  optionalNumber,
   type JsonObject,
 } from './fields.js';
 import { DEFAULT_ROOM, LIMITS, NAME_FORBIDDEN, PEER_ID_PATTERN, ROOM_PATTERN } from './limits.js';
 import { readChatMessage, type ChatMessage } from './chat.js';
+
+/**
+ * The protocol version a client or server speaks, sent in the handshake (`new-peer`,
+ * `welcome`, and each peer's summary). Version 1 is the original protocol (no field);
+ * version 2 adds connection epochs on signals, `bye`, and the channel's `ping`/`pong`.
+ * Receivers ignore message types they do not know, so newer messages never break an
+ * older client; a sender uses a newer message only with a peer that announced it.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {
@@ -48,6 +58,8 @@ export interface PeerSummary {
   readonly name: string;
   /** false: this peer cannot make WebRTC connections; chat with it goes through the relay. */
   readonly webrtc?: false;
+  /** The protocol version the peer speaks (absent: 1). */
+  readonly version?: number;
 }
 
 /** What the server tells a joiner about its limits. */
@@ -74,27 +86,49 @@ export interface NewPeerRequest {
   readonly resume?: string;
   /** false: this browser has no WebRTC; the others will chat with it through the relay. */
   readonly webrtc?: false;
+  /** The protocol version the client speaks (absent: 1). */
+  readonly version?: number;
+}
+
+/**
+ * Which peer connection a signal belongs to (protocol version 2). Each side names its
+ * own RTCPeerConnection with a random `epoch`; a signal carries the sender's (`epoch`)
+ * and, once known, the receiver's (`peerEpoch`). A signal meant for a connection the
+ * receiver has since replaced is recognised and ignored instead of landing on the new one.
+ */
+export interface SignalEpochs {
+  readonly epoch?: string;
+  readonly peerEpoch?: string;
 }
 /** Phase 2 (SDP): the offerer's session description for one peer. */
-export interface OfferRequest {
+export interface OfferRequest extends SignalEpochs {
   readonly type: 'offer';
   readonly to: string;
   readonly sdp: string;
 }
 /** Phase 2 (SDP): the answerer's reply. */
-export interface AnswerRequest {
+export interface AnswerRequest extends SignalEpochs {
   readonly type: 'answer';
   readonly to: string;
   readonly sdp: string;
 }
 /** Phase 3 (ICE): one gathered candidate; `null` says gathering is complete. */
-export interface CandidateRequest {
+export interface CandidateRequest extends SignalEpochs {
   readonly type: 'candidate';
   readonly to: string;
   readonly candidate: IceCandidate | null;
 }
+/**
+ * The sender closed its direct connection to the receiver for good (ICE could not be
+ * restored) and goes on through the relay (protocol version 2). Without it, a side whose
+ * data channel still reads `open` over a dead path would keep sending into it.
+ */
+export interface ByeRequest extends SignalEpochs {
+  readonly type: 'bye';
+  readonly to: string;
+}
 
-export type RelayRequest = OfferRequest | AnswerRequest | CandidateRequest;
+export type RelayRequest = OfferRequest | AnswerRequest | CandidateRequest | ByeRequest;
 
 /**
  * A chat message for one peer, carried by the server because the pair cannot connect
@@ -122,27 +156,34 @@ export interface WelcomeMessage {
   readonly limits: ServerLimits;
   /** Secret token proving ownership of `id`; send it in `new-peer` to rejoin as the same peer. */
   readonly resume: string;
+  /** The protocol version the server speaks (absent: 1). */
+  readonly version?: number;
 }
 export interface NewPeerNotice {
   readonly type: 'new-peer';
   readonly id: string;
   readonly name: string;
   readonly webrtc?: false;
+  readonly version?: number;
 }
-export interface OfferMessage {
+export interface OfferMessage extends SignalEpochs {
   readonly type: 'offer';
   readonly from: string;
   readonly sdp: string;
 }
-export interface AnswerMessage {
+export interface AnswerMessage extends SignalEpochs {
   readonly type: 'answer';
   readonly from: string;
   readonly sdp: string;
 }
-export interface CandidateMessage {
+export interface CandidateMessage extends SignalEpochs {
   readonly type: 'candidate';
   readonly from: string;
   readonly candidate: IceCandidate | null;
+}
+export interface ByeMessage extends SignalEpochs {
+  readonly type: 'bye';
+  readonly from: string;
 }
 export interface PeerDisconnectedMessage {
   readonly type: 'peer-disconnected';
@@ -162,7 +203,7 @@ export interface ChatRelayMessage {
   readonly message: ChatMessage;
 }
 
-export type RelayedMessage = OfferMessage | AnswerMessage | CandidateMessage;
+export type RelayedMessage = OfferMessage | AnswerMessage | CandidateMessage | ByeMessage;
 export type ServerMessage =
   | WelcomeMessage
   | NewPeerNotice
@@ -180,6 +221,19 @@ const room = { max: LIMITS.maxRoomLength, min: 1, pattern: ROOM_PATTERN };
 const name = { max: LIMITS.maxNameLength, min: 1, forbidden: NAME_FORBIDDEN };
 const sdp = { max: LIMITS.maxSdpLength, min: 1 };
 const resumeToken = { max: LIMITS.maxResumeTokenLength, min: 16, pattern: PEER_ID_PATTERN };
+const epoch = { max: LIMITS.maxEpochLength, min: 1, pattern: PEER_ID_PATTERN };
+const version = { min: 1, max: 1_000_000, integer: true };
+
+function readEpochs(obj: JsonObject): SignalEpochs {
+  const own = optionalString(obj, 'epoch', epoch);
+  const peer = optionalString(obj, 'peerEpoch', epoch);
+  return { ...(own === undefined ? {} : { epoch: own }), ...(peer === undefined ? {} : { peerEpoch: peer }) };
+}
+
+function withVersion<T extends object>(value: T, obj: JsonObject): T & { version?: number } {
+  const v = optionalNumber(obj, 'version', version);
+  return v === undefined ? value : { ...value, version: v };
+}
 
 function readCandidate(obj: JsonObject): IceCandidate | null {
   const value = nullableObject(obj, 'candidate');
@@ -209,19 +263,24 @@ function readClientMessage(obj: JsonObject): ClientMessage {
       const peerName = readName(obj);
       const resume = optionalString(obj, 'resume', resumeToken);
       const webrtc = optionalBoolean(obj, 'webrtc');
-      return {
-        type,
-        room: roomName ?? DEFAULT_ROOM,
-        ...(peerName === undefined ? {} : { name: peerName }),
-        ...(resume === undefined ? {} : { resume }),
-        ...(webrtc === false ? { webrtc } : {}),
-      };
+      return withVersion(
+        {
+          type,
+          room: roomName ?? DEFAULT_ROOM,
+          ...(peerName === undefined ? {} : { name: peerName }),
+          ...(resume === undefined ? {} : { resume }),
+          ...(webrtc === false ? { webrtc } : {}),
+        },
+        obj,
+      );
     }
     case 'offer':
     case 'answer':
-      return { type, to: string(obj, 'to', peerId), sdp: string(obj, 'sdp', sdp) };
+      return { type, to: string(obj, 'to', peerId), sdp: string(obj, 'sdp', sdp), ...readEpochs(obj) };
     case 'candidate':
-      return { type, to: string(obj, 'to', peerId), candidate: readCandidate(obj) };
+      return { type, to: string(obj, 'to', peerId), candidate: readCandidate(obj), ...readEpochs(obj) };
+    case 'bye':
+      return { type, to: string(obj, 'to', peerId), ...readEpochs(obj) };
     case 'relay':
       return { type, to: string(obj, 'to', peerId), message: readChatMessage(object(obj, 'message')) };
     default:
@@ -254,7 +313,7 @@ function readPeerSummary(value: unknown, index: number): PeerSummary {
   if (!isObject(value)) reject('wrong-type', `peers[${index}] must be an object.`, 'peers');
   const webrtc = optionalBoolean(value, 'webrtc');
   const summary = { id: string(value, 'id', peerId), name: string(value, 'name', name) };
-  return webrtc === false ? { ...summary, webrtc } : summary;
+  return withVersion(webrtc === false ? { ...summary, webrtc } : summary, value);
 }
 
 function readServerMessage(obj: JsonObject): ServerMessage {
@@ -263,7 +322,7 @@ function readServerMessage(obj: JsonObject): ServerMessage {
     case 'welcome': {
       const limits = object(obj, 'limits');
       const count = { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true };
-      return {
+      return withVersion({
         type,
         id: string(obj, 'id', peerId),
         room: string(obj, 'room', room),
@@ -277,20 +336,22 @@ function readServerMessage(obj: JsonObject): ServerMessage {
           relay: optionalBoolean(limits, 'relay') ?? false,
         },
         resume: string(obj, 'resume', resumeToken),
-      };
+      }, obj);
     }
     case 'new-peer': {
       const webrtc = optionalBoolean(obj, 'webrtc');
       const notice = { type, id: string(obj, 'id', peerId), name: string(obj, 'name', name) };
-      return webrtc === false ? { ...notice, webrtc } : notice;
+      return withVersion(webrtc === false ? { ...notice, webrtc } : notice, obj);
     }
     case 'relay':
       return { type, from: string(obj, 'from', peerId), message: readChatMessage(object(obj, 'message')) };
     case 'offer':
     case 'answer':
-      return { type, from: string(obj, 'from', peerId), sdp: string(obj, 'sdp', sdp) };
+      return { type, from: string(obj, 'from', peerId), sdp: string(obj, 'sdp', sdp), ...readEpochs(obj) };
     case 'candidate':
-      return { type, from: string(obj, 'from', peerId), candidate: readCandidate(obj) };
+      return { type, from: string(obj, 'from', peerId), candidate: readCandidate(obj), ...readEpochs(obj) };
+    case 'bye':
+      return { type, from: string(obj, 'from', peerId), ...readEpochs(obj) };
     case 'peer-disconnected':
       return { type, id: string(obj, 'id', peerId) };
     case 'error': {
@@ -326,12 +387,18 @@ export function parseIceServers(value: unknown): Result<readonly IceServer[]> {
 
 /** What the server forwards for a relay request: `to` replaced by the sender's id. */
 export function relayed(request: RelayRequest, from: string): RelayedMessage {
+  const epochs = {
+    ...(request.epoch === undefined ? {} : { epoch: request.epoch }),
+    ...(request.peerEpoch === undefined ? {} : { peerEpoch: request.peerEpoch }),
+  };
   switch (request.type) {
     case 'offer':
     case 'answer':
-      return { type: request.type, from, sdp: request.sdp };
+      return { type: request.type, from, sdp: request.sdp, ...epochs };
     case 'candidate':
-      return { type: request.type, from, candidate: request.candidate };
+      return { type: request.type, from, candidate: request.candidate, ...epochs };
+    case 'bye':
+      return { type: request.type, from, ...epochs };
   }
 }
 
