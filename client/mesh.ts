@@ -1,7 +1,14 @@
 /**
- * Mesh: the signaling socket plus one PeerLink (RTCPeerConnection + `chat` channel) per
- * remote peer of the room. A plain EventTarget, usable without any element, and in Node
- * with an injected WebSocket and RTCPeerConnection.
+ * Mesh: one group chat. A thin coordinator of its parts, each of which owns one thing:
+ * - SignalingConnection: the WebSocket to the signaling server (join, reconnect, resume,
+ *   signals queued while not joined);
+ * - PeerDirectory: who is in the room and how chat reaches each peer (the only writer
+ *   of a peer's transport);
+ * - PeerLink: one RTCPeerConnection and its `chat` channel per directly reached peer,
+ *   driven by the protocol's negotiation machine;
+ * - RelayTransport: chat through the server for pairs that cannot connect directly.
+ * A plain EventTarget, usable without any element, and in Node with an injected
+ * WebSocket and RTCPeerConnection.
  *
  * Flow, as in the reference design: join with `new-peer`; the server's `welcome` lists
  * the peers already there, and they will offer to us; a later `new-peer` notice names a
@@ -10,32 +17,29 @@
 import {
   LIMITS,
   defaultPeerName,
-  encode,
   encodeChannelMessage,
-  parseServerMessage,
+  epochVerdict,
+  parseChannelMessage,
   protocolError,
   type ChatMessage,
+  type ClientMessage,
   type ErrorCode,
   type IceServer,
   type NegotiationOptions,
-  type NewPeerRequest,
+  type NoteCode,
   type PeerSummary,
   type RelayRequest,
+  type RelayedMessage,
   type ServerMessage,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
+import { PeerDirectory } from './peer-directory.js';
+import { RelayTransport } from './relay-transport.js';
+import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
 import type { MeshEventMap, MeshEventName, PeerInfo } from './mesh-events.js';
 
-/** The part of the WebSocket API the mesh uses (the browser's, or `ws` in Node). */
-export interface SignalingSocket {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'close' | 'error', listener: () => void): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-}
-export type SocketConstructor = new (url: string) => SignalingSocket;
+export type { SignalingSocket, SocketConstructor } from './signaling-connection.js';
 
 export interface MeshOptions {
   /** Signaling server URL, e.g. `ws://localhost:8080`. */
@@ -55,7 +59,7 @@ export interface MeshOptions {
    * Reconnecting to the signaling server after the socket drops: exponential backoff
    * with jitter, from `initialDelayMs` up to `maxDelayMs`. `false`: do not reconnect.
    */
-  readonly reconnect?: false | { readonly initialDelayMs?: number; readonly maxDelayMs?: number };
+  readonly reconnect?: false | ReconnectSettings;
 }
 
 /**
@@ -67,16 +71,19 @@ export type MeshStatus = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'di
 /** What happened to one `send`. */
 export interface SendResult {
   readonly message: ChatMessage | null;
-  /** Peers whose open channel took the message. */
+  /** Peers whose open channel (or the relay) took the message. */
   readonly sent: readonly string[];
-  /** Peers still connecting: the message waits and goes out when their channel opens. */
+  /** Peers still connecting (or the relay while the server is away): the message waits and goes out later. */
   readonly queued: readonly string[];
   readonly error?: ErrorCode;
 }
 
-const OPEN = 1;
 /** How long a closed channel waits for the server's peer-disconnected before falling back to the relay. */
 const CHANNEL_CLOSE_GRACE_MS = 1500;
+/** How long a `bye` waits for the direct channel to prove it still works (it came through the server). */
+const BYE_PROBE_MS = 2000;
+/** After a rejoin, how long a peer the new welcome did not list may take to come back. */
+const ROSTER_GRACE_MS = 15_000;
 const SEEN_PER_PEER = 4096;
 
 export interface Mesh {
@@ -90,35 +97,27 @@ export class Mesh extends EventTarget {
   readonly server: string;
   readonly room: string;
   readonly name: string | undefined;
-  #socket: SignalingSocket | null = null;
+  readonly #options: MeshOptions;
+  #connection: SignalingConnection | null = null;
   #selfId: string | null = null;
   #status: MeshStatus = 'idle';
   #iceServers: readonly IceServer[] = [];
-  readonly #links = new Map<string, PeerLink>();
-  /** Peers reached through the server's chat relay (no direct connection possible). */
-  readonly #relayed = new Map<string, { name: string }>();
-  /** Everyone in the room as the server introduced them (id → name), however we reach them. */
-  readonly #roster = new Map<string, string>();
+  readonly #peers = new PeerDirectory();
+  #relay: RelayTransport | null = null;
   /** Whether the server relays chat (from `welcome`). */
   #relayAllowed = false;
-  /** Relay messages waiting for the signaling socket (during an outage). */
-  readonly #relayOutbox: { to: string; message: ChatMessage }[] = [];
+  /** Message ids seen per sender: a message shows once, however many ways it came. */
   readonly #seen = new Map<string, Set<string>>();
+  /** Peers a rejoin's welcome did not list, with the timer that forgets them. */
+  readonly #unconfirmed = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #Socket: SocketConstructor | undefined;
   readonly #PeerConnection: PeerConnectionConstructor | undefined;
-  #counter = 0;
-  readonly #session = randomToken();
-  /** The server's resume token: rejoining with it keeps our id. */
-  #resume: string | null = null;
-  #attempt = 0;
-  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
-  /** When the next reconnect attempt is due (ms since the epoch), while reconnecting. */
-  #nextAttemptAt: number | null = null;
   /** One DTLS certificate for all our connections (made while the socket connects). */
   #certificate: RTCCertificate | null = null;
 
-  constructor(readonly options: MeshOptions) {
+  constructor(options: MeshOptions) {
     super();
+    this.#options = options;
     this.server = options.server;
     this.room = options.room || 'lobby';
     this.name = options.name?.trim() || undefined;
@@ -143,11 +142,7 @@ export class Mesh extends EventTarget {
 
   /** The other peers of the room and the state of our connection to each. */
   get peers(): PeerInfo[] {
-    const direct: PeerInfo[] = [...this.#links.values()].map((link) => ({ id: link.remoteId, name: link.name, state: link.peerState, transport: 'direct' }));
-    const relayed: PeerInfo[] = [...this.#relayed].map(([id, { name }]) =>
-      this.#relayAllowed ? { id, name, state: 'connected', transport: 'relayed' } : { id, name, state: 'failed', transport: 'none' },
-    );
-    return [...direct, ...relayed];
+    return this.#peers.list(this.#relayAllowed);
   }
 
   /** Whether this browser can make WebRTC connections at all. */
@@ -162,22 +157,24 @@ export class Mesh extends EventTarget {
 
   /** The peer connections currently held (closed ones are dropped): for tests and tools. */
   get connectionCount(): number {
-    return this.#links.size;
+    let count = 0;
+    for (const link of this.#peers.links()) if (!link.closed) count++;
+    return count;
   }
 
   /** Chat messages waiting for the channel to one peer to open or drain. */
   pendingTo(id: string): number {
-    return this.#links.get(id)?.pendingChat ?? 0;
+    return this.#peers.link(id)?.pendingChat ?? 0;
   }
 
   /** The RTCPeerConnection to one peer, for inspection (stats, states). */
   connectionTo(id: string): RTCPeerConnection | undefined {
-    return this.#links.get(id)?.pc;
+    return this.#peers.link(id)?.pc;
   }
 
   /** When the next reconnect attempt is due (ms since the epoch), while reconnecting. */
   get nextAttemptAt(): number | null {
-    return this.#nextAttemptAt;
+    return this.#status === 'reconnecting' ? (this.#connection?.nextAttemptAt ?? null) : null;
   }
 
   /** Opens the signaling socket and joins the room. */
@@ -187,91 +184,42 @@ export class Mesh extends EventTarget {
       this.#error('webrtc-unsupported', 'This browser cannot make direct (WebRTC) connections: chat will go through the signaling server if it relays messages.');
     }
     if (!this.#Socket) {
-      this.#status = 'closed';
+      this.#setStatus('closed');
       this.#error('signaling-unavailable', 'This environment has no WebSocket.');
       return;
     }
-    this.#status = 'connecting';
-    this.#open();
+    const connection = new SignalingConnection(
+      { url: this.server, room: this.room, name: this.name, webrtc: this.webrtc, Socket: this.#Socket, reconnect: this.#options.reconnect },
+      {
+        message: (message) => this.#onServerMessage(message),
+        badMessage: (error) => this.#error(error.code, `The server sent a bad message: ${error.message}`),
+        unknownMessage: () => {},
+        sent: (message) => this.#emitSignalOut(message),
+        dropped: (wasJoined, attempt, retrying) => this.#onDropped(wasJoined, attempt, retrying),
+        unusable: (reason) => {
+          this.#setStatus('closed');
+          this.#error('signaling-unavailable', reason);
+        },
+      },
+    );
+    this.#connection = connection;
+    this.#relay = new RelayTransport(connection);
+    this.#setStatus('connecting');
+    connection.open();
     if (this.#PeerConnection) void makeDtlsCertificate(this.#PeerConnection).then((certificate) => (this.#certificate = certificate));
-  }
-
-  #open(): void {
-    const Socket = this.#Socket;
-    if (!Socket) return;
-    let socket: SignalingSocket;
-    try {
-      socket = new Socket(this.server);
-    } catch (error) {
-      this.#status = 'closed';
-      this.#error('signaling-unavailable', `Cannot connect to "${this.server}": ${error instanceof Error ? error.message : String(error)}`);
-      return;
-    }
-    this.#socket = socket;
-    socket.addEventListener('open', () => {
-      if (this.#socket !== socket) return;
-      const join: NewPeerRequest = {
-        type: 'new-peer',
-        room: this.room,
-        ...(this.name ? { name: this.name } : {}),
-        ...(this.#resume ? { resume: this.#resume } : {}),
-        ...(this.#PeerConnection ? {} : { webrtc: false as const }),
-      };
-      this.#sendSignal(join);
-    });
-    socket.addEventListener('message', (event) => {
-      if (this.#socket === socket) this.#onServerFrame(event.data);
-    });
-    socket.addEventListener('close', () => {
-      if (this.#socket !== socket) return;
-      this.#socket = null;
-      if (this.#status === 'closed') return;
-      const wasJoined = this.#status === 'joined';
-      if (this.options.reconnect === false) {
-        this.#status = 'disconnected';
-      } else {
-        this.#status = 'reconnecting';
-        this.#scheduleReconnect();
-      }
-      // Say it once per outage, not at every failed attempt.
-      if (wasJoined) this.#error('signaling-closed', 'The connection to the signaling server was lost. Open chats keep working; reconnecting…');
-      else if (this.#attempt <= 1) this.#error('signaling-unavailable', `The signaling server at ${this.server} could not be reached.`);
-      this.#emitStatus();
-    });
-    socket.addEventListener('error', () => {});
-  }
-
-  #scheduleReconnect(): void {
-    const settings = this.options.reconnect || {};
-    const initial = settings.initialDelayMs ?? 250;
-    const max = settings.maxDelayMs ?? 10_000;
-    // Exponential backoff with jitter: between half and all of the capped delay.
-    const capped = Math.min(max, initial * 2 ** this.#attempt);
-    const delay = capped / 2 + Math.random() * (capped / 2);
-    this.#attempt++;
-    this.#nextAttemptAt = Date.now() + delay;
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      this.#nextAttemptAt = null;
-      if (this.#status === 'reconnecting') this.#open();
-    }, delay);
   }
 
   /** Reconnects now instead of waiting for the backoff timer. */
   reconnectNow(): void {
-    if (this.#status !== 'reconnecting' || this.#socket) return;
-    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = null;
-    this.#nextAttemptAt = null;
-    this.#open();
+    if (this.#status === 'reconnecting') this.#connection?.reconnectNow();
   }
 
   /** Asks for an ICE restart towards one peer (e.g. after a network change). */
   restartIce(id: string): void {
-    this.#links.get(id)?.handle({ type: 'restart-ice' });
+    this.#peers.link(id)?.handle({ type: 'restart-ice' });
   }
 
-  /** Sends a chat message to every peer of the room over the data channels. */
+  /** Sends a chat message to every peer of the room, directly or through the relay. */
   send(text: string): SendResult {
     const trimmed = text.trim();
     if (trimmed === '') return { message: null, sent: [], queued: [], error: 'missing-field' };
@@ -281,7 +229,8 @@ export class Mesh extends EventTarget {
     }
     const message: ChatMessage = {
       type: 'chat',
-      id: `${this.#session}-${++this.#counter}`,
+      // Unguessable: nobody (the server included) can make a message that passes for this one.
+      id: randomToken(16),
       text: trimmed,
       at: Date.now(),
       name: this.displayName ?? 'guest',
@@ -289,18 +238,12 @@ export class Mesh extends EventTarget {
     const frame = encodeChannelMessage(message);
     const sent: string[] = [];
     const queued: string[] = [];
-    for (const link of this.#links.values()) {
-      const outcome = link.sendChat(frame);
-      if (outcome === 'sent') sent.push(link.remoteId);
-      else if (outcome === 'queued') queued.push(link.remoteId);
-    }
-    for (const id of this.#relayed.keys()) {
-      if (!this.#relayAllowed) continue;
-      if (this.#sendRelay(id, message)) sent.push(id);
-      else {
-        this.#relayOutbox.push({ to: id, message });
-        queued.push(id);
-      }
+    for (const peer of this.#peers.entries()) {
+      let outcome: 'sent' | 'queued' | 'closed' | 'dropped' = 'dropped';
+      if (peer.link) outcome = peer.link.sendChat(frame);
+      else if (peer.transport === 'relayed' && this.#relay) outcome = this.#relay.send(peer.id, message);
+      if (outcome === 'sent') sent.push(peer.id);
+      else if (outcome === 'queued') queued.push(peer.id);
     }
     if (sent.length === 0 && queued.length === 0) {
       this.#error('not-connected');
@@ -312,105 +255,45 @@ export class Mesh extends EventTarget {
   /** Leaves: closes every peer connection and the signaling socket. */
   close(): void {
     if (this.#status === 'closed') return;
-    this.#status = 'closed';
-    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = null;
-    for (const link of this.#links.values()) link.close('close');
-    this.#links.clear();
-    this.#relayed.clear();
-    this.#roster.clear();
-    const socket = this.#socket;
-    this.#socket = null;
-    socket?.close(1000, 'bye');
+    for (const timer of this.#unconfirmed.values()) clearTimeout(timer);
+    this.#unconfirmed.clear();
+    for (const peer of this.#peers.clear()) peer.link?.close('close');
+    this.#relay?.clear();
+    this.#connection?.close();
+    this.#setStatus('closed');
   }
 
   // ---- signaling ---------------------------------------------------------------------
 
-  #sendSignal(message: NewPeerRequest | RelayRequest): void {
-    const socket = this.#socket;
-    if (!socket || socket.readyState !== OPEN) return;
-    socket.send(encode(message));
-    this.#emit('signal', { direction: 'out', message, ...(message.type === 'new-peer' ? {} : { peer: message.to }), at: Date.now() });
-  }
-
-  #onServerFrame(data: unknown): void {
-    const parsed = parseServerMessage(data);
-    if (!parsed.ok) {
-      this.#error(parsed.error.code, `The server sent a bad message: ${parsed.error.message}`);
-      return;
-    }
-    const message = parsed.value;
-    const peer = 'from' in message ? message.from : message.type === 'new-peer' || message.type === 'peer-disconnected' ? message.id : undefined;
-    this.#emit('signal', { direction: 'in', message, ...(peer === undefined ? {} : { peer }), at: Date.now() });
-    this.#onServerMessage(message);
+  #onDropped(wasJoined: boolean, attempt: number, retrying: boolean): void {
+    if (this.#status === 'closed') return;
+    this.#setStatus(retrying ? 'reconnecting' : 'disconnected', false);
+    // Say it once per outage, not at every failed attempt.
+    if (wasJoined) this.#error('signaling-closed', 'The connection to the signaling server was lost. Open chats keep working; reconnecting…');
+    else if (attempt <= 1) this.#error('signaling-unavailable', `The signaling server at ${this.server} could not be reached.`);
+    this.#emitStatus();
   }
 
   #onServerMessage(message: ServerMessage): void {
+    this.#emitSignalIn(message);
     switch (message.type) {
-      case 'welcome': {
-        const rejoined = this.#selfId !== null;
-        if (rejoined && message.id !== this.#selfId) {
-          // The server gave us a new identity: connections made under the old one are
-          // unknown to the others now.
-          for (const id of [...this.#links.keys()]) this.#removePeer(id);
-        }
-        this.#selfId = message.id;
-        this.#resume = message.resume;
-        this.#status = 'joined';
-        this.#attempt = 0;
-        this.#iceServers = this.options.iceServers ?? message.iceServers;
-        this.#relayAllowed = message.limits.relay;
-        this.#emit('welcome', { id: message.id, room: message.room, peers: message.peers });
-        if (!this.#PeerConnection && !this.#relayAllowed) {
-          this.#error(
-            'relay-disabled',
-            'This browser cannot make direct (WebRTC) connections, and this server does not relay messages, so you cannot chat here. Please use a browser with WebRTC (a current Chrome, Edge, Firefox or Safari).',
-          );
-        }
-        this.#roster.clear();
-        for (const peer of message.peers) this.#roster.set(peer.id, peer.name);
-        for (const id of [...this.#relayed.keys()]) if (!this.#roster.has(id)) this.#removePeer(id);
-        for (const pending of this.#relayOutbox.splice(0)) if (this.#relayed.has(pending.to)) this.#sendRelay(pending.to, pending.message);
-        // A rejoin: links still open stay; half-made links to peers that are not here
-        // any more are dropped (those here will offer again, below).
-        const listed = new Set(message.peers.map((p) => p.id));
-        for (const [id, link] of this.#links) if (!listed.has(id) && !link.isOpen) this.#removePeer(id);
-        // The peers already here offer to us (the reference's flow): we wait as answerer.
-        for (const peer of message.peers) this.#addPeer(peer, 'answerer');
-        this.#emitStatus();
-        return;
-      }
+      case 'welcome':
+        return this.#onWelcome(message);
       case 'new-peer':
         // A newcomer: we were here first, so we offer. (After an outage a peer we are
         // still connected to may announce itself again: its open link stays.)
-        this.#roster.set(message.id, message.name);
-        this.#addPeer(message.webrtc === false ? { id: message.id, name: message.name, webrtc: false } : { id: message.id, name: message.name }, 'offerer');
+        this.#addPeer({ id: message.id, name: message.name, ...(message.webrtc === false ? { webrtc: false } : {}), ...(message.version ? { version: message.version } : {}) }, 'offerer');
         return;
-      case 'offer': {
-        const link = this.#links.get(message.from) ?? this.#addPeer({ id: message.from, name: defaultPeerName(message.from) }, 'answerer');
-        link?.handle({ type: 'remote-offer', sdp: message.sdp });
-        return;
-      }
+      case 'offer':
       case 'answer':
-        this.#links.get(message.from)?.handle({ type: 'remote-answer', sdp: message.sdp });
-        return;
       case 'candidate':
-        this.#links.get(message.from)?.handle({ type: 'remote-candidate', candidate: message.candidate });
-        return;
+      case 'bye':
+        return this.#onSignal(message);
       case 'peer-disconnected':
-        this.#roster.delete(message.id);
         this.#removePeer(message.id);
         return;
-      case 'relay': {
-        const link = this.#links.get(message.from);
-        const member = this.#roster.get(message.from);
-        if (member === undefined) return;
-        // The other side fell back to the relay: so do we, unless our channel still works.
-        if ((!link || !link.isOpen) && !this.#relayed.has(message.from)) this.#toRelay(message.from, member, false);
-        const name = link?.name ?? member;
-        this.#deliver(message.from, name, message.message);
-        return;
-      }
+      case 'relay':
+        return this.#onRelayedChat(message.from, message.message);
       case 'error':
         // A signal to a peer that has just left races its peer-disconnected: expected, and
         // already in the signal log; not worth alarming the user.
@@ -420,17 +303,148 @@ export class Mesh extends EventTarget {
     }
   }
 
+  #onWelcome(message: Extract<ServerMessage, { type: 'welcome' }>): void {
+    const connection = this.#connection;
+    const rejoined = this.#selfId !== null;
+    if (rejoined && message.id !== this.#selfId) {
+      // The server gave us a new identity: connections and signals made under the old one
+      // mean nothing to the others now.
+      connection?.dropQueued();
+      for (const peer of [...this.#peers.entries()]) this.#removePeer(peer.id);
+    }
+    this.#selfId = message.id;
+    this.#iceServers = this.#options.iceServers ?? message.iceServers;
+    this.#relayAllowed = message.limits.relay;
+    this.#setStatus('joined', false);
+    this.#emit('welcome', { id: message.id, room: message.room, peers: message.peers });
+    if (!this.#PeerConnection && !this.#relayAllowed) {
+      this.#error(
+        'relay-disabled',
+        'This browser cannot make direct (WebRTC) connections, and this server does not relay messages, so you cannot chat here. Please use a browser with WebRTC (a current Chrome, Edge, Firefox or Safari).',
+      );
+    }
+    // A rejoin: peers the welcome does not list may simply not have rejoined yet (the
+    // server restarted). An open channel will tell if they are gone; a relayed peer is
+    // forgotten unless the server introduces it again soon.
+    const listed = new Set(message.peers.map((p) => p.id));
+    for (const peer of [...this.#peers.entries()]) {
+      if (listed.has(peer.id)) continue;
+      if (peer.link?.isOpen || peer.transport === 'relayed') this.#awaitReintroduction(peer.id);
+      else this.#removePeer(peer.id);
+    }
+    // What was said while the server was away goes out now, before anything new.
+    connection?.flushQueued();
+    // The peers already here offer to us (the reference's flow): we wait as answerer.
+    for (const peer of message.peers) this.#addPeer(peer, 'answerer');
+    if (rejoined) {
+      // Negotiations caught in the outage may have lost signals both ways: restart them.
+      for (const link of this.#peers.links()) {
+        const state = link.negotiation;
+        if (!link.closed && state.started && (state.signalingState !== 'stable' || state.makingOffer)) link.handle({ type: 'restart-ice' });
+      }
+    }
+    this.#emitStatus();
+  }
+
+  #awaitReintroduction(id: string): void {
+    if (this.#unconfirmed.has(id)) return;
+    this.#unconfirmed.set(
+      id,
+      setTimeout(() => {
+        this.#unconfirmed.delete(id);
+        const peer = this.#peers.get(id);
+        if (peer && !peer.link?.isOpen) this.#removePeer(id);
+      }, ROSTER_GRACE_MS),
+    );
+  }
+
+  /** Offers, answers, candidates and byes: routed to the connection they belong to. */
+  #onSignal(message: RelayedMessage): void {
+    const peer = this.#peers.get(message.from);
+    if (peer?.transport === 'relayed') {
+      // This pair chats through the relay for good: a second, direct connection would
+      // list the peer twice and send every message both ways.
+      this.#note(message.from, 'stale-signal-ignored', `${message.type}: this pair is relayed`);
+      return;
+    }
+    let link = peer?.link ?? undefined;
+    if (link) {
+      const verdict = epochVerdict({ epoch: link.epoch, remoteEpoch: link.negotiation.remoteEpoch }, message);
+      if (verdict === 'stale') {
+        this.#note(message.from, 'stale-signal-ignored', `${message.type} for an earlier connection`);
+        return;
+      }
+      // The other side made a new connection (its old one is gone): ours must follow.
+      if (verdict === 'new-connection') link = this.#replaceLink(message.from, 'answerer');
+    } else if (message.type === 'offer') {
+      link = this.#addPeer({ id: message.from, name: peer?.name ?? defaultPeerName(message.from), ...(peer ? { version: peer.version } : {}) }, 'answerer');
+    }
+    if (!link) return;
+    const epoch = message.epoch === undefined ? {} : { epoch: message.epoch };
+    switch (message.type) {
+      case 'offer':
+        return link.handle({ type: 'remote-offer', sdp: message.sdp, ...epoch });
+      case 'answer':
+        return link.handle({ type: 'remote-answer', sdp: message.sdp, ...epoch });
+      case 'candidate':
+        return link.handle({ type: 'remote-candidate', candidate: message.candidate, ...epoch });
+      case 'bye':
+        void this.#onBye(message.from, link);
+        return;
+    }
+  }
+
+  /**
+   * The peer says it gave up on the direct connection. The news came through the server,
+   * which could forge it: if our channel still reads open, ask the peer on the channel
+   * itself first; only a peer that does not answer there is taken at its word.
+   */
+  async #onBye(id: string, link: PeerLink): Promise<void> {
+    if (link.isOpen && (await link.probe(BYE_PROBE_MS))) {
+      if (this.#peers.link(id) !== link) return;
+      const dropped = this.#relay?.discard(id) ?? 0;
+      this.#note(id, 'stale-signal-ignored', `bye ignored: the direct channel still answers${dropped ? ` (${dropped} relayed message(s) dropped)` : ''}`);
+      return;
+    }
+    if (this.#peers.link(id) !== link) return;
+    this.#fallBack(id, link, `${link.name} gave up on the direct connection.`);
+  }
+
+  #onRelayedChat(from: string, message: ChatMessage): void {
+    const peer = this.#peers.get(from);
+    if (!peer || !this.#relay) return;
+    if (peer.transport === 'relayed') {
+      this.#deliver(from, peer.name, message);
+      return;
+    }
+    const link = peer.link;
+    // An older peer (protocol 1) says nothing before falling back: its relayed chat is the
+    // sign. Safe to follow only if our own channel is not open (so not shown as P2P).
+    if (link && peer.version < 2 && !link.isOpen && this.#relayAllowed) {
+      this.#fallBack(from, link, `${peer.name} moved to the relay.`);
+      this.#deliver(from, peer.name, message);
+      return;
+    }
+    // Our channel to this peer counts as working: never show server-carried text as P2P.
+    this.#relay.hold(from, message);
+  }
+
   // ---- peers -------------------------------------------------------------------------
 
   #addPeer(peer: PeerSummary, role: 'offerer' | 'answerer'): PeerLink | undefined {
     const selfId = this.#selfId;
     const PeerConnection = this.#PeerConnection;
     if (!selfId || peer.id === selfId) return undefined;
+    const pending = this.#unconfirmed.get(peer.id);
+    if (pending !== undefined) clearTimeout(pending);
+    this.#unconfirmed.delete(peer.id);
+    const { entry, added } = this.#peers.introduce(peer.id, peer.name, peer.version ?? 1, peer.webrtc !== false);
     if (!PeerConnection || peer.webrtc === false) {
       // One side has no WebRTC: this pair chats through the server's relay, if allowed.
-      const known = this.#relayed.has(peer.id);
-      this.#relayed.set(peer.id, { name: peer.name });
-      if (!known) {
+      if (!added && entry.transport !== 'direct') return undefined;
+      entry.link?.close('close');
+      this.#peers.setRelayed(peer.id, this.#relayAllowed);
+      if (added) {
         this.#emit('peer-join', { id: peer.id, name: peer.name });
         this.#emit('peer-state', { id: peer.id, state: this.#relayAllowed ? 'connected' : 'failed' });
         if (!this.#relayAllowed && PeerConnection) {
@@ -439,109 +453,123 @@ export class Mesh extends EventTarget {
       }
       return undefined;
     }
-    const existing = this.#links.get(peer.id);
+    // A relayed pair stays relayed when re-introduced (after a rejoin).
+    if (entry.transport === 'relayed') return undefined;
+    const existing = entry.link;
     // Only an open link survives a re-introduction (after a signaling outage): a half-made
     // one may have lost signals while the server was away, and the other side starts over.
     if (existing && existing.isOpen && !existing.closed) {
       existing.name = peer.name;
       return existing;
     }
-    if (existing) this.#removePeer(peer.id, false);
-    const id = peer.id;
+    const link = existing ? this.#replaceLink(peer.id, role) : this.#createLink(peer.id, peer.name, entry.version, role);
+    if (added && link) this.#emit('peer-join', { id: peer.id, name: peer.name });
+    return link;
+  }
+
+  /** A new connection to a peer in place of the old one, taking over what it had not delivered. */
+  #replaceLink(id: string, role: 'offerer' | 'answerer'): PeerLink | undefined {
+    const peer = this.#peers.get(id);
+    if (!peer) return undefined;
+    const old = peer.link;
+    const undelivered = old?.takeUndelivered() ?? [];
+    old?.close('close');
+    const link = this.#createLink(id, peer.name, peer.version, role);
+    if (!link) return undefined;
+    for (const frame of undelivered) link.sendChat(frame);
+    if (old) this.#note(id, 'connection-replaced', `a new connection replaces the old one${undelivered.length ? `; ${undelivered.length} message(s) carried over` : ''}`);
+    return link;
+  }
+
+  #createLink(id: string, name: string, version: number, role: 'offerer' | 'answerer'): PeerLink | undefined {
+    const selfId = this.#selfId;
+    const PeerConnection = this.#PeerConnection;
+    if (!selfId || !PeerConnection) return undefined;
     let link: PeerLink;
     try {
       link = new PeerLink(
-        id,
-        peer.name,
-        selfId,
-        role,
-        PeerConnection,
         {
-          iceServers: this.#iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })),
-          ...(this.#certificate ? { certificates: [this.#certificate] } : {}),
+          remoteId: id,
+          name,
+          selfId,
+          role,
+          epoch: randomToken(8),
+          peerVersion: version,
+          PeerConnection,
+          configuration: {
+            iceServers: this.#iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })),
+            ...(this.#certificate ? { certificates: [this.#certificate] } : {}),
+          },
+          negotiation: this.#options.negotiation,
         },
         {
-          signal: (message) => this.#sendSignal(message),
-          note: (code, detail) => this.#emit('signal', { direction: 'note', message: detail === undefined ? { type: 'note', code } : { type: 'note', code, detail }, peer: id, at: Date.now() }),
+          signal: (message) => this.#connection?.send(message),
+          note: (code, detail) => this.#note(id, code, detail),
           channelOpen: () => this.#emit('channel-open', { id }),
           channelClose: () => {
             this.#emit('channel-close', { id });
-            // A closed data channel never reopens: the link is over. If the connection
-            // failed and the server relays, go on through the relay; otherwise drop it
-            // (if the peer is still in the room, the server will introduce it again).
-            if (this.#links.get(id) !== link) return;
-            if (!this.#relayAllowed) {
-              this.#removePeer(id);
-              return;
-            }
-            // Usually the peer is leaving and the server's peer-disconnected follows at
-            // once. If it is still in the room after a moment, its side gave up on the
-            // direct connection: go on through the relay.
+            // A closed data channel never reopens: the link is over. Usually the peer is
+            // leaving and the server's peer-disconnected follows at once. If it is still in
+            // the room after a moment, its side gave up on the direct connection.
+            if (this.#peers.link(id) !== link) return;
             setTimeout(() => {
-              if (this.#links.get(id) !== link || this.#status === 'closed') return;
-              if (this.#roster.has(id)) this.#toRelay(id, link.name, true);
-              else this.#removePeer(id);
+              if (this.#peers.link(id) !== link || this.#status === 'closed') return;
+              this.#fallBack(id, link, `The direct connection to ${link.name} is gone.`);
             }, CHANNEL_CLOSE_GRACE_MS);
           },
-          channelMessage: (message) => this.#onChatMessage(link, message),
+          channelMessage: (message) => this.#deliver(id, link.name, message),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
-          stateChange: (state) => this.#emit('peer-state', { id, state }),
+          stateChange: (state) => {
+            if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state });
+          },
           failed: (reason) => {
-            if (this.#links.get(id) !== link) return;
-            if (this.#relayAllowed) {
-              this.#error('peer-failed', `${link.name}: ${reason} Messages to ${link.name} now go through the signaling server (relayed).`, id);
-              this.#toRelay(id, link.name, false);
-              return;
-            }
-            this.#error('peer-failed', `${link.name}: ${reason}`, id);
-            this.#links.delete(id);
-            this.#emit('peer-leave', { id });
+            if (this.#peers.link(id) === link) this.#fallBack(id, link, `${link.name}: ${reason}`);
           },
         },
-        this.options.negotiation,
       );
     } catch (error) {
       this.#error('webrtc-unsupported', `Cannot create a peer connection: ${error instanceof Error ? error.message : String(error)}`);
       return undefined;
     }
-    this.#links.set(id, link);
-    this.#emit('peer-join', { id, name: peer.name });
+    this.#peers.setDirect(id, link);
     link.start();
     return link;
   }
 
-  #removePeer(id: string, announce = true): void {
-    const link = this.#links.get(id);
-    const relayed = this.#relayed.delete(id);
-    if (!link && !relayed) return;
-    if (link) {
-      this.#links.delete(id);
-      link.close('peer-left');
+  /**
+   * The direct connection to a peer is over for good while the peer is still here: go on
+   * through the relay (if the server relays), re-sending what the dead channel may not
+   * have delivered, and showing what the peer relayed meanwhile.
+   */
+  #fallBack(id: string, link: PeerLink, reason: string): void {
+    if (this.#peers.link(id) !== link) return;
+    const undelivered = link.takeUndelivered();
+    this.#peers.setRelayed(id, this.#relayAllowed);
+    link.close('close');
+    const relay = this.#relay;
+    if (!this.#relayAllowed || !relay) {
+      this.#error('peer-failed', reason, id);
+      this.#removePeer(id);
+      return;
     }
-    if (announce) this.#emit('peer-leave', { id });
-  }
-
-  /** Moves a peer from its direct connection to the chat relay. */
-  #toRelay(id: string, name: string, announce: boolean): void {
-    const link = this.#links.get(id);
-    if (link) {
-      this.#links.delete(id);
-      link.close('close');
-      if (announce) this.#error('peer-failed', `The direct connection to ${name} is gone: messages to ${name} now go through the signaling server (relayed).`, id);
-    }
-    this.#relayed.set(id, { name });
+    this.#error('peer-failed', `${reason} Messages to ${link.name} now go through the signaling server (relayed).`, id);
     this.#emit('peer-state', { id, state: 'connected' });
+    for (const frame of undelivered) {
+      const parsed = parseChannelMessage(frame);
+      if (parsed.ok && parsed.value.type === 'chat') relay.send(id, parsed.value);
+    }
+    for (const message of relay.release(id)) this.#deliver(id, link.name, message);
   }
 
-  #sendRelay(to: string, message: ChatMessage): boolean {
-    const socket = this.#socket;
-    if (!socket || socket.readyState !== OPEN || this.#status !== 'joined') return false;
-    socket.send(encode({ type: 'relay', to, message }));
-    return true;
-  }
-
-  #onChatMessage(link: PeerLink, message: ChatMessage): void {
-    this.#deliver(link.remoteId, link.name, message);
+  #removePeer(id: string): void {
+    const pending = this.#unconfirmed.get(id);
+    if (pending !== undefined) clearTimeout(pending);
+    this.#unconfirmed.delete(id);
+    this.#relay?.discard(id);
+    const peer = this.#peers.remove(id);
+    if (!peer) return;
+    peer.link?.close('peer-left');
+    this.#emit('peer-leave', { id });
   }
 
   /** Hands a chat message to the application once, however it travelled. */
@@ -557,13 +585,43 @@ export class Mesh extends EventTarget {
 
   // ---- events ------------------------------------------------------------------------
 
+  #note(peer: string, code: NoteCode, detail?: string): void {
+    const message = detail === undefined ? { type: 'note' as const, code } : { type: 'note' as const, code, detail };
+    this.#emit('signal', { direction: 'note', message, peer, at: Date.now() });
+  }
+
+  /** The learning log sees every frame, but never the resume token (it is a credential). */
+  #emitSignalOut(message: ClientMessage): void {
+    if (message.type === 'relay') return;
+    if (message.type === 'new-peer') {
+      const { resume: _hidden, ...shown } = message;
+      void _hidden;
+      this.#emit('signal', { direction: 'out', message: shown, at: Date.now() });
+      return;
+    }
+    this.#emit('signal', { direction: 'out', message: message as RelayRequest, peer: message.to, at: Date.now() });
+  }
+
+  #emitSignalIn(message: ServerMessage): void {
+    const peer = 'from' in message ? message.from : message.type === 'new-peer' || message.type === 'peer-disconnected' ? message.id : undefined;
+    const shown: ServerMessage = message.type === 'welcome' ? { ...message, resume: 'hidden' } : message;
+    this.#emit('signal', { direction: 'in', message: shown, ...(peer === undefined ? {} : { peer }), at: Date.now() });
+  }
+
   #error(code: ErrorCode, message?: string, peer?: string): void {
     const error = protocolError(code, message);
     this.#emit('error', peer === undefined ? { code, message: error.message } : { code, message: error.message, peer });
   }
 
+  #setStatus(status: MeshStatus, emit = true): void {
+    if (this.#status === status) return;
+    this.#status = status;
+    if (emit) this.#emitStatus();
+  }
+
   #emitStatus(): void {
-    this.#emit('status', { status: this.#status, ...(this.#nextAttemptAt === null ? {} : { nextAttemptAt: this.#nextAttemptAt }) });
+    const nextAttemptAt = this.nextAttemptAt;
+    this.#emit('status', { status: this.#status, ...(nextAttemptAt === null ? {} : { nextAttemptAt }) });
   }
 
   #emit<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): void {
@@ -571,8 +629,9 @@ export class Mesh extends EventTarget {
   }
 }
 
-function randomToken(): string {
-  const bytes = new Uint8Array(6);
-  globalThis.crypto.getRandomValues(bytes);
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+/** `bytes` random bytes as hex, from the platform's cryptographic generator. */
+function randomToken(bytes: number): string {
+  const buffer = new Uint8Array(bytes);
+  globalThis.crypto.getRandomValues(buffer);
+  return [...buffer].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -3,6 +3,12 @@
  * protocol's negotiation state machine. Browser callbacks become machine events; the
  * machine's effects are carried out one after another (never two browser operations on
  * the same connection at once), each result fed back as the next event.
+ *
+ * Delivery: the channel is ordered and reliable, so a `pong` to a `ping` sent after a
+ * chat frame proves that frame arrived. Frames not proven yet are kept (bounded) and,
+ * with those still waiting to go out, handed to whatever carries chat next if this
+ * connection dies (`takeUndelivered`): a message is never lost because the path under
+ * the channel died while the channel still read `open`.
  */
 import {
   CHAT_CHANNEL_LABEL,
@@ -21,10 +27,14 @@ import {
   type NoteCode,
   type RelayRequest,
   type Role,
+  type SdpType,
+  type TimerName,
 } from '../protocol/index.js';
 import type { PeerState } from './mesh-events.js';
 
-const BROWSER_OPERATIONS = new Set<Effect['type']>(['create-channel', 'create-offer', 'create-answer', 'apply-remote-description', 'add-candidate']);
+const BROWSER_OPERATIONS = new Set<Effect['type']>(['create-channel', 'create-offer', 'create-answer', 'apply-remote-description', 'add-candidate', 'rollback']);
+/** Frames sent but not yet proven delivered, kept for a hand-over; the oldest go first past this. */
+const MAX_UNCONFIRMED = 1000;
 
 /** Backpressure: stop handing frames to the channel above this many buffered bytes... */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -46,15 +56,40 @@ export interface PeerLinkHooks {
   failed(reason: string): void;
 }
 
+export interface PeerLinkSettings {
+  readonly remoteId: string;
+  readonly name: string;
+  readonly selfId: string;
+  readonly role: Role;
+  /** This connection's epoch (random): signals for an older connection are told apart. */
+  readonly epoch: string;
+  /** The remote peer's protocol version: `ping`/`pong` only from version 2. */
+  readonly peerVersion: number;
+  readonly PeerConnection: PeerConnectionConstructor;
+  readonly configuration: RTCConfiguration;
+  readonly negotiation?: Partial<NegotiationOptions> | undefined;
+}
+
 export class PeerLink {
   readonly pc: RTCPeerConnection;
-  channel: RTCDataChannel | null = null;
+  readonly remoteId: string;
+  readonly epoch: string;
+  readonly peerVersion: number;
+  name: string;
+  #channel: RTCDataChannel | null = null;
   #state: NegotiationState;
   #chain: Promise<void> = Promise.resolve();
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  readonly #timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
   #peerState: PeerState = 'connecting';
   /** Chat frames sent before the channel opened; flushed in order on open. */
   readonly #outbox: string[] = [];
+  /** Frames handed to the channel and not yet proven delivered (by a later pong). */
+  readonly #unconfirmed: { readonly frame: string; readonly seq: number }[] = [];
+  #sentSeq = 0;
+  #pingCount = 0;
+  /** The ping in flight that confirms frames up to `seq`. */
+  #pingInFlight: { readonly n: number; readonly seq: number } | null = null;
+  readonly #probes = new Map<number, (alive: boolean) => void>();
   /**
    * Whether the other side listens on the channel. The side that received the channel
    * (ondatachannel) listens from the start; the side that created it waits for `ready`.
@@ -62,17 +97,15 @@ export class PeerLink {
   #peerListening = false;
 
   constructor(
-    readonly remoteId: string,
-    public name: string,
-    selfId: string,
-    role: Role,
-    PeerConnection: PeerConnectionConstructor,
-    configuration: RTCConfiguration,
+    settings: PeerLinkSettings,
     readonly hooks: PeerLinkHooks,
-    options: Partial<NegotiationOptions> = {},
   ) {
-    this.#state = initialNegotiationState(selfId, remoteId, role, options);
-    this.pc = new PeerConnection(configuration);
+    this.remoteId = settings.remoteId;
+    this.name = settings.name;
+    this.epoch = settings.epoch;
+    this.peerVersion = settings.peerVersion;
+    this.#state = initialNegotiationState(settings.selfId, settings.remoteId, settings.role, settings.negotiation ?? {}, settings.epoch);
+    this.pc = new settings.PeerConnection(settings.configuration);
     this.pc.addEventListener('icecandidate', (event) => {
       const candidate = event.candidate ? (event.candidate.toJSON() as IceCandidate) : null;
       this.handle({ type: 'local-candidate', candidate: candidate && candidate.candidate === '' ? null : candidate });
@@ -100,7 +133,12 @@ export class PeerLink {
   }
 
   get isOpen(): boolean {
-    return this.channel?.readyState === 'open';
+    return this.#channel?.readyState === 'open';
+  }
+
+  /** The `chat` data channel's state (`none` before there is one). */
+  get channelState(): RTCDataChannelState | 'none' {
+    return this.#channel?.readyState ?? 'none';
   }
 
   get closed(): boolean {
@@ -126,15 +164,94 @@ export class PeerLink {
     return this.#outbox.length;
   }
 
+  /** Frames sent on the channel whose arrival is not proven yet. */
+  get unconfirmedChat(): number {
+    return this.#unconfirmed.length;
+  }
+
+  /**
+   * Everything this connection may not have delivered, oldest first: frames never sent
+   * and frames sent but not proven. The link forgets them: the caller sends them on.
+   */
+  takeUndelivered(): string[] {
+    const frames = [...this.#unconfirmed.map((u) => u.frame), ...this.#outbox];
+    this.#unconfirmed.length = 0;
+    this.#outbox.length = 0;
+    return frames;
+  }
+
+  /**
+   * Whether the peer still answers on this channel within `timeoutMs` (a ping, answered by
+   * its pong): false at once if the channel is not open or the peer cannot answer.
+   */
+  probe(timeoutMs: number): Promise<boolean> {
+    const channel = this.#channel;
+    if (!channel || channel.readyState !== 'open' || this.peerVersion < 2) return Promise.resolve(false);
+    const n = ++this.#pingCount;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#probes.delete(n);
+        resolve(false);
+      }, timeoutMs);
+      this.#probes.set(n, (alive) => {
+        clearTimeout(timer);
+        resolve(alive);
+      });
+      try {
+        channel.send(encodeChannelMessage({ type: 'ping', n }));
+      } catch {
+        this.#probes.get(n)?.(false);
+        this.#probes.delete(n);
+      }
+    });
+  }
+
   /** Moves frames from the outbox to the open channel; false while it is not open. */
   #flush(): boolean {
-    const channel = this.channel;
+    const channel = this.#channel;
     if (!channel || channel.readyState !== 'open') return false;
     if (!this.#peerListening) return true;
     let sent = 0;
-    while (sent < this.#outbox.length && channel.bufferedAmount < HIGH_WATER_BYTES) channel.send(this.#outbox[sent++]!);
-    if (sent > 0) this.#outbox.splice(0, sent);
+    while (sent < this.#outbox.length && channel.bufferedAmount < HIGH_WATER_BYTES) {
+      const frame = this.#outbox[sent++]!;
+      channel.send(frame);
+      this.#unconfirmed.push({ frame, seq: ++this.#sentSeq });
+    }
+    if (sent > 0) {
+      this.#outbox.splice(0, sent);
+      if (this.#unconfirmed.length > MAX_UNCONFIRMED) this.#unconfirmed.splice(0, this.#unconfirmed.length - MAX_UNCONFIRMED);
+      this.#confirmLater();
+    }
     return true;
+  }
+
+  /** One ping in flight at a time, sent after the newest frame: its pong confirms them all. */
+  #confirmLater(): void {
+    const channel = this.#channel;
+    if (this.#pingInFlight || this.peerVersion < 2 || !channel || channel.readyState !== 'open' || this.#unconfirmed.length === 0) return;
+    const n = ++this.#pingCount;
+    this.#pingInFlight = { n, seq: this.#sentSeq };
+    try {
+      channel.send(encodeChannelMessage({ type: 'ping', n }));
+    } catch {
+      // The channel is closing: what is unconfirmed stays for takeUndelivered.
+    }
+  }
+
+  #onPong(n: number): void {
+    const inFlight = this.#pingInFlight;
+    if (inFlight && inFlight.n <= n) {
+      let confirmed = 0;
+      while (confirmed < this.#unconfirmed.length && this.#unconfirmed[confirmed]!.seq <= inFlight.seq) confirmed++;
+      this.#unconfirmed.splice(0, confirmed);
+      this.#pingInFlight = null;
+      this.#confirmLater();
+    }
+    const probe = this.#probes.get(n);
+    if (probe) {
+      this.#probes.delete(n);
+      probe(true);
+    }
   }
 
   /** Feeds one event to the machine; its effects join the queue. */
@@ -154,7 +271,8 @@ export class PeerLink {
     }
     this.#chain = this.#chain.then(() => this.#run(effect)).catch((error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
-      this.handle({ type: 'operation-failed', operation: effect.type, message });
+      const sdpType: SdpType | undefined = effect.type === 'apply-remote-description' ? effect.description.type : undefined;
+      this.handle({ type: 'operation-failed', operation: effect.type, message, ...(sdpType ? { sdpType } : {}) });
     });
   }
 
@@ -188,18 +306,24 @@ export class PeerLink {
         if (effect.candidate === null) await pc.addIceCandidate();
         else await pc.addIceCandidate(effect.candidate);
         return;
+      case 'rollback':
+        if (pc.signalingState === 'closed' || pc.signalingState === 'stable') return;
+        await pc.setLocalDescription({ type: 'rollback' });
+        return;
       case 'send-signal':
         this.hooks.signal(effect.message);
         return;
-      case 'schedule':
-        this.#clearTimer();
-        this.#timer = setTimeout(() => {
-          this.#timer = null;
+      case 'schedule': {
+        this.#clearTimer(effect.timer);
+        const timer = setTimeout(() => {
+          this.#timers.delete(effect.timer);
           this.handle({ type: 'timer-fired', timer: effect.timer });
         }, effect.ms);
+        this.#timers.set(effect.timer, timer);
         return;
+      }
       case 'cancel':
-        this.#clearTimer();
+        this.#clearTimer(effect.timer);
         return;
       case 'note':
         this.hooks.note(effect.code, effect.detail);
@@ -212,11 +336,11 @@ export class PeerLink {
   }
 
   #attach(channel: RTCDataChannel, created: boolean): void {
-    if (this.channel && this.channel !== channel) this.channel.close();
-    this.channel = channel;
+    if (this.#channel && this.#channel !== channel) this.#channel.close();
+    this.#channel = channel;
     this.#peerListening = !created;
     const opened = () => {
-      if (this.channel !== channel) return;
+      if (this.#channel !== channel) return;
       // We listen now: tell the creator it may send.
       if (!created) channel.send(encodeChannelMessage({ type: 'ready' }));
       this.handle({ type: 'channel-opened' });
@@ -228,7 +352,7 @@ export class PeerLink {
     if (channel.readyState === 'open') queueMicrotask(opened);
     else channel.addEventListener('open', opened);
     channel.addEventListener('close', () => {
-      if (this.channel !== channel) return;
+      if (this.#channel !== channel) return;
       this.handle({ type: 'channel-closed' });
       this.#updatePeerState();
       this.hooks.channelClose();
@@ -236,15 +360,28 @@ export class PeerLink {
     channel.bufferedAmountLowThreshold = LOW_WATER_BYTES;
     channel.addEventListener('bufferedamountlow', () => this.#flush());
     channel.addEventListener('message', (event: MessageEvent) => {
-      if (this.channel !== channel) return;
+      if (this.#channel !== channel) return;
       const parsed = parseChannelMessage(event.data);
-      if (!parsed.ok) return this.hooks.badMessage(parsed.error);
-      if (parsed.value.type === 'ready') {
-        this.#peerListening = true;
-        this.#flush();
+      if (!parsed.ok) {
+        // A newer peer may send message types this version does not know: not an error.
+        if (parsed.error.code !== 'unknown-type') this.hooks.badMessage(parsed.error);
         return;
       }
-      this.hooks.channelMessage(parsed.value);
+      const message = parsed.value;
+      switch (message.type) {
+        case 'ready':
+          this.#peerListening = true;
+          this.#flush();
+          return;
+        case 'ping':
+          if (channel.readyState === 'open') channel.send(encodeChannelMessage({ type: 'pong', n: message.n }));
+          return;
+        case 'pong':
+          this.#onPong(message.n);
+          return;
+        default:
+          this.hooks.channelMessage(message);
+      }
     });
   }
 
@@ -257,23 +394,27 @@ export class PeerLink {
 
   #derivePeerState(): PeerState {
     if (this.#state.closed) return this.#state.iceRestarts > 0 || this.pc.connectionState === 'failed' ? 'failed' : 'closed';
-    const open = this.channel?.readyState === 'open';
+    const open = this.#channel?.readyState === 'open';
     const ice = this.pc.iceConnectionState;
     if (open && (ice === 'disconnected' || ice === 'failed')) return 'reconnecting';
     if (open) return 'connected';
     return this.#state.channelState === 'closed' ? 'closed' : 'connecting';
   }
 
-  #clearTimer(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+  #clearTimer(name: TimerName): void {
+    const timer = this.#timers.get(name);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#timers.delete(name);
   }
 
   #shutdown(): void {
-    this.#clearTimer();
-    this.#outbox.length = 0;
-    const channel = this.channel;
-    this.channel = null;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    for (const probe of this.#probes.values()) probe(false);
+    this.#probes.clear();
+    // Frames still held stay for takeUndelivered: the caller decides where they go.
+    const channel = this.#channel;
+    this.#channel = null;
     channel?.close();
     this.pc.close();
     this.#updatePeerState();

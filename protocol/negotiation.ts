@@ -144,7 +144,11 @@ export type NoteCode =
   | 'ice-restart-limit'
   | 'offer-timeout'
   | 'description-refused'
-  | 'operation-failed';
+  | 'operation-failed'
+  /** Notes of the mesh around the machine: a signal for a connection that is gone... */
+  | 'stale-signal-ignored'
+  /** ...and a connection replaced by a new one (the other side started afresh). */
+  | 'connection-replaced';
 
 export type Effect =
   | { readonly type: 'create-channel'; readonly label: string }

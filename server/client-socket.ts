@@ -13,6 +13,8 @@ import { WebSocket } from 'ws';
 export class ClientSocket extends WebSocket {
   /** false when the client said it has no WebRTC. */
   webrtc = true;
+  /** The protocol version the client said it speaks (1: it did not say). */
+  version = 1;
   /** The remote address, for the per-IP limit. */
   ip = '?';
   /** Assigned when the client joins (new-peer); null before. */

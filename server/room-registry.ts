@@ -8,9 +8,21 @@ export interface RoomMember {
   readonly name: string;
   /** false: no WebRTC (listed so the others relay chat to it). */
   readonly webrtc?: boolean;
+  /** The protocol version the member speaks (listed when above 1). */
+  readonly version?: number;
 }
 
 export type JoinOutcome = { readonly ok: true; readonly others: readonly PeerSummary[] } | { readonly ok: false; readonly reason: 'room-full' };
+
+/** How a member is listed to the others: id, name, and only the fields that differ from the defaults. */
+export function summaryOf(id: string, member: RoomMember): PeerSummary {
+  return {
+    id,
+    name: member.name,
+    ...(member.webrtc === false ? { webrtc: false as const } : {}),
+    ...(member.version !== undefined && member.version > 1 ? { version: member.version } : {}),
+  };
+}
 
 export class RoomRegistry<M extends RoomMember> {
   readonly #rooms = new Map<string, Map<string, M>>();
@@ -27,7 +39,7 @@ export class RoomRegistry<M extends RoomMember> {
     }
     // forEach, not [...members]: no [id, member] pair per member (10,000 joins' worth of garbage shows in RSS).
     const others: PeerSummary[] = [];
-    members.forEach((other, otherId) => others.push(other.webrtc === false ? { id: otherId, name: other.name, webrtc: false } : { id: otherId, name: other.name }));
+    members.forEach((other, otherId) => others.push(summaryOf(otherId, other)));
     members.set(id, member);
     return { ok: true, others };
   }

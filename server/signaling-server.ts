@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import {
   LIMITS,
+  PROTOCOL_VERSION,
   defaultPeerName,
   encode,
   errorMessage,
@@ -22,7 +23,7 @@ import {
   type ChatRelayRequest,
   type ServerMessage,
 } from '../protocol/index.js';
-import { RoomRegistry } from './room-registry.js';
+import { RoomRegistry, summaryOf } from './room-registry.js';
 import { silentLogger, type Logger } from './log.js';
 import { TOKEN, takeToken, wholeMs } from './token-bucket.js';
 import { ClientSocket } from './client-socket.js';
@@ -238,6 +239,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     client.id = identity.id;
     client.name = name;
     client.webrtc = request.webrtc !== false;
+    client.version = request.version ?? 1;
     const outcome = rooms.join(request.room, identity.id, client);
     if (!outcome.ok) {
       client.id = null;
@@ -247,9 +249,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     client.room = request.room;
     byId.set(identity.id, client);
     log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
-    send(client, { type: 'welcome', id: identity.id, room: request.room, peers: outcome.others, iceServers, limits, resume: identity.resume });
-    const notice = { type: 'new-peer' as const, id: identity.id, name, ...(client.webrtc ? {} : { webrtc: false as const }) };
-    broadcast(request.room, identity.id, notice);
+    send(client, { type: 'welcome', id: identity.id, room: request.room, peers: outcome.others, iceServers, limits, resume: identity.resume, version: PROTOCOL_VERSION });
+    broadcast(request.room, identity.id, { type: 'new-peer', ...summaryOf(identity.id, client) });
   }
 
   function relay(client: Client, request: RelayRequest | ChatRelayRequest): void {
