@@ -514,6 +514,9 @@ export class Mesh extends EventTarget {
             if (this.#peers.link(id) !== link) return;
             setTimeout(() => {
               if (this.#peers.link(id) !== link || this.#status === 'closed') return;
+              // Without the server we cannot know whether the peer is still here: the next
+              // welcome decides (listed: a new connection; not listed: gone).
+              if (this.#status !== 'joined') return;
               this.#fallBack(id, link, `The direct connection to ${link.name} is gone.`);
             }, CHANNEL_CLOSE_GRACE_MS);
           },

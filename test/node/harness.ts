@@ -1,0 +1,132 @@
+/**
+ * Node-side test harness for the client core: real Mesh instances with `ws` and
+ * @roamhq/wrtc (real WebRTC), a real signaling server, and a man in the middle on one
+ * client's signaling socket that a test can cut, hold back or use to inject frames (a
+ * network change, or a malicious server).
+ */
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { Mesh, type MeshOptions, type SocketConstructor } from '../../client/mesh.js';
+import type { PeerConnectionConstructor } from '../../client/peer-link.js';
+import type { MeshEventMap, MeshEventName } from '../../client/mesh-events.js';
+
+export async function loadWrtc(): Promise<PeerConnectionConstructor | null> {
+  try {
+    const wrtc = (await import('@roamhq/wrtc')) as unknown as { default?: { RTCPeerConnection: PeerConnectionConstructor } };
+    return wrtc.default?.RTCPeerConnection ?? null;
+  } catch {
+    return null;
+  }
+}
+
+export function nodeMesh(PeerConnection: PeerConnectionConstructor | null, options: Omit<MeshOptions, 'WebSocket' | 'RTCPeerConnection'>): Mesh {
+  return new Mesh({ ...options, WebSocket: WebSocket as unknown as SocketConstructor, RTCPeerConnection: PeerConnection });
+}
+
+/** Polls until `check` is true, or throws naming `what` after `timeoutMs`. */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export function record<K extends MeshEventName>(mesh: Mesh, type: K): MeshEventMap[K][] {
+  const seen: MeshEventMap[K][] = [];
+  mesh.addEventListener(type, (event) => seen.push(event.detail));
+  return seen;
+}
+
+/** Waits until every mesh has an open direct channel to every other one. */
+export async function waitForDirectMesh(meshes: readonly Mesh[], timeoutMs = 20_000): Promise<void> {
+  await waitFor(
+    () => meshes.every((m) => meshes.every((o) => o === m || m.peers.some((p) => p.id === o.selfId && p.transport === 'direct' && p.state === 'connected'))),
+    `a direct mesh of ${meshes.length}`,
+    timeoutMs,
+  );
+}
+
+/**
+ * A WebSocket man in the middle between clients and the real signaling server. Each
+ * client connection gets its own upstream connection; frames pass both ways unless the
+ * test says otherwise.
+ */
+export class SignalingProxy {
+  readonly #server: WebSocketServer;
+  readonly #pairs = new Set<{ client: WebSocket; upstream: WebSocket }>();
+  #refusing = false;
+  /** Frames from the server to clients pass through this; return null to drop one. */
+  toClient: (frame: string) => string | null = (frame) => frame;
+
+  private constructor(
+    readonly upstreamUrl: string,
+    server: WebSocketServer,
+  ) {
+    this.#server = server;
+    server.on('connection', (client) => {
+      if (this.#refusing) {
+        client.terminate();
+        return;
+      }
+      const upstream = new WebSocket(upstreamUrl);
+      const pair = { client, upstream };
+      this.#pairs.add(pair);
+      const early: string[] = [];
+      upstream.on('open', () => {
+        for (const frame of early.splice(0)) upstream.send(frame);
+      });
+      client.on('message', (data: RawData) => {
+        const frame = data.toString();
+        if (upstream.readyState === WebSocket.OPEN) upstream.send(frame);
+        else early.push(frame);
+      });
+      upstream.on('message', (data: RawData) => {
+        const frame = this.toClient(data.toString());
+        if (frame !== null && client.readyState === WebSocket.OPEN) client.send(frame);
+      });
+      const end = () => {
+        this.#pairs.delete(pair);
+        client.terminate();
+        upstream.terminate();
+      };
+      client.on('close', end);
+      upstream.on('close', end);
+      client.on('error', end);
+      upstream.on('error', end);
+    });
+  }
+
+  static async start(upstreamUrl: string): Promise<SignalingProxy> {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    return new SignalingProxy(upstreamUrl, server);
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  /** Drops every connection at once, as a network change does; `refuse` keeps new ones out too. */
+  cut({ refuse = false }: { refuse?: boolean } = {}): void {
+    this.#refusing = refuse;
+    for (const { client, upstream } of [...this.#pairs]) {
+      client.terminate();
+      upstream.terminate();
+    }
+  }
+
+  allow(): void {
+    this.#refusing = false;
+  }
+
+  /** Sends a frame to every client as if the server had sent it. */
+  inject(frame: string): void {
+    for (const { client } of this.#pairs) if (client.readyState === WebSocket.OPEN) client.send(frame);
+  }
+
+  async close(): Promise<void> {
+    this.cut({ refuse: true });
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
