@@ -103,8 +103,12 @@ export class SignalingProxy {
     return new SignalingProxy(upstreamUrl, server);
   }
 
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port;
+  }
+
   get url(): string {
-    return `ws://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    return `ws://127.0.0.1:${this.port}`;
   }
 
   /** Drops every connection at once, as a network change does; `refuse` keeps new ones out too. */
