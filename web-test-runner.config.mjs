@@ -15,10 +15,12 @@ import { SignalingProcess } from './scripts/signaling-process.mjs';
 import { closeRemoteBrowsers, remotePeerCommand } from './scripts/remote-peers.mjs';
 import { cliPeerCommand, killCliPeers } from './scripts/cli-peers.mjs';
 
-// The test pages learn the server's URL from this global (test/helpers.ts).
-const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000 });
+// The test pages learn the server's URL from this global (test/helpers.ts). Every test
+// page joins from 127.0.0.1, hundreds of times a run: the join rates are not tested here.
+const joinRates = { joinsPerIp: { perSecond: 1000, burst: 1000 }, joinsPerRoom: { perSecond: 1000, burst: 1000 } };
+const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000, ...joinRates });
 // The same with chat relaying switched off (--no-relay), for the relay tests.
-const noRelay = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000, relay: false });
+const noRelay = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000, relay: false, ...joinRates });
 process.once('exit', () => {
   void signaling.close();
   void noRelay.close();

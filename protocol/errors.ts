@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   'rate-limited': 'Too many messages: slow down (frames over the rate are dropped).',
   'server-full': 'The server has reached its capacity of clients.',
   'relay-disabled': 'This server does not relay chat messages: only direct (WebRTC) connections work here.',
+  'receiver-busy': 'The peer you are sending to does not read fast enough: your frames to it are being dropped.',
   // Raised by the client side (Mesh) to its user.
   'webrtc-unsupported': 'This browser cannot make WebRTC connections (no RTCPeerConnection).',
   'signaling-unavailable': 'The signaling server could not be reached.',

@@ -12,7 +12,7 @@ export class SignalingProcess {
   #port = 0;
   #args;
 
-  constructor(args = ['--heartbeat', '2000', '--log-level', 'warn']) {
+  constructor(args = ['--heartbeat', '2000', '--log-level', 'warn', '--join-rate', '1000/1000', '--room-join-rate', '1000/1000']) {
     this.#args = args;
   }
 

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { LIMITS, parseIceServers, type IceServer } from '../protocol/index.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type SignalingServerOptions } from './signaling-server.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
+import { parseTrustProxy } from './client-address.js';
 
 export const HELP = `Usage: p2p-chat-server [options]
 
@@ -24,6 +25,14 @@ Options:
   --max-clients <n>      connections held at once; more get HTTP 503 (default ${DEFAULT_LIMITS.maxClients})
   --max-connections-per-ip <n>
                          connections from one address; more get HTTP 429 (default ${DEFAULT_LIMITS.maxConnectionsPerIp}; 0: no limit)
+  --join-rate <r[/b]>    joins per second from one address, with a burst of b (default ${DEFAULT_LIMITS.joinsPerIp.perSecond}/${DEFAULT_LIMITS.joinsPerIp.burst});
+                         past it a join gets error "rate-limited" (each join makes every
+                         browser in the room build a peer connection)
+  --room-join-rate <r[/b]>
+                         joins per second into one room, from anyone (default ${DEFAULT_LIMITS.joinsPerRoom.perSecond}/${DEFAULT_LIMITS.joinsPerRoom.burst})
+  --trust-proxy <v>      behind a reverse proxy: which X-Forwarded-For hops to believe for the
+                         client's address, a number of hops (1) or the proxies' addresses and
+                         CIDR ranges (10.0.0.0/8,fd00::/8); default: none (the socket's address)
   --max-name-length <n>  longest display name, 1..${LIMITS.maxNameLength} (default ${LIMITS.maxNameLength})
   --max-room-length <n>  longest room name, 1..${LIMITS.maxRoomLength} (default ${LIMITS.maxRoomLength})
   --heartbeat <ms>       ping interval; dead sockets are dropped after two (default ${DEFAULT_HEARTBEAT_MS})
@@ -53,6 +62,14 @@ function integer(name: string, raw: string, min: number, max: number): number {
   return value;
 }
 
+function rate(name: string, raw: string): { perSecond: number; burst: number } {
+  const match = /^(\d+)(?:\/(\d+))?$/.exec(raw.trim());
+  if (!match) throw new RangeError(`--${name} must be a rate, or a rate and a burst: "10" or "10/100", got "${raw}".`);
+  const perSecond = integer(name, match[1]!, 1, 1_000_000);
+  const burst = match[2] === undefined ? perSecond * 10 : integer(name, match[2], 1, 10_000_000);
+  return { perSecond, burst };
+}
+
 function iceServers(raw: string): readonly IceServer[] {
   const trimmed = raw.trim();
   let value: unknown;
@@ -75,6 +92,16 @@ function iceServers(raw: string): readonly IceServer[] {
   return parsed.value;
 }
 
+/** Checked here so a bad value is a usage error, not a crash at start-up. */
+function trustProxyOption(raw: string): string {
+  try {
+    parseTrustProxy(raw);
+  } catch (error) {
+    throw new RangeError(`--${(error as Error).message}`);
+  }
+  return raw;
+}
+
 export function parseCli(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): CliCommand {
   try {
     const { values } = parseArgs({
@@ -90,6 +117,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         burst: { type: 'string' },
         'max-clients': { type: 'string' },
         'max-connections-per-ip': { type: 'string' },
+        'join-rate': { type: 'string' },
+        'room-join-rate': { type: 'string' },
+        'trust-proxy': { type: 'string' },
         'max-name-length': { type: 'string' },
         'max-room-length': { type: 'string' },
         heartbeat: { type: 'string' },
@@ -117,6 +147,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       ...(values['max-connections-per-ip'] === undefined
         ? {}
         : { maxConnectionsPerIp: integer('max-connections-per-ip', values['max-connections-per-ip'], 0, 10_000_000) }),
+      ...(values['join-rate'] === undefined ? {} : { joinsPerIp: rate('join-rate', values['join-rate']) }),
+      ...(values['room-join-rate'] === undefined ? {} : { joinsPerRoom: rate('room-join-rate', values['room-join-rate']) }),
+      ...(values['trust-proxy'] === undefined ? {} : { trustProxy: trustProxyOption(values['trust-proxy']) }),
       ...(values['max-name-length'] === undefined ? {} : { maxNameLength: integer('max-name-length', values['max-name-length'], 1, LIMITS.maxNameLength) }),
       ...(values['max-room-length'] === undefined ? {} : { maxRoomLength: integer('max-room-length', values['max-room-length'], 1, LIMITS.maxRoomLength) }),
       relay: !values['no-relay'],

@@ -15,8 +15,21 @@ export class ClientSocket extends WebSocket {
   webrtc = true;
   /** The protocol version the client said it speaks (1: it did not say). */
   version = 1;
-  /** The remote address, for the per-IP limit. */
+  /** The client's address (through trusted proxies), for logs. */
   ip = '?';
+  /** What the per-address limits count it under (an IPv6 /64, or the IPv4 address). */
+  group = '?';
+  /**
+   * The server has closed (or replaced) this connection: nothing it sends counts any more,
+   * even before its close handshake ends (a client may ignore it for 30 s).
+   */
+  closing = false;
+  /** Bytes other clients sent through the server to this one, not yet written out, by sender id (made on first use). */
+  pendingBySender: Map<string, number> | null = null;
+  /** Frames of this client dropped because its receiver was full of them, in a row. */
+  overflows = 0;
+  /** When this client was last told its receiver is busy (whole ms). */
+  toldBusyAt = -1000;
   /** Assigned when the client joins (new-peer); null before. */
   id: string | null = null;
   name = '';

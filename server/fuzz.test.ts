@@ -118,7 +118,8 @@ function rssKb(pid: number): number {
 }
 
 test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose nothing`, { timeout: 120_000 }, async (t) => {
-  const { child, url } = await startCliServer(['--port', '0', '--host', '127.0.0.1', '--log-level', 'warn']);
+  // Each batch of frames comes from a fresh connection that joins: the join rates are not what this tests.
+  const { child, url } = await startCliServer(['--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--join-rate', '1000/1000', '--room-join-rate', '1000/1000']);
   let crashed = false;
   child.once('exit', () => (crashed = true));
   try {

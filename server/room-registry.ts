@@ -52,6 +52,11 @@ export class RoomRegistry<M extends RoomMember> {
     return true;
   }
 
+  /** How many members `room` has (0 for a room that does not exist). */
+  size(room: string): number {
+    return this.#rooms.get(room)?.size ?? 0;
+  }
+
   /** The member `id` of `room`, or undefined: relays never cross rooms. */
   find(room: string, id: string): M | undefined {
     return this.#rooms.get(room)?.get(id);

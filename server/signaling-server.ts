@@ -1,33 +1,25 @@
 /**
- * The signaling server: introduces peers, relays their offers, answers and candidates
- * within a room, and nothing else (chat text never passes through it).
+ * The signaling server's shell: HTTP and WebSocket plumbing around two parts that know
+ * no sockets, Admission (origins, capacity, per-address connections and joins) and
+ * RoomRouter (rooms, ids, what a join, a leave or a relayed message does). It introduces
+ * peers, relays their offers, answers and candidates within a room, and nothing else.
  *
  * Every frame is parsed by the protocol module; a bad frame gets an `error` reply and
- * changes nothing for anyone else.
+ * changes nothing for anyone else. A connection the server has closed stops counting at
+ * once: nothing it sends afterwards is acted on.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import {
-  LIMITS,
-  PROTOCOL_VERSION,
-  defaultPeerName,
-  encode,
-  errorMessage,
-  parseClientMessage,
-  relayed,
-  type ErrorCode,
-  type IceServer,
-  type NewPeerRequest,
-  type RelayRequest,
-  type ChatRelayRequest,
-  type ServerMessage,
-} from '../protocol/index.js';
-import { RoomRegistry, summaryOf } from './room-registry.js';
+import { LIMITS, encode, errorMessage, parseClientMessage, type IceServer, type ServerMessage } from '../protocol/index.js';
 import { silentLogger, type Logger } from './log.js';
 import { TOKEN, takeToken, wholeMs } from './token-bucket.js';
 import { ClientSocket } from './client-socket.js';
-import { newIdentity, resumedIdentity } from './identity.js';
+import { Admission, type RateLimit } from './admission.js';
+import { parseTrustProxy, type TrustProxy } from './client-address.js';
+import { RoomRouter } from './room-router.js';
 
 export interface SignalingServerOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -52,13 +44,39 @@ export interface SignalingServerOptions {
   readonly floodCloseAfter?: number;
   /** Connections the server holds at once; more are refused at the upgrade (503). Default 20000. */
   readonly maxClients?: number;
-  /** Connections from one IP address; more are refused at the upgrade (429). Default 100; 0: no limit. */
+  /**
+   * Connections from one address (an IPv6 /64 counts as one), counted from the HTTP
+   * upgrade on; more are refused at the upgrade (429). Default 100; 0: no limit.
+   */
   readonly maxConnectionsPerIp?: number;
+  /**
+   * Which `X-Forwarded-For` hops to believe for the client's address, behind a reverse
+   * proxy: a number of hops, or the proxies' addresses / CIDR ranges (comma-separated
+   * string or list). Default: none (the socket's address).
+   */
+  readonly trustProxy?: number | string | readonly string[];
+  /** Joins per client address: sustained rate and burst. Default 10/s, burst 100. */
+  readonly joinsPerIp?: RateLimit;
+  /** Joins per room (from anyone): sustained rate and burst. Default 10/s, burst 60. */
+  readonly joinsPerRoom?: RateLimit;
+  /**
+   * Attach to an HTTP(S) server of your own instead of listening (its `upgrade` requests
+   * become WebSocket connections; `port` and `host` are then ignored and `close()` leaves
+   * that server running).
+   */
+  readonly server?: HttpServer | HttpsServer;
+  /** Neither listen nor attach: hand upgrade requests to `handleUpgrade` yourself (like ws's `noServer`). */
+  readonly noServer?: boolean;
   /** Longest display name (at most the protocol's 40). */
   readonly maxNameLength?: number;
   /** Longest room name (at most the protocol's 64). */
   readonly maxRoomLength?: number;
-  /** A receiver with more than this many bytes waiting to be sent is cut off (1013). Default 4 MiB. */
+  /**
+   * Bytes waiting to be written to one receiver. Past it, frames from a sender that put
+   * most of them there are dropped (`receiver-busy`; a sender that keeps on is closed with
+   * 1008); a receiver whose backlog comes from everyone is not reading and is cut off
+   * (1013). Default 4 MiB.
+   */
   readonly maxBufferedBytes?: number;
   /**
    * Relay chat (`relay` messages) between peers of a room that cannot connect directly
@@ -75,16 +93,21 @@ export interface SignalingServerStats {
 }
 
 export interface SignalingServer {
-  /** `ws://host:port` clients connect to. */
+  /** `ws://host:port` clients connect to (empty with `noServer`, or an attached server that is not listening). */
   readonly url: string;
   readonly port: number;
   stats(): SignalingServerStats;
+  /** With `noServer`: hands one HTTP upgrade request to the signaling server. */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Tells every client the server is going away (close code 1001) and stops. */
   close(): Promise<void>;
 }
 
 /** A connection: the socket and the server's state for it are one object. */
 type Client = ClientSocket;
+
+/** How long a closed connection may take to finish the close handshake before it is cut. */
+const CLOSE_GRACE_MS = 2000;
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = 'localhost';
@@ -116,6 +139,8 @@ export const DEFAULT_LIMITS = {
   maxNameLength: LIMITS.maxNameLength,
   maxRoomLength: LIMITS.maxRoomLength,
   maxBufferedBytes: 4 * 1024 * 1024,
+  joinsPerIp: { perSecond: 10, burst: 100 },
+  joinsPerRoom: { perSecond: 10, burst: 60 },
 } as const;
 
 export async function createSignalingServer(options: SignalingServerOptions = {}): Promise<SignalingServer> {
@@ -123,56 +148,70 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const host = options.host ?? DEFAULT_HOST;
   const maxRoomSize = options.maxRoomSize ?? DEFAULT_LIMITS.maxRoomSize;
   const maxPayload = options.maxPayload ?? DEFAULT_LIMITS.maxPayload;
-  const iceServers = options.iceServers ?? [];
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
-  const allowedOrigins = new Set(options.allowedOrigins ?? []);
   const messagesPerSecond = options.messagesPerSecond ?? DEFAULT_LIMITS.messagesPerSecond;
   const messageBurst = options.messageBurst ?? DEFAULT_LIMITS.messageBurst;
   const floodCloseAfter = options.floodCloseAfter ?? DEFAULT_LIMITS.floodCloseAfter;
-  const maxClients = options.maxClients ?? DEFAULT_LIMITS.maxClients;
-  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? DEFAULT_LIMITS.maxConnectionsPerIp;
-  const maxNameLength = Math.min(options.maxNameLength ?? LIMITS.maxNameLength, LIMITS.maxNameLength);
-  const maxRoomLength = Math.min(options.maxRoomLength ?? LIMITS.maxRoomLength, LIMITS.maxRoomLength);
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_LIMITS.maxBufferedBytes;
   const relayChat = options.relay ?? true;
   const log = options.logger ?? silentLogger;
-  const limits = {
-    maxRoomSize,
-    maxFrameBytes: maxPayload,
-    maxChatTextLength: LIMITS.maxChatTextLength,
-    maxNameLength,
-    relay: relayChat,
-  };
+  const trustProxy: TrustProxy = parseTrustProxy(options.trustProxy);
+  const maxNameLength = Math.min(options.maxNameLength ?? LIMITS.maxNameLength, LIMITS.maxNameLength);
+  const maxRoomLength = Math.min(options.maxRoomLength ?? LIMITS.maxRoomLength, LIMITS.maxRoomLength);
+  const maxConnectionsPerIp = options.maxConnectionsPerIp ?? DEFAULT_LIMITS.maxConnectionsPerIp;
+  const maxClients = options.maxClients ?? DEFAULT_LIMITS.maxClients;
 
-  const rooms = new RoomRegistry<Client>(maxRoomSize);
-  /** Connections held (ws tracks the sockets themselves in `wss.clients`). */
+  const admission = new Admission({
+    maxClients,
+    maxConnectionsPerIp,
+    trustProxy,
+    joinsPerIp: options.joinsPerIp ?? DEFAULT_LIMITS.joinsPerIp,
+    joinsPerRoom: options.joinsPerRoom ?? DEFAULT_LIMITS.joinsPerRoom,
+    ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
+  });
+  const router = new RoomRouter<Client>(
+    {
+      maxRoomSize,
+      maxRoomLength,
+      maxNameLength,
+      iceServers: options.iceServers ?? [],
+      limits: { maxRoomSize, maxFrameBytes: maxPayload, maxChatTextLength: LIMITS.maxChatTextLength, maxNameLength, relay: relayChat },
+      logger: log,
+    },
+    {
+      send: (client, message) => sendFrame(client, encode(message)),
+      sendEncoded: (client, encoded) => sendFrame(client, encoded()),
+      forward: (from, to, message) => forward(from, to, message),
+      replaced: (client) => closeClient(client, CLOSE_CODES.policyViolation, 'replaced by a newer connection'),
+    },
+    (client, room) => {
+      const allowed = admission.allowJoin(client.group, room, wholeMs());
+      if (allowed === 'ok') return null;
+      log({ event: 'limit', level: 'warn', limit: allowed === 'address' ? 'joins-per-ip' : 'joins-per-room', ip: client.ip, room });
+      return allowed === 'address' ? 'Too many joins from your address: try again in a few seconds.' : `Too many joins into room "${room}": try again in a few seconds.`;
+    },
+  );
+  /** Open WebSocket connections (ws tracks the sockets themselves in `wss.clients`). */
   let connected = 0;
-  /** Joined clients by id: an id is in at most one room at a time. */
-  const byId = new Map<string, Client>();
-  const perIp = new Map<string, number>();
+  /** What admission said of each upgrade request, for its connection. */
+  const admitted = new WeakMap<IncomingMessage, { address: string; group: string }>();
 
-  const http = createServer((request, response) => answerHttp(request, response));
+  const attached = options.server ?? null;
+  const http = options.noServer || attached ? null : createServer((request, response) => answerHttp(request, response));
   const wss = new WebSocketServer({
-    server: http,
+    ...(http ? { server: http } : attached ? { server: attached } : { noServer: true }),
     WebSocket: ClientSocket,
     maxPayload,
-    verifyClient: (
-      { origin, req }: { origin: string | undefined; req: IncomingMessage },
-      done: (ok: boolean, status?: number, reason?: string) => void,
-    ) => {
-      if (allowedOrigins.size > 0 && (origin === undefined || !allowedOrigins.has(origin))) {
-        log({ event: 'limit', level: 'warn', limit: 'origin', origin: origin ?? null });
-        return done(false, 403, 'Origin not allowed');
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }, done: (ok: boolean, status?: number, reason?: string) => void) => {
+      const verdict = admission.admit(origin, req.socket.remoteAddress, req.headers['x-forwarded-for']);
+      if (!verdict.ok) {
+        log({ event: 'limit', level: 'warn', limit: verdict.limit, ip: verdict.address, ...(verdict.limit === 'origin' ? { origin: origin ?? null } : {}) });
+        return done(false, verdict.status, verdict.reason);
       }
-      if (connected >= maxClients) {
-        log({ event: 'limit', level: 'warn', limit: 'max-clients', clients: connected });
-        return done(false, 503, 'Server full');
-      }
-      const ip = req.socket.remoteAddress ?? '?';
-      if (maxConnectionsPerIp > 0 && (perIp.get(ip) ?? 0) >= maxConnectionsPerIp) {
-        log({ event: 'limit', level: 'warn', limit: 'connections-per-ip', ip });
-        return done(false, 429, 'Too many connections from this address');
-      }
+      // Counted from now until the TCP connection ends, handshake finished or not.
+      const socket: Socket = req.socket;
+      socket.once('close', () => admission.release(verdict.group));
+      admitted.set(req, { address: verdict.address, group: verdict.group });
       done(true);
     },
   });
@@ -189,102 +228,80 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   function stats(): SignalingServerStats {
-    return { rooms: rooms.roomCount, clients: connected };
+    return { rooms: router.rooms.roomCount, clients: connected };
   }
 
   function send(client: Client, message: ServerMessage): void {
     sendFrame(client, encode(message));
   }
 
-  /** Sends an encoded frame (a string, or a Buffer shared by a broadcast) as a text frame. */
+  /** A frame from the server itself (a string, or a Buffer shared by a broadcast), as a text frame. */
   function sendFrame(client: Client, frame: string | Buffer): void {
-    if (client.readyState !== WebSocket.OPEN) return;
+    if (client.readyState !== WebSocket.OPEN || client.closing) return;
     if (client.bufferedAmount > maxBufferedBytes) {
       log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: client.id });
-      client.close(CLOSE_CODES.tryAgainLater, 'not reading');
+      closeClient(client, CLOSE_CODES.tryAgainLater, 'not reading');
       return;
     }
     client.send(frame, { binary: false });
   }
 
-  /** One message to every member of a room but one: encoded once for all of them. */
-  function broadcast(room: string, exceptId: string, message: ServerMessage): void {
-    let frame: Buffer | null = null;
-    rooms.forEachOther(room, exceptId, (other) => sendFrame(other, (frame ??= Buffer.from(encode(message)))));
-  }
-
-  function reject(client: Client, code: ErrorCode, message?: string, field?: string): void {
-    log({ event: 'error', level: 'debug', id: client.id, code, ...(field ? { field } : {}) });
-    send(client, errorMessage(code, message, field));
-  }
-
-  function join(client: Client, request: NewPeerRequest): void {
-    if (client.room !== null) return reject(client, 'already-joined');
-    if (request.room.length > maxRoomLength) return reject(client, 'too-large', `Room names have at most ${maxRoomLength} characters here.`, 'room');
-    if (request.name !== undefined && request.name.length > maxNameLength) {
-      return reject(client, 'too-large', `Names have at most ${maxNameLength} characters here.`, 'name');
-    }
-    const identity = request.resume === undefined ? newIdentity() : resumedIdentity(request.resume);
-    const previous = byId.get(identity.id);
-    if (previous && previous !== client) {
-      // The same peer is back (its old socket may not have noticed it is dead yet): the
-      // token proves it, the new connection wins. Peers of the same room are not told it
-      // left, so their WebRTC connection to it stays up.
-      log({ event: 'replaced', id: identity.id, room: previous.room });
-      const sameRoom = previous.room === request.room;
-      leave(previous, 'replaced', !sameRoom);
-      previous.close(CLOSE_CODES.policyViolation, 'replaced by a newer connection');
-    }
-    const name = request.name ?? defaultPeerName(identity.id);
-    client.id = identity.id;
-    client.name = name;
-    client.webrtc = request.webrtc !== false;
-    client.version = request.version ?? 1;
-    const outcome = rooms.join(request.room, identity.id, client);
-    if (!outcome.ok) {
-      client.id = null;
-      log({ event: 'limit', level: 'warn', limit: 'room-size', room: request.room });
-      return reject(client, 'room-full', `Room "${request.room}" already has ${maxRoomSize} peers.`, 'room');
-    }
-    client.room = request.room;
-    byId.set(identity.id, client);
-    log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
-    send(client, { type: 'welcome', id: identity.id, room: request.room, peers: outcome.others, iceServers, limits, resume: identity.resume, version: PROTOCOL_VERSION });
-    broadcast(request.room, identity.id, { type: 'new-peer', ...summaryOf(identity.id, client) });
-  }
-
-  function relay(client: Client, request: RelayRequest | ChatRelayRequest): void {
-    if (client.room === null || client.id === null) return reject(client, 'not-joined');
-    if (request.type === 'relay' && !relayChat) return reject(client, 'relay-disabled');
-    const target = request.to === client.id ? undefined : rooms.find(client.room, request.to);
-    if (!target) return reject(client, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
-    if (request.type === 'relay') {
-      // Chat text passes through here only for this: never logged.
-      send(target, { type: 'relay', from: client.id, message: request.message });
+  /**
+   * A message one client sends another. Its bytes are counted against the sender until
+   * written out, so when the receiver's backlog is full the one who filled it is the one
+   * who is stopped, not the receiver.
+   */
+  function forward(from: Client, to: Client, message: ServerMessage): void {
+    if (to.readyState !== WebSocket.OPEN || to.closing) return;
+    const frame = encode(message);
+    const sender = from.id ?? '?';
+    const pending = (to.pendingBySender ??= new Map());
+    const queued = to.bufferedAmount;
+    if (queued + frame.length > maxBufferedBytes) {
+      const mine = pending.get(sender) ?? 0;
+      if (mine * 2 < queued) {
+        // The backlog is everyone's: the receiver is not reading.
+        log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: to.id });
+        closeClient(to, CLOSE_CODES.tryAgainLater, 'not reading');
+        return;
+      }
+      from.overflows++;
+      const now = wholeMs();
+      if (now - from.toldBusyAt >= 1000) {
+        from.toldBusyAt = now;
+        log({ event: 'limit', level: 'warn', limit: 'receiver-busy', id: from.id, to: to.id });
+        send(from, errorMessage('receiver-busy', `${to.name} is not reading as fast as you send: frames to it are being dropped.`));
+      }
+      if (from.overflows >= floodCloseAfter) {
+        log({ event: 'limit', level: 'warn', limit: 'flood', id: from.id, ip: from.ip });
+        closeClient(from, CLOSE_CODES.policyViolation, 'flooding a peer');
+      }
       return;
     }
-    send(target, relayed(request, client.id));
+    from.overflows = 0;
+    pending.set(sender, (pending.get(sender) ?? 0) + frame.length);
+    to.send(frame, { binary: false }, () => {
+      const left = (pending.get(sender) ?? frame.length) - frame.length;
+      if (left > 0) pending.set(sender, left);
+      else pending.delete(sender);
+    });
   }
 
-  /** Takes a client out of its room; tells the room unless `announce` is false. */
-  function leave(client: Client, why: string, announce = true): void {
-    const { room, id } = client;
-    client.room = null;
-    if (id !== null && byId.get(id) === client) byId.delete(id);
-    if (room === null || id === null || rooms.find(room, id) !== client || !rooms.leave(room, id)) return;
-    log({ event: 'leave', id, room, why });
-    if (!announce) return;
-    broadcast(room, id, { type: 'peer-disconnected', id });
+  /** Closes a connection for good: it leaves its room now and nothing it sends counts any more. */
+  function closeClient(client: Client, code: number, reason: string): void {
+    if (client.closing) return;
+    client.closing = true;
+    router.leave(client, `close ${code}`);
+    client.close(code, reason);
+    // A client that ignores the close is cut rather than held for ws's 30 s.
+    setTimeout(() => client.terminate(), CLOSE_GRACE_MS).unref();
   }
 
   function disconnect(client: Client, why: string): void {
     if (!client.counted) return;
     client.counted = false;
     connected--;
-    const count = (perIp.get(client.ip) ?? 1) - 1;
-    if (count <= 0) perIp.delete(client.ip);
-    else perIp.set(client.ip, count);
-    leave(client, why);
+    router.leave(client, why);
   }
 
   /** Rate limiting: a token per frame; floods get one error a second, then the door. */
@@ -302,32 +319,32 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     }
     if (client.dropped >= floodCloseAfter) {
       log({ event: 'limit', level: 'warn', limit: 'flood', id: client.id, ip: client.ip });
-      client.close(CLOSE_CODES.policyViolation, 'rate limit exceeded');
+      closeClient(client, CLOSE_CODES.policyViolation, 'rate limit exceeded');
     }
     return false;
   }
 
   function onFrame(client: Client, data: RawData, isBinary: boolean): void {
-    if (!admit(client)) return;
-    if (isBinary) return reject(client, 'binary-not-supported');
+    if (client.closing || !admit(client)) return;
+    if (isBinary) return router.reject(client, 'binary-not-supported');
     // ws hands over a Buffer (fragments: several); decoded where it lies, not copied first.
     const text = (Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8');
     const parsed = parseClientMessage(text, maxPayload);
-    if (!parsed.ok) return reject(client, parsed.error.code, parsed.error.message, parsed.error.field);
+    if (!parsed.ok) return router.reject(client, parsed.error.code, parsed.error.message, parsed.error.field);
     const message = parsed.value;
-    if (message.type === 'new-peer') join(client, message);
-    else relay(client, message);
+    if (message.type !== 'new-peer') return router.relay(client, message);
+    router.join(client, message);
   }
 
   wss.on('connection', (client, request) => {
-    const ip = request.socket.remoteAddress ?? '?';
-    client.ip = ip;
+    const seen = admitted.get(request);
+    client.ip = seen?.address ?? request.socket.remoteAddress ?? '?';
+    client.group = seen?.group ?? client.ip;
     client.milliTokens = messageBurst * TOKEN;
     client.tokensAt = wholeMs();
     client.counted = true;
     connected++;
-    perIp.set(ip, (perIp.get(ip) ?? 0) + 1);
-    log({ event: 'connect', level: 'debug', ip });
+    log({ event: 'connect', level: 'debug', ip: client.ip });
     client.on('message', onSocketMessage);
     client.on('error', onSocketError);
     client.on('close', onSocketClose);
@@ -362,17 +379,25 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }, heartbeatMs);
   heartbeat.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(port, host, () => {
-      http.off('error', reject);
-      resolve();
+  if (http) {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
-  const address = http.address() as AddressInfo;
-  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `ws://${host === 'localhost' ? 'localhost' : urlHost}:${address.port}`;
-  log({ event: 'listening', url, maxRoomSize, maxPayload, messagesPerSecond, messageBurst, maxClients, maxConnectionsPerIp });
+  }
+  const address = (http ?? attached)?.address() as AddressInfo | string | null | undefined;
+  const listening = address && typeof address === 'object' ? address : null;
+  const urlHost = listening?.family === 'IPv6' ? `[${listening.address}]` : listening?.address;
+  const scheme = attached && 'setSecureContext' in attached ? 'wss' : 'ws';
+  const url = listening ? `${scheme}://${http && host === 'localhost' ? 'localhost' : urlHost}:${listening.port}` : '';
+  log({ event: 'listening', url, maxRoomSize, maxPayload, messagesPerSecond, messageBurst, maxClients, maxConnectionsPerIp, trustProxy: trustProxy.kind });
+
+  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
+  }
 
   let closing: Promise<void> | null = null;
   function close(): Promise<void> {
@@ -388,16 +413,18 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       }, 1000);
       cut.unref();
       wss.close(() => {
-        http.close(() => {
+        const done = () => {
           clearTimeout(cut);
           log({ event: 'closed' });
           resolve();
-        });
+        };
+        if (!http) return done();
+        http.close(done);
         http.closeAllConnections();
       });
     });
     return closing;
   }
 
-  return { url, port: address.port, stats, close };
+  return { url, port: listening?.port ?? 0, stats, handleUpgrade, close };
 }

@@ -1,5 +1,7 @@
 /** A small real `ws` client for server tests: waits for typed server messages. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { parseServerMessage, type ServerMessage } from '../protocol/index.js';
@@ -140,4 +142,96 @@ export async function startCliServer(args: readonly string[]): Promise<CliServer
     child.once('exit', (code) => reject(new Error(`the server exited early (${code}): ${stderr}`)));
   });
   return { child, url, stderr: () => stderr };
+}
+
+/**
+ * A hostile client speaking WebSocket by hand over TCP: it ignores the server's close
+ * frame and keeps sending, as a client may for the 30 s a close handshake is allowed to
+ * take. Records text frames and the close code it was sent.
+ */
+export class DeafClient {
+  readonly received: ServerMessage[] = [];
+  closeCode: number | null = null;
+  ended = false;
+  #buffer = Buffer.alloc(0);
+
+  private constructor(readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      this.#readFrames();
+    });
+    socket.on('close', () => (this.ended = true));
+    socket.on('error', () => {});
+  }
+
+  static open(url: string, headers: Record<string, string> = {}): Promise<DeafClient> {
+    const { hostname, port } = new URL(url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname);
+      socket.once('error', reject);
+      socket.once('connect', () => {
+        const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        socket.write(`GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
+      });
+      let head = '';
+      const onData = (chunk: Buffer) => {
+        head += chunk.toString('latin1');
+        const end = head.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        socket.off('data', onData);
+        if (!head.startsWith('HTTP/1.1 101')) {
+          socket.destroy();
+          reject(new Error(head.split('\r\n')[0]));
+          return;
+        }
+        const client = new DeafClient(socket);
+        const rest = Buffer.from(head.slice(end + 4), 'latin1');
+        if (rest.length > 0) socket.emit('data', rest);
+        resolve(client);
+      };
+      socket.on('data', onData);
+    });
+  }
+
+  /** A masked text frame, as clients must send. */
+  send(message: unknown): void {
+    const payload = Buffer.from(typeof message === 'string' ? message : JSON.stringify(message));
+    const mask = randomBytes(4);
+    const length = payload.length;
+    const header = length < 126 ? Buffer.from([0x81, 0x80 | length]) : Buffer.from([0x81, 0x80 | 126, length >> 8, length & 0xff]);
+    const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]!));
+    if (!this.socket.destroyed) this.socket.write(Buffer.concat([header, mask, masked]));
+  }
+
+  #readFrames(): void {
+    for (;;) {
+      const buffer = this.#buffer;
+      if (buffer.length < 2) return;
+      const opcode = buffer[0]! & 0x0f;
+      let length = buffer[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (buffer.length < 4) return;
+        length = buffer.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (buffer.length < 10) return;
+        length = Number(buffer.readBigUInt64BE(2));
+        offset = 10;
+      }
+      if (buffer.length < offset + length) return;
+      const payload = buffer.subarray(offset, offset + length);
+      this.#buffer = buffer.subarray(offset + length);
+      if (opcode === 1) {
+        const parsed = parseServerMessage(payload.toString('utf8'));
+        if (parsed.ok) this.received.push(parsed.value);
+      } else if (opcode === 8) {
+        this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+      }
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
 }

@@ -1,0 +1,174 @@
+/**
+ * What an outside hostile-client test found, each reproduced with real sockets: closed
+ * connections that keep acting, a refused resume that still evicted its owner, join
+ * churn without limit, one member getting another disconnected, and per-address limits
+ * behind a proxy.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DeafClient, TestClient, withServer } from './test-client.js';
+
+const SDP = 'v=0\r\n';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+test('a connection replaced by its own resume token stops counting at once, even if it ignores the close', async () => {
+  await withServer({}, async (url) => {
+    const witness = await TestClient.join(url, 'room', 'witness');
+    const old = await DeafClient.open(url);
+    old.send({ type: 'new-peer', room: 'room', name: 'old' });
+    await witness.client.next('new-peer');
+    await sleep(50);
+    const welcome = old.received.find((m) => m.type === 'welcome');
+    assert.ok(welcome && welcome.type === 'welcome');
+    // The same peer comes back on a new connection: the old one is closed (1008)...
+    const fresh = await TestClient.open(url);
+    fresh.send({ type: 'new-peer', room: 'room', name: 'new', resume: welcome.resume });
+    const freshWelcome = await fresh.next('welcome');
+    assert.equal(freshWelcome.id, welcome.id);
+    await sleep(50);
+    assert.equal(old.closeCode, 1008);
+    // ...but ignores that and tries to push the newer connection out, to signal, and to haunt another room.
+    old.send({ type: 'new-peer', room: 'room', resume: welcome.resume });
+    old.send({ type: 'offer', to: witness.welcome.id, sdp: SDP });
+    old.send({ type: 'new-peer', room: 'elsewhere', name: 'ghost' });
+    const elsewhere = await TestClient.join(url, 'elsewhere', 'resident');
+    await sleep(200);
+    await witness.client.settle();
+    assert.equal(fresh.closed, null, 'the newer connection stays');
+    assert.deepEqual(witness.client.received.filter((m) => m.type === 'offer'), [], 'no offer from the closed connection');
+    assert.deepEqual(elsewhere.welcome.peers, [], 'no ghost in another room');
+    old.destroy();
+    fresh.close();
+    witness.client.close();
+    elsewhere.client.close();
+  });
+});
+
+test('a connection closed for flooding relays nothing more', async () => {
+  await withServer({ messagesPerSecond: 5, messageBurst: 5, floodCloseAfter: 5 }, async (url) => {
+    const target = await TestClient.join(url, 'flood', 'target');
+    const flooder = await DeafClient.open(url);
+    flooder.send({ type: 'new-peer', room: 'flood', name: 'flooder' });
+    await target.client.next('new-peer');
+    for (let i = 0; i < 20; i++) flooder.send({ type: 'candidate', to: target.welcome.id, candidate: null });
+    const closedAt = Date.now();
+    while (flooder.closeCode === null && Date.now() - closedAt < 2000) await sleep(10);
+    assert.equal(flooder.closeCode, 1008);
+    await target.client.next('peer-disconnected');
+    const before = target.client.received.filter((m) => m.type === 'candidate').length;
+    // Its tokens refill over a second; it keeps sending after the close.
+    await sleep(1100);
+    for (let i = 0; i < 10; i++) flooder.send({ type: 'candidate', to: target.welcome.id, candidate: null });
+    await sleep(200);
+    await target.client.settle();
+    assert.equal(target.client.received.filter((m) => m.type === 'candidate').length, before, 'nothing after the close');
+    flooder.destroy();
+    target.client.close();
+  });
+});
+
+test('a resume refused because the room is full leaves the owner\'s live session alone', async () => {
+  await withServer({ maxRoomSize: 2 }, async (url) => {
+    const owner = await TestClient.join(url, 'home', 'owner');
+    const mate = await TestClient.join(url, 'home', 'mate');
+    await owner.client.next('new-peer');
+    const full1 = await TestClient.join(url, 'full', 'f1');
+    const full2 = await TestClient.join(url, 'full', 'f2');
+    // Someone with the owner's token asks to join the full room as the owner.
+    const thief = await TestClient.open(url);
+    thief.send({ type: 'new-peer', room: 'full', resume: owner.welcome.resume });
+    assert.equal((await thief.next('error')).code, 'room-full');
+    await sleep(100);
+    await mate.client.settle();
+    assert.equal(owner.client.closed, null, 'the owner is still connected');
+    assert.deepEqual(mate.client.received.filter((m) => m.type === 'peer-disconnected'), [], 'its room was not told it left');
+    // And it still signals.
+    owner.client.send({ type: 'offer', to: mate.welcome.id, sdp: SDP });
+    assert.equal((await mate.client.next('offer')).from, owner.welcome.id);
+    for (const c of [owner.client, mate.client, full1.client, full2.client, thief]) c.close();
+  });
+});
+
+test('join churn from one address is limited: a room hears at most the burst, then the rate', async () => {
+  await withServer({ joinsPerIp: { perSecond: 5, burst: 10 }, joinsPerRoom: { perSecond: 100, burst: 100 } }, async (url) => {
+    const member = await TestClient.join(url, 'churn', 'member'); // one join of the budget
+    const started = Date.now();
+    let refused = 0;
+    for (let i = 0; i < 40; i++) {
+      const c = await TestClient.open(url);
+      c.send({ type: 'new-peer', room: 'churn' });
+      const reply = await Promise.race([c.next('welcome').then(() => 'welcome' as const), c.next('error').then((e) => e.code)]);
+      if (reply === 'rate-limited') refused++;
+      c.close();
+      await c.waitClosed();
+    }
+    const elapsed = (Date.now() - started) / 1000;
+    await sleep(100);
+    await member.client.settle();
+    const notices = member.client.received.filter((m) => m.type === 'new-peer').length;
+    const allowed = 9 + Math.ceil(elapsed * 5) + 1;
+    assert.ok(notices <= allowed, `${notices} join notices in ${elapsed.toFixed(2)} s (at most ${allowed})`);
+    assert.ok(refused >= 40 - allowed, `${refused} joins refused with rate-limited`);
+    member.client.close();
+  });
+});
+
+test('one member cannot get another disconnected by filling its queue: the sender is stopped, the receiver stays', async () => {
+  await withServer({ maxBufferedBytes: 256 * 1024, messagesPerSecond: 1000, messageBurst: 1000, floodCloseAfter: 1000 }, async (url) => {
+    const victim = await TestClient.join(url, 'busy', 'victim');
+    const flooder = await TestClient.join(url, 'busy', 'flooder');
+    const friend = await TestClient.join(url, 'busy', 'friend');
+    await victim.client.next('new-peer');
+    await victim.client.next('new-peer');
+    // The victim is slow (its socket does not read for a moment)...
+    const raw = (victim.client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    raw.pause();
+    // ...and the flooder sends it large offers as fast as it may.
+    const big = `v=0\r\n${'a'.repeat(30 * 1024)}`;
+    for (let i = 0; i < 500; i++) flooder.client.send({ type: 'offer', to: victim.welcome.id, sdp: big });
+    const busy = await flooder.client.next('error', 5000);
+    assert.equal(busy.code, 'receiver-busy');
+    raw.resume();
+    await victim.client.settle();
+    assert.equal(victim.client.closed, null, 'the victim keeps its connection');
+    // And it still hears the room: a friend's offer arrives.
+    friend.client.send({ type: 'offer', to: victim.welcome.id, sdp: 'v=0\r\nfriend' });
+    const offers = async () => {
+      for (;;) {
+        const offer = await victim.client.next('offer', 5000);
+        if (offer.from === friend.welcome.id) return offer;
+      }
+    };
+    assert.equal((await offers()).sdp, 'v=0\r\nfriend');
+    for (const c of [victim.client, flooder.client, friend.client]) c.close();
+  });
+});
+
+test('per-address limits behind a proxy: X-Forwarded-For counts only from trusted proxies', async () => {
+  // Untrusted: the header is ignored, everyone is the socket's address.
+  await withServer({ maxConnectionsPerIp: 2 }, async (url) => {
+    const a = await DeafClient.open(url, { 'X-Forwarded-For': '198.18.1.1' });
+    const b = await DeafClient.open(url, { 'X-Forwarded-For': '198.18.1.2' });
+    await assert.rejects(DeafClient.open(url, { 'X-Forwarded-For': '198.18.1.3' }), /429/);
+    a.destroy();
+    b.destroy();
+  });
+  // One trusted hop (the proxy on 127.0.0.1): each forwarded address has its own count.
+  await withServer({ maxConnectionsPerIp: 2, trustProxy: 1 }, async (url) => {
+    const clients = [];
+    for (let i = 0; i < 5; i++) clients.push(await DeafClient.open(url, { 'X-Forwarded-For': `198.18.1.${i + 1}` }));
+    clients.push(await DeafClient.open(url, { 'X-Forwarded-For': '198.18.1.1' }));
+    await assert.rejects(DeafClient.open(url, { 'X-Forwarded-For': '198.18.1.1' }), /429/, 'the third from one client address');
+    // A client cannot pick its address past the trusted hop: only the last entry counts.
+    await assert.rejects(DeafClient.open(url, { 'X-Forwarded-For': '198.19.0.9, 198.18.1.1' }), /429/);
+    for (const c of clients) c.destroy();
+  });
+  // Trusted by address range; IPv6 clients count per /64.
+  await withServer({ maxConnectionsPerIp: 1, trustProxy: '127.0.0.0/8' }, async (url) => {
+    const one = await DeafClient.open(url, { 'X-Forwarded-For': '2001:2:0:1::1' });
+    await assert.rejects(DeafClient.open(url, { 'X-Forwarded-For': '2001:2:0:1:ffff::9' }), /429/, 'same /64');
+    const other = await DeafClient.open(url, { 'X-Forwarded-For': '2001:2:0:2::1' });
+    one.destroy();
+    other.destroy();
+  });
+});

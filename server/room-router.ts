@@ -1,0 +1,152 @@
+/**
+ * The signaling server's rules, without sockets: who is in which room under which id,
+ * what a join, a leave and a relayed message do, and who hears about it. The shell
+ * (signaling-server.ts) parses frames and hands them here; what goes out goes through
+ * `RouterOutput`, so the rules are unit-tested with plain objects as members.
+ */
+import {
+  defaultPeerName,
+  encode,
+  errorMessage,
+  relayed,
+  type ChatRelayRequest,
+  type ErrorCode,
+  type IceServer,
+  type NewPeerRequest,
+  type RelayRequest,
+  type ServerLimits,
+  type ServerMessage,
+  PROTOCOL_VERSION,
+} from '../protocol/index.js';
+import { RoomRegistry, summaryOf } from './room-registry.js';
+import { newIdentity, resumedIdentity } from './identity.js';
+import { silentLogger, type Logger } from './log.js';
+
+/** A connection as the router sees it. */
+export interface RouterMember {
+  id: string | null;
+  name: string;
+  room: string | null;
+  webrtc: boolean;
+  version: number;
+}
+
+export interface RouterOutput<M extends RouterMember> {
+  /** A message from the server itself to one member. */
+  send(member: M, message: ServerMessage): void;
+  /** One message to many: `encoded` is made once and shared. */
+  sendEncoded(member: M, encoded: () => Buffer): void;
+  /** A message one member sends another through the server: its bytes count against `from`. */
+  forward(from: M, to: M, message: ServerMessage): void;
+  /** `member` was replaced by a newer connection holding its resume token: close it. */
+  replaced(member: M): void;
+}
+
+export interface RoomRouterOptions {
+  readonly maxRoomSize: number;
+  readonly maxRoomLength: number;
+  readonly maxNameLength: number;
+  readonly iceServers: readonly IceServer[];
+  readonly limits: ServerLimits;
+  readonly logger?: Logger;
+}
+
+/** Asked before a join that would happen: a refusal message (`rate-limited`), or null to let it. */
+export type JoinGate<M> = (member: M, room: string) => string | null;
+
+export class RoomRouter<M extends RouterMember> {
+  readonly rooms: RoomRegistry<M>;
+  /** Joined members by id: an id is in at most one room at a time. */
+  readonly #byId = new Map<string, M>();
+  readonly #log: Logger;
+
+  constructor(
+    readonly options: RoomRouterOptions,
+    readonly out: RouterOutput<M>,
+    readonly gate: JoinGate<M> = () => null,
+  ) {
+    this.rooms = new RoomRegistry<M>(options.maxRoomSize);
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  byId(id: string): M | undefined {
+    return this.#byId.get(id);
+  }
+
+  reject(member: M, code: ErrorCode, message?: string, field?: string): void {
+    this.#log({ event: 'error', level: 'debug', id: member.id, code, ...(field ? { field } : {}) });
+    this.out.send(member, errorMessage(code, message, field));
+  }
+
+  /** Phase 1: `new-peer`. A resume token brings the same id back, replacing an older connection. */
+  join(member: M, request: NewPeerRequest): void {
+    const { maxRoomLength, maxNameLength, maxRoomSize } = this.options;
+    if (member.room !== null) return this.reject(member, 'already-joined');
+    if (request.room.length > maxRoomLength) return this.reject(member, 'too-large', `Room names have at most ${maxRoomLength} characters here.`, 'room');
+    if (request.name !== undefined && request.name.length > maxNameLength) {
+      return this.reject(member, 'too-large', `Names have at most ${maxNameLength} characters here.`, 'name');
+    }
+    const identity = request.resume === undefined ? newIdentity() : resumedIdentity(request.resume);
+    const previous = this.#byId.get(identity.id);
+    const sameRoom = previous !== undefined && previous !== member && previous.room === request.room;
+    // Capacity first: a resume into a full room is refused without touching the live
+    // session it would have replaced.
+    if (this.rooms.size(request.room) - (sameRoom ? 1 : 0) >= maxRoomSize) {
+      this.#log({ event: 'limit', level: 'warn', limit: 'room-size', room: request.room });
+      return this.reject(member, 'room-full', `Room "${request.room}" already has ${maxRoomSize} peers.`, 'room');
+    }
+    // Only joins that would happen count against the join rates.
+    const refused = this.gate(member, request.room);
+    if (refused !== null) return this.reject(member, 'rate-limited', refused, 'room');
+    if (previous && previous !== member) {
+      // The same peer is back (its old socket may not have noticed it is dead yet): the
+      // token proves it, the new connection wins. Peers of the same room are not told it
+      // left, so their WebRTC connection to it stays up.
+      this.#log({ event: 'replaced', id: identity.id, room: previous.room });
+      this.leave(previous, 'replaced', !sameRoom);
+      this.out.replaced(previous);
+    }
+    member.id = identity.id;
+    member.name = request.name ?? defaultPeerName(identity.id);
+    member.webrtc = request.webrtc !== false;
+    member.version = request.version ?? 1;
+    const outcome = this.rooms.join(request.room, identity.id, member);
+    if (!outcome.ok) {
+      member.id = null;
+      return this.reject(member, 'room-full', `Room "${request.room}" already has ${maxRoomSize} peers.`, 'room');
+    }
+    member.room = request.room;
+    this.#byId.set(identity.id, member);
+    this.#log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
+    const { iceServers, limits } = this.options;
+    this.out.send(member, { type: 'welcome', id: identity.id, room: request.room, peers: outcome.others, iceServers, limits, resume: identity.resume, version: PROTOCOL_VERSION });
+    this.broadcast(request.room, identity.id, { type: 'new-peer', ...summaryOf(identity.id, member) });
+  }
+
+  /** Phases 2-3 (and the chat relay): a message for one peer of the sender's room, stamped with the sender's id. */
+  relay(member: M, request: RelayRequest | ChatRelayRequest): void {
+    if (member.room === null || member.id === null) return this.reject(member, 'not-joined');
+    if (request.type === 'relay' && !this.options.limits.relay) return this.reject(member, 'relay-disabled');
+    const target = request.to === member.id ? undefined : this.rooms.find(member.room, request.to);
+    if (!target) return this.reject(member, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
+    // Chat text passes through here only for `relay`: never logged.
+    this.out.forward(member, target, request.type === 'relay' ? { type: 'relay', from: member.id, message: request.message } : relayed(request, member.id));
+  }
+
+  /** Takes a member out of its room; tells the room unless `announce` is false. */
+  leave(member: M, why: string, announce = true): void {
+    const { room, id } = member;
+    member.room = null;
+    if (id !== null && this.#byId.get(id) === member) this.#byId.delete(id);
+    if (room === null || id === null || this.rooms.find(room, id) !== member || !this.rooms.leave(room, id)) return;
+    this.#log({ event: 'leave', id, room, why });
+    if (announce) this.broadcast(room, id, { type: 'peer-disconnected', id });
+  }
+
+  /** One message to every member of a room but one: encoded once for all of them. */
+  broadcast(room: string, exceptId: string, message: ServerMessage): void {
+    let frame: Buffer | null = null;
+    const encoded = () => (frame ??= Buffer.from(encode(message)));
+    this.rooms.forEachOther(room, exceptId, (other) => this.out.sendEncoded(other, encoded));
+  }
+}
