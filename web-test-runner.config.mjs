@@ -97,7 +97,7 @@ const signalingProcessPlugin = commandPlugin('signaling-process', async (payload
 });
 
 export default {
-  files: onlyWebKit ? WEBKIT_FILES : ['components/**/*.test.ts', 'test/**/*.test.ts', '!test/webkit/**'],
+  files: onlyWebKit ? WEBKIT_FILES : ['components/**/*.test.ts', 'test/**/*.test.ts', '!test/webkit/**', '!test/node/**'],
   // WebKit runs the tests written for every browser, WebRTC or not (test/webkit/).
   groups: webkitBrowser && !onlyWebKit ? [{ name: 'webkit', files: WEBKIT_FILES, browsers: [webkitBrowser] }] : [],
   nodeResolve: true,
