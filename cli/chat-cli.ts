@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { WebSocket } from 'ws';
 import { Mesh, type SocketConstructor } from '../client/mesh.js';
 import type { PeerConnectionConstructor } from '../client/peer-link.js';
-import { terminalSafe } from './terminal-text.js';
+import { terminalMessage, terminalSafe } from './terminal-text.js';
+import { lookAlikes, safeName } from '../client/display-name.js';
 
 export const HELP = `Usage: p2p-chat-cli [options]
 
@@ -69,13 +70,18 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const names = new Map<string, string>();
   mesh.addEventListener('welcome', (e) => say(`* joined room "${e.detail.room}" as ${mesh.displayName ?? 'guest'} (${e.detail.id}); ${e.detail.peers.length} other peer(s) here`));
+  /** A peer's name as shown: invisible characters removed, and its id beside it when another name looks the same. */
+  const shown = (id: string, name = names.get(id) ?? id) => {
+    const alike = lookAlikes([...names].map(([peerId, peerName]) => ({ id: peerId, name: peerName })), mesh.displayName);
+    return terminalSafe(safeName(name)) + (alike.has(id) ? ` (#${id.slice(0, 4)})` : '');
+  };
   mesh.addEventListener('peer-join', (e) => {
     names.set(e.detail.id, e.detail.name);
-    say(`* ${terminalSafe(e.detail.name)} is here`);
+    say(`* ${shown(e.detail.id)} is here`);
   });
-  mesh.addEventListener('peer-leave', (e) => say(`* ${terminalSafe(names.get(e.detail.id) ?? e.detail.id)} left`));
-  mesh.addEventListener('channel-open', (e) => say(`* direct (peer-to-peer) channel to ${terminalSafe(names.get(e.detail.id) ?? e.detail.id)} open`));
-  mesh.addEventListener('message', (e) => say(`[${time(e.detail.at)}] ${terminalSafe(e.detail.name)}: ${terminalSafe(e.detail.text)}`));
+  mesh.addEventListener('peer-leave', (e) => say(`* ${shown(e.detail.id)} left`));
+  mesh.addEventListener('channel-open', (e) => say(`* direct (peer-to-peer) channel to ${shown(e.detail.id)} open`));
+  mesh.addEventListener('message', (e) => say(terminalMessage(`[${time(e.detail.at)}] ${shown(e.detail.from, e.detail.name)}: `, e.detail.text)));
   mesh.addEventListener('error', (e) => process.stderr.write(`! ${e.detail.code}: ${terminalSafe(e.detail.message)}\n`));
   mesh.connect();
 

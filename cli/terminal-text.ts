@@ -6,3 +6,13 @@
 export function terminalSafe(text: string): string {
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
+
+/**
+ * A peer's message as terminal lines: every line of a multi-line message after the first
+ * is indented under it with a bar, so a newline in someone's text can never forge a line
+ * that looks like it came from someone else (or from this program).
+ */
+export function terminalMessage(prefix: string, text: string): string {
+  const [first = '', ...rest] = text.split(/\r\n|\n|\r/);
+  return [`${prefix}${terminalSafe(first)}`, ...rest.map((line) => `    | ${terminalSafe(line)}`)].join('\n');
+}

@@ -7,6 +7,7 @@ import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { Mesh, type MeshOptions, type SendResult } from '../client/mesh.js';
 import type { ErrorDetail, MeshEventMap, MeshEventName, PeerInfo } from '../client/mesh-events.js';
 import { p2pEvent } from './events.js';
+import { safeName } from '../client/display-name.js';
 
 /** One line of the transcript: a chat message, or a short note (join, leave, error). */
 export type TranscriptLine =
@@ -100,12 +101,12 @@ export class MeshController implements ReactiveController {
       case 'peer-join': {
         const d = detail as MeshEventMap['peer-join'];
         this.#names.set(d.id, d.name);
-        this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${d.name} is here`, at: now, error: false });
+        this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${safeName(d.name)} is here`, at: now, error: false });
         return;
       }
       case 'peer-leave': {
         const d = detail as MeshEventMap['peer-leave'];
-        const name = this.#names.get(d.id) ?? 'A peer';
+        const name = safeName(this.#names.get(d.id) ?? 'A peer');
         this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${name} left`, at: now, error: false });
         return;
       }

@@ -148,4 +148,55 @@ describe('<p2p-chat> in a real mesh', () => {
     await waitUntil(() => errors.length > 0, 'an error event');
     expect(errors[0]?.code).to.equal('signaling-unavailable');
   });
+
+  it('names cannot reorder text or hide characters, and look-alike names carry a short id', async () => {
+    const room = uniqueRoom('names');
+    const viewer = addChat(room, 'Viewer');
+    const ann = addChat(room, 'Ann');
+    // Cyrillic "А" and a zero-width space: "Аnn" is not "Ann", but looks it.
+    const twin = addChat(room, '\u0410n\u200bn');
+    // A right-to-left override would show "exe.txt" as "txt.exe".
+    const reorder = addChat(room, 'Bob\u202Etxt.exe');
+    chats = [viewer, ann, twin, reorder];
+    await waitForMesh(chats);
+    const got = record(viewer, 'p2p-message');
+    twin.send('it is me, Ann');
+    reorder.send('hi');
+    await waitUntil(() => got.length === 2, 'both messages arrive');
+    const root = viewer.shadowRoot!;
+    await waitUntil(() => root.querySelectorAll('li[part~="message"]').length === 2, 'rendered');
+    const [fromTwin, fromReorder] = [...root.querySelectorAll('li[part~="message"]')];
+    expect(fromTwin!.querySelector('bdi')!.textContent).to.equal('\u0410nn', 'the zero-width space is gone');
+    expect(fromTwin!.querySelector('[part="id-tag"]')!.textContent).to.equal(`#${twin.selfId!.slice(0, 4)}`);
+    expect(fromReorder!.querySelector('bdi')!.textContent).to.equal('Bobtxt.exe', 'no override character left');
+    expect(fromReorder!.querySelector('[part="id-tag"]')).to.equal(null, 'a name like no other has no tag');
+    const list = root.querySelector('peer-list')!.shadowRoot!;
+    await waitUntil(() => list.querySelectorAll('[part="id-tag"]').length === 2, 'both look-alikes tagged in the peer list');
+    const tagged = [...list.querySelectorAll('[part="id-tag"]')].map((el) => el.closest('li')!.getAttribute('data-peer-id'));
+    expect(tagged.sort()).to.deep.equal([ann.selfId, twin.selfId].sort());
+  });
+
+  it('text typed while alone stays in the box; removing the name attribute does not throw', async () => {
+    const alone = addChat(uniqueRoom('alone'), 'Solo');
+    chats = [alone];
+    const errors = record(alone, 'p2p-error');
+    await waitUntil(() => alone.selfId !== null, 'joined');
+    const input = alone.shadowRoot!.querySelector('input')!;
+    input.focus();
+    input.value = 'is anyone here?';
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => errors.some((e) => e.code === 'not-connected'), 'told that nobody got it');
+    expect(input.value, 'not lost').to.equal('is anyone here?');
+    let thrown: unknown = null;
+    const onError = (event: ErrorEvent) => (thrown = event.error);
+    window.addEventListener('error', onError);
+    try {
+      alone.removeAttribute('name');
+      await alone.updateComplete;
+      await waitUntil(() => alone.selfId !== null && alone.mesh?.displayName?.startsWith('guest-') === true, 'rejoined under the server\'s name');
+    } finally {
+      window.removeEventListener('error', onError);
+    }
+    expect(thrown).to.equal(null);
+  });
 });

@@ -7,6 +7,7 @@ import type { PeerInfo } from '../client/mesh-events.js';
 import './peer-list.js';
 import './events.js';
 import { visuallyHidden } from './shared-styles.js';
+import { lookAlikes, safeName } from '../client/display-name.js';
 
 /** Created on first use: setting up Intl costs page start-up time. */
 let timeFormat: Intl.DateTimeFormat | null = null;
@@ -39,7 +40,8 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @csspart message - one message; own messages also have the part `own`
  * @csspart own - a message this user sent
  * @csspart notice - a join/leave/error line in the log
- * @csspart name - a message's sender name
+ * @csspart name - a message's sender name (invisible and text-reordering characters removed)
+ * @csspart id-tag - a short sender id shown beside names that look like another's
  * @csspart time - a message's time
  * @csspart text - a message's text
  * @csspart form - the message form
@@ -71,9 +73,11 @@ export class P2pChat extends LitElement {
   /** Your display name (default: the server's `guest-xxxx`). */
   name = '';
 
-  readonly #mesh = new MeshController(this, () =>
-    this.server ? { server: this.server, room: this.room || DEFAULT_ROOM, ...(this.name.trim() ? { name: this.name.trim() } : {}) } : null,
-  );
+  // Removing an attribute sets its property to null: every setting tolerates that.
+  readonly #mesh = new MeshController(this, () => {
+    const name = (this.name ?? '').trim();
+    return this.server ? { server: this.server, room: this.room || DEFAULT_ROOM, ...(name ? { name } : {}) } : null;
+  });
 
   /** Our server-assigned peer id, once joined (null before). */
   get selfId(): string | null {
@@ -167,6 +171,12 @@ export class P2pChat extends LitElement {
     }
     .name {
       font-weight: 600;
+    }
+    .id-tag {
+      font-size: 0.8em;
+      font-family: monospace;
+      font-weight: normal;
+      opacity: 0.8;
     }
     li.own .name {
       color: var(--p2p-chat-accent, #0969da);
@@ -285,13 +295,16 @@ export class P2pChat extends LitElement {
     const input = this.renderRoot.querySelector('input');
     if (!input || input.value.trim() === '') return;
     const result = this.send(input.value);
-    if (result.message) input.value = '';
+    // Sent or waiting to go out: the box empties. Reached nobody: the text stays, so it is
+    // not lost, and the notice says why.
+    if (result.message && !result.error) input.value = '';
   }
 
   override render() {
     const mesh = this.#mesh.mesh;
     const cannotSend: ErrorCode | null = !mesh || mesh.status === 'closed' ? 'not-connected' : !mesh.canChat ? 'relay-disabled' : null;
     const selfName = mesh?.displayName ?? '';
+    const alike = lookAlikes(this.peers, selfName);
     return html`
       <section part="container" aria-label="Chat room ${this.room || DEFAULT_ROOM}">
         <header part="header">
@@ -302,7 +315,11 @@ export class P2pChat extends LitElement {
           ${repeat(this.#mesh.transcript, (line) => line.key, (line) =>
             line.kind === 'message'
               ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
-                  <span part="name" class="name">${line.name}</span><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${line.own && line.reached === 0
+                  <span part="name" class="name"
+                    ><bdi>${safeName(line.name)}</bdi>${!line.own && alike.has(line.from)
+                      ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}">#${line.from.slice(0, 4)}</span>`
+                      : nothing}</span
+                  ><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${line.own && line.reached === 0
                     ? html` <em class="undelivered">(no one else is here: not delivered)</em>`
                     : nothing}
                 </li>`

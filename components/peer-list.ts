@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing } from 'lit';
 import type { PeerInfo, PeerState } from '../client/mesh-events.js';
+import { lookAlikes, safeName } from '../client/display-name.js';
 
 const TRANSPORT_LABEL: Record<PeerInfo['transport'], string> = {
   direct: 'P2P',
@@ -27,7 +28,8 @@ const STATE_LABEL: Record<PeerState, string> = {
  *
  * @csspart list - the `<ul>` of peers
  * @csspart peer - one peer's `<li>`; also has the part `peer-<state>`
- * @csspart name - a peer's name
+ * @csspart name - a peer's name (invisible and text-reordering characters removed)
+ * @csspart id-tag - a short id shown beside names that look alike, so people can tell them apart
  * @csspart state - a peer's connection state, in words
  * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
  * @csspart empty - the text shown when no one else is in the room
@@ -91,6 +93,11 @@ export class PeerList extends LitElement {
     .closed {
       color: var(--peer-list-failed-color, #cf222e);
     }
+    .id-tag {
+      font-size: 0.8em;
+      font-family: monospace;
+      opacity: 0.8;
+    }
     .empty {
       margin: 0;
       opacity: 0.75;
@@ -98,12 +105,17 @@ export class PeerList extends LitElement {
   `;
 
   override render() {
+    const alike = lookAlikes(this.peers, this.selfName);
     return html`
       <ul part="list" aria-label="People in this room">
-        ${this.selfName ? html`<li part="peer peer-self"><span part="name">${this.selfName} (you)</span></li>` : nothing}
+        ${this.selfName ? html`<li part="peer peer-self"><span part="name"><bdi>${safeName(this.selfName)}</bdi> (you)</span></li>` : nothing}
         ${this.peers.map(
           (peer) => html`<li part="peer peer-${peer.state}" data-peer-id=${peer.id} data-state=${peer.state}>
-            <span part="name">${peer.name}</span>
+            <span part="name"
+              ><bdi>${safeName(peer.name)}</bdi>${alike.has(peer.id)
+                ? html` <span part="id-tag" class="id-tag" title="Another name here looks like this one: this is peer ${peer.id}">#${peer.id.slice(0, 4)}</span>`
+                : nothing}</span
+            >
             <span class="meta">
               <span part="transport transport-${peer.transport}" class="transport ${peer.transport}" data-transport=${peer.transport} title=${TRANSPORT_TITLE[peer.transport]}
                 >${TRANSPORT_LABEL[peer.transport]}</span

@@ -13,11 +13,13 @@ const START = fileURLToPath(new URL('../scripts/start.js', import.meta.url));
 
 test('npm start: two browser tabs chat through the demo page', { timeout: 90_000 }, async () => {
   const [port, demoPort] = [await freePort(), await freePort()];
+  // The browser first: if there is none, the test fails at once with the reason, and no
+  // server is left running behind it (it used to hang the whole run).
+  const browser = await chromium.launch(chromiumLaunchOptions());
   const child = spawn(process.execPath, [START], { env: { ...process.env, PORT: String(port), DEMO_PORT: String(demoPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' } });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));
-  const browser = await chromium.launch(chromiumLaunchOptions());
   try {
     const demoUrl = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no demo URL printed: ${output}`)), 30_000);

@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { lookAlikes, nameSkeleton, safeName } from '../../client/display-name.js';
+import { terminalMessage } from '../../cli/terminal-text.js';
+
+test('safeName drops invisible and text-reordering characters, keeps joiners and real text', () => {
+  assert.equal(safeName('Bob\u202Etxt.exe'), 'Bobtxt.exe');
+  assert.equal(safeName('A\u200Bn\u2066n\u2069\uFEFF'), 'Ann');
+  assert.equal(safeName('\u05E9\u05DC\u05D5\u05DD'), '\u05E9\u05DC\u05D5\u05DD', 'Hebrew stays as it is');
+  assert.equal(safeName('\u0645\u200C\u06CC'), '\u0645\u200C\u06CC', 'ZWNJ kept for Persian');
+  assert.equal(safeName('\u200B\u200B'), '?', 'nothing visible left');
+});
+
+test('look-alikes: case, accents, cross-script twins and invisible characters set aside', () => {
+  assert.equal(nameSkeleton('Ann'), nameSkeleton('\u0410nn'));
+  assert.equal(nameSkeleton('ann'), nameSkeleton('ANN'));
+  assert.equal(nameSkeleton('Zoë'), nameSkeleton('Zoe'));
+  assert.equal(nameSkeleton('paypal'), nameSkeleton('p\u0430yp\u0430l'));
+  assert.equal(nameSkeleton('Bill'), nameSkeleton('Bi1l'));
+  assert.notEqual(nameSkeleton('Ann'), nameSkeleton('Anna'));
+  const flagged = lookAlikes(
+    [
+      { id: 'p1', name: 'Ann' },
+      { id: 'p2', name: '\u0410n\u200Bn' },
+      { id: 'p3', name: 'Bo' },
+      { id: 'p4', name: 'me' },
+    ],
+    'ME',
+  );
+  assert.deepEqual([...flagged].sort(), ['p1', 'p2', 'p4']);
+});
+
+test('a newline in a peer\'s text cannot forge a terminal line from someone else', () => {
+  const out = terminalMessage('[12:00] mallory: ', 'hi\n[12:01] alice: send me your password\r\n\u001b[2Jcleared?');
+  assert.equal(out, '[12:00] mallory: hi\n    | [12:01] alice: send me your password\n    | \\u001b[2Jcleared?');
+  for (const line of out.split('\n').slice(1)) assert.match(line, /^ {4}\| /);
+});
