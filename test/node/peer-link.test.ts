@@ -1,0 +1,122 @@
+/**
+ * PeerLink's channel handling on its own, with a stand-in RTCPeerConnection and data
+ * channel: what a newer peer may send, and what proves a message arrived.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PeerLink, type PeerLinkHooks } from '../../client/peer-link.js';
+import type { ChatMessage, ProtocolError } from '../../protocol/index.js';
+
+/** Just enough of RTCDataChannel: an open channel whose sends are written down. */
+class FakeChannel extends EventTarget {
+  readonly label = 'chat';
+  readyState: RTCDataChannelState = 'open';
+  bufferedAmount = 0;
+  bufferedAmountLowThreshold = 0;
+  readonly sent: string[] = [];
+  send(data: string): void {
+    if (this.readyState !== 'open') throw new Error('InvalidStateError');
+    this.sent.push(data);
+  }
+  close(): void {
+    this.readyState = 'closed';
+  }
+  receive(data: string): void {
+    this.dispatchEvent(Object.assign(new Event('message'), { data }));
+  }
+}
+
+/** Just enough of RTCPeerConnection for a link that receives its channel. */
+class FakePeerConnection extends EventTarget {
+  signalingState = 'stable';
+  iceConnectionState = 'new';
+  connectionState = 'new';
+  close(): void {
+    this.signalingState = 'closed';
+  }
+  giveChannel(channel: FakeChannel): void {
+    this.dispatchEvent(Object.assign(new Event('datachannel'), { channel }));
+  }
+}
+
+function link(peerVersion = 2) {
+  const got: ChatMessage[] = [];
+  const bad: ProtocolError[] = [];
+  const hooks: PeerLinkHooks = {
+    signal: () => {},
+    note: () => {},
+    channelOpen: () => {},
+    channelClose: () => {},
+    channelMessage: (m) => got.push(m),
+    badMessage: (e) => bad.push(e),
+    stateChange: () => {},
+    failed: () => {},
+  };
+  const peer = new PeerLink(
+    {
+      remoteId: 'remote',
+      name: 'Remote',
+      selfId: 'self',
+      role: 'answerer',
+      epoch: 'e1',
+      peerVersion,
+      PeerConnection: FakePeerConnection as unknown as new () => RTCPeerConnection,
+      configuration: {},
+    },
+    hooks,
+  );
+  const pc = peer.pc as unknown as FakePeerConnection;
+  const channel = new FakeChannel();
+  pc.giveChannel(channel);
+  return { peer, channel, got, bad };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+const chat = (id: string): string => JSON.stringify({ type: 'chat', id, text: id, at: 1, name: 'Remote' });
+
+test('message types from a newer peer are ignored, not reported as errors; broken ones still are', async () => {
+  const { channel, got, bad } = link();
+  await tick();
+  channel.receive(JSON.stringify({ type: 'typing', on: true }));
+  channel.receive(chat('m1'));
+  channel.receive('{not json');
+  assert.deepEqual(got.map((m) => m.id), ['m1']);
+  assert.deepEqual(bad.map((e) => e.code), ['bad-json']);
+});
+
+test('a ping is answered with a pong', async () => {
+  const { channel } = link();
+  await tick();
+  channel.receive(JSON.stringify({ type: 'ping', n: 7 }));
+  assert.deepEqual(channel.sent.slice(-1), ['{"type":"pong","n":7}']);
+});
+
+test('frames stay unconfirmed until a pong for a later ping; what is unconfirmed is handed over', async () => {
+  const { peer, channel } = link();
+  await tick();
+  // The receiving side of the channel says `ready` first and may send at once.
+  assert.equal(JSON.parse(channel.sent[0]!).type, 'ready');
+  assert.equal(peer.sendChat(chat('a')), 'sent');
+  assert.equal(peer.sendChat(chat('b')), 'sent');
+  const pings = () => channel.sent.map((f) => JSON.parse(f) as { type: string; n?: number }).filter((f) => f.type === 'ping');
+  assert.equal(pings().length, 1, 'one ping in flight');
+  assert.equal(peer.unconfirmedChat, 2);
+  channel.receive(JSON.stringify({ type: 'pong', n: pings()[0]!.n }));
+  // The ping went out after "a" only (b was sent while it was in flight): "b" waits for the next.
+  assert.equal(peer.unconfirmedChat, 1);
+  assert.equal(pings().length, 2, 'a new ping for what is left');
+  peer.sendChat(chat('c'));
+  assert.deepEqual(
+    peer.takeUndelivered().map((f) => JSON.parse(f).id),
+    ['b', 'c'],
+  );
+  assert.equal(peer.unconfirmedChat, 0);
+});
+
+test('a version-1 peer gets no pings (it would not understand them)', async () => {
+  const { peer, channel } = link(1);
+  await tick();
+  peer.sendChat(chat('a'));
+  assert.deepEqual(channel.sent.map((f) => JSON.parse(f).type), ['ready', 'chat']);
+  assert.equal(await peer.probe(50), false);
+});
