@@ -14,6 +14,7 @@ import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
 import { closeRemoteBrowsers, remotePeerCommand } from './scripts/remote-peers.mjs';
 import { cliPeerCommand, killCliPeers } from './scripts/cli-peers.mjs';
+import { closeProxies, networkCommand, restore as restoreNetwork, signalingProxyCommand } from './scripts/network-faults.mjs';
 
 // The test pages learn the server's URL from this global (test/helpers.ts). Every test
 // page joins from 127.0.0.1, hundreds of times a run: the join rates are not tested here.
@@ -96,6 +97,12 @@ const signalingProcessPlugin = commandPlugin('signaling-process', async (payload
   return { url: outage.url, running: outage.running };
 });
 
+// Real network faults (test/network-faults.test.ts): the path between pages cut with
+// nftables inside the run's private namespace, and signaling sockets dropped by a proxy.
+const networkPlugin = commandPlugin('network', networkCommand, restoreNetwork);
+const proxyPlugin = commandPlugin('signaling-proxy', (payload) => signalingProxyCommand(payload, signaling.url), closeProxies);
+process.once('exit', restoreNetwork);
+
 export default {
   files: onlyWebKit ? WEBKIT_FILES : ['components/**/*.test.ts', 'test/**/*.test.ts', '!test/webkit/**', '!test/node/**'],
   // WebKit runs the tests written for every browser, WebRTC or not (test/webkit/).
@@ -109,7 +116,7 @@ export default {
   // A cold machine starts browsers (WebKitGTK under Xvfb above all) slowly.
   browserStartTimeout: 120_000,
   testsStartTimeout: 120_000,
-  plugins: [signalingProcessPlugin, remotePeerPlugin, cliPeerPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
+  plugins: [signalingProcessPlugin, remotePeerPlugin, cliPeerPlugin, networkPlugin, proxyPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
   testFramework: { config: { timeout: 60_000 } },
   testRunnerHtml: (testFramework) => `<!doctype html>
 <html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)};</script></head>
