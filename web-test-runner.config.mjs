@@ -31,14 +31,20 @@ process.once('exit', () => {
  * The browsers of the run: Chromium, Firefox and WebKit. A browser that cannot be found
  * fails the run; P2P_BROWSERS (e.g. "chromium,firefox") is the documented opt-out.
  */
-const wanted = (process.env.P2P_BROWSERS ?? 'chromium,firefox,webkit').split(',').map((b) => b.trim().toLowerCase()).filter(Boolean);
+const wanted = (process.env.P2P_BROWSERS ?? 'chromium,firefox,webkit')
+  .split(',')
+  .map((b) => b.trim().toLowerCase())
+  .filter(Boolean);
 
 function browserLaunchers() {
   const launchers = [];
   if (wanted.includes('chromium')) launchers.push(playwrightLauncher({ product: 'chromium', launchOptions: chromiumLaunchOptions() }));
   if (wanted.includes('firefox')) {
     const choice = firefoxChoice();
-    if (!choice) throw new Error("No Firefox found: install Playwright's (npx playwright install firefox) or the system's (apt-get install firefox-esr), set FIREFOX_PATH, or leave it out with P2P_BROWSERS=chromium.");
+    if (!choice)
+      throw new Error(
+        "No Firefox found: install Playwright's (npx playwright install firefox) or the system's (apt-get install firefox-esr), set FIREFOX_PATH, or leave it out with P2P_BROWSERS=chromium.",
+      );
     launchers.push(
       choice.kind === 'playwright'
         ? playwrightLauncher({ product: 'firefox', launchOptions: { firefoxUserPrefs: FIREFOX_PREFS } })
@@ -58,7 +64,9 @@ async function webkitLauncher() {
   const own = webkit.executablePath();
   if (own && existsSync(own)) return playwrightLauncher({ product: 'webkit' });
   if (!webkitGtkAvailable()) {
-    throw new Error('No WebKit found: install Playwright\'s (npx playwright install webkit) or WebKitGTK (apt-get install webkit2gtk-driver xvfb), or leave it out with P2P_BROWSERS=chromium,firefox.');
+    throw new Error(
+      "No WebKit found: install Playwright's (npx playwright install webkit) or WebKitGTK (apt-get install webkit2gtk-driver xvfb), or leave it out with P2P_BROWSERS=chromium,firefox.",
+    );
   }
   const driver = await startWebKitDriver();
   return webdriverLauncher({ hostname: '127.0.0.1', port: driver.port, capabilities: MINIBROWSER_CAPABILITIES, logLevel: 'error' });
@@ -116,7 +124,14 @@ export default {
   // A cold machine starts browsers (WebKitGTK under Xvfb above all) slowly.
   browserStartTimeout: 120_000,
   testsStartTimeout: 120_000,
-  plugins: [signalingProcessPlugin, remotePeerPlugin, cliPeerPlugin, networkPlugin, proxyPlugin, esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) })],
+  plugins: [
+    signalingProcessPlugin,
+    remotePeerPlugin,
+    cliPeerPlugin,
+    networkPlugin,
+    proxyPlugin,
+    esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) }),
+  ],
   testFramework: { config: { timeout: 60_000 } },
   testRunnerHtml: (testFramework) => `<!doctype html>
 <html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)};</script></head>

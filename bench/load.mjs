@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 const [mode, kind, url, ...rest] = process.argv.slice(2);
 const say = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 // Spread clients over many loopback source addresses (the server limits connections per IP).
-const source = (i) => `127.0.${1 + Math.floor(i / 200) % 200}.${1 + (i % 200)}`;
+const source = (i) => `127.0.${1 + (Math.floor(i / 200) % 200)}.${1 + (i % 200)}`;
 
 function open(i, path = '') {
   return new Promise((resolve) => {
@@ -92,7 +92,10 @@ if (mode === 'idle') {
   for (let p = 0; p < pairs; p++) {
     const [a, b] = [clients[2 * p], clients[2 * p + 1]];
     if (!a || !b) throw new Error('a relay client could not join');
-    for (const [self, other] of [[a, b], [b, a]]) {
+    for (const [self, other] of [
+      [a, b],
+      [b, a],
+    ]) {
       let n = 0;
       const frame = () => JSON.stringify(n++ % 2 ? { type: 'candidate', to: other.id, candidate } : { type: 'offer', to: other.id, sdp });
       self.socket.on('message', () => {

@@ -39,7 +39,13 @@ const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 // ---- browser scenarios ------------------------------------------------------------------
 
 async function browserScenarios() {
-  const web = await startDevServer({ config: { rootDir: root, port: await freePort(), hostname: '127.0.0.1', nodeResolve: false }, readCliArgs: false, readFileConfig: false, logStartMessage: false, autoExitProcess: false });
+  const web = await startDevServer({
+    config: { rootDir: root, port: await freePort(), hostname: '127.0.0.1', nodeResolve: false },
+    readCliArgs: false,
+    readFileConfig: false,
+    logStartMessage: false,
+    autoExitProcess: false,
+  });
   const origin = `http://127.0.0.1:${web.config.port}`;
   // Each server in its own scheduling group (see giveOwnCpuShare): eight pages on two cores
   // must not starve the relay they all wait on.
@@ -69,7 +75,9 @@ async function browserScenarios() {
   async function untilOpen(pages, perPage, timeoutMs = 30_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const states = await Promise.all(pages.map((p) => p.evaluate(() => ({ opened: window.bench.opened, nav: window.bench.navigationStart, join: window.bench.joinAt }))));
+      const states = await Promise.all(
+        pages.map((p) => p.evaluate(() => ({ opened: window.bench.opened, nav: window.bench.navigationStart, join: window.bench.joinAt }))),
+      );
       if (states.every((s) => s.opened.length >= perPage)) return states;
       if (Date.now() > deadline) throw new Error(`channels did not open: ${states.map((s) => s.opened.length)}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -98,7 +106,11 @@ async function browserScenarios() {
   }
   for (const lib of LIBS) {
     const { fromNav, fromJoin } = connect[lib];
-    results.browser[`connect_${lib}`] = { fromNavigation: { p50: median(fromNav), p95: quantile(fromNav, 0.95) }, fromJoin: { p50: median(fromJoin), p95: quantile(fromJoin, 0.95) }, runs: fromNav.length };
+    results.browser[`connect_${lib}`] = {
+      fromNavigation: { p50: median(fromNav), p95: quantile(fromNav, 0.95) },
+      fromJoin: { p50: median(fromJoin), p95: quantile(fromJoin, 0.95) },
+      runs: fromNav.length,
+    };
     log(`connect ${lib}: from navigation p50 ${round(median(fromNav))} ms, from join p50 ${round(median(fromJoin))} ms`);
   }
 
@@ -150,7 +162,9 @@ async function browserScenarios() {
   for (const lib of ['p2p', 'peerjs']) {
     const rounds = rtt[lib];
     results.browser[`rtt_${lib}`] = { p50: median(rounds.map((r) => r.p50)), p99: median(rounds.map((r) => r.p99)), count: N.rtt, blocks: N.rttBlocks, rounds };
-    log(`rtt ${lib}: p50 ${round(results.browser[`rtt_${lib}`].p50, 2)} ms, p99 ${round(results.browser[`rtt_${lib}`].p99, 2)} ms (median of ${rounds.length} rounds; p99 by round: ${rounds.map((r) => round(r.p99, 1)).join(', ')})`);
+    log(
+      `rtt ${lib}: p50 ${round(results.browser[`rtt_${lib}`].p50, 2)} ms, p99 ${round(results.browser[`rtt_${lib}`].p99, 2)} ms (median of ${rounds.length} rounds; p99 by round: ${rounds.map((r) => round(r.p99, 1)).join(', ')})`,
+    );
   }
 
   // burst: one peer sends N messages to three; until all delivered.
@@ -163,7 +177,7 @@ async function browserScenarios() {
       for (let i = 0; i < n; i++) window.bench.send(`burst ${i}`);
     }, N.burst);
     const deadline = Date.now() + 120_000;
-    let counts = [];
+    let counts;
     for (;;) {
       counts = await Promise.all(pages.slice(1).map((p) => p.evaluate(() => window.bench.received)));
       if (counts.every((c) => c >= N.burst) || Date.now() > deadline) break;
@@ -225,7 +239,12 @@ async function relayRun(kind) {
     if (event.event === 'window-end') outcome = { ...event, cpu: cpuSeconds(server.pid) - cpuStart };
   });
   await server.stop();
-  return { messagesPerSecond: outcome.messages / outcome.seconds, cpuMicrosPerMessage: (outcome.cpu / outcome.messages) * 1e6, messages: outcome.messages, cpuSeconds: outcome.cpu };
+  return {
+    messagesPerSecond: outcome.messages / outcome.seconds,
+    cpuMicrosPerMessage: (outcome.cpu / outcome.messages) * 1e6,
+    messages: outcome.messages,
+    cpuSeconds: outcome.cpu,
+  };
 }
 
 async function serverScenarios() {
@@ -239,7 +258,9 @@ async function serverScenarios() {
     const byRss = [...idle[kind]].sort((a, b) => (a.bytesPerClient ?? Infinity) - (b.bytesPerClient ?? Infinity));
     const r = (results.server[`idle_${kind}`] = { ...byRss[Math.floor((byRss.length - 1) / 2)], runs: idle[kind] });
     const kib = (x) => (x === null ? '?' : round(x / 1024, 2));
-    log(`idle ${kind}: held ${r.held}/${N.idleClients}, RSS ${kib(r.bytesPerClient)} KiB per client (runs: ${idle[kind].map((x) => kib(x.bytesPerClient)).join(', ')}), live heap ${kib(r.liveHeapBytesPerClient)} KiB, RSS after a full GC ${idle[kind].map((x) => kib(x.settledBytesPerClient)).join(', ')} KiB`);
+    log(
+      `idle ${kind}: held ${r.held}/${N.idleClients}, RSS ${kib(r.bytesPerClient)} KiB per client (runs: ${idle[kind].map((x) => kib(x.bytesPerClient)).join(', ')}), live heap ${kib(r.liveHeapBytesPerClient)} KiB, RSS after a full GC ${idle[kind].map((x) => kib(x.settledBytesPerClient)).join(', ')} KiB`,
+    );
   }
   const runs = { p2p: [], raw: [] };
   for (let round_ = 0; round_ < 2; round_++) {
@@ -251,7 +272,9 @@ async function serverScenarios() {
       cpuMicrosPerMessage: median(runs[kind].map((r) => r.cpuMicrosPerMessage)),
       runs: runs[kind],
     };
-    log(`relay ${kind}: ${Math.round(results.server[`relay_${kind}`].messagesPerSecond)} msg/s, ${round(results.server[`relay_${kind}`].cpuMicrosPerMessage, 2)} µs CPU per message`);
+    log(
+      `relay ${kind}: ${Math.round(results.server[`relay_${kind}`].messagesPerSecond)} msg/s, ${round(results.server[`relay_${kind}`].cpuMicrosPerMessage, 2)} µs CPU per message`,
+    );
   }
 }
 
@@ -275,7 +298,9 @@ async function bundle() {
     peerjs: gz(readFileSync(`${root}node_modules/peerjs/dist/peerjs.min.js`)),
     elementsWithoutLit: gz(elements.outputFiles[0].contents),
   };
-  log(`bundle: p2p-chat ${round(results.bundle.p2pChat / 1024)} KB (without Lit, in an app that has it: ${round(results.bundle.elementsWithoutLit / 1024)} KB), peerjs ${round(results.bundle.peerjs / 1024)} KB (min+gz)`);
+  log(
+    `bundle: p2p-chat ${round(results.bundle.p2pChat / 1024)} KB (without Lit, in an app that has it: ${round(results.bundle.elementsWithoutLit / 1024)} KB), peerjs ${round(results.bundle.peerjs / 1024)} KB (min+gz)`,
+  );
 }
 
 // ---- report -----------------------------------------------------------------------------
@@ -283,8 +308,22 @@ async function bundle() {
 /** Table rows: [measure, ours, baseline, baseline name, target ratio, hand-written floor]. */
 function browserRows(b) {
   return [
-    ['connect from navigation p50 (ms)', b.connect_p2p.fromNavigation.p50, b.connect_peerjs.fromNavigation.p50, 'PeerJS', 0.7, b.connect_floor.fromNavigation.p50],
-    ['connect from navigation p95 (ms)', b.connect_p2p.fromNavigation.p95, b.connect_peerjs.fromNavigation.p95, 'PeerJS', null, b.connect_floor.fromNavigation.p95],
+    [
+      'connect from navigation p50 (ms)',
+      b.connect_p2p.fromNavigation.p50,
+      b.connect_peerjs.fromNavigation.p50,
+      'PeerJS',
+      0.7,
+      b.connect_floor.fromNavigation.p50,
+    ],
+    [
+      'connect from navigation p95 (ms)',
+      b.connect_p2p.fromNavigation.p95,
+      b.connect_peerjs.fromNavigation.p95,
+      'PeerJS',
+      null,
+      b.connect_floor.fromNavigation.p95,
+    ],
     ['connect from join p50 (ms)', b.connect_p2p.fromJoin.p50, b.connect_peerjs.fromJoin.p50, 'PeerJS', 0.7, b.connect_floor.fromJoin.p50],
     ['connect from join p95 (ms)', b.connect_p2p.fromJoin.p95, b.connect_peerjs.fromJoin.p95, 'PeerJS', null, b.connect_floor.fromJoin.p95],
     ['mesh of 4 from cold p50 (ms)', b.mesh4_p2p.p50, b.mesh4_peerjs.p50, 'PeerJS', null, b.mesh4_floor.p50],
@@ -314,7 +353,14 @@ function report() {
     ...('connect_p2p' in b ? browserRows(b) : []),
     ...('idle_p2p' in s ? serverRows(s) : []),
     ['bundle min+gz (KB)', results.bundle.p2pChat / 1024, results.bundle.peerjs / 1024, 'peerjs.min.js', null, null],
-    ['the same without Lit, for an app that has it (p2p-chat/elements; KB)', results.bundle.elementsWithoutLit / 1024, results.bundle.peerjs / 1024, 'peerjs.min.js', null, null],
+    [
+      'the same without Lit, for an app that has it (p2p-chat/elements; KB)',
+      results.bundle.elementsWithoutLit / 1024,
+      results.bundle.peerjs / 1024,
+      'peerjs.min.js',
+      null,
+      null,
+    ],
   ];
   const lines = [['measure', 'p2p-chat', 'baseline', 'ratio', 'target', 'met', 'hand-written floor (its ratio)'].join(' | ')];
   results.table = [];
@@ -324,9 +370,20 @@ function report() {
     // A target below what the library-free page reaches is out of any library's reach.
     const met = target === null ? '' : ratio <= target ? 'yes' : floorRatio !== null && floorRatio > target ? 'NO (floor misses it too)' : 'NO';
     results.table.push({ name, ours, baseline: base, baselineName: baseName, ratio, target, met, floor, floorRatio });
-    lines.push([name, round(ours, 2), `${round(base, 2)} (${baseName})`, round(ratio, 2), target === null ? '' : `≤ ${target}`, met, floor === null ? '' : `${round(floor, 2)} (${round(floorRatio, 2)})`].join(' | '));
+    lines.push(
+      [
+        name,
+        round(ours, 2),
+        `${round(base, 2)} (${baseName})`,
+        round(ratio, 2),
+        target === null ? '' : `≤ ${target}`,
+        met,
+        floor === null ? '' : `${round(floor, 2)} (${round(floorRatio, 2)})`,
+      ].join(' | '),
+    );
   }
-  if ('idle_p2p' in s) lines.push(`idle clients held with default settings: p2p-chat ${s.idle_p2p.held}/${N.idleClients}, raw ${s.idle_raw.held}, PeerJS ${s.idle_peerjs.held}`);
+  if ('idle_p2p' in s)
+    lines.push(`idle clients held with default settings: p2p-chat ${s.idle_p2p.held}/${N.idleClients}, raw ${s.idle_raw.held}, PeerJS ${s.idle_peerjs.held}`);
   lines.push(`bundle target: ≤ 15 KB min+gz: ${round(results.bundle.p2pChat / 1024)} KB ${results.bundle.p2pChat / 1024 <= 15 ? 'yes' : 'NO'}`);
   log(`\n${lines.join('\n')}`);
   mkdirSync(`${root}.bench`, { recursive: true });

@@ -27,7 +27,10 @@ Type a line and press Enter to send it; Ctrl+D or Ctrl+C leaves.
 
 async function loadWebRTC(): Promise<PeerConnectionConstructor | null> {
   try {
-    const wrtc = (await import('@roamhq/wrtc')) as unknown as { default?: { RTCPeerConnection: PeerConnectionConstructor }; RTCPeerConnection?: PeerConnectionConstructor };
+    const wrtc = (await import('@roamhq/wrtc')) as unknown as {
+      default?: { RTCPeerConnection: PeerConnectionConstructor };
+      RTCPeerConnection?: PeerConnectionConstructor;
+    };
     return wrtc.default?.RTCPeerConnection ?? wrtc.RTCPeerConnection ?? null;
   } catch {
     return null;
@@ -69,10 +72,15 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const names = new Map<string, string>();
-  mesh.addEventListener('welcome', (e) => say(`* joined room "${e.detail.room}" as ${mesh.displayName ?? 'guest'} (${e.detail.id}); ${e.detail.peers.length} other peer(s) here`));
+  mesh.addEventListener('welcome', (e) =>
+    say(`* joined room "${e.detail.room}" as ${mesh.displayName ?? 'guest'} (${e.detail.id}); ${e.detail.peers.length} other peer(s) here`),
+  );
   /** A peer's name as shown: invisible characters removed, and its id beside it when another name looks the same. */
   const shown = (id: string, name = names.get(id) ?? id) => {
-    const alike = lookAlikes([...names].map(([peerId, peerName]) => ({ id: peerId, name: peerName })), mesh.displayName);
+    const alike = lookAlikes(
+      [...names].map(([peerId, peerName]) => ({ id: peerId, name: peerName })),
+      mesh.displayName,
+    );
     return terminalSafe(safeName(name)) + (alike.has(id) ? ` (#${id.slice(0, 4)})` : '');
   };
   mesh.addEventListener('peer-join', (e) => {

@@ -4,6 +4,7 @@
  * shown as visible escapes instead of being obeyed.
  */
 export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what this is about
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -51,9 +51,19 @@ export interface ErrorDetail {
  * server (`out`/`in`), or a decision of the negotiation state machine (`note`).
  */
 export type SignalDetail =
-  | { readonly direction: 'out'; readonly message: RelayRequest | { readonly type: 'new-peer'; readonly room: string; readonly name?: string }; readonly peer?: string; readonly at: number }
+  | {
+      readonly direction: 'out';
+      readonly message: RelayRequest | { readonly type: 'new-peer'; readonly room: string; readonly name?: string };
+      readonly peer?: string;
+      readonly at: number;
+    }
   | { readonly direction: 'in'; readonly message: ServerMessage; readonly peer?: string; readonly at: number }
-  | { readonly direction: 'note'; readonly message: { readonly type: 'note'; readonly code: NoteCode; readonly detail?: string }; readonly peer: string; readonly at: number };
+  | {
+      readonly direction: 'note';
+      readonly message: { readonly type: 'note'; readonly code: NoteCode; readonly detail?: string };
+      readonly peer: string;
+      readonly at: number;
+    };
 
 export interface PeerStateDetail {
   readonly id: string;

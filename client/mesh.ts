@@ -86,13 +86,25 @@ const BYE_PROBE_MS = 2000;
 const ROSTER_GRACE_MS = 15_000;
 const SEEN_PER_PEER = 4096;
 
+// The typed event methods of the class below (declaration merging is how an EventTarget
+// subclass gets them without redeclaring every method).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface Mesh {
-  addEventListener<K extends MeshEventName>(type: K, listener: (event: CustomEvent<MeshEventMap[K]>) => void, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends MeshEventName>(type: K, listener: (event: CustomEvent<MeshEventMap[K]>) => void, options?: boolean | EventListenerOptions): void;
+  addEventListener<K extends MeshEventName>(
+    type: K,
+    listener: (event: CustomEvent<MeshEventMap[K]>) => void,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  removeEventListener<K extends MeshEventName>(
+    type: K,
+    listener: (event: CustomEvent<MeshEventMap[K]>) => void,
+    options?: boolean | EventListenerOptions,
+  ): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Mesh extends EventTarget {
   readonly server: string;
   readonly room: string;
@@ -123,7 +135,9 @@ export class Mesh extends EventTarget {
     this.name = options.name?.trim() || undefined;
     this.#Socket = options.WebSocket === undefined ? (globalThis.WebSocket as unknown as SocketConstructor | undefined) : (options.WebSocket ?? undefined);
     this.#PeerConnection =
-      options.RTCPeerConnection === undefined ? (globalThis.RTCPeerConnection as PeerConnectionConstructor | undefined) : (options.RTCPeerConnection ?? undefined);
+      options.RTCPeerConnection === undefined
+        ? (globalThis.RTCPeerConnection as PeerConnectionConstructor | undefined)
+        : (options.RTCPeerConnection ?? undefined);
   }
 
   /** Our server-assigned id, once welcomed. */
@@ -181,7 +195,10 @@ export class Mesh extends EventTarget {
   connect(): void {
     if (this.#status !== 'idle') return;
     if (!this.#PeerConnection) {
-      this.#error('webrtc-unsupported', 'This browser cannot make direct (WebRTC) connections: chat will go through the signaling server if it relays messages.');
+      this.#error(
+        'webrtc-unsupported',
+        'This browser cannot make direct (WebRTC) connections: chat will go through the signaling server if it relays messages.',
+      );
     }
     if (!this.#Socket) {
       this.#setStatus('closed');
@@ -282,7 +299,15 @@ export class Mesh extends EventTarget {
       case 'new-peer':
         // A newcomer: we were here first, so we offer. (After an outage a peer we are
         // still connected to may announce itself again: its open link stays.)
-        this.#addPeer({ id: message.id, name: message.name, ...(message.webrtc === false ? { webrtc: false } : {}), ...(message.version ? { version: message.version } : {}) }, 'offerer');
+        this.#addPeer(
+          {
+            id: message.id,
+            name: message.name,
+            ...(message.webrtc === false ? { webrtc: false } : {}),
+            ...(message.version ? { version: message.version } : {}),
+          },
+          'offerer',
+        );
         return;
       case 'offer':
       case 'answer':
@@ -448,7 +473,11 @@ export class Mesh extends EventTarget {
         this.#emit('peer-join', { id: peer.id, name: peer.name });
         this.#emit('peer-state', { id: peer.id, state: this.#relayAllowed ? 'connected' : 'failed' });
         if (!this.#relayAllowed && PeerConnection) {
-          this.#error('relay-disabled', `${peer.name} cannot make direct (WebRTC) connections and this server does not relay messages: you cannot chat with ${peer.name}.`, peer.id);
+          this.#error(
+            'relay-disabled',
+            `${peer.name} cannot make direct (WebRTC) connections and this server does not relay messages: you cannot chat with ${peer.name}.`,
+            peer.id,
+          );
         }
       }
       return undefined;
@@ -477,7 +506,12 @@ export class Mesh extends EventTarget {
     const link = this.#createLink(id, peer.name, peer.version, role);
     if (!link) return undefined;
     for (const frame of undelivered) link.sendChat(frame);
-    if (old) this.#note(id, 'connection-replaced', `a new connection replaces the old one${undelivered.length ? `; ${undelivered.length} message(s) carried over` : ''}`);
+    if (old)
+      this.#note(
+        id,
+        'connection-replaced',
+        `a new connection replaces the old one${undelivered.length ? `; ${undelivered.length} message(s) carried over` : ''}`,
+      );
     return link;
   }
 

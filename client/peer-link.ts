@@ -32,7 +32,14 @@ import {
 } from '../protocol/index.js';
 import type { PeerState } from './mesh-events.js';
 
-const BROWSER_OPERATIONS = new Set<Effect['type']>(['create-channel', 'create-offer', 'create-answer', 'apply-remote-description', 'add-candidate', 'rollback']);
+const BROWSER_OPERATIONS = new Set<Effect['type']>([
+  'create-channel',
+  'create-offer',
+  'create-answer',
+  'apply-remote-description',
+  'add-candidate',
+  'rollback',
+]);
 /** Frames sent but not yet proven delivered, kept for a hand-over; the oldest go first past this. */
 const MAX_UNCONFIRMED = 1000;
 
@@ -269,11 +276,13 @@ export class PeerLink {
       this.#run(effect).catch(() => {});
       return;
     }
-    this.#chain = this.#chain.then(() => this.#run(effect)).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      const sdpType: SdpType | undefined = effect.type === 'apply-remote-description' ? effect.description.type : undefined;
-      this.handle({ type: 'operation-failed', operation: effect.type, message, ...(sdpType ? { sdpType } : {}) });
-    });
+    this.#chain = this.#chain
+      .then(() => this.#run(effect))
+      .catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        const sdpType: SdpType | undefined = effect.type === 'apply-remote-description' ? effect.description.type : undefined;
+        this.handle({ type: 'operation-failed', operation: effect.type, message, ...(sdpType ? { sdpType } : {}) });
+      });
   }
 
   async #run(effect: Effect): Promise<void> {

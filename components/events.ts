@@ -30,7 +30,7 @@ export interface P2pEventMap {
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-empty-interface
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- augments the DOM's map with ours
   interface HTMLElementEventMap extends P2pEventMap {}
 }
 

@@ -37,8 +37,10 @@ const en = {
   remoteSdp: 'Their description',
   none: 'none yet',
   candidates: 'ICE candidates',
-  candidatesHelp: 'Network addresses each side proposed. host: a local address; srflx: a public address learnt from a STUN server; relay: an address on a TURN server; prflx: learnt from a connectivity check.',
-  mdnsHelp: 'Addresses ending in .local are mDNS names: the browser hides its real local IP address behind a random name that only machines on the same network can resolve.',
+  candidatesHelp:
+    'Network addresses each side proposed. host: a local address; srflx: a public address learnt from a STUN server; relay: an address on a TURN server; prflx: learnt from a connectivity check.',
+  mdnsHelp:
+    'Addresses ending in .local are mDNS names: the browser hides its real local IP address behind a random name that only machines on the same network can resolve.',
   colDirection: 'Side',
   colType: 'Type',
   colAddress: 'Address',
@@ -122,7 +124,8 @@ const ko: Record<InspectorKey, string> = {
   remoteSdp: '상대 쪽 SDP',
   none: '아직 없음',
   candidates: 'ICE 후보',
-  candidatesHelp: '양쪽이 제안한 네트워크 주소입니다. host: 로컬 주소, srflx: STUN 서버로 알아낸 공인 주소, relay: TURN 서버의 주소, prflx: 연결 확인 중에 알게 된 주소.',
+  candidatesHelp:
+    '양쪽이 제안한 네트워크 주소입니다. host: 로컬 주소, srflx: STUN 서버로 알아낸 공인 주소, relay: TURN 서버의 주소, prflx: 연결 확인 중에 알게 된 주소.',
   mdnsHelp: '.local로 끝나는 주소는 mDNS 이름입니다: 브라우저가 실제 로컬 IP를 같은 네트워크에서만 풀 수 있는 임의의 이름 뒤에 숨깁니다.',
   colDirection: '쪽',
   colType: '종류',

@@ -11,10 +11,30 @@ import { safeName } from '../client/display-name.js';
 
 /** One line of the transcript: a chat message, or a short note (join, leave, error). */
 export type TranscriptLine =
-  | { readonly kind: 'message'; readonly key: string; readonly from: string; readonly name: string; readonly text: string; readonly at: number; readonly own: boolean; readonly reached: number }
+  | {
+      readonly kind: 'message';
+      readonly key: string;
+      readonly from: string;
+      readonly name: string;
+      readonly text: string;
+      readonly at: number;
+      readonly own: boolean;
+      readonly reached: number;
+    }
   | { readonly kind: 'notice'; readonly key: string; readonly text: string; readonly at: number; readonly error: boolean };
 
-const RELAYED_EVENTS: readonly MeshEventName[] = ['status', 'welcome', 'peer-join', 'peer-leave', 'peer-state', 'channel-open', 'channel-close', 'message', 'error', 'signal'];
+const RELAYED_EVENTS: readonly MeshEventName[] = [
+  'status',
+  'welcome',
+  'peer-join',
+  'peer-leave',
+  'peer-state',
+  'channel-open',
+  'channel-close',
+  'message',
+  'error',
+  'signal',
+];
 
 export class MeshController implements ReactiveController {
   mesh: Mesh | null = null;
@@ -84,7 +104,16 @@ export class MeshController implements ReactiveController {
     const result = mesh.send(text);
     if (result.message && !result.error) {
       const m = result.message;
-      this.#push({ kind: 'message', key: `m${++this.#keys}`, from: mesh.selfId ?? '', name: m.name, text: m.text, at: m.at, own: true, reached: result.sent.length + result.queued.length });
+      this.#push({
+        kind: 'message',
+        key: `m${++this.#keys}`,
+        from: mesh.selfId ?? '',
+        name: m.name,
+        text: m.text,
+        at: m.at,
+        own: true,
+        reached: result.sent.length + result.queued.length,
+      });
     }
     this.host.requestUpdate();
     return result;

@@ -75,7 +75,10 @@ describe('<p2p-chat> in a real mesh', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     chats.forEach((chat, i) => {
       const texts = got[i]!.map((m) => m.text).sort();
-      const expected = names.filter((_, j) => j !== i).flatMap((name) => [0, 1, 2].map((n) => `${name} #${n}`)).sort();
+      const expected = names
+        .filter((_, j) => j !== i)
+        .flatMap((name) => [0, 1, 2].map((n) => `${name} #${n}`))
+        .sort();
       expect(texts, `${names[i]} received`).to.deep.equal(expected);
       // Each sender's messages arrive in the order sent.
       for (const sender of chats.filter((c) => c !== chat)) {
@@ -98,7 +101,9 @@ describe('<p2p-chat> in a real mesh', () => {
     expect(leftA[0]?.id).to.equal(goneId);
     expect(leftB[0]?.id).to.equal(goneId);
     const listed = (chat: P2pChat) =>
-      [...chat.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelectorAll('li[data-peer-id]')].map((li) => li.querySelector('[part="name"]')!.textContent);
+      [...chat.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelectorAll('li[data-peer-id]')].map(
+        (li) => li.querySelector('[part="name"]')!.textContent,
+      );
     await waitUntil(() => listed(a).length === 1 && listed(b).length === 1, 'the peer lists drop C');
     expect(listed(a)).to.deep.equal(['B']);
     expect(listed(b)).to.deep.equal(['A']);
@@ -193,7 +198,7 @@ describe('<p2p-chat> in a real mesh', () => {
     try {
       alone.removeAttribute('name');
       await alone.updateComplete;
-      await waitUntil(() => alone.selfId !== null && alone.mesh?.displayName?.startsWith('guest-') === true, 'rejoined under the server\'s name');
+      await waitUntil(() => alone.selfId !== null && alone.mesh?.displayName?.startsWith('guest-') === true, "rejoined under the server's name");
     } finally {
       window.removeEventListener('error', onError);
     }

@@ -105,136 +105,136 @@ export class P2pChat extends LitElement {
   static override styles = [
     visuallyHidden,
     css`
-    :host {
-      display: block;
-      font: var(--p2p-chat-font, inherit);
-      color: var(--p2p-chat-color, CanvasText);
-      background: var(--p2p-chat-background, Canvas);
-      border: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
-      border-radius: var(--p2p-chat-radius, 0.5rem);
-      height: var(--p2p-chat-height, 24rem);
-      box-sizing: border-box;
-      overflow: hidden;
-    }
-    [part='container'] {
-      display: grid;
-      grid-template-rows: auto 1fr auto;
-      grid-template-columns: minmax(0, 1fr) minmax(8rem, 12rem);
-      grid-template-areas: 'header header' 'log peers' 'form form';
-      height: 100%;
-    }
-    header {
-      grid-area: header;
-      padding: 0.5rem 0.75rem;
-      border-bottom: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
-      display: flex;
-      flex-wrap: wrap;
-      gap: 0.25rem 1rem;
-      align-items: baseline;
-    }
-    h2 {
-      font-size: 1em;
-      margin: 0;
-    }
-    [part='status'] {
-      margin: 0;
-      font-size: 0.85em;
-      opacity: 0.8;
-    }
-    peer-list {
-      grid-area: peers;
-      padding: 0.5rem 0.75rem;
-      border-left: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
-      overflow: auto;
-      font-size: 0.9em;
-    }
-    ol {
-      grid-area: log;
-      list-style: none;
-      margin: 0;
-      padding: 0.5rem 0.75rem;
-      overflow-y: auto;
-      display: flex;
-      flex-direction: column;
-      gap: 0.35rem;
-    }
-    li {
-      overflow-wrap: anywhere;
-    }
-    .text {
-      white-space: pre-wrap;
-    }
-    li.own {
-      background: var(--p2p-chat-own-background, rgba(9, 105, 218, 0.08));
-      border-radius: var(--p2p-chat-radius, 0.5rem);
-      padding: 0 0.25rem;
-    }
-    .name {
-      font-weight: 600;
-    }
-    .id-tag {
-      font-size: 0.8em;
-      font-family: monospace;
-      font-weight: normal;
-      opacity: 0.8;
-    }
-    li.own .name {
-      color: var(--p2p-chat-accent, #0969da);
-    }
-    time {
-      font-size: 0.8em;
-      opacity: 0.7;
-      margin-inline: 0.35rem;
-    }
-    li.notice {
-      font-size: 0.85em;
-      font-style: italic;
-      opacity: 0.8;
-    }
-    li.notice.error {
-      color: var(--p2p-chat-error-color, #cf222e);
-      opacity: 1;
-    }
-    form {
-      grid-area: form;
-      display: flex;
-      gap: 0.5rem;
-      padding: 0.5rem 0.75rem;
-      border-top: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
-      align-items: center;
-    }
-    input {
-      flex: 1;
-      min-width: 0;
-      font: inherit;
-      padding: 0.35rem 0.5rem;
-    }
-    button {
-      font: inherit;
-      padding: 0.35rem 0.9rem;
-      background: var(--p2p-chat-accent, #0969da);
-      color: white;
-      border: none;
-      border-radius: var(--p2p-chat-radius, 0.5rem);
-      cursor: pointer;
-    }
-    button:disabled {
-      opacity: 0.5;
-      cursor: default;
-    }
-    @media (max-width: 30rem) {
+      :host {
+        display: block;
+        font: var(--p2p-chat-font, inherit);
+        color: var(--p2p-chat-color, CanvasText);
+        background: var(--p2p-chat-background, Canvas);
+        border: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+        border-radius: var(--p2p-chat-radius, 0.5rem);
+        height: var(--p2p-chat-height, 24rem);
+        box-sizing: border-box;
+        overflow: hidden;
+      }
       [part='container'] {
-        grid-template-columns: 1fr;
-        grid-template-rows: auto auto 1fr auto;
-        grid-template-areas: 'header' 'peers' 'log' 'form';
+        display: grid;
+        grid-template-rows: auto 1fr auto;
+        grid-template-columns: minmax(0, 1fr) minmax(8rem, 12rem);
+        grid-template-areas: 'header header' 'log peers' 'form form';
+        height: 100%;
+      }
+      header {
+        grid-area: header;
+        padding: 0.5rem 0.75rem;
+        border-bottom: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.25rem 1rem;
+        align-items: baseline;
+      }
+      h2 {
+        font-size: 1em;
+        margin: 0;
+      }
+      [part='status'] {
+        margin: 0;
+        font-size: 0.85em;
+        opacity: 0.8;
       }
       peer-list {
-        border-left: none;
-        border-bottom: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
-        max-height: 5rem;
+        grid-area: peers;
+        padding: 0.5rem 0.75rem;
+        border-left: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+        overflow: auto;
+        font-size: 0.9em;
       }
-    }
-  `,
+      ol {
+        grid-area: log;
+        list-style: none;
+        margin: 0;
+        padding: 0.5rem 0.75rem;
+        overflow-y: auto;
+        display: flex;
+        flex-direction: column;
+        gap: 0.35rem;
+      }
+      li {
+        overflow-wrap: anywhere;
+      }
+      .text {
+        white-space: pre-wrap;
+      }
+      li.own {
+        background: var(--p2p-chat-own-background, rgba(9, 105, 218, 0.08));
+        border-radius: var(--p2p-chat-radius, 0.5rem);
+        padding: 0 0.25rem;
+      }
+      .name {
+        font-weight: 600;
+      }
+      .id-tag {
+        font-size: 0.8em;
+        font-family: monospace;
+        font-weight: normal;
+        opacity: 0.8;
+      }
+      li.own .name {
+        color: var(--p2p-chat-accent, #0969da);
+      }
+      time {
+        font-size: 0.8em;
+        opacity: 0.7;
+        margin-inline: 0.35rem;
+      }
+      li.notice {
+        font-size: 0.85em;
+        font-style: italic;
+        opacity: 0.8;
+      }
+      li.notice.error {
+        color: var(--p2p-chat-error-color, #cf222e);
+        opacity: 1;
+      }
+      form {
+        grid-area: form;
+        display: flex;
+        gap: 0.5rem;
+        padding: 0.5rem 0.75rem;
+        border-top: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+        align-items: center;
+      }
+      input {
+        flex: 1;
+        min-width: 0;
+        font: inherit;
+        padding: 0.35rem 0.5rem;
+      }
+      button {
+        font: inherit;
+        padding: 0.35rem 0.9rem;
+        background: var(--p2p-chat-accent, #0969da);
+        color: white;
+        border: none;
+        border-radius: var(--p2p-chat-radius, 0.5rem);
+        cursor: pointer;
+      }
+      button:disabled {
+        opacity: 0.5;
+        cursor: default;
+      }
+      @media (max-width: 30rem) {
+        [part='container'] {
+          grid-template-columns: 1fr;
+          grid-template-rows: auto auto 1fr auto;
+          grid-template-areas: 'header' 'peers' 'log' 'form';
+        }
+        peer-list {
+          border-left: none;
+          border-bottom: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+          max-height: 5rem;
+        }
+      }
+    `,
   ];
 
   protected override willUpdate(changed: PropertyValues<this>): void {
@@ -312,18 +312,26 @@ export class P2pChat extends LitElement {
           <p part="status" role="status">${this.#statusText()}</p>
         </header>
         <ol part="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
-          ${repeat(this.#mesh.transcript, (line) => line.key, (line) =>
-            line.kind === 'message'
-              ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
-                  <span part="name" class="name"
-                    ><bdi>${safeName(line.name)}</bdi>${!line.own && alike.has(line.from)
-                      ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}">#${line.from.slice(0, 4)}</span>`
-                      : nothing}</span
-                  ><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${line.own && line.reached === 0
-                    ? html` <em class="undelivered">(no one else is here: not delivered)</em>`
-                    : nothing}
-                </li>`
-              : html`<li part="notice" class="notice${line.error ? ' error' : ''}" role=${line.error ? 'alert' : nothing}>${line.text}</li>`,
+          ${repeat(
+            this.#mesh.transcript,
+            (line) => line.key,
+            (line) =>
+              line.kind === 'message'
+                ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
+                    <span part="name" class="name"
+                      ><bdi>${safeName(line.name)}</bdi>${
+                        !line.own && alike.has(line.from)
+                          ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}"
+                              >#${line.from.slice(0, 4)}</span
+                            >`
+                          : nothing
+                      }</span
+                    ><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
+                    ><span part="text" class="text">${line.text}</span>${
+                      line.own && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
+                    }
+                  </li>`
+                : html`<li part="notice" class="notice${line.error ? ' error' : ''}" role=${line.error ? 'alert' : nothing}>${line.text}</li>`,
           )}
         </ol>
         <peer-list part="peers" .peers=${this.peers} self-name=${selfName}></peer-list>

@@ -31,8 +31,10 @@ describe('<p2p-inspector>', () => {
     await waitUntil(() => signals.some((s) => s.direction === 'in' && s.message.type === 'candidate'), 'a candidate arrived');
     await inspector.updateComplete;
     const peer = root.querySelector(`[data-peer="${b.selfId}"]`)!;
-    expect(peer, 'a section for Bo').to.exist;
-    const rows = [...peer.querySelectorAll('table[part="sequence"] tbody tr')].map((tr) => `${(tr as HTMLElement).dataset['direction']} ${(tr as HTMLElement).dataset['type']}`);
+    expect(peer, 'a section for Bo').to.not.equal(null);
+    const rows = [...peer.querySelectorAll('table[part="sequence"] tbody tr')].map(
+      (tr) => `${(tr as HTMLElement).dataset['direction']} ${(tr as HTMLElement).dataset['type']}`,
+    );
     // Exactly the messages that really went over the wire for this peer, in the same order.
     const real = signals.filter((s) => s.direction !== 'note' && (s.peer === b.selfId || !s.peer)).map((s) => `${s.direction} ${s.message.type}`);
     expect(rows).to.deep.equal(real);
@@ -58,7 +60,8 @@ describe('<p2p-inspector>', () => {
     await waitUntil(() => peer().querySelector('[data-selected-pair]') !== null, 'the selected pair appears', 5000);
     expect(peer().querySelector('[data-selected-pair]')!.textContent).to.match(/host/);
     await inspector.updateComplete;
-    const timeline = (kind: string) => [...peer().querySelectorAll(`tr[data-state-kind="${kind}"] [data-state]`)].map((el) => (el as HTMLElement).dataset['state']);
+    const timeline = (kind: string) =>
+      [...peer().querySelectorAll(`tr[data-state-kind="${kind}"] [data-state]`)].map((el) => (el as HTMLElement).dataset['state']);
     expect(timeline('connectionState')).to.include('connected');
     expect(timeline('channelState').at(-1)).to.equal('open');
     expect(timeline('signalingState').at(-1)).to.equal('stable');

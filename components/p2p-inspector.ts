@@ -161,111 +161,122 @@ export class P2pInspector extends LitElement {
   static override styles = [
     visuallyHidden,
     css`
-    :host {
-      display: block;
-      font: inherit;
-      --accent: var(--p2p-inspector-accent, #0969da);
-      --line: var(--p2p-inspector-border, 1px solid rgba(127, 127, 127, 0.35));
-    }
-    header {
-      display: flex;
-      flex-wrap: wrap;
-      gap: 0.5rem 1rem;
-      align-items: baseline;
-      justify-content: space-between;
-    }
-    h2 {
-      font-size: 1.1em;
-      margin: 0;
-    }
-    h3 {
-      font-size: 1em;
-      margin: 1rem 0 0.25rem;
-    }
-    details[part~='peer'] {
-      border: var(--line);
-      border-radius: 0.5rem;
-      padding: 0.5rem 0.75rem;
-      margin: 0.5rem 0;
-    }
-    summary {
-      font-weight: 600;
-      cursor: pointer;
-    }
-    .help {
-      font-size: 0.85em;
-      opacity: 0.8;
-      margin: 0 0 0.25rem;
-    }
-    .scroll {
-      overflow-x: auto;
-    }
-    table {
-      border-collapse: collapse;
-      font-size: 0.85em;
-      width: 100%;
-    }
-    th,
-    td {
-      border-bottom: var(--line);
-      padding: 0.15rem 0.35rem;
-      text-align: left;
-      vertical-align: top;
-    }
-    td.lanes {
-      position: relative;
-      min-width: 9rem;
-      width: 9rem;
-    }
-    .lane-labels {
-      display: grid;
-      grid-template-columns: repeat(3, 1fr);
-      font-size: 0.75em;
-      text-align: center;
-    }
-    .arrow {
-      position: absolute;
-      top: 50%;
-      height: 0;
-      border-top: 2px solid var(--accent);
-    }
-    .arrow::after {
-      content: '';
-      position: absolute;
-      top: -6px;
-      border: 5px solid transparent;
-    }
-    .arrow.right::after {
-      right: -6px;
-      border-left-color: var(--accent);
-    }
-    .arrow.left::after {
-      left: -6px;
-      border-right-color: var(--accent);
-    }
-    .lanes::before {
-      content: '';
-      position: absolute;
-      inset: 0;
-      background: linear-gradient(to right, transparent 16.4%, rgba(127, 127, 127, 0.4) 16.6%, transparent 16.8%, transparent 49.9%, rgba(127, 127, 127, 0.4) 50%, transparent 50.1%, transparent 83.2%, rgba(127, 127, 127, 0.4) 83.4%, transparent 83.6%);
-    }
-    pre {
-      font-size: 0.8em;
-      overflow-x: auto;
-      margin: 0.25rem 0;
-    }
-    mark {
-      background: var(--p2p-inspector-mark, rgba(255, 200, 0, 0.35));
-      color: inherit;
-    }
-    .timeline span + span::before {
-      content: ' → ';
-      opacity: 0.6;
-    }
-    .left-peer {
-      opacity: 0.6;
-    }
-  `,
+      :host {
+        display: block;
+        font: inherit;
+        --accent: var(--p2p-inspector-accent, #0969da);
+        --line: var(--p2p-inspector-border, 1px solid rgba(127, 127, 127, 0.35));
+      }
+      header {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem 1rem;
+        align-items: baseline;
+        justify-content: space-between;
+      }
+      h2 {
+        font-size: 1.1em;
+        margin: 0;
+      }
+      h3 {
+        font-size: 1em;
+        margin: 1rem 0 0.25rem;
+      }
+      details[part~='peer'] {
+        border: var(--line);
+        border-radius: 0.5rem;
+        padding: 0.5rem 0.75rem;
+        margin: 0.5rem 0;
+      }
+      summary {
+        font-weight: 600;
+        cursor: pointer;
+      }
+      .help {
+        font-size: 0.85em;
+        opacity: 0.8;
+        margin: 0 0 0.25rem;
+      }
+      .scroll {
+        overflow-x: auto;
+      }
+      table {
+        border-collapse: collapse;
+        font-size: 0.85em;
+        width: 100%;
+      }
+      th,
+      td {
+        border-bottom: var(--line);
+        padding: 0.15rem 0.35rem;
+        text-align: left;
+        vertical-align: top;
+      }
+      td.lanes {
+        position: relative;
+        min-width: 9rem;
+        width: 9rem;
+      }
+      .lane-labels {
+        display: grid;
+        grid-template-columns: repeat(3, 1fr);
+        font-size: 0.75em;
+        text-align: center;
+      }
+      .arrow {
+        position: absolute;
+        top: 50%;
+        height: 0;
+        border-top: 2px solid var(--accent);
+      }
+      .arrow::after {
+        content: '';
+        position: absolute;
+        top: -6px;
+        border: 5px solid transparent;
+      }
+      .arrow.right::after {
+        right: -6px;
+        border-left-color: var(--accent);
+      }
+      .arrow.left::after {
+        left: -6px;
+        border-right-color: var(--accent);
+      }
+      .lanes::before {
+        content: '';
+        position: absolute;
+        inset: 0;
+        background: linear-gradient(
+          to right,
+          transparent 16.4%,
+          rgba(127, 127, 127, 0.4) 16.6%,
+          transparent 16.8%,
+          transparent 49.9%,
+          rgba(127, 127, 127, 0.4) 50%,
+          transparent 50.1%,
+          transparent 83.2%,
+          rgba(127, 127, 127, 0.4) 83.4%,
+          transparent 83.6%
+        );
+      }
+      pre {
+        font-size: 0.8em;
+        overflow-x: auto;
+        margin: 0.25rem 0;
+      }
+      mark {
+        background: var(--p2p-inspector-mark, rgba(255, 200, 0, 0.35));
+        color: inherit;
+      }
+      .timeline span + span::before {
+        content: ' → ';
+        opacity: 0.6;
+      }
+      .left-peer {
+        opacity: 0.6;
+      }
+    `,
   ];
 
   override render() {
@@ -309,7 +320,9 @@ export class P2pInspector extends LitElement {
       <p class="help">${this.t('sequenceHelp')}</p>
       <div class="scroll">
         <table part="sequence">
-          <caption class="visually-hidden">${this.t('sequence')}</caption>
+          <caption class="visually-hidden">
+            ${this.t('sequence')}
+          </caption>
           <thead>
             <tr>
               <th scope="col">${this.t('colTime')}</th>
@@ -391,11 +404,12 @@ export class P2pInspector extends LitElement {
       const seen = new Set<string>();
       return html`<details part="sdp">
         <summary>${this.t(label)}</summary>
-        <pre>${lines.map((line) => {
-          const mark = SDP_HIGHLIGHTS.find((prefix) => line.startsWith(prefix));
-          if (mark) seen.add(mark);
-          return mark ? html`<mark title=${this.t(`sdp:${mark}`)}>${line}</mark>\n` : `${line}\n`;
-        })}</pre>
+        <pre>
+${lines.map((line) => {
+            const mark = SDP_HIGHLIGHTS.find((prefix) => line.startsWith(prefix));
+            if (mark) seen.add(mark);
+            return mark ? html`<mark title=${this.t(`sdp:${mark}`)}>${line}</mark> ` : `${line}\n`;
+          })}</pre>
         <ul>
           ${SDP_HIGHLIGHTS.filter((prefix) => seen.has(prefix)).map((prefix) => html`<li>${this.t(`sdp:${prefix}`)}</li>`)}
         </ul>
@@ -407,7 +421,8 @@ export class P2pInspector extends LitElement {
   }
 
   #renderCandidates(peer: PeerRecord) {
-    const status = (s: string): InspectorKey => (s === 'sent' ? 'statusSent' : s === 'queued' ? 'statusQueued' : s === 'released' ? 'statusReleased' : 'statusApplied');
+    const status = (s: string): InspectorKey =>
+      s === 'sent' ? 'statusSent' : s === 'queued' ? 'statusQueued' : s === 'released' ? 'statusReleased' : 'statusApplied';
     const mdns = peer.candidates.some((c) => c.address.endsWith('.local'));
     return html`<h3>${this.t('candidates')}</h3>
       <p class="help">${this.t('candidatesHelp')}</p>
@@ -427,15 +442,16 @@ export class P2pInspector extends LitElement {
           </thead>
           <tbody>
             ${peer.candidates.map(
-              (row) => html`<tr data-side=${row.side} data-type=${row.type} data-status=${row.status}>
-                <td>${clock(row.at)}</td>
-                <td>${this.t(row.side === 'local' ? 'gathered' : 'received')}</td>
-                <td>${row.end ? this.t('endOfCandidates') : row.type}</td>
-                <td>${row.address}</td>
-                <td>${row.port}</td>
-                <td>${row.protocol}</td>
-                <td>${this.t(status(row.status))}</td>
-              </tr>`,
+              (row) =>
+                html`<tr data-side=${row.side} data-type=${row.type} data-status=${row.status}>
+                  <td>${clock(row.at)}</td>
+                  <td>${this.t(row.side === 'local' ? 'gathered' : 'received')}</td>
+                  <td>${row.end ? this.t('endOfCandidates') : row.type}</td>
+                  <td>${row.address}</td>
+                  <td>${row.port}</td>
+                  <td>${row.protocol}</td>
+                  <td>${this.t(status(row.status))}</td>
+                </tr>`,
             )}
           </tbody>
         </table>
@@ -446,32 +462,34 @@ export class P2pInspector extends LitElement {
     const stats = peer.stats;
     return html`<h3>${this.t('selectedPair')}</h3>
       <p class="help">${this.t('selectedPairHelp')}</p>
-      ${!stats
-        ? html`<p>${this.t('notConnected')}</p>`
-        : html`<table part="pair" data-selected-pair>
-            <tbody>
-              <tr>
-                <th scope="row">${this.t('local')}</th>
-                <td>${stats.local.type} ${stats.local.address}:${stats.local.port} ${stats.local.protocol}</td>
-              </tr>
-              <tr>
-                <th scope="row">${this.t('remoteSide')}</th>
-                <td>${stats.remote.type} ${stats.remote.address}:${stats.remote.port} ${stats.remote.protocol}</td>
-              </tr>
-              <tr>
-                <th scope="row">${this.t('rtt')}</th>
-                <td>${stats.rttMs === null ? '?' : `${stats.rttMs.toFixed(1)} ms`}</td>
-              </tr>
-              <tr>
-                <th scope="row">${this.t('bytesSent')}</th>
-                <td>${stats.bytesSent}</td>
-              </tr>
-              <tr>
-                <th scope="row">${this.t('bytesReceived')}</th>
-                <td>${stats.bytesReceived}</td>
-              </tr>
-            </tbody>
-          </table>`}`;
+      ${
+        !stats
+          ? html`<p>${this.t('notConnected')}</p>`
+          : html`<table part="pair" data-selected-pair>
+              <tbody>
+                <tr>
+                  <th scope="row">${this.t('local')}</th>
+                  <td>${stats.local.type} ${stats.local.address}:${stats.local.port} ${stats.local.protocol}</td>
+                </tr>
+                <tr>
+                  <th scope="row">${this.t('remoteSide')}</th>
+                  <td>${stats.remote.type} ${stats.remote.address}:${stats.remote.port} ${stats.remote.protocol}</td>
+                </tr>
+                <tr>
+                  <th scope="row">${this.t('rtt')}</th>
+                  <td>${stats.rttMs === null ? '?' : `${stats.rttMs.toFixed(1)} ms`}</td>
+                </tr>
+                <tr>
+                  <th scope="row">${this.t('bytesSent')}</th>
+                  <td>${stats.bytesSent}</td>
+                </tr>
+                <tr>
+                  <th scope="row">${this.t('bytesReceived')}</th>
+                  <td>${stats.bytesReceived}</td>
+                </tr>
+              </tbody>
+            </table>`
+      }`;
   }
 }
 

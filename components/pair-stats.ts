@@ -13,7 +13,9 @@ export async function readPairStats(pc: RTCPeerConnection): Promise<PairStats | 
     }
   }
   // Firefox marks the pair instead of naming it on the transport.
-  pair ??= [...reports.values()].find((r) => r.type === 'candidate-pair' && (r['selected'] === true || (r['nominated'] === true && r['state'] === 'succeeded')));
+  pair ??= [...reports.values()].find(
+    (r) => r.type === 'candidate-pair' && (r['selected'] === true || (r['nominated'] === true && r['state'] === 'succeeded')),
+  );
   if (!pair) return null;
   const side = (id: unknown) => {
     const candidate = typeof id === 'string' ? reports.get(id) : undefined;

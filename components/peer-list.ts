@@ -108,21 +108,36 @@ export class PeerList extends LitElement {
     const alike = lookAlikes(this.peers, this.selfName);
     return html`
       <ul part="list" aria-label="People in this room">
-        ${this.selfName ? html`<li part="peer peer-self"><span part="name"><bdi>${safeName(this.selfName)}</bdi> (you)</span></li>` : nothing}
+        ${
+          this.selfName
+            ? html`<li part="peer peer-self">
+                <span part="name"><bdi>${safeName(this.selfName)}</bdi> (you)</span>
+              </li>`
+            : nothing
+        }
         ${this.peers.map(
-          (peer) => html`<li part="peer peer-${peer.state}" data-peer-id=${peer.id} data-state=${peer.state}>
-            <span part="name"
-              ><bdi>${safeName(peer.name)}</bdi>${alike.has(peer.id)
-                ? html` <span part="id-tag" class="id-tag" title="Another name here looks like this one: this is peer ${peer.id}">#${peer.id.slice(0, 4)}</span>`
-                : nothing}</span
-            >
-            <span class="meta">
-              <span part="transport transport-${peer.transport}" class="transport ${peer.transport}" data-transport=${peer.transport} title=${TRANSPORT_TITLE[peer.transport]}
-                >${TRANSPORT_LABEL[peer.transport]}</span
+          (peer) =>
+            html`<li part="peer peer-${peer.state}" data-peer-id=${peer.id} data-state=${peer.state}>
+              <span part="name"
+                ><bdi>${safeName(peer.name)}</bdi>${
+                  alike.has(peer.id)
+                    ? html` <span part="id-tag" class="id-tag" title="Another name here looks like this one: this is peer ${peer.id}"
+                        >#${peer.id.slice(0, 4)}</span
+                      >`
+                    : nothing
+                }</span
               >
-              <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>
-            </span>
-          </li>`,
+              <span class="meta">
+                <span
+                  part="transport transport-${peer.transport}"
+                  class="transport ${peer.transport}"
+                  data-transport=${peer.transport}
+                  title=${TRANSPORT_TITLE[peer.transport]}
+                  >${TRANSPORT_LABEL[peer.transport]}</span
+                >
+                <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>
+              </span>
+            </li>`,
         )}
       </ul>
       ${this.peers.length === 0 ? html`<p part="empty" class="empty">No one else is here yet.</p>` : nothing}

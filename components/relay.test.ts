@@ -3,7 +3,9 @@ import type { P2pChat } from './p2p-chat.js';
 import { addChat, addFramedChat, framedChat, noRelayUrl, record, signalingUrl, uniqueRoom, waitUntil } from '../test/helpers.js';
 
 const transports = (chat: P2pChat) =>
-  [...chat.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelectorAll('[data-transport]')].map((el) => `${(el as HTMLElement).dataset['transport']}:${el.textContent!.trim()}`);
+  [...chat.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelectorAll('[data-transport]')].map(
+    (el) => `${(el as HTMLElement).dataset['transport']}:${el.textContent!.trim()}`,
+  );
 
 describe('browsers without WebRTC', () => {
   const cleanup: HTMLElement[] = [];

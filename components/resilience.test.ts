@@ -57,13 +57,18 @@ describe('resilience', () => {
       expect(chat.peers.length, 'no duplicate peers').to.equal(3);
       expect(chat.mesh!.connectionCount, 'no duplicate connections').to.equal(3);
     }
-    expect(left.every((list) => list.length === 0), 'nobody was reported gone').to.equal(true);
+    expect(
+      left.every((list) => list.length === 0),
+      'nobody was reported gone',
+    ).to.equal(true);
     const dGot = record(d, 'p2p-message');
     d.send('hello from the newcomer');
     a.send('welcome D');
     await waitUntil(() => got.slice(0, 3).every((list) => list.some((m) => m.text === 'hello from the newcomer')) && dGot.length === 1, 'D reaches everyone');
     // Nothing lost, nothing doubled.
-    expect(got[1]!.map((m) => m.text).sort()).to.deep.equal(['during the outage, from A', 'during the outage, from C', 'hello from the newcomer', 'welcome D'].sort());
+    expect(got[1]!.map((m) => m.text).sort()).to.deep.equal(
+      ['during the outage, from A', 'during the outage, from C', 'hello from the newcomer', 'welcome D'].sort(),
+    );
   });
 
   it('a peer dies mid-negotiation: the other cleans up, leaks no connection, and the peer can come back', async () => {
@@ -143,7 +148,9 @@ describe('resilience', () => {
     await waitUntil(() => got.every((list) => list.length >= 750), 'every peer has 750 messages', 25_000).catch((error: Error) => {
       const bySender = got.map((list) => chats.map((sender) => textsFrom(list, sender.selfId).length));
       const pending = chats.map((c) => chats.map((o) => (o === c ? '-' : c.mesh!.pendingTo(o.selfId!))).join(' '));
-      throw new Error(`${error.message}: received by sender ${JSON.stringify(bySender)}; still queued ${JSON.stringify(pending)}; errors ${JSON.stringify(errs)}`);
+      throw new Error(
+        `${error.message}: received by sender ${JSON.stringify(bySender)}; still queued ${JSON.stringify(pending)}; errors ${JSON.stringify(errs)}`,
+      );
     });
     console.log(`burst delivered in ${Math.round(performance.now() - sentAt)} ms`);
     await new Promise((resolve) => setTimeout(resolve, 300));

@@ -28,7 +28,7 @@ const EXPLAIN: Record<string, string> = {
   'in candidate': 'one of their network addresses: added once their description is set',
   'in peer-disconnected': 'the peer left: its connection is closed',
   'in error': 'the server refused something',
-  'note candidate-queued': 'candidate arrived before the remote description: queued (the reference\'s pitfall)',
+  'note candidate-queued': "candidate arrived before the remote description: queued (the reference's pitfall)",
   'note candidates-released': 'remote description set: queued candidates added in order',
   'note offer-collision-ignored': 'both sides offered at once: we are impolite and keep our offer',
   'note offer-collision-rollback': 'both sides offered at once: we are polite and answer theirs',
@@ -132,7 +132,7 @@ function describe(detail: SignalDetail): string {
     const candidate = detail.message.candidate;
     extra = candidate ? ` [${/ typ (\w+)/.exec(candidate.candidate)?.[1] ?? '?'}]` : ' [end of candidates]';
   }
-  return `${time} ${arrow} ${type}${who}${extra}: ${EXPLAIN[key] ?? (detail.direction === 'note' ? detail.message.detail ?? '' : '')}`;
+  return `${time} ${arrow} ${type}${who}${extra}: ${EXPLAIN[key] ?? (detail.direction === 'note' ? (detail.message.detail ?? '') : '')}`;
 }
 
 chat.addEventListener('p2p-signal', (event) => {
@@ -189,10 +189,14 @@ lessonButton.addEventListener('click', () => {
   ann.room = room;
   ann.server = server;
   // Bo joins once Ann is in, so Ann is the existing peer who offers.
-  ann.addEventListener('p2p-welcome', () => {
-    bo.room = room;
-    bo.server = server;
-  }, { once: true });
+  ann.addEventListener(
+    'p2p-welcome',
+    () => {
+      bo.room = room;
+      bo.server = server;
+    },
+    { once: true },
+  );
   lessonButton.disabled = true;
   lesson.scrollIntoView({ behavior: 'smooth' });
 });

@@ -333,7 +333,10 @@ class Simulation {
     for (let i = 0; i <= count; i++) {
       this.at(this.now + 5 + Math.floor(this.random() * 40) * (i + 1), () => {
         if (this.browsers[side].closed) return;
-        const candidate = i === count ? null : { candidate: `candidate:${i} 1 udp 1 198.18.0.${side + 1} ${5000 + i} typ host`, sdpMid: '0', sdpMLineIndex: 0, usernameFragment: ufrag };
+        const candidate =
+          i === count
+            ? null
+            : { candidate: `candidate:${i} 1 udp 1 198.18.0.${side + 1} ${5000 + i} typ host`, sdpMid: '0', sdpMLineIndex: 0, usernameFragment: ufrag };
         this.feed(side, { type: 'local-candidate', candidate });
       });
     }
@@ -387,8 +390,7 @@ class Simulation {
   /** ICE, as both browsers would see it. */
   #checkIce(): void {
     const [a, b] = this.browsers;
-    const negotiated =
-      a.localUfrag !== null && a.localUfrag === b.remoteUfrag && b.localUfrag !== null && b.localUfrag === a.remoteUfrag;
+    const negotiated = a.localUfrag !== null && a.localUfrag === b.remoteUfrag && b.localUfrag !== null && b.localUfrag === a.remoteUfrag;
     const candidates = negotiated && a.remoteCandidateUfrags.has(b.localUfrag!) && b.remoteCandidateUfrags.has(a.localUfrag!);
     const reachable = candidates && this.pathUp() && !a.closed && !b.closed;
     for (const side of [0, 1] as const) {
@@ -428,8 +430,12 @@ class Simulation {
     const [a, b] = this.browsers;
     if (ma.closed && mb.closed) return null;
     if (ma.closed !== mb.closed) return `one side closed, the other not (a closed: ${ma.closed}, b closed: ${mb.closed})`;
-    for (const [m, browser, name] of [[ma, a, 'a'], [mb, b, 'b']] as const) {
-      if (m.signalingState !== 'stable' || browser.signalingState !== 'stable') return `${name} not stable (machine ${m.signalingState}, browser ${browser.signalingState})`;
+    for (const [m, browser, name] of [
+      [ma, a, 'a'],
+      [mb, b, 'b'],
+    ] as const) {
+      if (m.signalingState !== 'stable' || browser.signalingState !== 'stable')
+        return `${name} not stable (machine ${m.signalingState}, browser ${browser.signalingState})`;
       if (m.signalingState !== browser.signalingState) return `${name}: machine and browser disagree`;
       if (m.makingOffer || m.remoteDescription === 'pending') return `${name}: an operation never finished`;
       if (browser.ice !== 'connected') return `${name}: ICE ${browser.ice}`;

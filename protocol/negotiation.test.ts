@@ -109,7 +109,10 @@ test('candidates that arrive before the answer is applied are queued on the offe
   ).state;
   assert.deepEqual(s.queuedCandidates, [cand(1), null]);
   const applied = negotiate(s, { type: 'remote-description-applied', sdpType: 'answer' });
-  assert.deepEqual(applied.effects.slice(1), [{ type: 'add-candidate', candidate: cand(1) }, { type: 'add-candidate', candidate: null }]);
+  assert.deepEqual(applied.effects.slice(1), [
+    { type: 'add-candidate', candidate: cand(1) },
+    { type: 'add-candidate', candidate: null },
+  ]);
   s = applied.state;
   assert.equal(s.remoteDescription, 'set');
 });
@@ -242,7 +245,7 @@ test('ICE `failed` on the offerer leads to an ICE-restart offer, watched until I
   assert.deepEqual(types(sent.effects), ['note:ice-restart', 'send-signal', 'schedule']);
 });
 
-test('ICE `failed` on the answerer: it waits for the offerer\'s restart, and restarts itself if none comes', () => {
+test("ICE `failed` on the answerer: it waits for the offerer's restart, and restarts itself if none comes", () => {
   const failed = run(
     initialNegotiationState('new', 'old', 'answerer', { disconnectedTimeoutMs: 1000 }),
     { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL },
@@ -379,7 +382,11 @@ test('a refused remote offer goes back to stable, so the pair can negotiate and 
 
 test('a refused offer during a polite rollback is rolled back explicitly, and the owed offer goes out', () => {
   const s = glareSetup('a', 'b', true);
-  const r = run(s, { type: 'remote-offer', sdp: OFFER_RESTART }, { type: 'operation-failed', operation: 'apply-remote-description', message: 'no', sdpType: 'offer' });
+  const r = run(
+    s,
+    { type: 'remote-offer', sdp: OFFER_RESTART },
+    { type: 'operation-failed', operation: 'apply-remote-description', message: 'no', sdpType: 'offer' },
+  );
   assert.equal(r.state.signalingState, 'stable');
   assert.ok(types(r.effects).includes('rollback'));
 });
@@ -406,7 +413,12 @@ test('an offer with no answer in time is made again (it was lost while the serve
   const again = negotiate(sent.state, { type: 'timer-fired', timer: 'offer-timeout' });
   assert.deepEqual(types(again.effects), ['note:offer-timeout', 'create-offer']);
   // Answered in time: a late timer does nothing.
-  const answered = run(sent.state, { type: 'remote-answer', sdp: ANSWER }, { type: 'remote-description-applied', sdpType: 'answer' }, { type: 'timer-fired', timer: 'offer-timeout' });
+  const answered = run(
+    sent.state,
+    { type: 'remote-answer', sdp: ANSWER },
+    { type: 'remote-description-applied', sdpType: 'answer' },
+    { type: 'timer-fired', timer: 'offer-timeout' },
+  );
   assert.ok(!types(answered.effects).includes('create-offer'));
 });
 
@@ -414,7 +426,11 @@ test('signals carry both connection epochs once known', () => {
   let b = initialNegotiationState('new', 'old', 'answerer', {}, 'eB');
   b = negotiate(b, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL, epoch: 'eA' }).state;
   assert.equal(b.remoteEpoch, 'eA');
-  const answered = run(b, { type: 'remote-description-applied', sdpType: 'offer' }, { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } });
+  const answered = run(
+    b,
+    { type: 'remote-description-applied', sdpType: 'offer' },
+    { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } },
+  );
   assert.deepEqual(answered.effects.at(-1), { type: 'send-signal', message: { type: 'answer', to: 'old', sdp: ANSWER, epoch: 'eB', peerEpoch: 'eA' } });
 });
 

@@ -210,8 +210,7 @@ export function initialNegotiationState(
 }
 
 const same = (state: NegotiationState, ...effects: Effect[]): Transition => ({ state, effects });
-const note = (code: NoteCode, detail?: string): Effect =>
-  detail === undefined ? { type: 'note', code } : { type: 'note', code, detail };
+const note = (code: NoteCode, detail?: string): Effect => (detail === undefined ? { type: 'note', code } : { type: 'note', code, detail });
 const schedule = (timer: TimerName, ms: number): Effect => ({ type: 'schedule', timer, ms });
 const cancel = (timer: TimerName): Effect => ({ type: 'cancel', timer });
 
@@ -246,9 +245,7 @@ export function negotiate(state: NegotiationState, event: NegotiationEvent): Tra
     case 'remote-candidate':
       return remoteCandidate(withRemoteEpoch(state, event.epoch), event.candidate);
     case 'local-description-ready':
-      return event.description.type === 'offer'
-        ? localOfferReady(state, event.description.sdp)
-        : localAnswerReady(state, event.description.sdp);
+      return event.description.type === 'offer' ? localOfferReady(state, event.description.sdp) : localAnswerReady(state, event.description.sdp);
     case 'remote-description-applied':
       return remoteDescriptionApplied(state, event.sdpType);
     case 'local-candidate':
@@ -286,10 +283,7 @@ function makeOffer(state: NegotiationState, iceRestart: boolean): Transition {
     const owedRestart = iceRestart || (state.pendingOffer?.iceRestart ?? false);
     return same({ ...state, pendingOffer: { iceRestart: owedRestart } });
   }
-  return same(
-    { ...state, makingOffer: true, offerIsRestart: iceRestart, pendingOffer: null },
-    { type: 'create-offer', iceRestart },
-  );
+  return same({ ...state, makingOffer: true, offerIsRestart: iceRestart, pendingOffer: null }, { type: 'create-offer', iceRestart });
 }
 
 function remoteOffer(state: NegotiationState, sdp: string): Transition {
@@ -368,10 +362,7 @@ function remoteAnswer(state: NegotiationState, sdp: string): Transition {
 function remoteCandidate(state: NegotiationState, candidate: IceCandidate | null): Transition {
   if (state.ignoringOffer) return same(state, note('candidate-dropped', 'belongs to an ignored offer'));
   if (state.remoteDescription !== 'set') {
-    return same(
-      { ...state, queuedCandidates: [...state.queuedCandidates, candidate] },
-      note('candidate-queued', 'remote description not set yet'),
-    );
+    return same({ ...state, queuedCandidates: [...state.queuedCandidates, candidate] }, note('candidate-queued', 'remote description not set yet'));
   }
   return same(state, { type: 'add-candidate', candidate });
 }
@@ -468,11 +459,10 @@ function restartIce(state: NegotiationState): Transition {
 function offerTimedOut(state: NegotiationState): Transition {
   if (state.signalingState !== 'have-local-offer' || state.makingOffer) return same(state);
   // An offer may be made again from have-local-offer; no rollback needed.
-  return same(
-    { ...state, makingOffer: true, pendingOffer: null },
-    note('offer-timeout', `no answer in ${state.options.offerTimeoutMs} ms: offering again`),
-    { type: 'create-offer', iceRestart: state.offerIsRestart },
-  );
+  return same({ ...state, makingOffer: true, pendingOffer: null }, note('offer-timeout', `no answer in ${state.options.offerTimeoutMs} ms: offering again`), {
+    type: 'create-offer',
+    iceRestart: state.offerIsRestart,
+  });
 }
 
 function operationFailed(state: NegotiationState, operation: Effect['type'], message: string, sdpType?: SdpType): Transition {

@@ -1,15 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  LIMITS,
-  encode,
-  errorMessage,
-  parseClientMessage,
-  parseServerMessage,
-  relayed,
-  type ErrorCode,
-  type Result,
-} from './index.js';
+import { LIMITS, encode, errorMessage, parseClientMessage, parseServerMessage, relayed, type ErrorCode, type Result } from './index.js';
 
 function errorCode<T>(result: Result<T>): ErrorCode | 'ok' {
   return result.ok ? 'ok' : result.error.code;
@@ -35,7 +26,11 @@ test('offer/answer/candidate from a client need `to` and drop any `from`', () =>
   const offer = parseClientMessage(JSON.stringify({ type: 'offer', to: 'abc', sdp: 'v=0', from: 'spoofed' }));
   assert.deepEqual(offer, { ok: true, value: { type: 'offer', to: 'abc', sdp: 'v=0' } });
   const candidate = parseClientMessage(
-    JSON.stringify({ type: 'candidate', to: 'abc', candidate: { candidate: 'candidate:1 1 udp 1 x.local 5000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'uf' } }),
+    JSON.stringify({
+      type: 'candidate',
+      to: 'abc',
+      candidate: { candidate: 'candidate:1 1 udp 1 x.local 5000 typ host', sdpMid: '0', sdpMLineIndex: 0, usernameFragment: 'uf' },
+    }),
   );
   assert.equal(candidate.ok, true);
   const end = parseClientMessage('{"type":"candidate","to":"abc","candidate":null}');
@@ -60,7 +55,10 @@ test('every kind of bad frame is a typed error, never a throw', () => {
     ['{"type":"offer","to":"","sdp":"v=0"}', 'bad-value'],
     ['{"type":"offer","to":"a","sdp":""}', 'bad-value'],
     [JSON.stringify({ type: 'offer', to: 'a', sdp: 'x'.repeat(LIMITS.maxSdpLength + 1) }), 'too-large'],
-    [JSON.stringify({ type: 'candidate', to: 'a', candidate: { candidate: 'x'.repeat(LIMITS.maxCandidateLength + 1), sdpMid: '0', sdpMLineIndex: 0 } }), 'too-large'],
+    [
+      JSON.stringify({ type: 'candidate', to: 'a', candidate: { candidate: 'x'.repeat(LIMITS.maxCandidateLength + 1), sdpMid: '0', sdpMLineIndex: 0 } }),
+      'too-large',
+    ],
     ['{"type":"candidate","to":"a","candidate":{"candidate":"c","sdpMid":"0","sdpMLineIndex":-1}}', 'bad-value'],
     ['{"type":"candidate","to":"a","candidate":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0.5}}', 'bad-value'],
     ['{"type":"candidate","to":"a","candidate":"c"}', 'wrong-type'],

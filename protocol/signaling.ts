@@ -204,13 +204,7 @@ export interface ChatRelayMessage {
 }
 
 export type RelayedMessage = OfferMessage | AnswerMessage | CandidateMessage | ByeMessage;
-export type ServerMessage =
-  | WelcomeMessage
-  | NewPeerNotice
-  | RelayedMessage
-  | ChatRelayMessage
-  | PeerDisconnectedMessage
-  | ErrorMessage;
+export type ServerMessage = WelcomeMessage | NewPeerNotice | RelayedMessage | ChatRelayMessage | PeerDisconnectedMessage | ErrorMessage;
 
 export type SignalingMessage = ClientMessage | ServerMessage;
 
@@ -322,21 +316,24 @@ function readServerMessage(obj: JsonObject): ServerMessage {
     case 'welcome': {
       const limits = object(obj, 'limits');
       const count = { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true };
-      return withVersion({
-        type,
-        id: string(obj, 'id', peerId),
-        room: string(obj, 'room', room),
-        peers: array(obj, 'peers', 10_000).map(readPeerSummary),
-        iceServers: array(obj, 'iceServers', LIMITS.maxIceServers).map(readIceServer),
-        limits: {
-          maxRoomSize: number(limits, 'maxRoomSize', count),
-          maxFrameBytes: number(limits, 'maxFrameBytes', count),
-          maxChatTextLength: number(limits, 'maxChatTextLength', count),
-          maxNameLength: number(limits, 'maxNameLength', count),
-          relay: optionalBoolean(limits, 'relay') ?? false,
+      return withVersion(
+        {
+          type,
+          id: string(obj, 'id', peerId),
+          room: string(obj, 'room', room),
+          peers: array(obj, 'peers', 10_000).map(readPeerSummary),
+          iceServers: array(obj, 'iceServers', LIMITS.maxIceServers).map(readIceServer),
+          limits: {
+            maxRoomSize: number(limits, 'maxRoomSize', count),
+            maxFrameBytes: number(limits, 'maxFrameBytes', count),
+            maxChatTextLength: number(limits, 'maxChatTextLength', count),
+            maxNameLength: number(limits, 'maxNameLength', count),
+            relay: optionalBoolean(limits, 'relay') ?? false,
+          },
+          resume: string(obj, 'resume', resumeToken),
         },
-        resume: string(obj, 'resume', resumeToken),
-      }, obj);
+        obj,
+      );
     }
     case 'new-peer': {
       const webrtc = optionalBoolean(obj, 'webrtc');

@@ -10,7 +10,9 @@ let nextId = 0;
 export async function cliPeerCommand(payload) {
   switch (payload?.action) {
     case 'start': {
-      const child = spawn(process.execPath, [BIN, '--server', payload.server, '--room', payload.room, '--name', payload.name], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, '--server', payload.server, '--room', payload.room, '--name', payload.name], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
       const peer = { child, stdout: '', stderr: '' };
       child.stdout.on('data', (chunk) => (peer.stdout += chunk));
       child.stderr.on('data', (chunk) => (peer.stderr += chunk));

@@ -37,7 +37,10 @@ test('behind a trusted proxy each client address has its own count', () => {
 test('joins: a burst, then the rate, per address and per room; a refusal costs the other budget nothing', () => {
   const admission = new Admission({ ...base, joinsPerRoom: { perSecond: 1, burst: 4 } });
   const t = 1000;
-  assert.deepEqual([1, 2, 3].map(() => admission.allowJoin('a', 'room', t)), ['ok', 'ok', 'ok']);
+  assert.deepEqual(
+    [1, 2, 3].map(() => admission.allowJoin('a', 'room', t)),
+    ['ok', 'ok', 'ok'],
+  );
   assert.equal(admission.allowJoin('a', 'room', t), 'address');
   assert.equal(admission.allowJoin('a', 'room', t + 1000), 'ok', 'one more a second later');
   // The room's budget (4, one back a second) is spent: b gets the last, c is refused.

@@ -29,7 +29,13 @@ export interface AdmissionOptions {
 
 export type UpgradeVerdict =
   | { readonly ok: true; readonly address: string; readonly group: string }
-  | { readonly ok: false; readonly status: 403 | 429 | 503; readonly reason: string; readonly limit: 'origin' | 'max-clients' | 'connections-per-ip'; readonly address: string };
+  | {
+      readonly ok: false;
+      readonly status: 403 | 429 | 503;
+      readonly reason: string;
+      readonly limit: 'origin' | 'max-clients' | 'connections-per-ip';
+      readonly address: string;
+    };
 
 interface Bucket {
   milliTokens: number;

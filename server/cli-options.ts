@@ -97,7 +97,7 @@ function trustProxyOption(raw: string): string {
   try {
     parseTrustProxy(raw);
   } catch (error) {
-    throw new RangeError(`--${(error as Error).message}`);
+    throw new RangeError(`--${(error as Error).message}`, { cause: error });
   }
   return raw;
 }
@@ -153,7 +153,10 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
       ...(values['max-name-length'] === undefined ? {} : { maxNameLength: integer('max-name-length', values['max-name-length'], 1, LIMITS.maxNameLength) }),
       ...(values['max-room-length'] === undefined ? {} : { maxRoomLength: integer('max-room-length', values['max-room-length'], 1, LIMITS.maxRoomLength) }),
       relay: !values['no-relay'],
-      allowedOrigins: (values['allowed-origins'] ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+      allowedOrigins: (values['allowed-origins'] ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
     };
     return { kind: 'run', options, logLevel };
   } catch (error) {

@@ -17,9 +17,32 @@ test('parseCli: defaults are the reference design (port 8080, room cap 10)', () 
 
 test('parseCli: every flag, and ICE servers as a URL list or JSON', () => {
   const command = parseCli([
-    '--port', '9000', '--host', '0.0.0.0', '--max-room-size', '4', '--heartbeat', '5000',
-    '--ice-servers', 'stun:127.0.0.1:3478, turn:127.0.0.1:3478', '--allowed-origins', 'http://a,http://b', '--log-level', 'warn',
-    '--rate', '20', '--burst', '40', '--max-clients', '500', '--max-connections-per-ip', '5', '--max-name-length', '20', '--max-room-length', '16',
+    '--port',
+    '9000',
+    '--host',
+    '0.0.0.0',
+    '--max-room-size',
+    '4',
+    '--heartbeat',
+    '5000',
+    '--ice-servers',
+    'stun:127.0.0.1:3478, turn:127.0.0.1:3478',
+    '--allowed-origins',
+    'http://a,http://b',
+    '--log-level',
+    'warn',
+    '--rate',
+    '20',
+    '--burst',
+    '40',
+    '--max-clients',
+    '500',
+    '--max-connections-per-ip',
+    '5',
+    '--max-name-length',
+    '20',
+    '--max-room-length',
+    '16',
   ]);
   assert.equal(command.kind, 'run');
   if (command.kind !== 'run') return;
@@ -48,7 +71,17 @@ test('parseCli: every flag, and ICE servers as a URL list or JSON', () => {
 test('parseCli: bad flags are clear errors, --help is help', () => {
   assert.deepEqual(parseCli(['--help']), { kind: 'help' });
   assert.deepEqual(parseCli(['-h']), { kind: 'help' });
-  for (const args of [['--port', 'x'], ['--port', '70000'], ['--max-room-size', '1'], ['--ice-servers', 'http://x'], ['--ice-servers', '[{'], ['--log-level', 'loud'], ['--nope'], ['--rate', '0'], ['--max-name-length', '41']]) {
+  for (const args of [
+    ['--port', 'x'],
+    ['--port', '70000'],
+    ['--max-room-size', '1'],
+    ['--ice-servers', 'http://x'],
+    ['--ice-servers', '[{'],
+    ['--log-level', 'loud'],
+    ['--nope'],
+    ['--rate', '0'],
+    ['--max-name-length', '41'],
+  ]) {
     const command = parseCli(args);
     assert.equal(command.kind, 'error', args.join(' '));
     assert.ok(command.kind === 'error' && command.message.length > 0);
@@ -81,7 +114,10 @@ test('the real CLI: --help, a bad flag exits 2, and a server that serves and sto
   assert.equal((await a.client.waitClosed()).code, 1001);
   // Structured logs: JSON lines with the join, and no SDP anywhere.
   const stderr = server.stderr();
-  const lines = stderr.trim().split('\n').map((line) => JSON.parse(line) as { event: string });
+  const lines = stderr
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { event: string });
   assert.ok(lines.some((line) => line.event === 'join'));
   assert.ok(lines.some((line) => line.event === 'shutdown'));
   assert.ok(lines.some((line) => line.event === 'error' && (line as { code?: string }).code === 'unknown-peer'));

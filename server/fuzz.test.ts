@@ -78,9 +78,21 @@ function makeFrames(random: () => number, ids: { good: string[]; partner: string
       pick<Frame>([
         { data: JSON.stringify({ ...validOffer, sdp: 'x'.repeat(LIMITS.maxSdpLength) }), expect: { relayedTo: 'partner' }, kind: 'sdp-at-limit' },
         { data: JSON.stringify({ ...validOffer, sdp: 'x'.repeat(LIMITS.maxSdpLength + 1) }), expect: { error: 'too-large' }, kind: 'sdp-past-limit' },
-        { data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: { ...candidate, candidate: 'c'.repeat(LIMITS.maxCandidateLength) } }), expect: { relayedTo: 'partner' }, kind: 'candidate-at-limit' },
-        { data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: { ...candidate, candidate: 'c'.repeat(LIMITS.maxCandidateLength + 1) } }), expect: { error: 'too-large' }, kind: 'candidate-past-limit' },
-        { data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: { ...candidate, sdpMid: 'm'.repeat(LIMITS.maxSdpMidLength + 1) } }), expect: { error: 'too-large' }, kind: 'mid-past-limit' },
+        {
+          data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: { ...candidate, candidate: 'c'.repeat(LIMITS.maxCandidateLength) } }),
+          expect: { relayedTo: 'partner' },
+          kind: 'candidate-at-limit',
+        },
+        {
+          data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: { ...candidate, candidate: 'c'.repeat(LIMITS.maxCandidateLength + 1) } }),
+          expect: { error: 'too-large' },
+          kind: 'candidate-past-limit',
+        },
+        {
+          data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: { ...candidate, sdpMid: 'm'.repeat(LIMITS.maxSdpMidLength + 1) } }),
+          expect: { error: 'too-large' },
+          kind: 'mid-past-limit',
+        },
         { data: JSON.stringify({ ...validOffer, to: 'i'.repeat(LIMITS.maxPeerIdLength + 1) }), expect: { error: 'too-large' }, kind: 'to-past-limit' },
         { data: JSON.stringify({ type: 'new-peer', room: 'r'.repeat(LIMITS.maxRoomLength + 1) }), expect: { error: 'too-large' }, kind: 'room-past-limit' },
         { data: JSON.stringify({ type: 'new-peer', name: 'n'.repeat(LIMITS.maxNameLength + 1) }), expect: { error: 'too-large' }, kind: 'name-past-limit' },
@@ -92,7 +104,11 @@ function makeFrames(random: () => number, ids: { good: string[]; partner: string
         { data: JSON.stringify({ type: 'offer', to: 1, sdp: 'v' }), expect: { error: 'wrong-type' }, kind: 'wrong-type' },
         { data: JSON.stringify({ type: 'offer', to: ids.partner, sdp: ['v'] }), expect: { error: 'wrong-type' }, kind: 'wrong-type' },
         { data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: 'str' }), expect: { error: 'wrong-type' }, kind: 'wrong-type' },
-        { data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: { ...candidate, sdpMLineIndex: -1 } }), expect: { error: 'bad-value' }, kind: 'bad-value' },
+        {
+          data: JSON.stringify({ type: 'candidate', to: ids.partner, candidate: { ...candidate, sdpMLineIndex: -1 } }),
+          expect: { error: 'bad-value' },
+          kind: 'bad-value',
+        },
         { data: JSON.stringify({ type: 'new-peer', room: {} }), expect: { error: 'wrong-type' }, kind: 'wrong-type' },
         { data: JSON.stringify({ type: 7 }), expect: { error: 'wrong-type' }, kind: 'wrong-type' },
         { data: JSON.stringify({ type: 'ban', to: ids.partner }), expect: { error: 'unknown-type' }, kind: 'unknown-type' },
@@ -108,7 +124,8 @@ function makeFrames(random: () => number, ids: { good: string[]; partner: string
   const frames: Frame[] = [];
   while (frames.length < FRAMES) frames.push(pick(generators)());
   // Invalid UTF-8 in text frames: ws closes with 1007.
-  for (let i = 0; i < 50; i++) frames[Math.floor(random() * FRAMES)] = { data: Buffer.from([0x7b, 0xc3, 0x28, 0xff]), expect: { close: 1007 }, kind: 'invalid-utf8' };
+  for (let i = 0; i < 50; i++)
+    frames[Math.floor(random() * FRAMES)] = { data: Buffer.from([0x7b, 0xc3, 0x28, 0xff]), expect: { close: 1007 }, kind: 'invalid-utf8' };
   return frames;
 }
 
@@ -119,7 +136,18 @@ function rssKb(pid: number): number {
 
 test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose nothing`, { timeout: 120_000 }, async (t) => {
   // Each batch of frames comes from a fresh connection that joins: the join rates are not what this tests.
-  const { child, url } = await startCliServer(['--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--join-rate', '1000/1000', '--room-join-rate', '1000/1000']);
+  const { child, url } = await startCliServer([
+    '--port',
+    '0',
+    '--host',
+    '127.0.0.1',
+    '--log-level',
+    'warn',
+    '--join-rate',
+    '1000/1000',
+    '--room-join-rate',
+    '1000/1000',
+  ]);
   let crashed = false;
   child.once('exit', () => (crashed = true));
   try {
@@ -140,7 +168,11 @@ test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose not
         assert.equal(offer.sdp, `v=0\r\no=round ${round}\r\n`);
         assert.equal(offer.from, good1.welcome.id);
         good2.client.send({ type: 'answer', to: good1.welcome.id, sdp: `answer ${round}` });
-        good2.client.send({ type: 'candidate', to: good1.welcome.id, candidate: { candidate: `candidate:${round} 1 udp 1 198.18.0.1 5000 typ host`, sdpMid: '0', sdpMLineIndex: 0 } });
+        good2.client.send({
+          type: 'candidate',
+          to: good1.welcome.id,
+          candidate: { candidate: `candidate:${round} 1 udp 1 198.18.0.1 5000 typ host`, sdpMid: '0', sdpMLineIndex: 0 },
+        });
         assert.equal((await good1.client.next('answer', 10_000)).sdp, `answer ${round}`);
         assert.equal((await good1.client.next('candidate', 10_000)).from, good2.welcome.id);
         // Well-behaved: 2 frames per round, 16 rounds/s, under the default 50 frames/s.
@@ -157,7 +189,7 @@ test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose not
     let closes = 0;
 
     let rssHalf = 0;
-    for (let start = 0; start < frames.length; ) {
+    for (let start = 0; start < frames.length;) {
       if (rssHalf === 0 && start >= frames.length / 2) rssHalf = rssKb(pid);
       const attacker = await TestClient.join(url, 'evil', 'attacker');
       await partner.client.next('new-peer');
@@ -216,7 +248,7 @@ test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose not
 
     partner.client.close();
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const health = await (await fetch(`${url.replace('ws:', 'http:')}/healthz`)).json() as { clients: number };
+    const health = (await (await fetch(`${url.replace('ws:', 'http:')}/healthz`)).json()) as { clients: number };
     assert.equal(health.clients, 2, 'only the good clients remain');
     const rssAfter = rssKb(pid);
     t.diagnostic(

@@ -35,7 +35,11 @@ test('a connection replaced by its own resume token stops counting at once, even
     await sleep(200);
     await witness.client.settle();
     assert.equal(fresh.closed, null, 'the newer connection stays');
-    assert.deepEqual(witness.client.received.filter((m) => m.type === 'offer'), [], 'no offer from the closed connection');
+    assert.deepEqual(
+      witness.client.received.filter((m) => m.type === 'offer'),
+      [],
+      'no offer from the closed connection',
+    );
     assert.deepEqual(elsewhere.welcome.peers, [], 'no ghost in another room');
     old.destroy();
     fresh.close();
@@ -67,7 +71,7 @@ test('a connection closed for flooding relays nothing more', async () => {
   });
 });
 
-test('a resume refused because the room is full leaves the owner\'s live session alone', async () => {
+test("a resume refused because the room is full leaves the owner's live session alone", async () => {
   await withServer({ maxRoomSize: 2 }, async (url) => {
     const owner = await TestClient.join(url, 'home', 'owner');
     const mate = await TestClient.join(url, 'home', 'mate');
@@ -81,7 +85,11 @@ test('a resume refused because the room is full leaves the owner\'s live session
     await sleep(100);
     await mate.client.settle();
     assert.equal(owner.client.closed, null, 'the owner is still connected');
-    assert.deepEqual(mate.client.received.filter((m) => m.type === 'peer-disconnected'), [], 'its room was not told it left');
+    assert.deepEqual(
+      mate.client.received.filter((m) => m.type === 'peer-disconnected'),
+      [],
+      'its room was not told it left',
+    );
     // And it still signals.
     owner.client.send({ type: 'offer', to: mate.welcome.id, sdp: SDP });
     assert.equal((await mate.client.next('offer')).from, owner.welcome.id);

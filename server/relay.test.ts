@@ -13,7 +13,10 @@ test('chat relay: a peer without WebRTC is announced as such, and chat is relaye
     assert.equal(welcome.limits.relay, true);
     assert.deepEqual(await direct.client.next('new-peer'), { type: 'new-peer', id: welcome.id, name: 'kit', webrtc: false });
     const later = await TestClient.join(url, 'relay', 'later');
-    assert.deepEqual(later.welcome.peers.find((p) => p.id === welcome.id), { id: welcome.id, name: 'kit', webrtc: false });
+    assert.deepEqual(
+      later.welcome.peers.find((p) => p.id === welcome.id),
+      { id: welcome.id, name: 'kit', webrtc: false },
+    );
 
     kit.send({ type: 'relay', to: direct.welcome.id, message: chat('hi over the relay'), from: 'spoofed' });
     assert.deepEqual(await direct.client.next('relay'), { type: 'relay', from: welcome.id, message: chat('hi over the relay') });

@@ -19,7 +19,10 @@ test('room registry: join lists the others (with webrtc:false), capacity, forEac
   const visited: string[] = [];
   rooms.forEachOther('r', 'b', (member) => visited.push(member.name));
   assert.deepEqual(visited, ['Ann', 'Cy']);
-  assert.deepEqual([...rooms.others('r', 'b')].map((m) => m.name), visited);
+  assert.deepEqual(
+    [...rooms.others('r', 'b')].map((m) => m.name),
+    visited,
+  );
   rooms.forEachOther('nowhere', 'b', () => assert.fail('no room, no visit'));
 
   assert.equal(rooms.find('r', 'e'), undefined, 'lookups never cross rooms');

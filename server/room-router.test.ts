@@ -23,7 +23,13 @@ class FakeMember implements RouterMember {
 function router(maxRoomSize = 10, gate: (m: FakeMember, room: string) => string | null = () => null) {
   const forwarded: { from: string; to: string; message: ServerMessage }[] = [];
   const r = new RoomRouter<FakeMember>(
-    { maxRoomSize, maxRoomLength: 64, maxNameLength: 40, iceServers: [], limits: { maxRoomSize, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40, relay: true } },
+    {
+      maxRoomSize,
+      maxRoomLength: 64,
+      maxNameLength: 40,
+      iceServers: [],
+      limits: { maxRoomSize, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40, relay: true },
+    },
     {
       send: (m, message) => m.got.push(message),
       sendEncoded: (m, encoded) => m.got.push(JSON.parse(encoded().toString()) as ServerMessage),
@@ -78,7 +84,10 @@ test('resume: the newer connection wins in the same room without a leave notice;
   r.join(back, { type: 'new-peer', room: 'x', resume: token });
   assert.equal(back.last('welcome').id, old.id);
   assert.equal(old.replaced, true);
-  assert.deepEqual(mate.got.filter((m) => m.type === 'peer-disconnected'), []);
+  assert.deepEqual(
+    mate.got.filter((m) => m.type === 'peer-disconnected'),
+    [],
+  );
   // Another, full room: refused, and the live session stays.
   const f1 = new FakeMember('f1');
   const f2 = new FakeMember('f2');

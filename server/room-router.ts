@@ -119,7 +119,16 @@ export class RoomRouter<M extends RouterMember> {
     this.#byId.set(identity.id, member);
     this.#log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
     const { iceServers, limits } = this.options;
-    this.out.send(member, { type: 'welcome', id: identity.id, room: request.room, peers: outcome.others, iceServers, limits, resume: identity.resume, version: PROTOCOL_VERSION });
+    this.out.send(member, {
+      type: 'welcome',
+      id: identity.id,
+      room: request.room,
+      peers: outcome.others,
+      iceServers,
+      limits,
+      resume: identity.resume,
+      version: PROTOCOL_VERSION,
+    });
     this.broadcast(request.room, identity.id, { type: 'new-peer', ...summaryOf(identity.id, member) });
   }
 

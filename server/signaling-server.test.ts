@@ -133,7 +133,10 @@ test('a frame larger than maxPayload closes that socket with 1009; others are un
     assert.equal((await a.client.waitClosed()).code, 1009);
     assert.equal((await b.client.next('peer-disconnected')).id, a.welcome.id);
     const c = await TestClient.join(small.url, 'big', 'c');
-    assert.deepEqual(c.welcome.peers.map((p) => p.id), [b.welcome.id]);
+    assert.deepEqual(
+      c.welcome.peers.map((p) => p.id),
+      [b.welcome.id],
+    );
     b.client.close();
     c.client.close();
   } finally {

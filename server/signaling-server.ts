@@ -188,7 +188,9 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       const allowed = admission.allowJoin(client.group, room, wholeMs());
       if (allowed === 'ok') return null;
       log({ event: 'limit', level: 'warn', limit: allowed === 'address' ? 'joins-per-ip' : 'joins-per-room', ip: client.ip, room });
-      return allowed === 'address' ? 'Too many joins from your address: try again in a few seconds.' : `Too many joins into room "${room}": try again in a few seconds.`;
+      return allowed === 'address'
+        ? 'Too many joins from your address: try again in a few seconds.'
+        : `Too many joins into room "${room}": try again in a few seconds.`;
     },
   );
   /** Open WebSocket connections (ws tracks the sockets themselves in `wss.clients`). */

@@ -57,11 +57,15 @@ export class TestClient {
 
   /** The first not-yet-taken message of `type` (removes it from `received`). */
   next<T extends ServerMessage['type']>(type: T, timeoutMs = 2000): Promise<Extract<ServerMessage, { type: T }>> {
-    return this.#until(() => {
-      const index = this.received.findIndex((m) => m.type === type);
-      if (index < 0) return undefined;
-      return this.received.splice(index, 1)[0] as Extract<ServerMessage, { type: T }>;
-    }, `a "${type}" message`, timeoutMs);
+    return this.#until(
+      () => {
+        const index = this.received.findIndex((m) => m.type === type);
+        if (index < 0) return undefined;
+        return this.received.splice(index, 1)[0] as Extract<ServerMessage, { type: T }>;
+      },
+      `a "${type}" message`,
+      timeoutMs,
+    );
   }
 
   waitClosed(timeoutMs = 2000): Promise<{ code: number; reason: string }> {
@@ -170,8 +174,12 @@ export class DeafClient {
       const socket = connect(Number(port), hostname);
       socket.once('error', reject);
       socket.once('connect', () => {
-        const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
-        socket.write(`GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
+        const extra = Object.entries(headers)
+          .map(([k, v]) => `${k}: ${v}\r\n`)
+          .join('');
+        socket.write(
+          `GET / HTTP/1.1\r\nHost: ${hostname}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,
+        );
       });
       let head = '';
       const onData = (chunk: Buffer) => {

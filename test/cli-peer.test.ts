@@ -38,7 +38,7 @@ describe('the terminal client (p2p-chat-cli, a Node peer)', () => {
     // Direct, not relayed: a real RTCPeerConnection to the Node process.
     expect(chat.peers.find((p) => p.name === 'bot')!.transport).to.equal('direct');
     expect(chat.mesh!.connectionCount).to.equal(1);
-    expect(chat.mesh!.connectionTo(chat.peers.find((p) => p.name === 'bot')!.id)).to.exist;
+    expect(chat.mesh!.connectionTo(chat.peers.find((p) => p.name === 'bot')!.id)).to.not.equal(undefined);
     await outputUntil(id, (out) => out.stdout.includes('direct (peer-to-peer) channel to Browser open'), 'the CLI reports the channel');
 
     chat.send('hello terminal');

@@ -20,8 +20,7 @@ describe('cross-browser mesh', () => {
     const thisIsFirefox = navigator.userAgent.includes('Firefox');
     const other = thisIsFirefox ? 'chromium' : 'firefox';
     const room = uniqueRoom('cross');
-    const url = (name: string) =>
-      `${location.origin}/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=${name}`;
+    const url = (name: string) => `${location.origin}/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=${name}`;
     // Two peers in this browser, two in the other one: every pair but two crosses browsers.
     here.push(addChat(room, 'here-1'), addChat(room, 'here-2'));
     const remotes: Remote[] = [];
@@ -29,15 +28,20 @@ describe('cross-browser mesh', () => {
     expect(remotes[0]!.userAgent.includes('Firefox')).to.equal(!thisIsFirefox);
     const got = here.map((chat) => record(chat, 'p2p-message'));
     const eval_ = <T>(id: string, expression: string) => remote<T>({ action: 'eval', id, expression });
-    await waitUntil(() => here.every((chat) => chat.peers.filter((p) => p.state === 'connected' && p.transport === 'direct').length === 3), 'a full direct mesh of 4', 30_000).catch(
-      async (error: Error) => {
-        const there = await Promise.all(remotes.map((r) => eval_<unknown>(r.id, 'JSON.stringify(window.p2pTest.chat.peers)')));
-        throw new Error(`${error.message}: here ${JSON.stringify(here.map((c) => c.peers))} there ${JSON.stringify(there)}`);
-      },
-    );
+    await waitUntil(
+      () => here.every((chat) => chat.peers.filter((p) => p.state === 'connected' && p.transport === 'direct').length === 3),
+      'a full direct mesh of 4',
+      30_000,
+    ).catch(async (error: Error) => {
+      const there = await Promise.all(remotes.map((r) => eval_<unknown>(r.id, 'JSON.stringify(window.p2pTest.chat.peers)')));
+      throw new Error(`${error.message}: here ${JSON.stringify(here.map((c) => c.peers))} there ${JSON.stringify(there)}`);
+    });
     await waitForMesh(here);
     // The other browser's view of the mesh (polled: it may lag ours a little).
-    const directThere = () => Promise.all(remotes.map((r) => eval_<number>(r.id, `window.p2pTest.chat.peers.filter((p) => p.state === 'connected' && p.transport === 'direct').length`)));
+    const directThere = () =>
+      Promise.all(
+        remotes.map((r) => eval_<number>(r.id, `window.p2pTest.chat.peers.filter((p) => p.state === 'connected' && p.transport === 'direct').length`)),
+      );
     let counts = await directThere();
     for (let attempt = 0; attempt < 150 && !counts.every((n) => n === 3); attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 100));

@@ -50,7 +50,10 @@ describe('the builds in dist/: drop-in and unbundled', () => {
     withFramedBuild('elements', 'Unbundled', async ({ framed: unbundled, got, scripts }) => {
       expect(scripts.some((path) => path.endsWith('/dist/lib/components/p2p-chat.js'))).to.equal(true);
       expect(scripts.some((path) => path.endsWith('/dist/p2p-chat.js') || path.includes('/components/p2p-chat.ts'))).to.equal(false);
-      expect(scripts.filter((path) => /\/lit-html(\/development)?\/lit-html\.js$/.test(path)), scripts.join(' ')).to.have.length(1);
+      expect(
+        scripts.filter((path) => /\/lit-html(\/development)?\/lit-html\.js$/.test(path)),
+        scripts.join(' '),
+      ).to.have.length(1);
       unbundled.send('from the unbundled modules');
       await waitUntil(() => got.length === 1, 'the message arrives');
       expect(got[0]).to.include({ text: 'from the unbundled modules', name: 'Unbundled' });

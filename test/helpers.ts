@@ -48,7 +48,11 @@ export function uniqueRoom(label: string): string {
 }
 
 /** Puts a <p2p-chat> on the page; it joins the room at once. */
-export function addChat(room: string, name: string, { parent = document.body, server = signalingUrl() }: { parent?: HTMLElement; server?: string } = {}): P2pChat {
+export function addChat(
+  room: string,
+  name: string,
+  { parent = document.body, server = signalingUrl() }: { parent?: HTMLElement; server?: string } = {},
+): P2pChat {
   const chat = document.createElement('p2p-chat');
   chat.setAttribute('server', server);
   chat.setAttribute('room', room);

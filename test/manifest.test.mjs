@@ -23,7 +23,10 @@ test('custom-elements.json is current and lists the public contract', { timeout:
     const chat = committed.modules.flatMap((m) => m.declarations ?? []).find((d) => d.tagName === 'p2p-chat');
     assert.deepEqual(chat.attributes.map((a) => a.name).sort(), ['name', 'room', 'server']);
     for (const event of ['p2p-welcome', 'p2p-peer-join', 'p2p-peer-leave', 'p2p-channel-open', 'p2p-channel-close', 'p2p-message', 'p2p-error', 'p2p-signal']) {
-      assert.ok(chat.events.some((e) => e.name === event), event);
+      assert.ok(
+        chat.events.some((e) => e.name === event),
+        event,
+      );
     }
     assert.ok(chat.members.some((m) => m.name === 'send' && m.kind === 'method'));
     assert.ok(chat.members.some((m) => m.name === 'selfId'));

@@ -14,8 +14,10 @@ import { Mesh } from '../client/mesh.js';
 import type { MessageDetail } from '../client/mesh-events.js';
 import { signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
 
-const network = (action: 'status' | 'cut' | 'restore') => executeServerCommand<{ available?: boolean; reason?: string | null }, { action: string }>('network', { action });
-const proxy = <T = { ok: boolean }>(payload: { action: string; id?: string; refuse?: boolean }) => executeServerCommand<T, typeof payload>('signaling-proxy', payload);
+const network = (action: 'status' | 'cut' | 'restore') =>
+  executeServerCommand<{ available?: boolean; reason?: string | null }, { action: string }>('network', { action });
+const proxy = <T = { ok: boolean }>(payload: { action: string; id?: string; refuse?: boolean }) =>
+  executeServerCommand<T, typeof payload>('signaling-proxy', payload);
 
 const FAST = { disconnectedTimeoutMs: 1000, iceRestartTimeoutMs: 3000, maxIceRestarts: 1, offerTimeoutMs: 3000 };
 const RECONNECT = { initialDelayMs: 100, maxDelayMs: 400 };

@@ -16,7 +16,9 @@ test('npm start: two browser tabs chat through the demo page', { timeout: 90_000
   // The browser first: if there is none, the test fails at once with the reason, and no
   // server is left running behind it (it used to hang the whole run).
   const browser = await chromium.launch(chromiumLaunchOptions());
-  const child = spawn(process.execPath, [START], { env: { ...process.env, PORT: String(port), DEMO_PORT: String(demoPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [START], {
+    env: { ...process.env, PORT: String(port), DEMO_PORT: String(demoPort), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+  });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   child.stderr.on('data', (chunk) => (output += chunk));

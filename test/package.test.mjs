@@ -92,10 +92,21 @@ test('a fresh checkout packs a package that works where it is installed', { time
     const pkg = JSON.parse(await readFile(join(installed, 'package.json'), 'utf8'));
 
     for (const path of namedPaths(pkg)) assert.ok(files.includes(path), `package.json names ${path}, the package lacks it`);
-    for (const path of ['dist/p2p-chat.js', 'dist/p2p-inspector.js', 'dist/lib/components/p2p-chat.js', 'dist/types/components/p2p-chat.d.ts', 'custom-elements.json', 'README.md']) {
+    for (const path of [
+      'dist/p2p-chat.js',
+      'dist/p2p-inspector.js',
+      'dist/lib/components/p2p-chat.js',
+      'dist/types/components/p2p-chat.d.ts',
+      'custom-elements.json',
+      'README.md',
+    ]) {
       assert.ok(files.includes(path), `the package lacks ${path}`);
     }
-    assert.deepEqual(files.filter((f) => /\.test\.|test-client/.test(f)), [], 'tests are not shipped');
+    assert.deepEqual(
+      files.filter((f) => /\.test\.|test-client/.test(f)),
+      [],
+      'tests are not shipped',
+    );
     // The drop-in build is one self-contained module: no import of anything else.
     const dropIn = await readFile(join(installed, 'dist/p2p-chat.js'), 'utf8');
     assert.doesNotMatch(dropIn, /\bimport\s*[{"'*(]|\}\s*from\s*["']/);
@@ -128,16 +139,32 @@ test('a fresh checkout packs a package that works where it is installed', { time
     // holds one Lit, the app's (the drop-in build carries a second copy).
     const { build } = await import('esbuild');
     const litCopies = async (entry) => {
-      const out = await build({ stdin: { contents: entry, resolveDir: join(work, 'consumer'), loader: 'js' }, bundle: true, format: 'esm', write: false, logLevel: 'silent', conditions: ['production'] });
+      const out = await build({
+        stdin: { contents: entry, resolveDir: join(work, 'consumer'), loader: 'js' },
+        bundle: true,
+        format: 'esm',
+        write: false,
+        logLevel: 'silent',
+        conditions: ['production'],
+      });
       return out.outputFiles[0].text.split('litHtmlVersions').length - 1;
     };
-    const app = "import { LitElement, html } from 'lit'; customElements.define('my-app', class extends LitElement { render() { return html`<p2p-chat></p2p-chat><p2p-inspector></p2p-inspector>`; } });";
+    const app =
+      "import { LitElement, html } from 'lit'; customElements.define('my-app', class extends LitElement { render() { return html`<p2p-chat></p2p-chat><p2p-inspector></p2p-inspector>`; } });";
     assert.equal(await litCopies(`${app} import 'p2p-chat/elements'; import 'p2p-chat/elements/inspector';`), 1);
     assert.equal(await litCopies(`${app} import 'p2p-chat';`), 2);
 
     // The declarations type a consumer's code, strictly, the library's own .d.ts included.
     await writeFile(join(work, 'consumer/package.json'), JSON.stringify({ type: 'module' }));
-    const compilerOptions = { target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, lib: ['es2022', 'dom'], types: ['node'] };
+    const compilerOptions = {
+      target: 'es2022',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noEmit: true,
+      lib: ['es2022', 'dom'],
+      types: ['node'],
+    };
     await writeFile(join(work, 'consumer/tsconfig.json'), JSON.stringify({ compilerOptions, files: ['app.ts'] }));
     await writeFile(join(work, 'consumer/app.ts'), CONSUMER_TS);
     await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(work, 'consumer')]).catch((error) => {

@@ -30,7 +30,7 @@ test('look-alikes: case, accents, cross-script twins and invisible characters se
   assert.deepEqual([...flagged].sort(), ['p1', 'p2', 'p4']);
 });
 
-test('a newline in a peer\'s text cannot forge a terminal line from someone else', () => {
+test("a newline in a peer's text cannot forge a terminal line from someone else", () => {
   const out = terminalMessage('[12:00] mallory: ', 'hi\n[12:01] alice: send me your password\r\n\u001b[2Jcleared?');
   assert.equal(out, '[12:00] mallory: hi\n    | [12:01] alice: send me your password\n    | \\u001b[2Jcleared?');
   for (const line of out.split('\n').slice(1)) assert.match(line, /^ {4}\| /);

@@ -109,8 +109,14 @@ if (!INSIDE) {
       b.send('B, relayed');
       await waitFor(() => gotA.length >= 2 && gotB.length >= 2, 'relayed chat both ways');
       await new Promise((resolve) => setTimeout(resolve, 300));
-      assert.deepEqual(gotB.map((m) => m.text), ['A, into the dead channel', 'A, relayed']);
-      assert.deepEqual(gotA.map((m) => m.text), ['B, into the dead channel', 'B, relayed']);
+      assert.deepEqual(
+        gotB.map((m) => m.text),
+        ['A, into the dead channel', 'A, relayed'],
+      );
+      assert.deepEqual(
+        gotA.map((m) => m.text),
+        ['B, into the dead channel', 'B, relayed'],
+      );
       assert.equal(a.connectionCount, 0);
       assert.equal(b.connectionCount, 0);
       assert.deepEqual(relayedTo(a, b), ['relayed'], 'listed once');
@@ -133,7 +139,11 @@ if (!INSIDE) {
       await waitFor(() => gotB.length >= 3, 'relayed chat after the rejoin');
       b.send('sentinel');
       await waitFor(() => gotA.some((m) => m.text === 'sentinel'), 'sentinel');
-      assert.deepEqual(gotB.map((m) => m.text), ['A, into the dead channel', 'A, relayed', 'A, after the rejoin'], 'once each');
+      assert.deepEqual(
+        gotB.map((m) => m.text),
+        ['A, into the dead channel', 'A, relayed', 'A, after the rejoin'],
+        'once each',
+      );
     } finally {
       if (!restored) path.restore();
     }
@@ -165,8 +175,14 @@ if (!INSIDE) {
       a.send('A after the change');
       b.send('B after the change');
       await waitFor(() => gotA.length >= 1 && gotB.length >= 1, 'chat both ways', 10_000);
-      assert.deepEqual(gotA.map((m) => m.text), ['B after the change']);
-      assert.deepEqual(gotB.map((m) => m.text), ['A after the change']);
+      assert.deepEqual(
+        gotA.map((m) => m.text),
+        ['B after the change'],
+      );
+      assert.deepEqual(
+        gotB.map((m) => m.text),
+        ['A after the change'],
+      );
       assert.equal(a.connectionCount, 1);
       assert.equal(b.connectionCount, 1);
       // B's offer was for a new RTCPeerConnection of B's: A answers it with a new one too,

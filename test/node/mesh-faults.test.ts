@@ -79,7 +79,7 @@ test('a server that forges a chat line over a P2P link is not believed; message 
   }
 });
 
-test('a newer server\'s unknown message types are ignored, and the learning log never shows the resume token', async () => {
+test("a newer server's unknown message types are ignored, and the learning log never shows the resume token", async () => {
   const proxy = await SignalingProxy.start(server.url);
   proxies.push(proxy);
   try {
@@ -143,7 +143,12 @@ test('an ICE restart asked for while the signaling server is away goes out after
     await new Promise((resolve) => setTimeout(resolve, 300));
     restarted = await createSignalingServer({ port, host: '127.0.0.1' });
     await waitFor(() => a.status === 'joined' && b.status === 'joined', 'both rejoin', 10_000);
-    await waitFor(() => offerer.signalingState === 'stable' && iceUfrag(offerer.remoteDescription?.sdp ?? '') !== null && iceUfrag(offerer.localDescription!.sdp) !== before, 'the restart completes after the rejoin', 10_000);
+    await waitFor(
+      () =>
+        offerer.signalingState === 'stable' && iceUfrag(offerer.remoteDescription?.sdp ?? '') !== null && iceUfrag(offerer.localDescription!.sdp) !== before,
+      'the restart completes after the rejoin',
+      10_000,
+    );
     const got = record(b, 'message');
     a.send('after the restart');
     await waitFor(() => got.length === 1, 'chat still flows');
@@ -156,7 +161,7 @@ test('an ICE restart asked for while the signaling server is away goes out after
   }
 });
 
-test('one client\'s socket drops while the server stays up: it rejoins with its id, one connection each way, nothing lost or doubled', async (t) => {
+test("one client's socket drops while the server stays up: it rejoins with its id, one connection each way, nothing lost or doubled", async (t) => {
   const pc = needsWrtc(t);
   if (!pc) return;
   try {

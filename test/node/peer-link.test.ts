@@ -80,8 +80,14 @@ test('message types from a newer peer are ignored, not reported as errors; broke
   channel.receive(JSON.stringify({ type: 'typing', on: true }));
   channel.receive(chat('m1'));
   channel.receive('{not json');
-  assert.deepEqual(got.map((m) => m.id), ['m1']);
-  assert.deepEqual(bad.map((e) => e.code), ['bad-json']);
+  assert.deepEqual(
+    got.map((m) => m.id),
+    ['m1'],
+  );
+  assert.deepEqual(
+    bad.map((e) => e.code),
+    ['bad-json'],
+  );
 });
 
 test('a ping is answered with a pong', async () => {
@@ -117,6 +123,9 @@ test('a version-1 peer gets no pings (it would not understand them)', async () =
   const { peer, channel } = link(1);
   await tick();
   peer.sendChat(chat('a'));
-  assert.deepEqual(channel.sent.map((f) => JSON.parse(f).type), ['ready', 'chat']);
+  assert.deepEqual(
+    channel.sent.map((f) => JSON.parse(f).type),
+    ['ready', 'chat'],
+  );
   assert.equal(await peer.probe(50), false);
 });

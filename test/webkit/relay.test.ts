@@ -25,7 +25,11 @@ describe(`this browser (${hasWebRTC ? 'with' : 'without'} WebRTC) and a Chromium
     const url = `${location.origin}/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=Chromium`;
     const peer = (await remote<Remote>({ action: 'open', product: 'chromium', url }))!;
     const expected = hasWebRTC ? 'direct' : 'relayed';
-    await waitUntil(() => chat!.peers.some((p) => p.name === 'Chromium' && p.state === 'connected' && p.transport === expected), `Chromium is ${expected}`, 20_000);
+    await waitUntil(
+      () => chat!.peers.some((p) => p.name === 'Chromium' && p.state === 'connected' && p.transport === expected),
+      `Chromium is ${expected}`,
+      20_000,
+    );
     chat.send('hello from WebKit');
     await remote({ action: 'eval', id: peer.id, expression: "window.p2pTest.chat.send('hello from Chromium')" });
     await waitUntil(() => got.length === 1, 'the message from Chromium arrives');
