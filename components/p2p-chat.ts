@@ -89,7 +89,11 @@ export class P2pChat extends LitElement {
     return this.#mesh.peers;
   }
 
-  /** The underlying Mesh, for tools such as a learning inspector. */
+  /**
+   * The underlying Mesh, for the learning inspector and tests; not part of the element's
+   * API (use the attributes, `send`, `peers` and the `p2p-*` events).
+   * @internal
+   */
   get mesh() {
     return this.#mesh.mesh;
   }

@@ -3,5 +3,4 @@ export * from './errors.js';
 export * from './limits.js';
 export * from './signaling.js';
 export * from './chat.js';
-export * from './sdp.js';
 export * from './negotiation.js';

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSignalingServer, type SignalingServer } from '../../server/index.js';
-import { iceUfrag } from '../../protocol/index.js';
+import { iceUfrag } from '../../protocol/sdp.js';
 import { SignalingProxy, loadWrtc, nodeMesh, record, waitFor, waitForDirectMesh } from './harness.js';
 import type { PeerConnectionConstructor } from '../../client/peer-link.js';
 import type { Mesh } from '../../client/mesh.js';
