@@ -71,8 +71,11 @@ describe('<p2p-chat> in a real mesh', () => {
       for (let n = 0; n < 3; n++) chat.send(`${names[i]} #${n}`);
     });
     await waitUntil(() => got.every((list) => list.length >= 9), 'every peer has 9 messages');
-    // Give duplicates, if any, a chance to show up.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A sentinel from each peer, last on each ordered channel: once all are in, any
+    // duplicate of an earlier message would be too.
+    chats.forEach((chat, i) => chat.send(`sentinel ${names[i]}`));
+    await waitUntil(() => got.every((list) => list.filter((m) => m.text.startsWith('sentinel')).length === 3), 'every sentinel arrives');
+    for (const list of got) list.splice(0, list.length, ...list.filter((m) => !m.text.startsWith('sentinel')));
     chats.forEach((chat, i) => {
       const texts = got[i]!.map((m) => m.text).sort();
       const expected = names

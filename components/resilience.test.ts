@@ -153,7 +153,11 @@ describe('resilience', () => {
       );
     });
     console.log(`burst delivered in ${Math.round(performance.now() - sentAt)} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A sentinel from each peer, last on each ordered channel: once all are in, any
+    // duplicate of the burst would be too.
+    chats.forEach((chat, i) => chat.send(`sentinel ${names[i]}`));
+    await waitUntil(() => got.every((list) => list.filter((m) => m.text.startsWith('sentinel')).length === 3), 'every sentinel arrives');
+    for (const list of got) list.splice(0, list.length, ...list.filter((m) => !m.text.startsWith('sentinel')));
     console.log(`burst: ${openAtStart} of 12 channel ends open when sending began; ${queued} sends waited for a channel to open`);
     expect(queued).to.be.greaterThan(0);
     chats.forEach((chat, i) => {

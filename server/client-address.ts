@@ -52,7 +52,9 @@ export function parseTrustProxy(value: string | number | readonly string[] | und
 
 /** `::ffff:1.2.3.4` is 1.2.3.4 (a dual-stack socket's view of an IPv4 client). */
 function unmapped(address: string): string {
-  const match = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  // Most addresses are not mapped: no regex run, and the socket's own string is kept (no copy per client).
+  if (address.length < 8 || (address.charCodeAt(0) !== 58 && address.charCodeAt(0) !== 48)) return address;
+  const match = /^(?:0{0,4}:){0,5}:?ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return match ? match[1]! : address;
 }
 

@@ -20,31 +20,30 @@ export class ClientSocket extends WebSocket {
   /** What the per-address limits count it under (an IPv6 /64, or the IPv4 address). */
   group = '?';
   /**
-   * The server has closed (or replaced) this connection: nothing it sends counts any more,
-   * even before its close handshake ends (a client may ignore it for 30 s).
+   * Other clients' traffic through the server to this one, by sender id (made on first
+   * use): bytes not yet written out, and frames dropped in a row because those filled it.
    */
-  closing = false;
-  /** Bytes other clients sent through the server to this one, not yet written out, by sender id (made on first use). */
-  pendingBySender: Map<string, number> | null = null;
-  /** Frames of this client dropped because its receiver was full of them, in a row. */
-  overflows = 0;
-  /** When this client was last told its receiver is busy (whole ms). */
-  toldBusyAt = -1000;
+  pendingBySender: Map<string, { bytes: number; dropped: number }> | null = null;
   /** Assigned when the client joins (new-peer); null before. */
   id: string | null = null;
   name = '';
   room: string | null = null;
   /** Answered the last heartbeat ping. */
   alive = true;
-  /** Counted among the server's connections (until it disconnects, once). */
-  counted = false;
+  /**
+   * 0: not (or no longer) counted among the server's connections; 1: open; 2: closed by
+   * the server, still counted until its socket ends: nothing it sends counts any more,
+   * even before its close handshake ends (a client may ignore it for 30 s). One field for
+   * both: each field of a connection shows in the RSS of 10,000 idle clients (bench).
+   */
+  phase: 0 | 1 | 2 = 0;
   /** Rate limit: a token bucket kept in the connection itself (thousandths of a token). */
   milliTokens = 0;
   /** When the bucket was last filled (whole ms, `performance.now()`). */
   tokensAt = 0;
   /** Frames dropped for the rate since the last accepted one. */
   dropped = 0;
-  /** When the client was last told it is rate-limited (whole ms; -1000: never). */
+  /** When the client was last told it is rate-limited or its receiver busy (whole ms; -1000: never). */
   toldLimitedAt = -1000;
 
   /**

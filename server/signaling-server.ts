@@ -195,8 +195,20 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   );
   /** Open WebSocket connections (ws tracks the sockets themselves in `wss.clients`). */
   let connected = 0;
-  /** What admission said of each upgrade request, for its connection. */
-  const admitted = new WeakMap<IncomingMessage, { address: string; group: string }>();
+  /**
+   * Upgrades admitted whose WebSocket handshake has not finished: counted from the request
+   * on; one abandoned half-way is released by the next heartbeat's sweep. (No listener per
+   * socket: an event name added to a socket's listener table grows it for good, which
+   * 10,000 idle clients show in RSS.)
+   */
+  const upgrading = new Map<Socket, { address: string; group: string }>();
+  function sweepAbandonedUpgrades(): void {
+    for (const [socket, pending] of upgrading) {
+      if (!socket.destroyed) continue;
+      upgrading.delete(socket);
+      admission.release(pending.group);
+    }
+  }
 
   const attached = options.server ?? null;
   const http = options.noServer || attached ? null : createServer((request, response) => answerHttp(request, response));
@@ -210,10 +222,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         log({ event: 'limit', level: 'warn', limit: verdict.limit, ip: verdict.address, ...(verdict.limit === 'origin' ? { origin: origin ?? null } : {}) });
         return done(false, verdict.status, verdict.reason);
       }
-      // Counted from now until the TCP connection ends, handshake finished or not.
       const socket: Socket = req.socket;
-      socket.once('close', () => admission.release(verdict.group));
-      admitted.set(req, { address: verdict.address, group: verdict.group });
+      upgrading.set(socket, { address: verdict.address, group: verdict.group });
       done(true);
     },
   });
@@ -239,7 +249,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   /** A frame from the server itself (a string, or a Buffer shared by a broadcast), as a text frame. */
   function sendFrame(client: Client, frame: string | Buffer): void {
-    if (client.readyState !== WebSocket.OPEN || client.closing) return;
+    if (client.readyState !== WebSocket.OPEN || client.phase !== 1) return;
     if (client.bufferedAmount > maxBufferedBytes) {
       log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: client.id });
       closeClient(client, CLOSE_CODES.tryAgainLater, 'not reading');
@@ -254,45 +264,46 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
    * who is stopped, not the receiver.
    */
   function forward(from: Client, to: Client, message: ServerMessage): void {
-    if (to.readyState !== WebSocket.OPEN || to.closing) return;
+    if (to.readyState !== WebSocket.OPEN || to.phase !== 1) return;
     const frame = encode(message);
     const sender = from.id ?? '?';
     const pending = (to.pendingBySender ??= new Map());
     const queued = to.bufferedAmount;
+    let mine = pending.get(sender);
+    if (!mine) pending.set(sender, (mine = { bytes: 0, dropped: 0 }));
     if (queued + frame.length > maxBufferedBytes) {
-      const mine = pending.get(sender) ?? 0;
-      if (mine * 2 < queued) {
+      if (mine.bytes * 2 < queued) {
         // The backlog is everyone's: the receiver is not reading.
         log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: to.id });
         closeClient(to, CLOSE_CODES.tryAgainLater, 'not reading');
         return;
       }
-      from.overflows++;
+      mine.dropped++;
       const now = wholeMs();
-      if (now - from.toldBusyAt >= 1000) {
-        from.toldBusyAt = now;
+      if (now - from.toldLimitedAt >= 1000) {
+        from.toldLimitedAt = now;
         log({ event: 'limit', level: 'warn', limit: 'receiver-busy', id: from.id, to: to.id });
         send(from, errorMessage('receiver-busy', `${to.name} is not reading as fast as you send: frames to it are being dropped.`));
       }
-      if (from.overflows >= floodCloseAfter) {
+      if (mine.dropped >= floodCloseAfter) {
         log({ event: 'limit', level: 'warn', limit: 'flood', id: from.id, ip: from.ip });
         closeClient(from, CLOSE_CODES.policyViolation, 'flooding a peer');
       }
       return;
     }
-    from.overflows = 0;
-    pending.set(sender, (pending.get(sender) ?? 0) + frame.length);
+    const account = mine;
+    account.dropped = 0;
+    account.bytes += frame.length;
     to.send(frame, { binary: false }, () => {
-      const left = (pending.get(sender) ?? frame.length) - frame.length;
-      if (left > 0) pending.set(sender, left);
-      else pending.delete(sender);
+      account.bytes -= frame.length;
+      if (account.bytes <= 0 && account.dropped === 0 && pending.get(sender) === account) pending.delete(sender);
     });
   }
 
   /** Closes a connection for good: it leaves its room now and nothing it sends counts any more. */
   function closeClient(client: Client, code: number, reason: string): void {
-    if (client.closing) return;
-    client.closing = true;
+    if (client.phase !== 1) return;
+    client.phase = 2;
     router.leave(client, `close ${code}`);
     client.close(code, reason);
     // A client that ignores the close is cut rather than held for ws's 30 s.
@@ -300,9 +311,10 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   function disconnect(client: Client, why: string): void {
-    if (!client.counted) return;
-    client.counted = false;
+    if (client.phase === 0) return;
+    client.phase = 0;
     connected--;
+    admission.release(client.group);
     router.leave(client, why);
   }
 
@@ -327,7 +339,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   function onFrame(client: Client, data: RawData, isBinary: boolean): void {
-    if (client.closing || !admit(client)) return;
+    if (client.phase !== 1 || !admit(client)) return;
     if (isBinary) return router.reject(client, 'binary-not-supported');
     // ws hands over a Buffer (fragments: several); decoded where it lies, not copied first.
     const text = (Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data).toString('utf8');
@@ -339,12 +351,14 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   wss.on('connection', (client, request) => {
-    const seen = admitted.get(request);
-    client.ip = seen?.address ?? request.socket.remoteAddress ?? '?';
+    const socket: Socket = request.socket;
+    const seen = upgrading.get(socket);
+    upgrading.delete(socket);
+    client.ip = seen?.address ?? socket.remoteAddress ?? '?';
     client.group = seen?.group ?? client.ip;
     client.milliTokens = messageBurst * TOKEN;
     client.tokensAt = wholeMs();
-    client.counted = true;
+    client.phase = 1;
     connected++;
     log({ event: 'connect', level: 'debug', ip: client.ip });
     client.on('message', onSocketMessage);
@@ -368,6 +382,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   wss.on('error', (error) => log({ event: 'server-error', level: 'error', message: error.message }));
 
   const heartbeat = setInterval(() => {
+    sweepAbandonedUpgrades();
+    admission.sweep(wholeMs());
     for (const client of wss.clients) {
       if (!client.alive) {
         log({ event: 'heartbeat-timeout', level: 'info', id: client.id });
