@@ -1,0 +1,168 @@
+/**
+ * The parts of the client core, each alone: the signaling connection (with a stand-in
+ * socket), the peer directory and the relay transport.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SignalingConnection, type SignalingConnectionHooks, type SignalingSocket } from '../../client/signaling-connection.js';
+import { PeerDirectory } from '../../client/peer-directory.js';
+import { RelayTransport } from '../../client/relay-transport.js';
+import type { PeerLink } from '../../client/peer-link.js';
+import type { ChatMessage, ClientMessage, ServerMessage } from '../../protocol/index.js';
+
+/** A WebSocket stand-in the test opens, feeds and drops by hand. */
+class FakeSocket implements SignalingSocket {
+  static last: FakeSocket | null = null;
+  readyState = 0;
+  readonly sent: string[] = [];
+  readonly #listeners = new Map<string, ((event: { data: unknown }) => void)[]>();
+  constructor(readonly url: string) {
+    FakeSocket.last = this;
+  }
+  send(data: string): void {
+    this.sent.push(data);
+  }
+  close(): void {
+    this.drop();
+  }
+  addEventListener(type: string, listener: (event: { data: unknown }) => void): void {
+    this.#listeners.set(type, [...(this.#listeners.get(type) ?? []), listener]);
+  }
+  #fire(type: string, data?: unknown): void {
+    for (const listener of this.#listeners.get(type) ?? []) listener({ data });
+  }
+  open(): void {
+    this.readyState = 1;
+    this.#fire('open');
+  }
+  receive(message: ServerMessage): void {
+    this.#fire('message', JSON.stringify(message));
+  }
+  drop(): void {
+    this.readyState = 3;
+    this.#fire('close');
+  }
+}
+
+const welcome = (id = 'me', resume = 'resume-token-0123456789'): ServerMessage => ({
+  type: 'welcome',
+  id,
+  room: 'r',
+  peers: [],
+  iceServers: [],
+  limits: { maxRoomSize: 10, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40, relay: true },
+  resume,
+});
+
+function connection() {
+  const got: ServerMessage[] = [];
+  const sentLog: ClientMessage[] = [];
+  const drops: boolean[] = [];
+  const hooks: SignalingConnectionHooks = {
+    message: (m) => got.push(m),
+    badMessage: () => {},
+    unknownMessage: () => {},
+    sent: (m) => sentLog.push(m),
+    dropped: (wasJoined) => drops.push(wasJoined),
+    unusable: () => {},
+  };
+  const c = new SignalingConnection(
+    { url: 'ws://x', room: 'r', name: 'Ann', webrtc: true, Socket: FakeSocket, reconnect: { initialDelayMs: 1, maxDelayMs: 2 } },
+    hooks,
+  );
+  return { c, got, sentLog, drops };
+}
+
+const offer = (n: number): ClientMessage => ({ type: 'offer', to: 'peer', sdp: `v=0 ${n}` });
+
+test('SignalingConnection: joins on open, speaks its version, and keeps signals while not joined until flushQueued', async () => {
+  const { c, sentLog } = connection();
+  c.open();
+  const first = FakeSocket.last!;
+  assert.equal(c.send(offer(0)), 'queued', 'not joined yet');
+  first.open();
+  assert.deepEqual(JSON.parse(first.sent[0]!), { type: 'new-peer', room: 'r', name: 'Ann', version: 2 });
+  first.receive(welcome());
+  assert.equal(c.joined, true);
+  assert.equal(c.send(offer(1)), 'sent');
+  c.flushQueued();
+  assert.deepEqual(
+    first.sent.slice(1).map((f) => JSON.parse(f).sdp),
+    ['v=0 1', 'v=0 0'],
+  );
+  // The socket drops: signals wait again, and the rejoin carries the resume token.
+  first.drop();
+  assert.equal(c.send(offer(2)), 'queued');
+  assert.equal(c.queued, 1);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const second = FakeSocket.last!;
+  assert.notEqual(second, first, 'reconnected');
+  second.open();
+  assert.equal(JSON.parse(second.sent[0]!).resume, 'resume-token-0123456789');
+  second.receive(welcome());
+  c.flushQueued();
+  assert.equal(JSON.parse(second.sent[1]!).sdp, 'v=0 2');
+  assert.equal(c.queued, 0);
+  // Every frame written, and only those, reached the learning log's hook, in order.
+  assert.deepEqual(
+    sentLog.map((m) => m.type),
+    ['new-peer', 'offer', 'offer', 'new-peer', 'offer'],
+  );
+  c.close();
+});
+
+test('SignalingConnection: a new identity drops what was queued under the old one; close sends nothing more', () => {
+  const { c } = connection();
+  c.open();
+  c.send(offer(1));
+  c.dropQueued();
+  FakeSocket.last!.open();
+  FakeSocket.last!.receive(welcome());
+  c.flushQueued();
+  assert.equal(FakeSocket.last!.sent.length, 1, 'only the join');
+  c.close();
+  assert.equal(c.send(offer(2)), 'dropped');
+});
+
+test('PeerDirectory: one entry per peer, one transport each; relayed stays relayed', () => {
+  const directory = new PeerDirectory();
+  const link = { remoteId: 'b', peerState: 'connected', isOpen: true } as unknown as PeerLink;
+  assert.equal(directory.introduce('b', 'Bo', 2, true).added, true);
+  assert.equal(directory.introduce('b', 'Bo again', 2, true).added, false);
+  directory.setDirect('b', link);
+  assert.deepEqual(directory.list(true), [{ id: 'b', name: 'Bo again', state: 'connected', transport: 'direct' }]);
+  assert.equal(directory.setRelayed('b', true), link, 'the link it leaves is handed back');
+  assert.deepEqual(directory.list(true), [{ id: 'b', name: 'Bo again', state: 'connected', transport: 'relayed' }]);
+  assert.equal(directory.link('b'), undefined);
+  assert.deepEqual([...directory.links()], []);
+  directory.introduce('c', 'Cy', 1, false);
+  directory.setRelayed('c', false);
+  assert.deepEqual(
+    directory.list(false).map((p) => [p.id, p.transport, p.state]),
+    [
+      ['b', 'none', 'failed'],
+      ['c', 'none', 'failed'],
+    ],
+  );
+  assert.equal(directory.remove('b')?.id, 'b');
+  assert.equal(directory.size, 1);
+});
+
+test('RelayTransport: sends through the connection; held chat is released or dropped, and expires', () => {
+  const sent: ClientMessage[] = [];
+  const fake = { send: (m: ClientMessage) => (sent.push(m), 'sent' as const) } as unknown as ConstructorParameters<typeof RelayTransport>[0];
+  const relay = new RelayTransport(fake);
+  const chat = (id: string): ChatMessage => ({ type: 'chat', id, text: id, at: 1, name: 'A' });
+  assert.equal(relay.send('b', chat('m1')), 'sent');
+  assert.deepEqual(sent, [{ type: 'relay', to: 'b', message: chat('m1') }]);
+  relay.hold('a', chat('old'), 0);
+  relay.hold('a', chat('new'), 40_000);
+  assert.deepEqual(
+    relay.release('a', 40_001).map((m) => m.id),
+    ['new'],
+    'only what is recent',
+  );
+  relay.hold('a', chat('x'), 0);
+  assert.equal(relay.discard('a'), 1);
+  assert.deepEqual(relay.release('a', 1), []);
+});
