@@ -666,9 +666,12 @@ export class Mesh extends EventTarget {
   }
 }
 
-/** `bytes` random bytes as hex, from the platform's cryptographic generator. */
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** `bytes` random bytes as hex, from the platform's cryptographic generator (one per message: kept cheap). */
 function randomToken(bytes: number): string {
-  const buffer = new Uint8Array(bytes);
-  globalThis.crypto.getRandomValues(buffer);
-  return [...buffer].map((b) => b.toString(16).padStart(2, '0')).join('');
+  const buffer = globalThis.crypto.getRandomValues(new Uint8Array(bytes));
+  let hex = '';
+  for (const byte of buffer) hex += HEX[byte];
+  return hex;
 }

@@ -41,7 +41,13 @@ const BROWSER_OPERATIONS = new Set<Effect['type']>([
   'rollback',
 ]);
 /** Frames sent but not yet proven delivered, kept for a hand-over; the oldest go first past this. */
-const MAX_UNCONFIRMED = 1000;
+const MAX_UNCONFIRMED = 5000;
+/**
+ * How long after a frame goes out its delivery is checked (one ping for everything sent
+ * meanwhile): a ping per message would double the packets of a conversation (bench: rtt,
+ * burst), and what is unconfirmed only matters if the path dies.
+ */
+const CONFIRM_AFTER_MS = 250;
 
 /** Backpressure: stop handing frames to the channel above this many buffered bytes... */
 const HIGH_WATER_BYTES = 1024 * 1024;
@@ -75,6 +81,8 @@ export interface PeerLinkSettings {
   readonly PeerConnection: PeerConnectionConstructor;
   readonly configuration: RTCConfiguration;
   readonly negotiation?: Partial<NegotiationOptions> | undefined;
+  /** Delay before the delivery check (a ping); default 250 ms. */
+  readonly confirmAfterMs?: number;
 }
 
 export class PeerLink {
@@ -96,6 +104,8 @@ export class PeerLink {
   #pingCount = 0;
   /** The ping in flight that confirms frames up to `seq`. */
   #pingInFlight: { readonly n: number; readonly seq: number } | null = null;
+  #confirmTimer: ReturnType<typeof setTimeout> | null = null;
+  readonly #confirmAfterMs: number;
   readonly #probes = new Map<number, (alive: boolean) => void>();
   /**
    * Whether the other side listens on the channel. The side that received the channel
@@ -111,6 +121,7 @@ export class PeerLink {
     this.name = settings.name;
     this.epoch = settings.epoch;
     this.peerVersion = settings.peerVersion;
+    this.#confirmAfterMs = settings.confirmAfterMs ?? CONFIRM_AFTER_MS;
     this.#state = initialNegotiationState(settings.selfId, settings.remoteId, settings.role, settings.negotiation ?? {}, settings.epoch);
     this.pc = new settings.PeerConnection(settings.configuration);
     this.pc.addEventListener('icecandidate', (event) => {
@@ -226,16 +237,25 @@ export class PeerLink {
     }
     if (sent > 0) {
       this.#outbox.splice(0, sent);
-      if (this.#unconfirmed.length > MAX_UNCONFIRMED) this.#unconfirmed.splice(0, this.#unconfirmed.length - MAX_UNCONFIRMED);
+      // Trimmed in batches: a long burst must not shift the whole array at every frame.
+      if (this.#unconfirmed.length > MAX_UNCONFIRMED * 1.1) this.#unconfirmed.splice(0, this.#unconfirmed.length - MAX_UNCONFIRMED);
       this.#confirmLater();
     }
     return true;
   }
 
-  /** One ping in flight at a time, sent after the newest frame: its pong confirms them all. */
+  /** A moment after frames go out, one ping after the newest: its pong confirms them all. */
   #confirmLater(): void {
+    if (this.#pingInFlight || this.#confirmTimer !== null || this.peerVersion < 2 || this.#unconfirmed.length === 0) return;
+    this.#confirmTimer = setTimeout(() => {
+      this.#confirmTimer = null;
+      this.#ping();
+    }, this.#confirmAfterMs);
+  }
+
+  #ping(): void {
     const channel = this.#channel;
-    if (this.#pingInFlight || this.peerVersion < 2 || !channel || channel.readyState !== 'open' || this.#unconfirmed.length === 0) return;
+    if (this.#pingInFlight || !channel || channel.readyState !== 'open' || this.#unconfirmed.length === 0) return;
     const n = ++this.#pingCount;
     this.#pingInFlight = { n, seq: this.#sentSeq };
     try {
@@ -417,6 +437,8 @@ export class PeerLink {
   }
 
   #shutdown(): void {
+    if (this.#confirmTimer !== null) clearTimeout(this.#confirmTimer);
+    this.#confirmTimer = null;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
     for (const probe of this.#probes.values()) probe(false);

@@ -62,6 +62,7 @@ function link(peerVersion = 2) {
       peerVersion,
       PeerConnection: FakePeerConnection as unknown as new () => RTCPeerConnection,
       configuration: {},
+      confirmAfterMs: 0,
     },
     hooks,
   );
@@ -103,13 +104,18 @@ test('frames stay unconfirmed until a pong for a later ping; what is unconfirmed
   // The receiving side of the channel says `ready` first and may send at once.
   assert.equal(JSON.parse(channel.sent[0]!).type, 'ready');
   assert.equal(peer.sendChat(chat('a')), 'sent');
-  assert.equal(peer.sendChat(chat('b')), 'sent');
   const pings = () => channel.sent.map((f) => JSON.parse(f) as { type: string; n?: number }).filter((f) => f.type === 'ping');
-  assert.equal(pings().length, 1, 'one ping in flight');
+  assert.equal(pings().length, 0, 'the check waits a moment');
+  await tick();
+  assert.equal(pings().length, 1, 'one ping in flight, after "a"');
+  assert.equal(peer.sendChat(chat('b')), 'sent');
+  await tick();
+  assert.equal(pings().length, 1, 'still one in flight');
   assert.equal(peer.unconfirmedChat, 2);
   channel.receive(JSON.stringify({ type: 'pong', n: pings()[0]!.n }));
-  // The ping went out after "a" only (b was sent while it was in flight): "b" waits for the next.
+  // The ping went out after "a" only: "b" waits for the next one.
   assert.equal(peer.unconfirmedChat, 1);
+  await tick();
   assert.equal(pings().length, 2, 'a new ping for what is left');
   peer.sendChat(chat('c'));
   assert.deepEqual(
