@@ -51,20 +51,26 @@ describe('cross-browser mesh', () => {
     here[0]!.send('from here-1');
     here[1]!.send('from here-2');
     for (const [i, r] of remotes.entries()) await eval_(r.id, `window.p2pTest.chat.send('from there-${i + 1}')`);
-    await waitUntil(() => got.every((list) => list.length === 3), 'this browser receives 3 each', 15_000);
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const counts = await Promise.all(remotes.map((r) => eval_<number>(r.id, 'window.p2pTest.received.length')));
+    // Then a sentinel from every peer, last on each ordered channel: once every peer has
+    // all of them, a duplicate of an earlier message would have arrived too.
+    here[0]!.send('sentinel');
+    here[1]!.send('sentinel');
+    for (const r of remotes) await eval_(r.id, `window.p2pTest.chat.send('sentinel')`);
+    const sentinels = (list: readonly { text: string }[]) => list.filter((m) => m.text === 'sentinel').length;
+    await waitUntil(() => got.every((list) => sentinels(list) === 3), 'this browser has every sentinel', 15_000);
+    for (let attempt = 0; attempt < 150; attempt++) {
+      const counts = await Promise.all(remotes.map((r) => eval_<number>(r.id, "window.p2pTest.received.filter((m) => m.text === 'sentinel').length")));
       if (counts.every((n) => n === 3)) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(got[0]!.map((m) => m.text).sort()).to.deep.equal(['from here-2', 'from there-1', 'from there-2']);
-    expect(got[1]!.map((m) => m.text).sort()).to.deep.equal(['from here-1', 'from there-1', 'from there-2']);
+    const real = (list: readonly { text: string }[]) => list.map((m) => m.text).filter((text) => text !== 'sentinel');
+    expect(real(got[0]!).sort()).to.deep.equal(['from here-2', 'from there-1', 'from there-2']);
+    expect(real(got[1]!).sort()).to.deep.equal(['from here-1', 'from there-1', 'from there-2']);
     for (const [i, r] of remotes.entries()) {
-      const texts = (await eval_<string[]>(r.id, 'window.p2pTest.received.map((m) => m.text)'))!.sort();
+      const texts = real((await eval_<{ text: string }[]>(r.id, 'window.p2pTest.received.map((m) => ({ text: m.text }))'))!).sort();
       const expected = ['from here-1', 'from here-2', `from there-${2 - i}`].sort();
       expect(texts, `there-${i + 1}`).to.deep.equal(expected);
     }
-    expect(textsFrom(got[0]!, here[1]!.selfId)).to.deep.equal(['from here-2']);
+    expect(textsFrom(got[0]!, here[1]!.selfId)).to.deep.equal(['from here-2', 'sentinel']);
   });
 });
