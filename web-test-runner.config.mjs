@@ -14,7 +14,14 @@ import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
 import { closeRemoteBrowsers, remotePeerCommand } from './scripts/remote-peers.mjs';
 import { cliPeerCommand, killCliPeers } from './scripts/cli-peers.mjs';
-import { closeProxies, networkCommand, restore as restoreNetwork, signalingProxyCommand } from './scripts/network-faults.mjs';
+import {
+  closeProxies,
+  closeReceivers,
+  networkCommand,
+  restore as restoreNetwork,
+  signalingProxyCommand,
+  slowReceiverCommand,
+} from './scripts/network-faults.mjs';
 
 // The test pages learn the server's URL from this global (test/helpers.ts). Every test
 // page joins from 127.0.0.1, hundreds of times a run: the join rates are not tested here.
@@ -22,9 +29,20 @@ const joinRates = { joinsPerIp: { perSecond: 1000, burst: 1000 }, joinsPerRoom: 
 const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000, ...joinRates });
 // The same with chat relaying switched off (--no-relay), for the relay tests.
 const noRelay = await createSignalingServer({ port: 0, host: '127.0.0.1', heartbeatMs: 2000, relay: false, ...joinRates });
+// A small per-receiver queue, so a flood fills it quickly (test/network-faults.test.ts).
+const smallQueues = await createSignalingServer({
+  port: 0,
+  host: '127.0.0.1',
+  heartbeatMs: 2000,
+  maxBufferedBytes: 256 * 1024,
+  messagesPerSecond: 500,
+  messageBurst: 500,
+  ...joinRates,
+});
 process.once('exit', () => {
   void signaling.close();
   void noRelay.close();
+  void smallQueues.close();
 });
 
 /**
@@ -109,6 +127,7 @@ const signalingProcessPlugin = commandPlugin('signaling-process', async (payload
 // nftables inside the run's private namespace, and signaling sockets dropped by a proxy.
 const networkPlugin = commandPlugin('network', networkCommand, restoreNetwork);
 const proxyPlugin = commandPlugin('signaling-proxy', (payload) => signalingProxyCommand(payload, signaling.url), closeProxies);
+const slowReceiverPlugin = commandPlugin('slow-receiver', (payload) => slowReceiverCommand(payload, smallQueues.url), closeReceivers);
 process.once('exit', restoreNetwork);
 
 export default {
@@ -130,11 +149,12 @@ export default {
     cliPeerPlugin,
     networkPlugin,
     proxyPlugin,
+    slowReceiverPlugin,
     esbuildPlugin({ ts: true, target: 'es2022', tsconfig: fileURLToPath(new URL('./tsconfig.json', import.meta.url)) }),
   ],
   testFramework: { config: { timeout: 60_000 } },
   testRunnerHtml: (testFramework) => `<!doctype html>
-<html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)};</script></head>
+<html><head><meta charset="utf-8"><script>window.P2P_SIGNALING_URL = ${JSON.stringify(signaling.url)}; window.P2P_NO_RELAY_URL = ${JSON.stringify(noRelay.url)}; window.P2P_SMALL_QUEUES_URL = ${JSON.stringify(smallQueues.url)};</script></head>
 <body><script type="module" src="${testFramework}"></script></body></html>`,
   browsers: onlyWebKit ? [webkitBrowser] : mainBrowsers,
 };

@@ -82,3 +82,54 @@ export async function closeProxies() {
   proxies.clear();
   restore();
 }
+
+// A receiver that stops reading (a phone on a bad link): a real ws client in this process
+// whose socket is paused, for the flooding test (server command "slow-receiver").
+const receivers = new Map();
+let nextReceiver = 0;
+
+export async function slowReceiverCommand(payload, url) {
+  const { WebSocket } = await import('ws');
+  switch (payload?.action) {
+    case 'start': {
+      const socket = new WebSocket(url);
+      const state = { socket, closeCode: null, welcome: null, received: 0 };
+      socket.on('message', (data) => {
+        state.received++;
+        const message = JSON.parse(data.toString());
+        if (message.type === 'welcome') state.welcome = message;
+      });
+      socket.on('close', (code) => (state.closeCode = code));
+      socket.on('error', () => {});
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+      socket.send(JSON.stringify({ type: 'new-peer', room: payload.room, name: 'slow' }));
+      for (let i = 0; i < 100 && !state.welcome; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      const id = String(++nextReceiver);
+      receivers.set(id, state);
+      // From now on it does not read: the server's queue for it grows.
+      socket._socket.pause();
+      return { id, peerId: state.welcome?.id ?? null };
+    }
+    case 'status': {
+      const state = receivers.get(payload.id);
+      return { closeCode: state?.closeCode ?? null, received: state?.received ?? 0 };
+    }
+    case 'resume':
+      receivers.get(payload.id)?.socket._socket.resume();
+      return { ok: true };
+    case 'stop':
+      receivers.get(payload.id)?.socket.terminate();
+      receivers.delete(payload.id);
+      return { ok: true };
+    default:
+      throw new Error(`slow-receiver: unknown action ${payload?.action}`);
+  }
+}
+
+export function closeReceivers() {
+  for (const state of receivers.values()) state.socket.terminate();
+  receivers.clear();
+}

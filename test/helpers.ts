@@ -7,6 +7,7 @@ declare global {
   interface Window {
     P2P_SIGNALING_URL?: string;
     P2P_NO_RELAY_URL?: string;
+    P2P_SMALL_QUEUES_URL?: string;
   }
 }
 
@@ -21,6 +22,13 @@ export function signalingUrl(): string {
 export function noRelayUrl(): string {
   const url = window.P2P_NO_RELAY_URL;
   if (!url) throw new Error('P2P_NO_RELAY_URL is not set: run the tests through web-test-runner.config.mjs');
+  return url;
+}
+
+/** A signaling server with a small per-receiver queue (256 KiB), for the flooding test. */
+export function smallQueuesUrl(): string {
+  const url = window.P2P_SMALL_QUEUES_URL;
+  if (!url) throw new Error('P2P_SMALL_QUEUES_URL is not set: run the tests through web-test-runner.config.mjs');
   return url;
 }
 

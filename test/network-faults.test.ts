@@ -6,13 +6,14 @@
  * is listed twice, and that the transport shown is the real one.
  *
  * The cuts need root inside a private namespace (CI); elsewhere these tests are skipped
- * and say why.
+ * and say why. The last test needs neither: a browser floods a receiver that stops
+ * reading (a real socket, paused in the test runner's process).
  */
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import { Mesh } from '../client/mesh.js';
 import type { MessageDetail } from '../client/mesh-events.js';
-import { signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
+import { signalingUrl, smallQueuesUrl, uniqueRoom, waitUntil } from './helpers.js';
 
 const network = (action: 'status' | 'cut' | 'restore') =>
   executeServerCommand<{ available?: boolean; reason?: string | null }, { action: string }>('network', { action });
@@ -138,5 +139,45 @@ describe('real network faults', function () {
     } finally {
       await proxy({ action: 'stop', id });
     }
+  });
+});
+
+describe('a slow receiver and a flooding sender', () => {
+  const slow = <T>(payload: { action: string; id?: string; room?: string }) => executeServerCommand<T, typeof payload>('slow-receiver', payload);
+
+  it('the flooder is stopped (receiver-busy), the slow receiver and the room stay', async () => {
+    const url = smallQueuesUrl();
+    const room = uniqueRoom('flood');
+    const bystander = new Mesh({ server: url, room, name: 'bystander' });
+    bystander.connect();
+    await waitUntil(() => bystander.status === 'joined', 'the bystander joined');
+    const victim = (await slow<{ id: string; peerId: string }>({ action: 'start', room }))!;
+    expect(victim.peerId).to.be.a('string');
+    // The flooder: a page that joins and sends the slow peer large offers as fast as it may.
+    const flooder = new WebSocket(url);
+    const errors: string[] = [];
+    let flooderClose: number | null = null;
+    flooder.addEventListener('message', (event) => {
+      const message = JSON.parse(event.data as string) as { type: string; code?: string };
+      if (message.type === 'error' && message.code) errors.push(message.code);
+    });
+    flooder.addEventListener('close', (event) => (flooderClose = event.code));
+    await new Promise((resolve) => flooder.addEventListener('open', resolve, { once: true }));
+    flooder.send(JSON.stringify({ type: 'new-peer', room, name: 'flooder' }));
+    const sdp = `v=0\r\n${'a'.repeat(30 * 1024)}`;
+    for (let i = 0; i < 400 && !errors.includes('receiver-busy') && flooderClose === null; i++) {
+      flooder.send(JSON.stringify({ type: 'offer', to: victim.peerId, sdp }));
+      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await waitUntil(() => errors.includes('receiver-busy'), 'the flooder is told the receiver is busy', 10_000);
+    // The victim reads again: it was never cut off, and is still in the room.
+    await slow({ action: 'resume', id: victim.id });
+    const status = (await slow<{ closeCode: number | null; received: number }>({ action: 'status', id: victim.id }))!;
+    expect(status.closeCode, 'the slow receiver keeps its connection').to.equal(null);
+    await waitUntil(() => bystander.peers.some((p) => p.id === victim.peerId), 'the room still lists the slow peer');
+    expect(bystander.status).to.equal('joined');
+    flooder.close();
+    bystander.close();
+    await slow({ action: 'stop', id: victim.id });
   });
 });
