@@ -52,8 +52,13 @@ export interface MeshOptions {
   readonly WebSocket?: SocketConstructor | null;
   /** RTCPeerConnection constructor; default `globalThis.RTCPeerConnection`; null: none. */
   readonly RTCPeerConnection?: PeerConnectionConstructor | null;
-  /** ICE servers; default: the ones the signaling server hands out in `welcome`. */
+  /** ICE servers; default: the ones the signaling server hands out in `welcome` (and renews). */
   readonly iceServers?: readonly IceServer[];
+  /**
+   * `relay`: only TURN candidates, so peers never learn this browser's addresses ("hide
+   * my IP address"; needs a TURN server). Default `all`.
+   */
+  readonly iceTransportPolicy?: RTCIceTransportPolicy;
   readonly negotiation?: Partial<NegotiationOptions>;
   /**
    * Reconnecting to the signaling server after the socket drops: exponential backoff
@@ -319,6 +324,8 @@ export class Mesh extends EventTarget {
         return;
       case 'relay':
         return this.#onRelayedChat(message.from, message.message);
+      case 'ice-servers':
+        return this.#onIceServers(message.iceServers);
       case 'error':
         // A signal to a peer that has just left races its peer-disconnected: expected, and
         // already in the signal log; not worth alarming the user.
@@ -369,6 +376,23 @@ export class Mesh extends EventTarget {
       }
     }
     this.#emitStatus();
+  }
+
+  /** Renewed ICE servers (fresh TURN credentials): for new connections, and for ICE restarts of the others. */
+  #onIceServers(iceServers: readonly IceServer[]): void {
+    if (this.#options.iceServers) return;
+    this.#iceServers = iceServers;
+    for (const link of this.#peers.links()) {
+      try {
+        link.pc.setConfiguration({ ...link.pc.getConfiguration(), iceServers: this.#rtcIceServers() });
+      } catch {
+        // A connection that cannot take it keeps its servers until it is replaced.
+      }
+    }
+  }
+
+  #rtcIceServers(): RTCIceServer[] {
+    return this.#iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] }));
   }
 
   #awaitReintroduction(id: string): void {
@@ -531,7 +555,8 @@ export class Mesh extends EventTarget {
           peerVersion: version,
           PeerConnection,
           configuration: {
-            iceServers: this.#iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] })),
+            iceServers: this.#rtcIceServers(),
+            ...(this.#options.iceTransportPolicy ? { iceTransportPolicy: this.#options.iceTransportPolicy } : {}),
             ...(this.#certificate ? { certificates: [this.#certificate] } : {}),
           },
           negotiation: this.#options.negotiation,

@@ -1,6 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
-import { LIMITS, DEFAULT_ROOM, type ErrorCode } from '../protocol/index.js';
+import { LIMITS, DEFAULT_ROOM, type ErrorCode, type IceServer } from '../protocol/index.js';
 import { MeshController } from './mesh-controller.js';
 import type { SendResult } from '../client/mesh.js';
 import type { PeerInfo } from '../client/mesh-events.js';
@@ -64,6 +64,8 @@ export class P2pChat extends LitElement {
     server: { type: String, reflect: true },
     room: { type: String, reflect: true },
     name: { type: String, reflect: true },
+    iceTransportPolicy: { type: String, reflect: true, attribute: 'ice-transport-policy' },
+    iceServers: { attribute: false },
   };
 
   /** Signaling server URL, e.g. `ws://localhost:8080`. Nothing happens until it is set. */
@@ -72,11 +74,25 @@ export class P2pChat extends LitElement {
   room = DEFAULT_ROOM;
   /** Your display name (default: the server's `guest-xxxx`). */
   name = '';
+  /**
+   * `relay`: connect only through TURN, so peers never learn your addresses ("hide my IP
+   * address"; the server must hand out a TURN server). Default `all`.
+   */
+  iceTransportPolicy: RTCIceTransportPolicy | '' = '';
+  /** Your own STUN/TURN servers instead of the ones the signaling server hands out. */
+  iceServers: RTCIceServer[] | null = null;
 
   // Removing an attribute sets its property to null: every setting tolerates that.
   readonly #mesh = new MeshController(this, () => {
     const name = (this.name ?? '').trim();
-    return this.server ? { server: this.server, room: this.room || DEFAULT_ROOM, ...(name ? { name } : {}) } : null;
+    if (!this.server) return null;
+    return {
+      server: this.server,
+      room: this.room || DEFAULT_ROOM,
+      ...(name ? { name } : {}),
+      ...(this.iceTransportPolicy === 'relay' || this.iceTransportPolicy === 'all' ? { iceTransportPolicy: this.iceTransportPolicy } : {}),
+      ...(this.iceServers ? { iceServers: this.iceServers as IceServer[] } : {}),
+    };
   });
 
   /** Our server-assigned peer id, once joined (null before). */
@@ -242,7 +258,7 @@ export class P2pChat extends LitElement {
   ];
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (changed.has('server') || changed.has('room') || changed.has('name')) this.#mesh.restart();
+    if (['server', 'room', 'name', 'iceTransportPolicy', 'iceServers'].some((key) => changed.has(key as keyof P2pChat))) this.#mesh.restart();
   }
 
   #stickToBottom = true;

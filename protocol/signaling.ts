@@ -197,6 +197,16 @@ export interface ErrorMessage {
   readonly field?: string;
 }
 
+/**
+ * Fresh ICE servers for a long session (protocol version 2): time-limited TURN
+ * credentials are renewed before they expire, so an ICE restart after a day still works.
+ * They replace the welcome's for connections made or restarted from now on.
+ */
+export interface IceServersMessage {
+  readonly type: 'ice-servers';
+  readonly iceServers: readonly IceServer[];
+}
+
 export interface ChatRelayMessage {
   readonly type: 'relay';
   readonly from: string;
@@ -204,7 +214,7 @@ export interface ChatRelayMessage {
 }
 
 export type RelayedMessage = OfferMessage | AnswerMessage | CandidateMessage | ByeMessage;
-export type ServerMessage = WelcomeMessage | NewPeerNotice | RelayedMessage | ChatRelayMessage | PeerDisconnectedMessage | ErrorMessage;
+export type ServerMessage = WelcomeMessage | NewPeerNotice | RelayedMessage | ChatRelayMessage | IceServersMessage | PeerDisconnectedMessage | ErrorMessage;
 
 export type SignalingMessage = ClientMessage | ServerMessage;
 
@@ -351,6 +361,8 @@ function readServerMessage(obj: JsonObject): ServerMessage {
       return { type, from: string(obj, 'from', peerId), ...readEpochs(obj) };
     case 'peer-disconnected':
       return { type, id: string(obj, 'id', peerId) };
+    case 'ice-servers':
+      return { type, iceServers: array(obj, 'iceServers', LIMITS.maxIceServers).map(readIceServer) };
     case 'error': {
       const code = string(obj, 'code', { max: 64 });
       if (!isErrorCode(code)) reject('bad-value', `Unknown error code "${code}".`, 'code');

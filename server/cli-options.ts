@@ -7,6 +7,7 @@ import { LIMITS, parseIceServers, type IceServer } from '../protocol/index.js';
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type SignalingServerOptions } from './signaling-server.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
 import { parseTrustProxy } from './client-address.js';
+import { DEFAULT_TURN_TTL_SECONDS, parseTurnUrls } from './turn-credentials.js';
 
 export const HELP = `Usage: p2p-chat-server [options]
 
@@ -39,6 +40,15 @@ Options:
   --ice-servers <list>   STUN/TURN servers given to every peer: a comma-separated list of
                          URLs (stun:host:3478,turn:host:3478) or a JSON array of
                          RTCIceServer objects ('[{"urls":"turn:h","username":"u","credential":"c"}]')
+  --turn-urls <list>     TURN servers to hand out with time-limited credentials (coturn's
+                         use-auth-secret): turn:host:3478?transport=udp,turns:host:443?transport=tcp
+  --turn-secret <s>      the secret shared with the TURN server (static-auth-secret); or the
+                         P2P_TURN_SECRET environment variable, or --turn-secret-file <path>
+                         (safer than a flag, which other users can see in ps). Never logged.
+  --turn-ttl <seconds>   how long a minted credential is valid (default ${DEFAULT_TURN_TTL_SECONDS}: a day);
+                         peers get fresh ones every half of it
+  --tls-cert <path>      serve https and wss on the port: a PEM certificate chain ...
+  --tls-key <path>       ... and its key; SIGHUP reloads both (after a renewal)
   --allowed-origins <l>  comma-separated Origins allowed to connect (default: any)
   --no-relay             do not relay chat for pairs that cannot connect directly (a browser
                          without WebRTC, or failed ICE); such users are told why instead.
@@ -46,13 +56,21 @@ Options:
   --log-level <level>    ${LOG_LEVELS.join(' | ')} (default info); JSON lines on stderr
   -h, --help             show this help
 
-Environment: PORT and HOST are used when --port / --host are not given.
+Environment: PORT and HOST are used when --port / --host are not given; P2P_TURN_SECRET
+when no --turn-secret or --turn-secret-file is.
 HTTP GET /healthz on the same port answers {"status":"ok","rooms":n,"clients":n}.
 `;
 
+/** Files the command line names, read by the CLI itself (parsing stays pure). */
+export interface CliFiles {
+  readonly turnSecretFile?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+}
+
 export type CliCommand =
   | { readonly kind: 'help' }
-  | { readonly kind: 'run'; readonly options: SignalingServerOptions; readonly logLevel: LogLevel }
+  | { readonly kind: 'run'; readonly options: SignalingServerOptions; readonly logLevel: LogLevel; readonly files: CliFiles }
   | { readonly kind: 'error'; readonly message: string };
 
 function integer(name: string, raw: string, min: number, max: number): number {
@@ -92,6 +110,20 @@ function iceServers(raw: string): readonly IceServer[] {
   return parsed.value;
 }
 
+function turnAndTls(values: Record<string, string | boolean | undefined>, env: Readonly<Record<string, string | undefined>>): CliFiles {
+  void env;
+  const cert = values['tls-cert'] as string | undefined;
+  const key = values['tls-key'] as string | undefined;
+  if ((cert === undefined) !== (key === undefined)) throw new RangeError('--tls-cert and --tls-key go together.');
+  const secretFile = values['turn-secret-file'] as string | undefined;
+  if (secretFile !== undefined && values['turn-secret'] !== undefined) throw new RangeError('give --turn-secret or --turn-secret-file, not both.');
+  return {
+    ...(secretFile === undefined ? {} : { turnSecretFile: secretFile }),
+    ...(cert === undefined ? {} : { tlsCert: cert }),
+    ...(key === undefined ? {} : { tlsKey: key }),
+  };
+}
+
 /** Checked here so a bad value is a usage error, not a crash at start-up. */
 function trustProxyOption(raw: string): string {
   try {
@@ -120,6 +152,12 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         'join-rate': { type: 'string' },
         'room-join-rate': { type: 'string' },
         'trust-proxy': { type: 'string' },
+        'turn-urls': { type: 'string' },
+        'turn-secret': { type: 'string' },
+        'turn-secret-file': { type: 'string' },
+        'turn-ttl': { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         'max-name-length': { type: 'string' },
         'max-room-length': { type: 'string' },
         heartbeat: { type: 'string' },
@@ -158,7 +196,18 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         .map((o) => o.trim())
         .filter(Boolean),
     };
-    return { kind: 'run', options, logLevel };
+    const files = turnAndTls(values, env);
+    const turnUrls = values['turn-urls'] === undefined ? undefined : parseTurnUrls(values['turn-urls']);
+    const secret = values['turn-secret'] ?? (files.turnSecretFile === undefined ? env['P2P_TURN_SECRET'] : undefined);
+    const hasSecret = secret !== undefined || files.turnSecretFile !== undefined;
+    if (turnUrls && !hasSecret)
+      throw new RangeError('--turn-urls needs the secret shared with the TURN server: --turn-secret-file, --turn-secret or P2P_TURN_SECRET.');
+    if (!turnUrls && (values['turn-secret'] !== undefined || files.turnSecretFile !== undefined))
+      throw new RangeError('--turn-secret needs --turn-urls (the TURN servers to hand out).');
+    if (secret === '') throw new RangeError('--turn-secret is empty.');
+    const ttlSeconds = values['turn-ttl'] === undefined ? DEFAULT_TURN_TTL_SECONDS : integer('turn-ttl', values['turn-ttl'], 10, 7 * 24 * 3600);
+    const withTurn: SignalingServerOptions = turnUrls ? { ...options, turn: { urls: turnUrls, secret: secret ?? '', ttlSeconds } } : options;
+    return { kind: 'run', options: withTurn, logLevel, files };
   } catch (error) {
     return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
   }

@@ -1,7 +1,34 @@
 /** `p2p-chat-server`: runs the signaling server until SIGINT/SIGTERM. */
-import { parseCli, HELP } from './cli-options.js';
-import { createSignalingServer } from './signaling-server.js';
+import { readFileSync } from 'node:fs';
+import { parseCli, HELP, type CliFiles } from './cli-options.js';
+import { createSignalingServer, type SignalingServerOptions, type TlsFiles } from './signaling-server.js';
 import { jsonLogger } from './log.js';
+
+/** Reads a file a flag names; the error names the flag. */
+function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Error(`--${flag}: cannot read "${path}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+  }
+}
+
+function readTls(files: CliFiles): TlsFiles | undefined {
+  if (files.tlsCert === undefined || files.tlsKey === undefined) return undefined;
+  return { cert: readFlagFile('tls-cert', files.tlsCert), key: readFlagFile('tls-key', files.tlsKey) };
+}
+
+/** The options with what the files hold: the TURN secret, the TLS certificate and key. */
+function withFiles(options: SignalingServerOptions, files: CliFiles): SignalingServerOptions {
+  const tls = readTls(files);
+  const secret = files.turnSecretFile === undefined ? undefined : readFlagFile('turn-secret-file', files.turnSecretFile).toString('utf8').trim();
+  if (secret === '') throw new Error(`--turn-secret-file: "${files.turnSecretFile}" is empty.`);
+  return {
+    ...options,
+    ...(tls ? { tls } : {}),
+    ...(secret !== undefined && options.turn ? { turn: { ...options.turn, secret } } : {}),
+  };
+}
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
   const command = parseCli(argv, process.env);
@@ -15,9 +42,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return;
   }
   const logger = jsonLogger(command.logLevel);
+  let options: SignalingServerOptions;
+  try {
+    options = withFiles(command.options, command.files);
+  } catch (error) {
+    process.stderr.write(`p2p-chat-server: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   let server;
   try {
-    server = await createSignalingServer({ ...command.options, logger });
+    server = await createSignalingServer({ ...options, logger });
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
     const why = err.code === 'EADDRINUSE' ? `port ${command.options.port} is already in use (try --port)` : err.message;
@@ -32,6 +67,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     // A second signal means "now".
     process.once(signal, () => process.exit(1));
   };
+  // SIGHUP: the certificate was renewed; new connections get the new one.
+  if (options.tls) {
+    process.on('SIGHUP', () => {
+      try {
+        const tls = readTls(command.files);
+        if (tls) server.reloadTls(tls);
+      } catch (error) {
+        logger({ event: 'tls-reload-failed', level: 'error', message: (error as Error).message });
+      }
+    });
+  }
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 }

@@ -47,6 +47,8 @@ export interface RoomRouterOptions {
   readonly maxRoomLength: number;
   readonly maxNameLength: number;
   readonly iceServers: readonly IceServer[];
+  /** ICE servers minted for one peer (time-limited TURN credentials), after the static ones. */
+  readonly iceServersFor?: (id: string) => readonly IceServer[];
   readonly limits: ServerLimits;
   readonly logger?: Logger;
 }
@@ -118,7 +120,8 @@ export class RoomRouter<M extends RouterMember> {
     member.room = request.room;
     this.#byId.set(identity.id, member);
     this.#log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
-    const { iceServers, limits } = this.options;
+    const { limits } = this.options;
+    const iceServers = this.iceServersFor(identity.id);
     this.out.send(member, {
       type: 'welcome',
       id: identity.id,
@@ -140,6 +143,12 @@ export class RoomRouter<M extends RouterMember> {
     if (!target) return this.reject(member, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
     // Chat text passes through here only for `relay`: never logged.
     this.out.forward(member, target, request.type === 'relay' ? { type: 'relay', from: member.id, message: request.message } : relayed(request, member.id));
+  }
+
+  /** The ICE servers a peer gets: the static ones, then any minted for it. */
+  iceServersFor(id: string): readonly IceServer[] {
+    const minted = this.options.iceServersFor?.(id);
+    return minted && minted.length > 0 ? [...this.options.iceServers, ...minted] : this.options.iceServers;
   }
 
   /** Takes a member out of its room; tells the room unless `announce` is false. */

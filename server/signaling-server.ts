@@ -9,7 +9,7 @@
  * once: nothing it sends afterwards is acted on.
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { Server as HttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
@@ -20,6 +20,7 @@ import { ClientSocket } from './client-socket.js';
 import { Admission, type RateLimit } from './admission.js';
 import { parseTrustProxy, type TrustProxy } from './client-address.js';
 import { RoomRouter } from './room-router.js';
+import { turnIceServer, type TurnSettings } from './turn-credentials.js';
 
 export interface SignalingServerOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -32,6 +33,14 @@ export interface SignalingServerOptions {
   readonly maxPayload?: number;
   /** ICE (STUN/TURN) servers handed to every joiner in `welcome`. Default none. */
   readonly iceServers?: readonly IceServer[];
+  /**
+   * TURN with time-limited credentials (coturn's `use-auth-secret`): each joiner gets its
+   * own username and password, valid `ttlSeconds`, renewed (an `ice-servers` message)
+   * every half of that. The secret is never logged or sent.
+   */
+  readonly turn?: TurnSettings;
+  /** Serve https and wss on the port (PEM certificate chain and key); `reloadTls` swaps them. */
+  readonly tls?: TlsFiles;
   /** Ping interval; a socket that missed the previous pong is dropped. Default 30 s. */
   readonly heartbeatMs?: number;
   /** `Origin`s allowed to connect (exact match); empty or absent allows any. */
@@ -92,11 +101,18 @@ export interface SignalingServerStats {
   readonly clients: number;
 }
 
+export interface TlsFiles {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
 export interface SignalingServer {
   /** `ws://host:port` clients connect to (empty with `noServer`, or an attached server that is not listening). */
   readonly url: string;
   readonly port: number;
   stats(): SignalingServerStats;
+  /** With `tls`: takes a new certificate and key for the connections made from now on. */
+  reloadTls(tls: TlsFiles): void;
   /** With `noServer`: hands one HTTP upgrade request to the signaling server. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Tells every client the server is going away (close code 1001) and stops. */
@@ -175,6 +191,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       maxRoomLength,
       maxNameLength,
       iceServers: options.iceServers ?? [],
+      ...(options.turn ? { iceServersFor: (id: string) => [turnIceServer(options.turn!, id)] } : {}),
       limits: { maxRoomSize, maxFrameBytes: maxPayload, maxChatTextLength: LIMITS.maxChatTextLength, maxNameLength, relay: relayChat },
       logger: log,
     },
@@ -211,7 +228,13 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   const attached = options.server ?? null;
-  const http = options.noServer || attached ? null : createServer((request, response) => answerHttp(request, response));
+  const tls = options.tls;
+  const http =
+    options.noServer || attached
+      ? null
+      : tls
+        ? createHttpsServer({ cert: tls.cert, key: tls.key }, (request, response) => answerHttp(request, response))
+        : createServer((request, response) => answerHttp(request, response));
   const wss = new WebSocketServer({
     ...(http ? { server: http } : attached ? { server: attached } : { noServer: true }),
     WebSocket: ClientSocket,
@@ -397,6 +420,22 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }, heartbeatMs);
   heartbeat.unref();
 
+  // Time-limited TURN credentials: everyone joined gets fresh ones every half of their
+  // lifetime, so they never run out (one timer for the server, no state per client).
+  const turn = options.turn;
+  const renewTurn = turn
+    ? setInterval(
+        () => {
+          for (const client of wss.clients) {
+            if (client.phase === 1 && client.id !== null && client.room !== null)
+              send(client, { type: 'ice-servers', iceServers: router.iceServersFor(client.id) });
+          }
+        },
+        (turn.ttlSeconds * 1000) / 2,
+      )
+    : null;
+  renewTurn?.unref();
+
   if (http) {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -409,9 +448,27 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const address = (http ?? attached)?.address() as AddressInfo | string | null | undefined;
   const listening = address && typeof address === 'object' ? address : null;
   const urlHost = listening?.family === 'IPv6' ? `[${listening.address}]` : listening?.address;
-  const scheme = attached && 'setSecureContext' in attached ? 'wss' : 'ws';
+  const scheme = (attached && 'setSecureContext' in attached) || tls ? 'wss' : 'ws';
   const url = listening ? `${scheme}://${http && host === 'localhost' ? 'localhost' : urlHost}:${listening.port}` : '';
-  log({ event: 'listening', url, maxRoomSize, maxPayload, messagesPerSecond, messageBurst, maxClients, maxConnectionsPerIp, trustProxy: trustProxy.kind });
+  log({
+    event: 'listening',
+    url,
+    maxRoomSize,
+    maxPayload,
+    messagesPerSecond,
+    messageBurst,
+    maxClients,
+    maxConnectionsPerIp,
+    trustProxy: trustProxy.kind,
+    // The TURN URLs and lifetime, never the secret.
+    ...(turn ? { turnUrls: turn.urls.join(','), turnTtlSeconds: turn.ttlSeconds } : {}),
+  });
+
+  function reloadTls(files: TlsFiles): void {
+    if (!http || !('setSecureContext' in http)) throw new Error('reloadTls: this server was not started with tls');
+    http.setSecureContext({ cert: files.cert, key: files.key });
+    log({ event: 'tls-reloaded' });
+  }
 
   function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     wss.handleUpgrade(request, socket, head, (client) => wss.emit('connection', client, request));
@@ -421,6 +478,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   function close(): Promise<void> {
     closing ??= new Promise<void>((resolve) => {
       clearInterval(heartbeat);
+      if (renewTurn) clearInterval(renewTurn);
       for (const client of wss.clients) {
         send(client, errorMessage('server-shutdown'));
         client.close(CLOSE_CODES.goingAway, 'server shutting down');
@@ -444,5 +502,5 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     return closing;
   }
 
-  return { url, port: listening?.port ?? 0, stats, handleUpgrade, close };
+  return { url, port: listening?.port ?? 0, stats, reloadTls, handleUpgrade, close };
 }

@@ -140,7 +140,7 @@ export async function startCliServer(args: readonly string[]): Promise<CliServer
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
-      const match = /listening on (ws:\/\/\S+)/.exec(stdout);
+      const match = /listening on (wss?:\/\/\S+)/.exec(stdout);
       if (match?.[1]) resolve(match[1]);
     });
     child.once('exit', (code) => reject(new Error(`the server exited early (${code}): ${stderr}`)));

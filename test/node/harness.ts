@@ -5,6 +5,8 @@
  * network change, or a malicious server).
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { Mesh, type MeshOptions, type SocketConstructor } from '../../client/mesh.js';
 import type { PeerConnectionConstructor } from '../../client/peer-link.js';
@@ -133,4 +135,33 @@ export class SignalingProxy {
     this.cut({ refuse: true });
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/** Whether a command is on the PATH. */
+export function has(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+}
+
+/** True in the copy of a test file that runs inside its own private network namespace. */
+export const INSIDE_PRIVATE_NETNS = process.env['P2P_PRIVATE_NETNS'] === '1';
+
+/**
+ * Runs a test file again inside a private network namespace of its own
+ * (scripts/netns-run.sh), where it may break the network for real; returns why it
+ * cannot (not root, a tool missing) or the run's exit status and output.
+ */
+export function runInPrivateNetns(testFile: string, needs: readonly string[] = []): { skipped: string } | { status: number | null; output: string } {
+  const missing = ['unshare', 'ip', ...needs].filter((command) => !has(command));
+  if (process.getuid?.() !== 0) return { skipped: 'needs root (CI runs the tests as root)' };
+  if (missing.length > 0) return { skipped: `needs ${missing.join(', ')}` };
+  // Without NODE_TEST_CONTEXT, or node refuses to run tests from within a test.
+  const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
+  void _context;
+  const root = fileURLToPath(new URL('../../../', import.meta.url));
+  const child = spawnSync('sh', [`${root}scripts/netns-run.sh`, process.execPath, '--test', '--test-reporter=tap', testFile], {
+    env: { ...env, P2P_PRIVATE_NETNS: '1' },
+    encoding: 'utf8',
+    timeout: 240_000,
+  });
+  return { status: child.status, output: `${child.stdout}${child.stderr}` };
 }

@@ -8,38 +8,22 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createSignalingServer, type SignalingServer } from '../../server/index.js';
-import { SignalingProxy, loadWrtc, nodeMesh, record, waitFor, waitForDirectMesh } from './harness.js';
+import { INSIDE_PRIVATE_NETNS, SignalingProxy, loadWrtc, nodeMesh, record, runInPrivateNetns, waitFor, waitForDirectMesh } from './harness.js';
 import type { PeerConnectionConstructor } from '../../client/peer-link.js';
 import type { Mesh } from '../../client/mesh.js';
 
-const INSIDE = process.env['P2P_PRIVATE_NETNS'] === '1';
-const root = fileURLToPath(new URL('../../../', import.meta.url));
-
-function has(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
-}
+const INSIDE = INSIDE_PRIVATE_NETNS;
 
 if (!INSIDE) {
   test('real ICE failures, in a private network namespace with nftables', (t) => {
-    if (process.getuid?.() !== 0 || !has('nft') || !has('unshare') || !has('ip')) {
-      t.skip('needs root with nft (nftables), unshare and ip (iproute2): run as root, as CI does');
-      return;
-    }
-    // Without NODE_TEST_CONTEXT, or node refuses to run tests from within a test.
-    const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
-    void _context;
-    const child = spawnSync('sh', [`${root}scripts/netns-run.sh`, process.execPath, '--test', '--test-reporter=tap', fileURLToPath(import.meta.url)], {
-      env: { ...env, P2P_PRIVATE_NETNS: '1' },
-      encoding: 'utf8',
-      timeout: 240_000,
-    });
-    const output = `${child.stdout}${child.stderr}`;
-    console.log(output.trim());
-    assert.equal(child.status, 0, 'the scenarios inside the namespace failed (output above)');
-    assert.match(output, /^# pass 2$/m, 'both scenarios ran and passed');
+    const run = runInPrivateNetns(fileURLToPath(import.meta.url), ['nft']);
+    if ('skipped' in run) return t.skip(`${run.skipped}: run as root, as CI does`);
+    console.log(run.output.trim());
+    assert.equal(run.status, 0, 'the scenarios inside the namespace failed (output above)');
+    assert.match(run.output, /^# pass 2$/m, 'both scenarios ran and passed');
   });
 } else {
   /**
