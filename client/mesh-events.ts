@@ -18,6 +18,14 @@ export interface PeerInfo {
   readonly transport: 'direct' | 'relayed' | 'none';
 }
 
+/**
+ * Which way a working connection runs: `host` (direct between host addresses: same
+ * machine or LAN), `nat` (direct through a NAT, found with STUN), `turn` (through a TURN
+ * server: still encrypted end to end), `server` (the signaling server's chat relay, which
+ * can read the text). In `p2p-peer-state` details and from `pathTo(id)`.
+ */
+export type PeerPath = 'host' | 'nat' | 'turn' | 'server';
+
 export interface WelcomeDetail {
   readonly id: string;
   readonly room: string;
@@ -68,6 +76,8 @@ export type SignalDetail =
 export interface PeerStateDetail {
   readonly id: string;
   readonly state: PeerState;
+  /** Which way the connection runs, once known (see PeerPath). */
+  readonly path?: PeerPath;
 }
 
 export interface StatusDetail {

@@ -37,7 +37,7 @@ import { makeDtlsCertificate } from './dtls-certificate.js';
 import { PeerDirectory } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
-import type { MeshEventMap, MeshEventName, PeerInfo } from './mesh-events.js';
+import type { MeshEventMap, MeshEventName, PeerInfo, PeerPath } from './mesh-events.js';
 
 export type { SignalingSocket, SocketConstructor } from './signaling-connection.js';
 
@@ -179,6 +179,14 @@ export class Mesh extends EventTarget {
     let count = 0;
     for (const link of this.#peers.links()) if (!link.closed) count++;
     return count;
+  }
+
+  /**
+   * Which way chat to one peer runs: `host`, `nat` or `turn` for a direct connection (from
+   * its selected ICE candidate pair), `server` through the relay; null while not known.
+   */
+  pathTo(id: string): PeerPath | null {
+    return this.#peers.path(id, this.#relayAllowed);
   }
 
   /** Chat messages waiting for the channel to one peer to open or drain. */
@@ -495,7 +503,7 @@ export class Mesh extends EventTarget {
       this.#peers.setRelayed(peer.id, this.#relayAllowed);
       if (added) {
         this.#emit('peer-join', { id: peer.id, name: peer.name });
-        this.#emit('peer-state', { id: peer.id, state: this.#relayAllowed ? 'connected' : 'failed' });
+        this.#emit('peer-state', this.#relayAllowed ? { id: peer.id, state: 'connected', path: 'server' } : { id: peer.id, state: 'failed' });
         if (!this.#relayAllowed && PeerConnection) {
           this.#error(
             'relay-disabled',
@@ -582,7 +590,10 @@ export class Mesh extends EventTarget {
           channelMessage: (message) => this.#deliver(id, link.name, message),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
-            if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state });
+            if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state, ...(link.path ? { path: link.path } : {}) });
+          },
+          pathChange: (path) => {
+            if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state: link.peerState, path });
           },
           failed: (reason) => {
             if (this.#peers.link(id) === link) this.#fallBack(id, link, `${link.name}: ${reason}`);
@@ -615,7 +626,7 @@ export class Mesh extends EventTarget {
       return;
     }
     this.#error('peer-failed', `${reason} Messages to ${link.name} now go through the signaling server (relayed).`, id);
-    this.#emit('peer-state', { id, state: 'connected' });
+    this.#emit('peer-state', { id, state: 'connected', path: 'server' });
     for (const frame of undelivered) {
       const parsed = parseChannelMessage(frame);
       if (parsed.ok && parsed.value.type === 'chat') relay.send(id, parsed.value);

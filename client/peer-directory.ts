@@ -6,7 +6,7 @@
  * a peer is never listed twice nor reached two ways at once.
  */
 import type { PeerLink } from './peer-link.js';
-import type { PeerInfo } from './mesh-events.js';
+import type { PeerInfo, PeerPath } from './mesh-events.js';
 
 export type Transport = 'direct' | 'relayed' | 'none';
 
@@ -104,6 +104,14 @@ export class PeerDirectory {
     const all = [...this.#peers.values()];
     this.#peers.clear();
     return all;
+  }
+
+  /** Which way chat to `id` runs now, when known. */
+  path(id: string, relayAllowed: boolean): PeerPath | null {
+    const entry = this.#peers.get(id);
+    if (!entry) return null;
+    if (entry.link) return entry.link.path;
+    return entry.transport === 'relayed' && relayAllowed ? 'server' : null;
   }
 
   /** What the element shows: one line per peer, however it is reached. */

@@ -31,6 +31,7 @@ import {
   type TimerName,
 } from '../protocol/index.js';
 import type { PeerState } from './mesh-events.js';
+import { hostAddressOf, readConnectionPath, type ConnectionPath } from './connection-path.js';
 
 const BROWSER_OPERATIONS = new Set<Effect['type']>([
   'create-channel',
@@ -67,6 +68,8 @@ export interface PeerLinkHooks {
   stateChange(state: PeerState): void;
   /** The machine closed the connection for good (ICE gave up, or a fatal error). */
   failed(reason: string): void;
+  /** The selected candidate pair says the connection now runs another way (host, NAT, TURN). */
+  pathChange(path: ConnectionPath): void;
 }
 
 export interface PeerLinkSettings {
@@ -96,6 +99,9 @@ export class PeerLink {
   #chain: Promise<void> = Promise.resolve();
   readonly #timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
   #peerState: PeerState = 'connecting';
+  #path: ConnectionPath | null = null;
+  /** Host addresses the peer signalled (to tell a peer-reflexive candidate from a NAT). */
+  readonly #remoteHosts = new Set<string>();
   /** Chat frames sent before the channel opened; flushed in order on open. */
   readonly #outbox: string[] = [];
   /** Frames handed to the channel and not yet proven delivered (by a later pong). */
@@ -129,13 +135,44 @@ export class PeerLink {
       this.handle({ type: 'local-candidate', candidate: candidate && candidate.candidate === '' ? null : candidate });
     });
     this.pc.addEventListener('iceconnectionstatechange', () => {
-      this.handle({ type: 'ice-connection-state', state: this.pc.iceConnectionState as IceConnectionState });
+      const ice = this.pc.iceConnectionState as IceConnectionState;
+      this.handle({ type: 'ice-connection-state', state: ice });
       this.#updatePeerState();
+      // Connected (again, maybe over another pair after a restart): which way? Read now
+      // and once more when the pair has settled.
+      if (ice === 'connected' || ice === 'completed') {
+        void this.#readPath(10);
+      }
     });
     this.pc.addEventListener('connectionstatechange', () => this.#updatePeerState());
     this.pc.addEventListener('datachannel', (event) => {
       if (event.channel.label === CHAT_CHANNEL_LABEL) this.#attach(event.channel, false);
     });
+  }
+
+  /** How the connection runs (from the selected candidate pair), once known. */
+  get path(): ConnectionPath | null {
+    return this.#path;
+  }
+
+  /**
+   * Reads the selected pair now and, since browsers settle on (or report) it a little
+   * after `connected` (Firefox later than Chromium), again each second a few times.
+   */
+  async #readPath(tries: number): Promise<void> {
+    if (this.#state.closed) return;
+    let path: ConnectionPath | null = null;
+    try {
+      path = await readConnectionPath(this.pc, this.#remoteHosts);
+    } catch {
+      // No stats (closing): nothing to say.
+    }
+    if (this.#state.closed) return;
+    if (path !== null && path !== this.#path) {
+      this.#path = path;
+      this.hooks.pathChange(path);
+    }
+    if (tries > 1) setTimeout(() => void this.#readPath(tries - 1), 1000);
   }
 
   get role(): Role {
@@ -283,6 +320,10 @@ export class PeerLink {
 
   /** Feeds one event to the machine; its effects join the queue. */
   handle(event: NegotiationEvent): void {
+    if (event.type === 'remote-candidate' && event.candidate) {
+      const host = hostAddressOf(event.candidate.candidate);
+      if (host !== null && this.#remoteHosts.size < 64) this.#remoteHosts.add(host);
+    }
     const { state, effects } = negotiate(this.#state, event);
     this.#state = state;
     for (const effect of effects) this.#enqueue(effect);

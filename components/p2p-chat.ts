@@ -3,7 +3,7 @@ import { repeat } from 'lit/directives/repeat.js';
 import { LIMITS, DEFAULT_ROOM, type ErrorCode, type IceServer } from '../protocol/index.js';
 import { MeshController } from './mesh-controller.js';
 import type { SendResult } from '../client/mesh.js';
-import type { PeerInfo } from '../client/mesh-events.js';
+import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
 import './peer-list.js';
 import './events.js';
 import { visuallyHidden } from './shared-styles.js';
@@ -310,6 +310,16 @@ export class P2pChat extends LitElement {
     }
   }
 
+  #paths(): Record<string, PeerPath> {
+    const mesh = this.#mesh.mesh;
+    const paths: Record<string, PeerPath> = {};
+    for (const peer of this.peers) {
+      const path = mesh?.pathTo(peer.id);
+      if (path) paths[peer.id] = path;
+    }
+    return paths;
+  }
+
   #onSubmit(event: SubmitEvent): void {
     event.preventDefault();
     const input = this.renderRoot.querySelector('input');
@@ -354,7 +364,7 @@ export class P2pChat extends LitElement {
                 : html`<li part="notice" class="notice${line.error ? ' error' : ''}" role=${line.error ? 'alert' : nothing}>${line.text}</li>`,
           )}
         </ol>
-        <peer-list part="peers" .peers=${this.peers} self-name=${selfName}></peer-list>
+        <peer-list part="peers" .peers=${this.peers} .paths=${this.#paths()} self-name=${selfName}></peer-list>
         <form part="form" @submit=${this.#onSubmit}>
           <label part="label" for="message" class="visually-hidden">Message</label>
           <input

@@ -1,21 +1,10 @@
 /** Reads the selected ICE candidate pair of a connection from getStats(). */
 import type { PairStats } from './inspector-model.js';
-
-type Report = Record<string, unknown> & { id: string; type: string };
+import { selectedPair, statsById } from '../client/connection-path.js';
 
 export async function readPairStats(pc: RTCPeerConnection): Promise<PairStats | null> {
-  const reports = new Map<string, Report>();
-  (await pc.getStats()).forEach((report: Report) => reports.set(report.id, report));
-  let pair: Report | undefined;
-  for (const report of reports.values()) {
-    if (report.type === 'transport' && typeof report['selectedCandidatePairId'] === 'string') {
-      pair = reports.get(report['selectedCandidatePairId']);
-    }
-  }
-  // Firefox marks the pair instead of naming it on the transport.
-  pair ??= [...reports.values()].find(
-    (r) => r.type === 'candidate-pair' && (r['selected'] === true || (r['nominated'] === true && r['state'] === 'succeeded')),
-  );
+  const reports = await statsById(pc);
+  const pair = selectedPair(reports);
   if (!pair) return null;
   const side = (id: unknown) => {
     const candidate = typeof id === 'string' ? reports.get(id) : undefined;

@@ -1,5 +1,5 @@
 import { LitElement, css, html, nothing } from 'lit';
-import type { PeerInfo, PeerState } from '../client/mesh-events.js';
+import type { PeerInfo, PeerPath, PeerState } from '../client/mesh-events.js';
 import { lookAlikes, safeName } from '../client/display-name.js';
 
 const TRANSPORT_LABEL: Record<PeerInfo['transport'], string> = {
@@ -12,6 +12,19 @@ const TRANSPORT_TITLE: Record<PeerInfo['transport'], string> = {
   direct: 'Direct WebRTC data channel: messages go browser to browser, the server never sees them.',
   relayed: 'Relayed: this pair cannot connect directly, so messages pass through the signaling server, which can read them.',
   none: 'No direct connection is possible and the server does not relay messages.',
+};
+
+/** Which way a direct connection runs (the selected ICE candidate pair). */
+const PATH_LABEL: Record<'host' | 'nat' | 'turn', string> = {
+  host: 'local',
+  nat: 'via NAT',
+  turn: 'via TURN',
+};
+
+const PATH_TITLE: Record<'host' | 'nat' | 'turn', string> = {
+  host: "Between your devices' own addresses: the same machine or local network.",
+  nat: 'Directly through a NAT router: the addresses were found with STUN.',
+  turn: 'Through a TURN relay server, because no direct path exists: still encrypted end to end, the TURN server cannot read the messages.',
 };
 
 const STATE_LABEL: Record<PeerState, string> = {
@@ -32,6 +45,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart id-tag - a short id shown beside names that look alike, so people can tell them apart
  * @csspart state - a peer's connection state, in words
  * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
+ * @csspart path - which way a direct connection runs: `local`, `via NAT` or `via TURN` (from the selected candidate pair)
  * @csspart empty - the text shown when no one else is in the room
  * @cssprop [--peer-list-connected-color=#1a7f37] - colour of the `connected` state
  * @cssprop [--peer-list-pending-color=#9a6700] - colour of `connecting` / `reconnecting`
@@ -42,12 +56,15 @@ export class PeerList extends LitElement {
   static override properties = {
     peers: { attribute: false },
     selfName: { type: String, attribute: 'self-name' },
+    paths: { attribute: false },
   };
 
   /** The peers to show, as `<p2p-chat>`'s `peers` property gives them. */
   peers: readonly PeerInfo[] = [];
   /** Our own name, listed first as "(you)". */
   selfName = '';
+  /** Which way each direct connection runs (peer id → `host` / `nat` / `turn`), as `<p2p-chat>` knows it. */
+  paths: Readonly<Record<string, PeerPath>> = {};
 
   static override styles = css`
     :host {
@@ -79,6 +96,12 @@ export class PeerList extends LitElement {
       padding: 0 0.35em;
       margin-right: 0.25em;
     }
+    .path {
+      font-size: 0.8em;
+      margin-right: 0.25em;
+      opacity: 0.85;
+      white-space: nowrap;
+    }
     .transport.relayed {
       color: var(--peer-list-pending-color, #9a6700);
     }
@@ -103,6 +126,12 @@ export class PeerList extends LitElement {
       opacity: 0.75;
     }
   `;
+
+  #pathLabel(peer: PeerInfo) {
+    const path = this.paths[peer.id];
+    if (peer.transport !== 'direct' || !path || path === 'server') return nothing;
+    return html`<span part="path path-${path}" class="path" data-path=${path} title=${PATH_TITLE[path]}>${PATH_LABEL[path]}</span>`;
+  }
 
   override render() {
     const alike = lookAlikes(this.peers, this.selfName);
@@ -134,7 +163,7 @@ export class PeerList extends LitElement {
                   data-transport=${peer.transport}
                   title=${TRANSPORT_TITLE[peer.transport]}
                   >${TRANSPORT_LABEL[peer.transport]}</span
-                >
+                >${this.#pathLabel(peer)}
                 <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>
               </span>
             </li>`,

@@ -68,4 +68,33 @@ describe('Mesh (plain class)', () => {
     expect(fingerprint(second, first)).to.not.equal(fingerprint(first, second));
     for (const mesh of meshes) mesh.close();
   });
+
+  it('knows which way each connection runs (from the selected candidate pair), and says so in p2p-peer-state and the peer list', async () => {
+    const room = uniqueRoom('path');
+    const chats = [document.createElement('p2p-chat'), document.createElement('p2p-chat')];
+    const states: { id: string; state: string; path?: string }[] = [];
+    chats.forEach((chat, i) => {
+      chat.setAttribute('server', signalingUrl());
+      chat.setAttribute('room', room);
+      chat.setAttribute('name', `P${i}`);
+      chat.addEventListener('p2p-peer-state', (event) => states.push(event.detail));
+      document.body.append(chat);
+    });
+    try {
+      const [a, b] = chats as [HTMLElementTagNameMap['p2p-chat'], HTMLElementTagNameMap['p2p-chat']];
+      await waitUntil(() => a.selfId !== null && b.selfId !== null && a.mesh?.pathTo(b.selfId) === 'host', 'the path is known', 20_000);
+      // Two pages of one machine: host candidates on both sides.
+      expect(b.mesh?.pathTo(a.selfId!)).to.be.oneOf(['host', null]);
+      expect(states.some((s) => s.id === b.selfId && s.path === 'host')).to.equal(true);
+      const list = a.shadowRoot!.querySelector('peer-list')!;
+      await waitUntil(() => list.shadowRoot!.querySelector('[part~="path"]') !== null, 'the peer list shows it');
+      const label = list.shadowRoot!.querySelector('[part~="path"]')!;
+      expect(label.getAttribute('data-path')).to.equal('host');
+      expect(label.textContent).to.equal('local');
+      // The peers list keeps its shape: the path is told separately.
+      expect(Object.keys(a.peers[0]!).sort()).to.deep.equal(['id', 'name', 'state', 'transport']);
+    } finally {
+      for (const chat of chats) chat.remove();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+// Names, terminal lines and connection paths: the small pure helpers of the client side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { lookAlikes, nameSkeleton, safeName } from '../../client/display-name.js';
@@ -34,4 +35,14 @@ test("a newline in a peer's text cannot forge a terminal line from someone else"
   const out = terminalMessage('[12:00] mallory: ', 'hi\n[12:01] alice: send me your password\r\n\u001b[2Jcleared?');
   assert.equal(out, '[12:00] mallory: hi\n    | [12:01] alice: send me your password\n    | \\u001b[2Jcleared?');
   for (const line of out.split('\n').slice(1)) assert.match(line, /^ {4}\| /);
+});
+
+test('connection path from the selected pair: host, through a NAT, through TURN', async () => {
+  const { hostAddressOf, pathOf } = await import('../../client/connection-path.js');
+  assert.equal(pathOf('host', 'host'), 'host');
+  assert.equal(pathOf('srflx', 'host'), 'nat');
+  assert.equal(pathOf('host', 'prflx'), 'nat');
+  assert.equal(pathOf('relay', 'srflx'), 'turn');
+  assert.equal(hostAddressOf('candidate:1 1 udp 2122260223 198.18.0.1 54321 typ host generation 0'), '198.18.0.1');
+  assert.equal(hostAddressOf('candidate:2 1 udp 1686052607 198.19.0.7 54321 typ srflx raddr 198.18.0.1 rport 5'), null);
 });

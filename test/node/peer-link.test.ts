@@ -51,6 +51,7 @@ function link(peerVersion = 2) {
     badMessage: (e) => bad.push(e),
     stateChange: () => {},
     failed: () => {},
+    pathChange: () => {},
   };
   const peer = new PeerLink(
     {

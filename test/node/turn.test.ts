@@ -99,6 +99,7 @@ if (!INSIDE_PRIVATE_NETNS) {
         a.send('through the relay server, still end to end');
         await waitFor(() => got.length === 1, 'the message arrives');
         assert.equal(b.peers[0]?.transport, 'direct', 'a WebRTC channel, not the signaling server relay');
+        await waitFor(() => a.pathTo(b.selfId!) === 'turn' && b.pathTo(a.selfId!) === 'turn', 'both see the TURN path', 5000);
         // Only relay candidates were ever offered: peers never saw each other's addresses.
         const sdp = a.connectionTo(b.selfId!)!.localDescription!.sdp;
         const candidates = sdp.split('\r\n').filter((line) => line.startsWith('a=candidate'));

@@ -1,0 +1,60 @@
+/**
+ * How a direct connection really runs, read from the selected ICE candidate pair in
+ * getStats(): between host addresses (`host`: same machine or LAN), through a NAT
+ * (`nat`: a server-reflexive or peer-reflexive candidate on either side, found with
+ * STUN), or through a TURN server (`turn`: a relay candidate on either side; still
+ * encrypted end to end, the TURN server forwards packets it cannot read).
+ */
+export type ConnectionPath = 'host' | 'nat' | 'turn';
+
+export type StatsReport = Record<string, unknown> & { id: string; type: string };
+
+/** All of a connection's stats, by id. */
+export async function statsById(pc: RTCPeerConnection): Promise<Map<string, StatsReport>> {
+  const reports = new Map<string, StatsReport>();
+  (await pc.getStats()).forEach((report: StatsReport) => reports.set(report.id, report));
+  return reports;
+}
+
+/** The candidate pair in use: named by the transport (Chromium), or marked selected (Firefox). */
+export function selectedPair(reports: ReadonlyMap<string, StatsReport>): StatsReport | undefined {
+  for (const report of reports.values()) {
+    if (report.type === 'transport' && typeof report['selectedCandidatePairId'] === 'string') {
+      const pair = reports.get(report['selectedCandidatePairId']);
+      if (pair) return pair;
+    }
+  }
+  return [...reports.values()].find((r) => r.type === 'candidate-pair' && (r['selected'] === true || (r['nominated'] === true && r['state'] === 'succeeded')));
+}
+
+export function pathOf(localType: unknown, remoteType: unknown): ConnectionPath {
+  const types = [localType, remoteType];
+  if (types.includes('relay')) return 'turn';
+  if (types.includes('srflx') || types.includes('prflx')) return 'nat';
+  return 'host';
+}
+
+/**
+ * The path of a connection now, or null while no pair is selected. `remoteHosts`: the
+ * addresses of the host candidates the peer signalled. A peer-reflexive candidate is what
+ * a browser calls an address it heard a check from before that peer's candidate arrived:
+ * at one of those host addresses it is no NAT (Firefox reports this between two pages of
+ * one machine).
+ */
+export async function readConnectionPath(pc: RTCPeerConnection, remoteHosts: ReadonlySet<string> = new Set()): Promise<ConnectionPath | null> {
+  const reports = await statsById(pc);
+  const pair = selectedPair(reports);
+  if (!pair) return null;
+  const candidate = (id: unknown) => (typeof id === 'string' ? reports.get(id) : undefined);
+  const local = candidate(pair['localCandidateId']);
+  const remote = candidate(pair['remoteCandidateId']);
+  const address = remote?.['address'] ?? remote?.['ip'];
+  const remoteType = remote?.['candidateType'] === 'prflx' && typeof address === 'string' && remoteHosts.has(address) ? 'host' : remote?.['candidateType'];
+  return pathOf(local?.['candidateType'], remoteType);
+}
+
+/** The address of a signalled candidate if it is a host candidate (`candidate:… <address> <port> typ host …`). */
+export function hostAddressOf(candidate: string): string | null {
+  const fields = candidate.split(' ');
+  return fields[6] === 'typ' && fields[7] === 'host' && fields[4] ? fields[4] : null;
+}
