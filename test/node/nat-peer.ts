@@ -20,7 +20,7 @@ if (settings) {
   const received: string[] = [];
   mesh.addEventListener('message', (event) => received.push(event.detail.text));
   mesh.connect();
-  let report: Record<string, unknown> = {};
+  let report: Record<string, unknown>;
   try {
     await waitFor(() => mesh.peers.some((p) => p.state === 'connected'), 'connected to the other peer', 60_000);
     const peer = mesh.peers.find((p) => p.state === 'connected')!;
