@@ -5,7 +5,7 @@
  * network change, or a malicious server).
  */
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { Mesh, type MeshOptions, type SocketConstructor } from '../../client/mesh.js';
@@ -164,4 +164,39 @@ export function runInPrivateNetns(testFile: string, needs: readonly string[] = [
     timeout: 240_000,
   });
   return { status: child.status, output: `${child.stdout}${child.stderr}` };
+}
+
+/**
+ * A real coturn (Debian's `turnserver`) with the TURN REST scheme our server mints for:
+ * its own settings (no config file), listening and relaying on `ip`. Resolves once it
+ * serves; `log()` is everything it printed.
+ */
+export async function startCoturn(ip: string, port: number, secret: string): Promise<{ process: ChildProcess; log: () => string }> {
+  const child = spawn('turnserver', [
+    '-n',
+    '--no-cli',
+    '--no-tls',
+    '--no-dtls',
+    '--log-file=stdout',
+    '--simple-log',
+    `--listening-ip=${ip}`,
+    `--relay-ip=${ip}`,
+    `--listening-port=${port}`,
+    '--min-port=49160',
+    '--max-port=49400',
+    '--use-auth-secret',
+    `--static-auth-secret=${secret}`,
+    '--realm=p2p-chat.test',
+    '--fingerprint',
+  ]);
+  let log = '';
+  child.stdout?.on('data', (chunk) => (log += chunk));
+  child.stderr?.on('data', (chunk) => (log += chunk));
+  try {
+    await waitFor(() => /Total General servers|listener opened/i.test(log), 'coturn to start', 10_000);
+  } catch (error) {
+    child.kill('SIGTERM');
+    throw new Error(`${(error as Error).message}: ${log}`, { cause: error });
+  }
+  return { process: child, log: () => log };
 }

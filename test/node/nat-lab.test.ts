@@ -17,7 +17,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createSignalingServer } from '../../server/index.js';
-import { has, waitFor } from './harness.js';
+import { has, startCoturn } from './harness.js';
 
 type Profile = 'cone' | 'symmetric' | 'udp-blocked' | 'turn-down';
 const PROFILES: readonly Profile[] = ['cone', 'symmetric', 'udp-blocked', 'turn-down'];
@@ -70,30 +70,7 @@ if (!inside) {
     const children: ChildProcess[] = [];
     let server: Awaited<ReturnType<typeof createSignalingServer>> | null = null;
     try {
-      let coturnLog = '';
-      if (inside !== 'turn-down') {
-        const coturn = spawn('turnserver', [
-          '-n',
-          '--no-cli',
-          '--no-tls',
-          '--no-dtls',
-          '--log-file=stdout',
-          '--simple-log',
-          `--listening-ip=${PUBLIC_IP}`,
-          `--relay-ip=${PUBLIC_IP}`,
-          '--listening-port=3478',
-          '--min-port=49160',
-          '--max-port=49400',
-          '--use-auth-secret',
-          `--static-auth-secret=${secret}`,
-          '--realm=nat-lab.test',
-          '--fingerprint',
-        ]);
-        coturn.stdout?.on('data', (chunk) => (coturnLog += chunk));
-        coturn.stderr?.on('data', (chunk) => (coturnLog += chunk));
-        children.push(coturn);
-        await waitFor(() => /Total General servers|listener opened/i.test(coturnLog), `coturn to start: ${coturnLog}`, 10_000);
-      }
+      if (inside !== 'turn-down') children.push((await startCoturn(PUBLIC_IP, 3478, secret)).process);
       server = await createSignalingServer({
         port: 0,
         host: PUBLIC_IP,

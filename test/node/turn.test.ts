@@ -7,12 +7,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createSignalingServer, type SignalingServer } from '../../server/index.js';
 import { turnIceServer } from '../../server/turn-credentials.js';
-import { INSIDE_PRIVATE_NETNS, loadWrtc, nodeMesh, record, runInPrivateNetns, waitFor } from './harness.js';
+import { INSIDE_PRIVATE_NETNS, loadWrtc, nodeMesh, record, runInPrivateNetns, startCoturn, waitFor } from './harness.js';
 import type { PeerConnectionConstructor } from '../../client/peer-link.js';
 
 const TURN_IP = '198.18.0.1';
@@ -27,7 +27,7 @@ if (!INSIDE_PRIVATE_NETNS) {
   });
 } else {
   let coturn: ChildProcess;
-  let coturnLog = '';
+  let coturnLog: () => string = () => '';
   let wrtc: PeerConnectionConstructor | null;
   const secret = randomBytes(16).toString('hex');
   const port = 34780;
@@ -35,26 +35,9 @@ if (!INSIDE_PRIVATE_NETNS) {
   before(async () => {
     wrtc = await loadWrtc();
     assert.ok(wrtc, '@roamhq/wrtc is needed here');
-    coturn = spawn('turnserver', [
-      '-n',
-      '--no-cli',
-      '--no-tls',
-      '--no-dtls',
-      '--log-file=stdout',
-      '--simple-log',
-      `--listening-ip=${TURN_IP}`,
-      `--relay-ip=${TURN_IP}`,
-      `--listening-port=${port}`,
-      '--min-port=49160',
-      '--max-port=49200',
-      '--use-auth-secret',
-      `--static-auth-secret=${secret}`,
-      '--realm=p2p-chat.test',
-      '--fingerprint',
-    ]);
-    coturn.stdout?.on('data', (chunk) => (coturnLog += chunk));
-    coturn.stderr?.on('data', (chunk) => (coturnLog += chunk));
-    await waitFor(() => /Total General servers|listener opened|IPv4. UDP listener opened/i.test(coturnLog), `coturn to start: ${coturnLog}`, 10_000);
+    const started = await startCoturn(TURN_IP, port, secret);
+    coturn = started.process;
+    coturnLog = started.log;
   });
   after(() => coturn?.kill('SIGTERM'));
 
@@ -76,7 +59,7 @@ if (!INSIDE_PRIVATE_NETNS) {
     const urls = [`turn:${TURN_IP}:${port}?transport=udp`];
     const good = turnIceServer({ secret, urls, ttlSeconds: 600 }, 'peer-good');
     const relays = await relayCandidates({ urls, username: good.username!, credential: good.credential! });
-    assert.ok(relays.length > 0, `a relay candidate from coturn (log: ${coturnLog.slice(-500)})`);
+    assert.ok(relays.length > 0, `a relay candidate from coturn (log: ${coturnLog().slice(-500)})`);
     const bad = turnIceServer({ secret: 'not-the-secret', urls, ttlSeconds: 600 }, 'peer-bad');
     assert.deepEqual(await relayCandidates({ urls, username: bad.username!, credential: bad.credential! }), [], 'a wrong secret gets no allocation');
     const expired = turnIceServer({ secret, urls, ttlSeconds: -60 }, 'peer-expired');
