@@ -15,6 +15,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSignalingServer } from '../../server/index.js';
 import { has, startCoturn } from './harness.js';
@@ -24,6 +29,73 @@ const PROFILES: readonly Profile[] = ['cone', 'symmetric', 'udp-blocked', 'turn-
 const inside = process.env['P2P_NAT_LAB'] as Profile | undefined;
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const PUBLIC_IP = '198.19.0.1';
+
+const EXPECTED_PATH: Record<Profile, string> = { cone: 'nat', symmetric: 'turn', 'udp-blocked': 'turn', 'turn-down': 'server' };
+const SYSTEM_CHROMIUM = '/usr/bin/chromium';
+
+/** Serves the drop-in build and its test page from the public segment. */
+function servePages(): Promise<HttpServer> {
+  const files: Record<string, string> = {
+    '/test/fixtures/drop-in.html': 'text/html',
+    '/test/fixtures/chat-from-params.js': 'text/javascript',
+    '/dist/p2p-chat.js': 'text/javascript',
+  };
+  const http = createHttpServer((request, response) => {
+    const path = (request.url ?? '/').split('?')[0]!;
+    const type = files[path];
+    if (!type) return void response.writeHead(404).end();
+    response.writeHead(200, { 'content-type': type }).end(readFileSync(`${root}${path.slice(1)}`));
+  });
+  return new Promise((resolve) => http.listen(0, PUBLIC_IP, () => resolve(http)));
+}
+
+/**
+ * Two Chromiums, one per home: Playwright drives each over a pipe, through a wrapper that
+ * starts it inside its home's namespace (`ip netns exec`).
+ */
+async function browserPair(signalingUrl: string, room: string): Promise<[BrowserReport, BrowserReport]> {
+  const { chromium } = await import('playwright-core');
+  const { CHROMIUM_ARGS } = (await import(`${root}scripts/browsers.mjs`)) as { CHROMIUM_ARGS: string[] };
+  const pages = await servePages();
+  const browsers: { close(): Promise<void> }[] = [];
+  try {
+    const origin = `http://${PUBLIC_IP}:${(pages.address() as AddressInfo).port}`;
+    const open = async (home: string, name: string) => {
+      const wrapper = join(tmpdir(), `nat-lab-${home}-${process.pid}.sh`);
+      writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${home} ${SYSTEM_CHROMIUM} "$@"\n`, { mode: 0o755 });
+      const browser = await chromium.launch({ executablePath: wrapper, args: CHROMIUM_ARGS });
+      browsers.push(browser);
+      const page = await browser.newPage();
+      await page.goto(`${origin}/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl)}&room=${room}&name=${name}`);
+      return page;
+    };
+    const [a, b] = await Promise.all([open('hA', 'A'), open('hB', 'B')]);
+    const connected = "window.p2pTest.chat.peers.some((p) => p.state === 'connected')";
+    await Promise.all([a, b].map((page) => page.waitForFunction(connected, undefined, { timeout: 60_000 })));
+    await a.evaluate("window.p2pTest.chat.send('hello from A')");
+    await b.evaluate("window.p2pTest.chat.send('hello from B')");
+    const report = async (page: typeof a): Promise<BrowserReport> => {
+      await page.waitForFunction('window.p2pTest.received.length >= 1', undefined, { timeout: 20_000 });
+      await page.waitForFunction(
+        '(() => { const c = window.p2pTest.chat; const p = c.peers.find((x) => x.state === "connected"); return p && c.mesh.pathTo(p.id); })()',
+        undefined,
+        { timeout: 15_000 },
+      );
+      return (await page.evaluate(
+        '(() => { const c = window.p2pTest.chat; const p = c.peers.find((x) => x.state === "connected"); return { path: c.mesh.pathTo(p.id), received: window.p2pTest.received.map((m) => m.text) }; })()',
+      )) as BrowserReport;
+    };
+    return [await report(a), await report(b)];
+  } finally {
+    for (const browser of browsers) await browser.close().catch(() => {});
+    await new Promise((resolve) => pages.close(resolve));
+  }
+}
+
+interface BrowserReport {
+  path: string | null;
+  received: string[];
+}
 
 interface PeerReport {
   ok: boolean;
@@ -119,6 +191,13 @@ if (!inside) {
           // No TURN and symmetric NATs: no direct path; chat goes through the server, and says so.
           assert.deepEqual([a.transport, a.path, b.transport, b.path], ['relayed', 'server', 'relayed', 'server']);
           break;
+      }
+      // The same between two real Chromiums, one in each home.
+      if (existsSync(SYSTEM_CHROMIUM)) {
+        const [pa, pb] = await browserPair(url, `${room}-browsers`);
+        console.log(`${inside} (Chromium): A ${JSON.stringify(pa)}\n${inside} (Chromium): B ${JSON.stringify(pb)}`);
+        assert.deepEqual([pa.received, pb.received], [['hello from B'], ['hello from A']]);
+        assert.deepEqual([pa.path, pb.path], [EXPECTED_PATH[inside], EXPECTED_PATH[inside]]);
       }
     } finally {
       for (const child of children) child.kill('SIGTERM');
