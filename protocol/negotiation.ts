@@ -382,7 +382,7 @@ function localOfferReady(state: NegotiationState, sdp: string): Transition {
 function localAnswerReady(state: NegotiationState, sdp: string): Transition {
   if (state.signalingState !== 'have-remote-offer') return same(state, note('stale-description-ignored', 'answer'));
   const answered = same({ ...state, signalingState: 'stable' }, signal(state, { type: 'answer', sdp }));
-  return then(answered, (s) => (s.deferredRemoteOffer === null ? offerIfOwed(s) : applyDeferredOffer(s)));
+  return then(answered, whatIsNext);
 }
 
 function applyDeferredOffer(state: NegotiationState): Transition {
@@ -411,6 +411,11 @@ function remoteDescriptionApplied(state: NegotiationState, sdpType: SdpType): Tr
     return same(applied, ...effects);
   }
   return then(same(applied, ...effects), offerIfOwed);
+}
+
+/** Back in `stable`: a remote offer that waited is applied first, else an offer we owe goes out. */
+function whatIsNext(state: NegotiationState): Transition {
+  return state.deferredRemoteOffer === null ? offerIfOwed(state) : applyDeferredOffer(state);
 }
 
 function offerIfOwed(state: NegotiationState): Transition {
@@ -485,7 +490,7 @@ function operationFailed(state: NegotiationState, operation: Effect['type'], mes
         note('description-refused', 'no answer could be made: the remote offer is rolled back'),
         { type: 'rollback' },
       );
-      return then(rolledBack, (s) => (s.deferredRemoteOffer === null ? offerIfOwed(s) : applyDeferredOffer(s)));
+      return then(rolledBack, whatIsNext);
     }
     default:
       return same(state, ...effects);
@@ -525,7 +530,7 @@ function descriptionRefused(state: NegotiationState, sdpType: SdpType | undefine
     note('description-refused', 'remote offer refused: back to stable'),
     ...(fromLocalOffer ? [{ type: 'rollback' } as Effect] : []),
   );
-  return then(refused, (s) => (s.deferredRemoteOffer === null ? offerIfOwed(s) : applyDeferredOffer(s)));
+  return then(refused, whatIsNext);
 }
 
 function close(state: NegotiationState, reason: 'peer-left' | 'local' | 'ice-failed'): Transition {
