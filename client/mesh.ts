@@ -415,6 +415,13 @@ export class Mesh extends EventTarget {
     );
   }
 
+  /** The peer is back (introduced again) or gone: its reintroduction is no longer awaited. */
+  #stopAwaiting(id: string): void {
+    const pending = this.#unconfirmed.get(id);
+    if (pending !== undefined) clearTimeout(pending);
+    this.#unconfirmed.delete(id);
+  }
+
   /** Offers, answers, candidates and byes: routed to the connection they belong to. */
   #onSignal(message: RelayedMessage): void {
     const peer = this.#peers.get(message.from);
@@ -426,7 +433,7 @@ export class Mesh extends EventTarget {
     }
     let link = peer?.link ?? undefined;
     if (link) {
-      const verdict = epochVerdict({ epoch: link.epoch, remoteEpoch: link.negotiation.remoteEpoch }, message);
+      const verdict = epochVerdict(link.negotiation, message);
       if (verdict === 'stale') {
         this.#note(message.from, 'stale-signal-ignored', `${message.type} for an earlier connection`);
         return;
@@ -492,9 +499,7 @@ export class Mesh extends EventTarget {
     const selfId = this.#selfId;
     const PeerConnection = this.#PeerConnection;
     if (!selfId || peer.id === selfId) return undefined;
-    const pending = this.#unconfirmed.get(peer.id);
-    if (pending !== undefined) clearTimeout(pending);
-    this.#unconfirmed.delete(peer.id);
+    this.#stopAwaiting(peer.id);
     const { entry, added } = this.#peers.introduce(peer.id, peer.name, peer.version ?? 1, peer.webrtc !== false);
     if (!PeerConnection || peer.webrtc === false) {
       // One side has no WebRTC: this pair chats through the server's relay, if allowed.
@@ -635,9 +640,7 @@ export class Mesh extends EventTarget {
   }
 
   #removePeer(id: string): void {
-    const pending = this.#unconfirmed.get(id);
-    if (pending !== undefined) clearTimeout(pending);
-    this.#unconfirmed.delete(id);
+    this.#stopAwaiting(id);
     this.#relay?.discard(id);
     const peer = this.#peers.remove(id);
     if (!peer) return;

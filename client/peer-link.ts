@@ -91,7 +91,6 @@ export interface PeerLinkSettings {
 export class PeerLink {
   readonly pc: RTCPeerConnection;
   readonly remoteId: string;
-  readonly epoch: string;
   readonly peerVersion: number;
   name: string;
   #channel: RTCDataChannel | null = null;
@@ -100,6 +99,7 @@ export class PeerLink {
   readonly #timers = new Map<TimerName, ReturnType<typeof setTimeout>>();
   #peerState: PeerState = 'connecting';
   #path: ConnectionPath | null = null;
+  #pathReadsLeft = 0;
   /** Host addresses the peer signalled (to tell a peer-reflexive candidate from a NAT). */
   readonly #remoteHosts = new Set<string>();
   /** Chat frames sent before the channel opened; flushed in order on open. */
@@ -125,7 +125,6 @@ export class PeerLink {
   ) {
     this.remoteId = settings.remoteId;
     this.name = settings.name;
-    this.epoch = settings.epoch;
     this.peerVersion = settings.peerVersion;
     this.#confirmAfterMs = settings.confirmAfterMs ?? CONFIRM_AFTER_MS;
     this.#state = initialNegotiationState(settings.selfId, settings.remoteId, settings.role, settings.negotiation ?? {}, settings.epoch);
@@ -138,11 +137,8 @@ export class PeerLink {
       const ice = this.pc.iceConnectionState as IceConnectionState;
       this.handle({ type: 'ice-connection-state', state: ice });
       this.#updatePeerState();
-      // Connected (again, maybe over another pair after a restart): which way? Read now
-      // and once more when the pair has settled.
-      if (ice === 'connected' || ice === 'completed') {
-        void this.#readPath(10);
-      }
+      // Connected (again, maybe over another pair after a restart): which way?
+      if (ice === 'connected' || ice === 'completed') this.#watchPath();
     });
     this.pc.addEventListener('connectionstatechange', () => this.#updatePeerState());
     this.pc.addEventListener('datachannel', (event) => {
@@ -157,10 +153,20 @@ export class PeerLink {
 
   /**
    * Reads the selected pair now and, since browsers settle on (or report) it a little
-   * after `connected` (Firefox later than Chromium), again each second a few times.
+   * after `connected` (Firefox later than Chromium), again each second ten times. A
+   * second `connected`/`completed` while reading starts the count again, not a second loop.
    */
-  async #readPath(tries: number): Promise<void> {
-    if (this.#state.closed) return;
+  #watchPath(): void {
+    const running = this.#pathReadsLeft > 0;
+    this.#pathReadsLeft = 10;
+    if (!running) void this.#readPath();
+  }
+
+  async #readPath(): Promise<void> {
+    if (this.#state.closed) {
+      this.#pathReadsLeft = 0;
+      return;
+    }
     let path: ConnectionPath | null = null;
     try {
       path = await readConnectionPath(this.pc, this.#remoteHosts);
@@ -172,7 +178,7 @@ export class PeerLink {
       this.#path = path;
       this.hooks.pathChange(path);
     }
-    if (tries > 1) setTimeout(() => void this.#readPath(tries - 1), 1000);
+    if (--this.#pathReadsLeft > 0) setTimeout(() => void this.#readPath(), 1000);
   }
 
   get role(): Role {
@@ -189,11 +195,6 @@ export class PeerLink {
 
   get isOpen(): boolean {
     return this.#channel?.readyState === 'open';
-  }
-
-  /** The `chat` data channel's state (`none` before there is one). */
-  get channelState(): RTCDataChannelState | 'none' {
-    return this.#channel?.readyState ?? 'none';
   }
 
   get closed(): boolean {
@@ -252,9 +253,7 @@ export class PeerLink {
         clearTimeout(timer);
         resolve(alive);
       });
-      try {
-        channel.send(encodeChannelMessage({ type: 'ping', n }));
-      } catch {
+      if (!sendPing(channel, n)) {
         this.#probes.get(n)?.(false);
         this.#probes.delete(n);
       }
@@ -295,11 +294,8 @@ export class PeerLink {
     if (this.#pingInFlight || !channel || channel.readyState !== 'open' || this.#unconfirmed.length === 0) return;
     const n = ++this.#pingCount;
     this.#pingInFlight = { n, seq: this.#sentSeq };
-    try {
-      channel.send(encodeChannelMessage({ type: 'ping', n }));
-    } catch {
-      // The channel is closing: what is unconfirmed stays for takeUndelivered.
-    }
+    // If the channel is closing, what is unconfirmed stays for takeUndelivered.
+    sendPing(channel, n);
   }
 
   #onPong(n: number): void {
@@ -495,5 +491,15 @@ export class PeerLink {
   /** Closes the connection: `peer-left` when the server said so, `close` when we leave. */
   close(reason: 'peer-left' | 'close'): void {
     this.handle({ type: reason });
+  }
+}
+
+/** Sends `ping` n; false if the channel would not take it (closing). */
+function sendPing(channel: RTCDataChannel, n: number): boolean {
+  try {
+    channel.send(encodeChannelMessage({ type: 'ping', n }));
+    return true;
+  } catch {
+    return false;
   }
 }
