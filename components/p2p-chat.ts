@@ -282,19 +282,19 @@ export class P2pChat extends LitElement {
     });
   }
 
-  #statusText(): string {
+  #statusText(peers: readonly PeerInfo[]): string {
     const mesh = this.#mesh.mesh;
     const error = this.#mesh.lastError;
     if (!mesh) return this.server ? 'Not connected.' : 'No signaling server set (the server attribute).';
-    const open = mesh.peers.filter((p) => p.state === 'connected').length;
+    const open = peers.filter((p) => p.state === 'connected').length;
     switch (mesh.status) {
       case 'connecting':
         return `Connecting to ${mesh.server}…`;
       case 'joined': {
         if (!mesh.canChat) return error?.message ?? 'This browser cannot chat here.';
-        const relayed = mesh.peers.filter((p) => p.transport === 'relayed').length;
-        const direct = mesh.peers.filter((p) => p.transport === 'direct' && p.state === 'connected').length;
-        const parts = [`${direct} of ${mesh.peers.length} peer${mesh.peers.length === 1 ? '' : 's'} connected directly (peer-to-peer)`];
+        const relayed = peers.filter((p) => p.transport === 'relayed').length;
+        const direct = peers.filter((p) => p.transport === 'direct' && p.state === 'connected').length;
+        const parts = [`${direct} of ${peers.length} peer${peers.length === 1 ? '' : 's'} connected directly (peer-to-peer)`];
         if (relayed > 0) parts.push(`${relayed} relayed through the server, which can read those messages`);
         return `${parts.join('; ')}.`;
       }
@@ -310,10 +310,10 @@ export class P2pChat extends LitElement {
     }
   }
 
-  #paths(): Record<string, PeerPath> {
+  #paths(peers: readonly PeerInfo[]): Record<string, PeerPath> {
     const mesh = this.#mesh.mesh;
     const paths: Record<string, PeerPath> = {};
-    for (const peer of this.peers) {
+    for (const peer of peers) {
       const path = mesh?.pathTo(peer.id);
       if (path) paths[peer.id] = path;
     }
@@ -334,12 +334,14 @@ export class P2pChat extends LitElement {
     const mesh = this.#mesh.mesh;
     const cannotSend: ErrorCode | null = !mesh || mesh.status === 'closed' ? 'not-connected' : !mesh.canChat ? 'relay-disabled' : null;
     const selfName = mesh?.displayName ?? '';
-    const alike = lookAlikes(this.peers, selfName);
+    // The peer list is built afresh by each read of `peers`: read once per render.
+    const peers = this.peers;
+    const alike = lookAlikes(peers, selfName);
     return html`
       <section part="container" aria-label="Chat room ${this.room || DEFAULT_ROOM}">
         <header part="header">
           <h2>#${this.room || DEFAULT_ROOM}</h2>
-          <p part="status" role="status">${this.#statusText()}</p>
+          <p part="status" role="status">${this.#statusText(peers)}</p>
         </header>
         <ol part="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
           ${repeat(
@@ -364,7 +366,7 @@ export class P2pChat extends LitElement {
                 : html`<li part="notice" class="notice${line.error ? ' error' : ''}" role=${line.error ? 'alert' : nothing}>${line.text}</li>`,
           )}
         </ol>
-        <peer-list part="peers" .peers=${this.peers} .paths=${this.#paths()} self-name=${selfName}></peer-list>
+        <peer-list part="peers" .peers=${peers} .paths=${this.#paths(peers)} self-name=${selfName}></peer-list>
         <form part="form" @submit=${this.#onSubmit}>
           <label part="label" for="message" class="visually-hidden">Message</label>
           <input

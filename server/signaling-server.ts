@@ -196,7 +196,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       logger: log,
     },
     {
-      send: (client, message) => sendFrame(client, encode(message)),
+      send: (client, message) => send(client, message),
       sendEncoded: (client, encoded) => sendFrame(client, encoded()),
       forward: (from, to, message) => forward(from, to, message),
       replaced: (client) => closeClient(client, CLOSE_CODES.policyViolation, 'replaced by a newer connection'),
@@ -273,12 +273,14 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   /** A frame from the server itself (a string, or a Buffer shared by a broadcast), as a text frame. */
   function sendFrame(client: Client, frame: string | Buffer): void {
     if (client.readyState !== WebSocket.OPEN || client.phase !== 1) return;
-    if (client.bufferedAmount > maxBufferedBytes) {
-      log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: client.id });
-      closeClient(client, CLOSE_CODES.tryAgainLater, 'not reading');
-      return;
-    }
+    if (client.bufferedAmount > maxBufferedBytes) return cutOffSlowReader(client);
     client.send(frame, { binary: false });
+  }
+
+  /** A receiver whose queue is full from everyone is not reading: it goes (1013). */
+  function cutOffSlowReader(client: Client): void {
+    log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: client.id });
+    closeClient(client, CLOSE_CODES.tryAgainLater, 'not reading');
   }
 
   /**
@@ -295,12 +297,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     let mine = pending.get(sender);
     if (!mine) pending.set(sender, (mine = { bytes: 0, dropped: 0 }));
     if (queued + frame.length > maxBufferedBytes) {
-      if (mine.bytes * 2 < queued) {
-        // The backlog is everyone's: the receiver is not reading.
-        log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: to.id });
-        closeClient(to, CLOSE_CODES.tryAgainLater, 'not reading');
-        return;
-      }
+      // The backlog is everyone's: the receiver is not reading.
+      if (mine.bytes * 2 < queued) return cutOffSlowReader(to);
       mine.dropped++;
       const now = wholeMs();
       if (now - from.toldLimitedAt >= 1000) {
