@@ -146,23 +146,32 @@ export function has(command: string): boolean {
 export const INSIDE_PRIVATE_NETNS = process.env['P2P_PRIVATE_NETNS'] === '1';
 
 /**
- * Runs a test file again inside a private network namespace of its own
- * (scripts/netns-run.sh), where it may break the network for real; returns why it
- * cannot (not root, a tool missing) or the run's exit status and output.
+ * Runs a test file again inside a private network namespace of its own, where it may
+ * break the network for real: `scripts/netns-run.sh` (one interface), or with `natLab`,
+ * the NAT lab of `scripts/nat-lab.sh` built with that profile (it needs a mount namespace
+ * too). Returns why it cannot (not root, a tool missing), or the run's status and output.
  */
-export function runInPrivateNetns(testFile: string, needs: readonly string[] = []): { skipped: string } | { status: number | null; output: string } {
-  const missing = ['unshare', 'ip', ...needs].filter((command) => !has(command));
+export function runInPrivateNetns(
+  testFile: string,
+  {
+    needs = [],
+    natLab,
+    env: extraEnv = {},
+    timeoutMs = 240_000,
+  }: { needs?: readonly string[]; natLab?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): { skipped: string } | { status: number | null; output: string } {
   if (process.getuid?.() !== 0) return { skipped: 'needs root (CI runs the tests as root)' };
+  const missing = ['unshare', 'ip', ...needs].filter((command) => !has(command));
   if (missing.length > 0) return { skipped: `needs ${missing.join(', ')}` };
   // Without NODE_TEST_CONTEXT, or node refuses to run tests from within a test.
   const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
   void _context;
   const root = fileURLToPath(new URL('../../../', import.meta.url));
-  const child = spawnSync('sh', [`${root}scripts/netns-run.sh`, process.execPath, '--test', '--test-reporter=tap', testFile], {
-    env: { ...env, P2P_PRIVATE_NETNS: '1' },
-    encoding: 'utf8',
-    timeout: 240_000,
-  });
+  const test = [process.execPath, '--test', '--test-reporter=tap', testFile];
+  const [command, ...args] = natLab
+    ? ['unshare', '-n', '-m', '--propagation', 'private', 'sh', '-c', `sh "${root}scripts/nat-lab.sh" ${natLab} && exec "$@"`, 'nat-lab', ...test]
+    : ['sh', `${root}scripts/netns-run.sh`, ...test];
+  const child = spawnSync(command!, args, { env: { ...env, P2P_PRIVATE_NETNS: '1', ...extraEnv }, encoding: 'utf8', timeout: timeoutMs });
   return { status: child.status, output: `${child.stdout}${child.stderr}` };
 }
 

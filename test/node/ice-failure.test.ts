@@ -19,7 +19,7 @@ const INSIDE = INSIDE_PRIVATE_NETNS;
 
 if (!INSIDE) {
   test('real ICE failures, in a private network namespace with nftables', (t) => {
-    const run = runInPrivateNetns(fileURLToPath(import.meta.url), ['nft']);
+    const run = runInPrivateNetns(fileURLToPath(import.meta.url), { needs: ['nft'] });
     if ('skipped' in run) return t.skip(`${run.skipped}: run as root, as CI does`);
     console.log(run.output.trim());
     assert.equal(run.status, 0, 'the scenarios inside the namespace failed (output above)');

@@ -13,7 +13,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSignalingServer } from '../../server/index.js';
-import { has, startCoturn } from './harness.js';
+import { runInPrivateNetns, startCoturn } from './harness.js';
 
 type Profile = 'cone' | 'symmetric' | 'udp-blocked' | 'turn-down';
 const PROFILES: readonly Profile[] = ['cone', 'symmetric', 'udp-blocked', 'turn-down'];
@@ -107,33 +107,18 @@ interface PeerReport {
 }
 
 if (!inside) {
-  const why =
-    process.getuid?.() !== 0
-      ? 'needs root (CI runs the tests as root)'
-      : ['unshare', 'ip', 'nft', 'turnserver'].filter((c) => !has(c)).map((c) => `needs ${c}`)[0];
   for (const profile of PROFILES) {
     test(`NAT lab, ${profile}`, (t) => {
-      if (why) return t.skip(`${why} (apt-get install coturn nftables; CI does)`);
-      const { NODE_TEST_CONTEXT: _context, ...env } = process.env;
-      void _context;
-      const lab = profile === 'turn-down' ? 'symmetric' : profile;
-      const child = spawnSync(
-        'unshare',
-        [
-          '-n',
-          '-m',
-          '--propagation',
-          'private',
-          'sh',
-          '-c',
-          `sh "${root}scripts/nat-lab.sh" ${lab} && exec "${process.execPath}" --test --test-reporter=tap "${fileURLToPath(import.meta.url)}"`,
-        ],
-        { env: { ...env, P2P_NAT_LAB: profile }, encoding: 'utf8', timeout: 180_000 },
-      );
-      const output = `${child.stdout}${child.stderr}`;
-      console.log(output.trim());
-      assert.equal(child.status, 0, `the ${profile} profile failed (output above)`);
-      assert.match(output, /^# pass 1$/m, 'the profile ran and passed');
+      const run = runInPrivateNetns(fileURLToPath(import.meta.url), {
+        needs: ['nft', 'turnserver'],
+        natLab: profile === 'turn-down' ? 'symmetric' : profile,
+        env: { P2P_NAT_LAB: profile },
+        timeoutMs: 180_000,
+      });
+      if ('skipped' in run) return t.skip(`${run.skipped} (apt-get install coturn nftables; CI does)`);
+      console.log(run.output.trim());
+      assert.equal(run.status, 0, `the ${profile} profile failed (output above)`);
+      assert.match(run.output, /^# pass 1$/m, 'the profile ran and passed');
     });
   }
 } else {

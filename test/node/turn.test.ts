@@ -19,7 +19,7 @@ const TURN_IP = '198.18.0.1';
 
 if (!INSIDE_PRIVATE_NETNS) {
   test('TURN through a real coturn, in a private network namespace', (t) => {
-    const run = runInPrivateNetns(fileURLToPath(import.meta.url), ['turnserver']);
+    const run = runInPrivateNetns(fileURLToPath(import.meta.url), { needs: ['turnserver'] });
     if ('skipped' in run) return t.skip(`${run.skipped} (apt-get install coturn; CI does)`);
     console.log(run.output.trim());
     assert.equal(run.status, 0, 'the TURN scenarios failed (output above)');
