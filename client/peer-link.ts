@@ -100,6 +100,7 @@ export class PeerLink {
   #peerState: PeerState = 'connecting';
   #path: ConnectionPath | null = null;
   #pathReadsLeft = 0;
+  #followedIce: EventTarget | null = null;
   /** Host addresses the peer signalled (to tell a peer-reflexive candidate from a NAT). */
   readonly #remoteHosts = new Set<string>();
   /** Chat frames sent before the channel opened; flushed in order on open. */
@@ -157,9 +158,25 @@ export class PeerLink {
    * second `connected`/`completed` while reading starts the count again, not a second loop.
    */
   #watchPath(): void {
+    this.#followPairChanges();
     const running = this.#pathReadsLeft > 0;
     this.#pathReadsLeft = 10;
     if (!running) void this.#readPath();
+  }
+
+  /**
+   * ICE may move to a better pair long after `connected` (a TURN pair answers first, the
+   * pair through the NATs a moment later). Where the browser says so (Chromium:
+   * RTCIceTransport's selectedcandidatepairchange), read the path again then. Only where
+   * RTCIceTransport is a global: @roamhq/wrtc (the terminal peer) hands out an ICE
+   * transport object whose listener crashes the process on exit (SIGSEGV, seen here).
+   */
+  #followPairChanges(): void {
+    if (typeof (globalThis as { RTCIceTransport?: unknown }).RTCIceTransport !== 'function') return;
+    const ice = (this.pc.sctp?.transport as { iceTransport?: EventTarget } | undefined)?.iceTransport;
+    if (!ice || ice === this.#followedIce) return;
+    this.#followedIce = ice;
+    ice.addEventListener('selectedcandidatepairchange', () => this.#watchPath());
   }
 
   async #readPath(): Promise<void> {

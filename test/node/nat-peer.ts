@@ -9,7 +9,7 @@ import { selectedPair, statsById } from '../../client/connection-path.js';
 
 const settings = process.env['P2P_NAT_PEER'];
 if (settings) {
-  const { server, room, name, expect } = JSON.parse(settings) as { server: string; room: string; name: string; expect: string };
+  const { server, room, name, expect, path } = JSON.parse(settings) as { server: string; room: string; name: string; expect: string; path: string };
   const wrtc = await loadWrtc();
   const mesh = nodeMesh(wrtc, {
     server,
@@ -26,10 +26,10 @@ if (settings) {
     const peer = mesh.peers.find((p) => p.state === 'connected')!;
     mesh.send(`hello from ${name}`);
     await waitFor(() => received.includes(expect), `"${expect}"`, 20_000);
-    // The path is read from the stats a moment after connecting.
-    await waitFor(() => mesh.pathTo(peer.id) !== null, 'the path', 5000).catch(() => {});
-    // ICE may move to a better pair once its checks succeed: report where it settles.
-    await new Promise((resolve) => setTimeout(resolve, Number(process.env['P2P_NAT_SETTLE_MS'] ?? 0)));
+    // The path is read from the stats a moment after connecting, and ICE may move to a
+    // better pair once more checks succeed (TURN often answers first): give it time to
+    // settle on the expected one, and report where it is either way.
+    await waitFor(() => mesh.pathTo(peer.id) === path, `the ${path} path`, 12_000).catch(() => {});
     const pc = mesh.connectionTo(peer.id);
     let pair: Record<string, unknown> | null = null;
     if (pc) {
