@@ -32,8 +32,10 @@ test('polite is the smaller id, and exactly one side of a pair is polite', () =>
 
 test('the existing peer (offerer) creates the `chat` channel and the offer; the newcomer waits', () => {
   const offerer = run(initialNegotiationState('old', 'new', 'offerer'), { type: 'start' });
+  // ICE must connect within connectTimeoutMs (15 s) or be restarted.
   assert.deepEqual(offerer.effects, [
     { type: 'create-channel', label: 'chat' },
+    { type: 'schedule', timer: 'ice-watchdog', ms: 15_000 },
     { type: 'create-offer', iceRestart: false },
   ]);
   assert.equal(offerer.state.makingOffer, true);
@@ -57,7 +59,11 @@ test('offer -> answer: the full happy path on both sides, with the right signals
 
   let b = initialNegotiationState('new', 'old', 'answerer');
   const got = negotiate(b, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL });
-  assert.deepEqual(got.effects, [{ type: 'apply-remote-description', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } }]);
+  // The first offer starts the answerer's own watch, a grace (4 s) behind the offerer's.
+  assert.deepEqual(got.effects, [
+    { type: 'schedule', timer: 'ice-watchdog', ms: 19_000 },
+    { type: 'apply-remote-description', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+  ]);
   b = got.state;
   const applied = negotiate(b, { type: 'remote-description-applied', sdpType: 'offer' });
   assert.deepEqual(applied.effects, [{ type: 'create-answer' }]);
@@ -218,7 +224,14 @@ test('a second offer before the first was answered is deferred and answered next
     { type: 'remote-description-applied', sdpType: 'offer' },
     { type: 'local-description-ready', description: { type: 'answer', sdp: ANSWER } },
   );
-  assert.deepEqual(types(r.effects), ['apply-remote-description', 'note:offer-deferred', 'create-answer', 'send-signal', 'apply-remote-description']);
+  assert.deepEqual(types(r.effects), [
+    'schedule',
+    'apply-remote-description',
+    'note:offer-deferred',
+    'create-answer',
+    'send-signal',
+    'apply-remote-description',
+  ]);
   const last = r.effects.at(-1);
   assert.ok(last?.type === 'apply-remote-description' && last.description.sdp === OFFER_RESTART);
 });
@@ -278,6 +291,37 @@ test('a `disconnected` that outlasts its timer restarts ICE; reconnecting cancel
   assert.deepEqual(back.effects, [{ type: 'cancel', timer: 'ice-watchdog' }]);
   // A timer that fires after recovery does nothing.
   assert.deepEqual(negotiate(back.state, { type: 'timer-fired', timer: 'ice-watchdog' }).effects, []);
+});
+
+test('a pair that never connects restarts ICE once, then gives up and says bye (symmetric NATs and no TURN: the relay, sooner)', () => {
+  const offered = run(
+    initialNegotiationState('old', 'new', 'offerer', { maxIceRestarts: 3 }),
+    { type: 'start' },
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_WITH_CHANNEL } },
+    { type: 'remote-answer', sdp: ANSWER },
+    { type: 'remote-description-applied', sdpType: 'answer' },
+    { type: 'ice-connection-state', state: 'checking' },
+  ).state;
+  // No verdict from the browser (Chromium takes half a minute): the connect watch restarts ICE.
+  const first = negotiate(offered, { type: 'timer-fired', timer: 'ice-watchdog' });
+  assert.deepEqual(types(first.effects), ['schedule', 'create-offer']);
+  const restarted = run(
+    first.state,
+    { type: 'local-description-ready', description: { type: 'offer', sdp: OFFER_RESTART } },
+    { type: 'remote-answer', sdp: ANSWER + 'x' },
+    { type: 'remote-description-applied', sdpType: 'answer' },
+  ).state;
+  // The restart does not connect either: one is enough before the first connection.
+  const gaveUp = negotiate(restarted, { type: 'timer-fired', timer: 'ice-watchdog' });
+  assert.ok(gaveUp.state.closed);
+  assert.deepEqual(
+    gaveUp.effects.filter((e) => e.type === 'send-signal').map((e) => e.type === 'send-signal' && e.message.type),
+    ['bye'],
+  );
+  assert.ok(types(gaveUp.effects).includes('note:ice-restart-limit'));
+  // The same watch after ICE connected does nothing.
+  const connected = negotiate(offered, { type: 'ice-connection-state', state: 'connected' });
+  assert.deepEqual(negotiate(connected.state, { type: 'timer-fired', timer: 'ice-watchdog' }).effects, []);
 });
 
 test('ICE restarts are limited; past the limit the connection closes', () => {
@@ -376,8 +420,8 @@ test('a refused remote offer goes back to stable, so the pair can negotiate and 
   // Before the fix the machine stayed in have-remote-offer for good: a restart was only owed.
   const restart = negotiate(refused.state, { type: 'restart-ice' });
   assert.ok(types(restart.effects).includes('create-offer'));
-  // And the peer's next offer (even the very same text) is taken.
-  assert.deepEqual(types(negotiate(refused.state, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL }).effects), ['apply-remote-description']);
+  // And the peer's next offer (even the very same text) is taken (and watched, as a first one).
+  assert.deepEqual(types(negotiate(refused.state, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL }).effects), ['schedule', 'apply-remote-description']);
 });
 
 test('a refused offer during a polite rollback is rolled back explicitly, and the owed offer goes out', () => {

@@ -47,6 +47,19 @@ export interface NegotiationOptions {
   readonly iceRestartTimeoutMs: number;
   /** How long an offer may wait for its answer before it is made again. */
   readonly offerTimeoutMs: number;
+  /**
+   * How long a new connection may take to connect at all before its ICE is restarted (the
+   * answerer waits `disconnectedTimeoutMs` longer). The browsers' own verdict comes late
+   * (Chromium's after half a minute) or not at all.
+   */
+  readonly connectTimeoutMs: number;
+  /**
+   * ICE restarts tried before a connection has ever connected. A restart mends lost
+   * signals; when every candidate pair has failed once, a pair that never connected
+   * (symmetric NATs, no TURN) will not connect on a third try either, and the people in
+   * it are better served by the relay a half-minute sooner.
+   */
+  readonly maxIceRestartsBeforeConnected: number;
 }
 
 export const DEFAULT_NEGOTIATION_OPTIONS: NegotiationOptions = {
@@ -54,6 +67,8 @@ export const DEFAULT_NEGOTIATION_OPTIONS: NegotiationOptions = {
   disconnectedTimeoutMs: 4000,
   iceRestartTimeoutMs: 10_000,
   offerTimeoutMs: 10_000,
+  connectTimeoutMs: 15_000,
+  maxIceRestartsBeforeConnected: 1,
 };
 
 export interface NegotiationState {
@@ -97,6 +112,8 @@ export interface NegotiationState {
   readonly channelState: ChannelState;
   /** ICE restarts since the connection last worked. */
   readonly iceRestarts: number;
+  /** Whether ICE has connected at least once (it changes how many restarts are worth it). */
+  readonly everConnected: boolean;
 }
 
 export type NegotiationEvent =
@@ -206,6 +223,7 @@ export function initialNegotiationState(
     iceConnectionState: 'new',
     channelState: 'none',
     iceRestarts: 0,
+    everConnected: false,
   };
 }
 
@@ -274,7 +292,10 @@ function start(state: NegotiationState): Transition {
   const started = { ...state, started: true };
   if (state.role === 'answerer') return same(started);
   const offer = makeOffer({ ...started, channelState: 'connecting' }, false);
-  return { state: offer.state, effects: [{ type: 'create-channel', label: CHAT_CHANNEL_LABEL }, ...offer.effects] };
+  return {
+    state: offer.state,
+    effects: [{ type: 'create-channel', label: CHAT_CHANNEL_LABEL }, schedule('ice-watchdog', state.options.connectTimeoutMs), ...offer.effects],
+  };
 }
 
 /** Offers now if nothing else is in flight; otherwise remembers that an offer is owed. */
@@ -308,8 +329,14 @@ function remoteOffer(state: NegotiationState, sdp: string): Transition {
     stateBeforeApply: state.signalingState,
     signalingState: 'have-remote-offer',
   };
-  // The other side restarts ICE: give its restart time before ours (and owe none).
-  const restartWatch: Effect[] = remoteRestart ? [schedule('ice-watchdog', state.options.iceRestartTimeoutMs)] : [];
+  // The other side restarts ICE: give its restart time before ours (and owe none). The
+  // first offer starts the answerer's watch, a grace behind the offerer's.
+  const { iceRestartTimeoutMs, connectTimeoutMs, disconnectedTimeoutMs } = state.options;
+  const restartWatch: Effect[] = remoteRestart
+    ? [schedule('ice-watchdog', iceRestartTimeoutMs)]
+    : state.lastRemoteOffer === null && state.role === 'answerer'
+      ? [schedule('ice-watchdog', connectTimeoutMs + disconnectedTimeoutMs)]
+      : [];
   if (!collision) {
     const owed = remoteRestart && state.pendingOffer?.iceRestart ? null : state.pendingOffer;
     return same({ ...accepted, pendingOffer: owed }, ...restartWatch, applyRemote('offer', sdp));
@@ -428,7 +455,7 @@ function iceConnectionState(state: NegotiationState, ice: IceConnectionState): T
   switch (ice) {
     case 'connected':
     case 'completed':
-      return same({ ...next, iceRestarts: 0 }, cancel('ice-watchdog'));
+      return same({ ...next, iceRestarts: 0, everConnected: true }, cancel('ice-watchdog'));
     case 'disconnected':
       // Often a blip that heals by itself: restart only if it lasts (the answerer waits longer).
       return same(next, schedule('ice-watchdog', state.role === 'offerer' ? grace : 2 * grace));
@@ -451,7 +478,8 @@ function iceWatchdog(state: NegotiationState): Transition {
  * watched, and past the limit the connection is closed and the peer told.
  */
 function restartIce(state: NegotiationState): Transition {
-  if (state.iceRestarts >= state.options.maxIceRestarts) {
+  const { maxIceRestarts, maxIceRestartsBeforeConnected } = state.options;
+  if (state.iceRestarts >= (state.everConnected ? maxIceRestarts : Math.min(maxIceRestarts, maxIceRestartsBeforeConnected))) {
     const closed = close(state, 'ice-failed');
     return { state: closed.state, effects: [note('ice-restart-limit', `${state.iceRestarts} restarts failed`), ...closed.effects] };
   }
