@@ -3,7 +3,8 @@
  * signaling server and a real coturn (random secret, REST credentials minted by our
  * server), all inside a private network namespace of the test's own
  * (scripts/nat-lab.sh). A Node peer (@roamhq/wrtc, the same Mesh as the browser) runs in
- * each home. Each profile checks the way the pair connects, from the selected candidate
+ * each home, then a real browser in each (Chromium in one, Firefox in the other, driven
+ * from inside the home by scripts/nat-browser-peer.mjs). Each profile checks the way the pair connects, from the selected candidate
  * pair both sides report, and that chat flows both ways:
  * - cone NAT on both routers: direct through the NATs (srflx, learned with STUN);
  * - symmetric NAT on both: through TURN (UDP);
@@ -15,11 +16,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSignalingServer } from '../../server/index.js';
 import { runInPrivateNetns, startCoturn } from './harness.js';
@@ -31,7 +30,6 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const PUBLIC_IP = '198.19.0.1';
 
 const EXPECTED_PATH: Record<Profile, string> = { cone: 'nat', symmetric: 'turn', 'udp-blocked': 'turn', 'turn-down': 'server' };
-const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 
 /** Serves the drop-in build and its test page from the public segment. */
 function servePages(): Promise<HttpServer> {
@@ -49,50 +47,42 @@ function servePages(): Promise<HttpServer> {
   return new Promise((resolve) => http.listen(0, PUBLIC_IP, () => resolve(http)));
 }
 
-/**
- * Two Chromiums, one per home: Playwright drives each over a pipe, through a wrapper that
- * starts it inside its home's namespace (`ip netns exec`).
- */
-async function browserPair(signalingUrl: string, room: string): Promise<[BrowserReport, BrowserReport]> {
-  const { chromium } = await import('playwright-core');
-  const { CHROMIUM_ARGS } = (await import(`${root}scripts/browsers.mjs`)) as { CHROMIUM_ARGS: string[] };
-  const pages = await servePages();
-  const browsers: { close(): Promise<void> }[] = [];
+/** Runs a peer script inside a home's namespace; resolves with the report it prints (`NAT-PEER {json}`). */
+function runInHome<Report>(home: string, script: string, env: Record<string, string>, children: ChildProcess[]): Promise<Report> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', home, process.execPath, script], { env: { ...process.env, ...env } });
+    children.push(child);
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    child.stderr.on('data', (chunk) => (out += chunk));
+    child.once('exit', () => {
+      const line = /NAT-PEER (.*)/.exec(out)?.[1];
+      if (line) resolve(JSON.parse(line) as Report);
+      else reject(new Error(`the peer in ${home} printed no report: ${out}`));
+    });
+  });
+}
+
+/** The browsers this machine has, for the pair in the homes (Chromium first). */
+async function browsersHere(): Promise<string[]> {
+  const { chromiumLaunchOptions, firefoxChoice } = (await import(`${root}scripts/browsers.mjs`)) as {
+    chromiumLaunchOptions(): unknown;
+    firefoxChoice(): unknown;
+  };
+  const kinds: string[] = [];
   try {
-    const origin = `http://${PUBLIC_IP}:${(pages.address() as AddressInfo).port}`;
-    const open = async (home: string, name: string) => {
-      const wrapper = join(tmpdir(), `nat-lab-${home}-${process.pid}.sh`);
-      writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${home} ${SYSTEM_CHROMIUM} "$@"\n`, { mode: 0o755 });
-      const browser = await chromium.launch({ executablePath: wrapper, args: CHROMIUM_ARGS });
-      browsers.push(browser);
-      const page = await browser.newPage();
-      await page.goto(`${origin}/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl)}&room=${room}&name=${name}`);
-      return page;
-    };
-    const [a, b] = await Promise.all([open('hA', 'A'), open('hB', 'B')]);
-    const connected = "window.p2pTest.chat.peers.some((p) => p.state === 'connected')";
-    await Promise.all([a, b].map((page) => page.waitForFunction(connected, undefined, { timeout: 60_000 })));
-    await a.evaluate("window.p2pTest.chat.send('hello from A')");
-    await b.evaluate("window.p2pTest.chat.send('hello from B')");
-    const report = async (page: typeof a): Promise<BrowserReport> => {
-      await page.waitForFunction('window.p2pTest.received.length >= 1', undefined, { timeout: 20_000 });
-      await page.waitForFunction(
-        '(() => { const c = window.p2pTest.chat; const p = c.peers.find((x) => x.state === "connected"); return p && c.mesh.pathTo(p.id); })()',
-        undefined,
-        { timeout: 15_000 },
-      );
-      return (await page.evaluate(
-        '(() => { const c = window.p2pTest.chat; const p = c.peers.find((x) => x.state === "connected"); return { path: c.mesh.pathTo(p.id), received: window.p2pTest.received.map((m) => m.text) }; })()',
-      )) as BrowserReport;
-    };
-    return [await report(a), await report(b)];
-  } finally {
-    for (const browser of browsers) await browser.close().catch(() => {});
-    await new Promise((resolve) => pages.close(resolve));
+    chromiumLaunchOptions();
+    kinds.push('chromium');
+  } catch {
+    // None: the pair is two Firefoxes, or skipped.
   }
+  if (firefoxChoice()) kinds.push('firefox');
+  return kinds;
 }
 
 interface BrowserReport {
+  browser: string;
+  error?: string;
   path: string | null;
   received: string[];
 }
@@ -117,7 +107,11 @@ if (!inside) {
       });
       if ('skipped' in run) return t.skip(`${run.skipped} (apt-get install coturn nftables; CI does)`);
       console.log(run.output.trim());
-      assert.equal(run.status, 0, `the ${profile} profile failed (output above)`);
+      // CI shows the failure, not always the output above it: say what the peers reported.
+      const peers = run.output.split('\n').filter((line) => / [AB] \{/.test(line));
+      const failure = run.output.indexOf('not ok');
+      const why = failure >= 0 ? run.output.slice(failure, failure + 1500) : run.output.slice(-1500);
+      assert.equal(run.status, 0, `the ${profile} profile failed:\n${[...peers, why].join('\n')}`);
       assert.match(run.output, /^# pass 1$/m, 'the profile ran and passed');
     });
   }
@@ -136,23 +130,22 @@ if (!inside) {
       });
       const url = server.url;
       const room = `nat-${inside}`;
-      const peerScript = fileURLToPath(new URL('./nat-peer.js', import.meta.url));
-      const run = (home: string, name: string, expect: string) =>
-        new Promise<PeerReport>((resolve, reject) => {
-          const child = spawn('ip', ['netns', 'exec', home, process.execPath, peerScript], {
-            env: { ...process.env, P2P_NAT_PEER: JSON.stringify({ server: url, room, name, expect }) },
-          });
-          children.push(child);
-          let out = '';
-          child.stdout.on('data', (chunk) => (out += chunk));
-          child.stderr.on('data', (chunk) => (out += chunk));
-          child.once('exit', () => {
-            const line = /NAT-PEER (.*)/.exec(out)?.[1];
-            if (line) resolve(JSON.parse(line) as PeerReport);
-            else reject(new Error(`${name} printed no report: ${out}`));
-          });
-        });
-      const [a, b] = await Promise.all([run('hA', 'A', 'hello from B'), run('hB', 'B', 'hello from A')]);
+      const nodePeer = fileURLToPath(new URL('./nat-peer.js', import.meta.url));
+      const expected = EXPECTED_PATH[inside];
+      const [a, b] = await Promise.all([
+        runInHome<PeerReport>(
+          'hA',
+          nodePeer,
+          { P2P_NAT_PEER: JSON.stringify({ server: url, room, name: 'A', expect: 'hello from B', path: expected }) },
+          children,
+        ),
+        runInHome<PeerReport>(
+          'hB',
+          nodePeer,
+          { P2P_NAT_PEER: JSON.stringify({ server: url, room, name: 'B', expect: 'hello from A', path: expected }) },
+          children,
+        ),
+      ]);
       console.log(`${inside}: A ${JSON.stringify(a)}\n${inside}: B ${JSON.stringify(b)}`);
       assert.ok(a.ok && b.ok, `both peers chatted: ${a.error ?? ''} ${b.error ?? ''}`);
       assert.deepEqual(a.received, ['hello from B']);
@@ -177,12 +170,29 @@ if (!inside) {
           assert.deepEqual([a.transport, a.path, b.transport, b.path], ['relayed', 'server', 'relayed', 'server']);
           break;
       }
-      // The same between two real Chromiums, one in each home.
-      if (existsSync(SYSTEM_CHROMIUM)) {
-        const [pa, pb] = await browserPair(url, `${room}-browsers`);
-        console.log(`${inside} (Chromium): A ${JSON.stringify(pa)}\n${inside} (Chromium): B ${JSON.stringify(pb)}`);
-        assert.deepEqual([pa.received, pb.received], [['hello from B'], ['hello from A']]);
-        assert.deepEqual([pa.path, pb.path], [EXPECTED_PATH[inside], EXPECTED_PATH[inside]]);
+      // The same between real browsers, one in each home: Chromium and Firefox where both
+      // are installed (so the pair is also an interoperability check), else two of one.
+      const kinds = await browsersHere();
+      if (kinds.length === 0) console.log(`${inside}: no Chromium or Firefox here, browser pair skipped`);
+      else {
+        const pages = await servePages();
+        try {
+          const page = (name: string) =>
+            `http://${PUBLIC_IP}:${(pages.address() as AddressInfo).port}/test/fixtures/drop-in.html?server=${encodeURIComponent(url)}&room=${room}-browsers&name=${name}`;
+          const browserPeer = `${root}scripts/nat-browser-peer.mjs`;
+          const settings = (browser: string, name: string, expect: string) => ({
+            P2P_NAT_BROWSER: JSON.stringify({ browser, url: page(name), name, expect, path: expected }),
+          });
+          const [pa, pb] = await Promise.all([
+            runInHome<BrowserReport>('hA', browserPeer, settings(kinds[0]!, 'A', 'hello from B'), children),
+            runInHome<BrowserReport>('hB', browserPeer, settings(kinds.at(-1)!, 'B', 'hello from A'), children),
+          ]);
+          console.log(`${inside} (${pa.browser}): A ${JSON.stringify(pa)}\n${inside} (${pb.browser}): B ${JSON.stringify(pb)}`);
+          assert.deepEqual([pa.received, pb.received], [['hello from B'], ['hello from A']], `browsers chatted: ${pa.error ?? ''} ${pb.error ?? ''}`);
+          assert.deepEqual([pa.path, pb.path], [expected, expected]);
+        } finally {
+          await new Promise((resolve) => pages.close(resolve));
+        }
       }
     } finally {
       for (const child of children) child.kill('SIGTERM');
