@@ -1,6 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import type { P2pInspector } from './p2p-inspector.js';
-import { addChat, record, removeAll, uniqueRoom, waitForMesh, waitUntil } from '../test/helpers.js';
+import { Mesh } from '../client/mesh.js';
+import { addChat, record, removeAll, signalingUrl, uniqueRoom, waitForMesh, waitUntil } from '../test/helpers.js';
 
 describe('<p2p-inspector>', () => {
   let elements: HTMLElement[] = [];
@@ -59,6 +60,10 @@ describe('<p2p-inspector>', () => {
     expect(peer().querySelectorAll('table[part="candidates"] tr[data-type="host"]').length).to.be.greaterThan(0);
     await waitUntil(() => peer().querySelector('[data-selected-pair]') !== null, 'the selected pair appears', 5000);
     expect(peer().querySelector('[data-selected-pair]')!.textContent).to.match(/host/);
+    // And which way that is, explained.
+    await waitUntil(() => peer().querySelector('[part="path"]') !== null, 'the path explained', 5000);
+    expect((peer().querySelector('[part="path"]') as HTMLElement).dataset['path']).to.equal('host');
+    expect(peer().querySelector('[part="path"]')!.textContent).to.match(/Direct, between local addresses/);
     await inspector.updateComplete;
     const timeline = (kind: string) =>
       [...peer().querySelectorAll(`tr[data-state-kind="${kind}"] [data-state]`)].map((el) => (el as HTMLElement).dataset['state']);
@@ -67,6 +72,28 @@ describe('<p2p-inspector>', () => {
     expect(timeline('signalingState').at(-1)).to.equal('stable');
     const marks = [...peer().querySelectorAll('details[part="sdp"] mark')].map((m) => m.textContent!.split(':')[0]!.split(' ')[0]);
     for (const line of ['m=application', 'a=ice-ufrag', 'a=ice-pwd', 'a=fingerprint', 'a=setup', 'a=sctp-port']) expect(marks, line).to.include(line);
+  });
+
+  it('explains a peer reached through the server relay as readable by the server', async () => {
+    const room = uniqueRoom('inspect-relay');
+    const a = addChat(room, 'Ann');
+    a.id = `chat-${room}`;
+    const inspector = document.createElement('p2p-inspector');
+    inspector.setAttribute('for', a.id);
+    inspector.setAttribute('lang', 'en');
+    document.body.append(inspector);
+    await waitUntil(() => a.selfId !== null, 'Ann joined');
+    // A peer without WebRTC (a browser like WebKitGTK): the pair can only use the relay.
+    const noWebrtc = new Mesh({ server: signalingUrl(), room, name: 'Old browser', RTCPeerConnection: null });
+    noWebrtc.connect();
+    elements = [a, inspector];
+    try {
+      const path = () => inspector.shadowRoot!.querySelector('[part="path"]') as HTMLElement | null;
+      await waitUntil(() => path()?.dataset['path'] === 'server', 'the relay path explained', 5000);
+      expect(path()!.textContent).to.match(/server can read these messages/);
+    } finally {
+      noWebrtc.close();
+    }
   });
 
   it('switching lang switches every label', async () => {

@@ -3,6 +3,7 @@ import type { P2pChat } from './p2p-chat.js';
 import { InspectorModel, STATE_KINDS, type PeerRecord, type SequenceEntry, type StateKind } from './inspector-model.js';
 import { INSPECTOR_LANGS, hasKey, resolveLang, translate, type InspectorKey, type InspectorLang } from './inspector-i18n.js';
 import { readPairStats } from './pair-stats.js';
+import { pathOf } from '../client/connection-path.js';
 import { visuallyHidden } from './shared-styles.js';
 
 /** SDP lines a learner should notice, by prefix. */
@@ -37,6 +38,7 @@ const clock = (at: number) => {
  * @csspart sdp - one session description
  * @csspart candidates - the candidate table
  * @csspart pair - the selected candidate pair
+ * @csspart path - which way the chat runs (host, through NAT, TURN or the server relay), explained
  * @cssprop [--p2p-inspector-accent=#0969da] - arrows and highlights
  * @cssprop [--p2p-inspector-mark=rgba(255,200,0,0.35)] - background of highlighted SDP lines
  * @cssprop [--p2p-inspector-border=1px solid rgba(127,127,127,0.35)] - borders
@@ -115,6 +117,8 @@ export class P2pInspector extends LitElement {
       this.#model.left(event.detail.id);
       this.requestUpdate();
     });
+    // The path (host, NAT, TURN, server relay) can change at any time: show it when it does.
+    on('p2p-peer-state', () => this.requestUpdate());
     on('p2p-channel-open', (event) => {
       this.#model.state(event.detail.id, 'channelState', 'open', Date.now());
       this.requestUpdate();
@@ -458,10 +462,19 @@ ${lines.map((line) => {
       </div>`;
   }
 
+  /** Which way the chat with a peer runs, explained (the mesh knows the relay and the prflx-at-a-host case). */
+  #renderPath(peer: PeerRecord) {
+    const stats = peer.stats;
+    const path = this.#attached?.mesh?.pathTo(peer.id) ?? (stats ? pathOf(stats.local.type, stats.remote.type) : null);
+    if (!path) return nothing;
+    return html`<p part="path" data-path=${path}><strong>${this.t('path')}:</strong> ${this.t(`path:${path}`)}</p>`;
+  }
+
   #renderPair(peer: PeerRecord) {
     const stats = peer.stats;
     return html`<h3>${this.t('selectedPair')}</h3>
       <p class="help">${this.t('selectedPairHelp')}</p>
+      ${this.#renderPath(peer)}
       ${
         !stats
           ? html`<p>${this.t('notConnected')}</p>`
