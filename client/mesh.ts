@@ -34,6 +34,7 @@ import {
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
+import { checkIceServers } from './ice-server-check.js';
 import { PeerDirectory } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
@@ -128,6 +129,10 @@ export class Mesh extends EventTarget {
   /** Peers a rejoin's welcome did not list, with the timer that forgets them. */
   readonly #unconfirmed = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #Socket: SocketConstructor | undefined;
+  /** ICE servers the browser refused (see client/ice-server-check.ts), left out. */
+  #refusedIceServers: WeakSet<IceServer> | null = null;
+  /** TURN failures already reported ("url code"): one error each, not one per connection. */
+  readonly #turnErrorsSaid = new Set<string>();
   readonly #PeerConnection: PeerConnectionConstructor | undefined;
   /** One DTLS certificate for all our connections (made while the socket connects). */
   #certificate: RTCCertificate | null = null;
@@ -400,7 +405,26 @@ export class Mesh extends EventTarget {
   }
 
   #rtcIceServers(): RTCIceServer[] {
-    return this.#iceServers.map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] }));
+    const refused = this.#refusedIceServers;
+    return this.#iceServers
+      .filter((server) => !refused?.has(server))
+      .map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] }));
+  }
+
+  /**
+   * The browser refused a connection with our ICE servers: find the ones it refuses, say
+   * which (naming each), and leave them out from now on. False if none was to blame.
+   */
+  #leaveOutRefusedIceServers(PeerConnection: PeerConnectionConstructor): boolean {
+    // The same filter as #rtcIceServers, so the indexes match.
+    const inUse = this.#iceServers.filter((server) => !this.#refusedIceServers?.has(server));
+    const { refused } = checkIceServers(PeerConnection, this.#rtcIceServers());
+    const set = (this.#refusedIceServers ??= new WeakSet());
+    for (const bad of refused) {
+      set.add(inUse[bad.index]!);
+      this.#error('bad-ice-server', `This browser refuses the ICE server ${bad.urls} (${bad.reason}): it is left out.`);
+    }
+    return refused.length > 0;
   }
 
   #awaitReintroduction(id: string): void {
@@ -529,7 +553,8 @@ export class Mesh extends EventTarget {
       return existing;
     }
     const link = existing ? this.#replaceLink(peer.id, role) : this.#createLink(peer.id, peer.name, entry.version, role);
-    if (added && link) this.#emit('peer-join', { id: peer.id, name: peer.name });
+    if (added) this.#emit('peer-join', { id: peer.id, name: peer.name });
+    if (!link && !existing) this.#goOnRelayed(peer.id, []);
     return link;
   }
 
@@ -541,7 +566,10 @@ export class Mesh extends EventTarget {
     const undelivered = old?.takeUndelivered() ?? [];
     old?.close('close');
     const link = this.#createLink(id, peer.name, peer.version, role);
-    if (!link) return undefined;
+    if (!link) {
+      this.#goOnRelayed(id, undelivered);
+      return undefined;
+    }
     for (const frame of undelivered) link.sendChat(frame);
     if (old)
       this.#note(
@@ -603,15 +631,35 @@ export class Mesh extends EventTarget {
           failed: (reason) => {
             if (this.#peers.link(id) === link) this.#fallBack(id, link, `${link.name}: ${reason}`);
           },
+          turnError: (url, code, text) => this.#turnError(url, code, text),
         },
       );
     } catch (error) {
-      this.#error('webrtc-unsupported', `Cannot create a peer connection: ${error instanceof Error ? error.message : String(error)}`);
+      if (this.#leaveOutRefusedIceServers(PeerConnection)) return this.#createLink(id, name, version, role);
+      this.#error('webrtc-unsupported', `Cannot create a peer connection to ${name}: ${error instanceof Error ? error.message : String(error)}`, id);
+      // No direct connection can be made: the pair goes through the relay, and the peer is
+      // told (bye) so that it does not wait for one.
+      this.#connection?.send({ type: 'bye', to: id });
+      this.#peers.setRelayed(id, this.#relayAllowed);
       return undefined;
     }
     this.#peers.setDirect(id, link);
     link.start();
     return link;
+  }
+
+  /** Says once per TURN server and kind of failure what went wrong, naming the server. */
+  #turnError(url: string, code: number, text: string): void {
+    const key = `${url} ${code}`;
+    if (this.#turnErrorsSaid.has(key) || this.#turnErrorsSaid.size > 32) return;
+    this.#turnErrorsSaid.add(key);
+    const what =
+      code === 401 || code === 403 || code === 437 || code === 438
+        ? `refused the credentials (${code} ${text})`
+        : code === 701
+          ? 'could not be reached'
+          : `failed (${code} ${text})`;
+    this.#error('turn-failed', `The TURN server ${url} ${what}: pairs that need it will use the relay.`);
   }
 
   /**
@@ -631,12 +679,26 @@ export class Mesh extends EventTarget {
       return;
     }
     this.#error('peer-failed', `${reason} Messages to ${link.name} now go through the signaling server (relayed).`, id);
+    this.#goOnRelayed(id, undelivered);
+  }
+
+  /**
+   * A pair now chats through the relay (or, with relaying off, not at all): say so, send
+   * what the direct connection had not delivered, show what the peer relayed meanwhile.
+   */
+  #goOnRelayed(id: string, undelivered: readonly string[]): void {
+    const peer = this.#peers.get(id);
+    const relay = this.#relay;
+    if (!peer || !this.#relayAllowed || !relay) {
+      this.#emit('peer-state', { id, state: 'failed' });
+      return;
+    }
     this.#emit('peer-state', { id, state: 'connected', path: 'server' });
     for (const frame of undelivered) {
       const parsed = parseChannelMessage(frame);
       if (parsed.ok && parsed.value.type === 'chat') relay.send(id, parsed.value);
     }
-    for (const message of relay.release(id)) this.#deliver(id, link.name, message);
+    for (const message of relay.release(id)) this.#deliver(id, peer.name, message);
   }
 
   #removePeer(id: string): void {

@@ -70,6 +70,8 @@ export interface PeerLinkHooks {
   failed(reason: string): void;
   /** The selected candidate pair says the connection now runs another way (host, NAT, TURN). */
   pathChange(path: ConnectionPath): void;
+  /** A TURN server refused our credentials or did not answer (icecandidateerror). */
+  turnError(url: string, code: number, text: string): void;
 }
 
 export interface PeerLinkSettings {
@@ -101,6 +103,9 @@ export class PeerLink {
   #path: ConnectionPath | null = null;
   #pathReadsLeft = 0;
   #followedIce: EventTarget | null = null;
+  /** Local candidates of the current gathering round. */
+  #gathered = 0;
+  readonly #configuration: RTCConfiguration;
   /** Host addresses the peer signalled (to tell a peer-reflexive candidate from a NAT). */
   readonly #remoteHosts = new Set<string>();
   /** Chat frames sent before the channel opened; flushed in order on open. */
@@ -129,10 +134,21 @@ export class PeerLink {
     this.peerVersion = settings.peerVersion;
     this.#confirmAfterMs = settings.confirmAfterMs ?? CONFIRM_AFTER_MS;
     this.#state = initialNegotiationState(settings.selfId, settings.remoteId, settings.role, settings.negotiation ?? {}, settings.epoch);
+    this.#configuration = settings.configuration;
     this.pc = new settings.PeerConnection(settings.configuration);
     this.pc.addEventListener('icecandidate', (event) => {
       const candidate = event.candidate ? (event.candidate.toJSON() as IceCandidate) : null;
-      this.handle({ type: 'local-candidate', candidate: candidate && candidate.candidate === '' ? null : candidate });
+      const done = !candidate || candidate.candidate === '';
+      if (!done) this.#gathered++;
+      this.handle({ type: 'local-candidate', candidate: done ? null : candidate });
+      if (done && this.#gathered === 0) this.handle({ type: 'no-local-candidates' });
+    });
+    this.pc.addEventListener('icegatheringstatechange', () => {
+      if (this.pc.iceGatheringState === 'gathering') this.#gathered = 0;
+    });
+    this.pc.addEventListener('icecandidateerror', (event) => {
+      const { url, errorCode, errorText } = event as RTCPeerConnectionIceErrorEvent;
+      if (typeof url === 'string' && /^turns?:/.test(url)) this.hooks.turnError(url, errorCode, errorText);
     });
     this.pc.addEventListener('iceconnectionstatechange', () => {
       const ice = this.pc.iceConnectionState as IceConnectionState;
@@ -413,9 +429,19 @@ export class PeerLink {
         return;
       case 'close':
         this.#shutdown();
-        if (effect.reason === 'ice-failed') this.hooks.failed('ICE could not be restored after several restarts.');
+        if (effect.reason === 'ice-failed') this.hooks.failed(this.#whyFailed());
         return;
     }
+  }
+
+  /** Why ICE gave up, in words a user can act on. */
+  #whyFailed(): string {
+    if (this.#gathered > 0) return 'ICE could not be restored after several restarts.';
+    // Not one address to connect from: only TURN could give one (relay-only), and it did not.
+    const turn = (this.#configuration.iceServers ?? []).flatMap((server) => server.urls).filter((url) => /^turns?:/.test(url));
+    return turn.length > 0
+      ? `No network address to connect from: the TURN server (${turn.join(', ')}) refused the credentials or did not answer.`
+      : 'No network address to connect from: "hide my IP address" (relay only) needs a TURN server, and none is configured.';
   }
 
   #attach(channel: RTCDataChannel, created: boolean): void {

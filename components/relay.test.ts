@@ -113,4 +113,55 @@ describe('ICE that keeps failing', () => {
     a.close();
     b.close();
   });
+
+  it('"hide my IP address" with a TURN server that cannot be reached: an error names the server, and the pair chats through the relay', async () => {
+    // Port 9 (discard) on loopback: nobody answers there.
+    const { Mesh } = await import('../client/mesh.js');
+    const turn = { urls: 'turn:127.0.0.1:9?transport=udp', username: 'someone', credential: 'wrong' };
+    const room = uniqueRoom('turn-down');
+    const options = { server: signalingUrl(), room, iceServers: [turn], iceTransportPolicy: 'relay' as const };
+    const a = new Mesh({ ...options, name: 'A' });
+    const b = new Mesh({ ...options, name: 'B' });
+    const errorsA: { code: string; message: string }[] = [];
+    a.addEventListener('error', (e) => errorsA.push(e.detail));
+    const gotB: string[] = [];
+    b.addEventListener('message', (e) => gotB.push(e.detail.text));
+    const t0 = performance.now();
+    const log: string[] = [];
+    for (const [who, m] of [
+      ['A', a],
+      ['B', b],
+    ] as const) {
+      m.addEventListener('signal', (e) =>
+        log.push(
+          `${Math.round(performance.now() - t0)} ${who} ${e.detail.direction} ${e.detail.message.type} ${'code' in e.detail.message ? e.detail.message.code : ''}`,
+        ),
+      );
+      m.addEventListener('error', (e) => log.push(`${Math.round(performance.now() - t0)} ${who} error ${e.detail.code} ${e.detail.message}`));
+      m.addEventListener('peer-state', (e) => log.push(`${Math.round(performance.now() - t0)} ${who} state ${e.detail.state} ${e.detail.path ?? ''}`));
+    }
+    try {
+      a.connect();
+      await waitUntil(() => a.status === 'joined', 'A joined');
+      b.connect();
+      await waitUntil(() => a.peers[0]?.transport === 'relayed' && b.peers[0]?.transport === 'relayed', 'both on the relay', 50_000).catch((e) => {
+        console.log(log.join('\n'));
+        throw e;
+      });
+      expect(a.pathTo(a.peers[0]!.id)).to.equal('server');
+      // Either the browser refuses the server outright (Firefox: port 9 is a port it blocks),
+      // which is said (bad-ice-server) and decided at once, or it tries it and gives up
+      // slowly (Chromium: the connect watch and its one restart, ~25 s, decide). Either way
+      // the reason names the TURN server.
+      const failed = errorsA.find((e) => e.code === 'peer-failed')?.message ?? '';
+      expect(failed).to.match(/No network address to connect from/);
+      const named = errorsA.some((e) => (e.code === 'bad-ice-server' || e.code === 'peer-failed') && e.message.includes(turn.urls));
+      expect(named, JSON.stringify(errorsA)).to.equal(true);
+      a.send('through the server');
+      await waitUntil(() => gotB.length === 1, 'B gets it');
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
 });

@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   'peer-failed': 'The connection to a peer failed and could not be restored.',
   'bad-peer-message': 'A peer sent a data-channel message that does not parse.',
   'not-connected': 'No peer is connected: the message reached nobody.',
+  'bad-ice-server': 'The browser refuses an ICE server (STUN/TURN) setting: it is left out.',
+  'turn-failed': 'A TURN server refused the credentials or could not be reached: pairs that need it use the relay instead.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -136,6 +136,11 @@ export type NegotiationEvent =
   | { readonly type: 'timer-fired'; readonly timer: TimerName }
   /** Asked for by the user or a watchdog. */
   | { readonly type: 'restart-ice' }
+  /**
+   * From the browser: gathering finished without a single local candidate (relay-only and
+   * the TURN server refused or is unreachable): no pair can ever form, so waiting is futile.
+   */
+  | { readonly type: 'no-local-candidates' }
   /** A browser operation behind an effect threw (`sdpType`: of the refused description). */
   | { readonly type: 'operation-failed'; readonly operation: Effect['type']; readonly message: string; readonly sdpType?: SdpType }
   /** The server said the peer left (`peer-disconnected`). */
@@ -159,6 +164,7 @@ export type NoteCode =
   | 'stale-description-ignored'
   | 'ice-restart'
   | 'ice-restart-limit'
+  | 'no-local-candidates'
   | 'offer-timeout'
   | 'description-refused'
   | 'operation-failed'
@@ -278,6 +284,8 @@ export function negotiate(state: NegotiationState, event: NegotiationEvent): Tra
       return event.timer === 'offer-timeout' ? offerTimedOut(state) : iceWatchdog(state);
     case 'restart-ice':
       return restartIce(state);
+    case 'no-local-candidates':
+      return noLocalCandidates(state);
     case 'operation-failed':
       return operationFailed(state, event.operation, event.message, event.sdpType);
     case 'peer-left':
@@ -486,6 +494,13 @@ function restartIce(state: NegotiationState): Transition {
   const restarting = { ...state, iceRestarts: state.iceRestarts + 1 };
   const offer = makeOffer(restarting, true);
   return { state: offer.state, effects: [schedule('ice-watchdog', state.options.iceRestartTimeoutMs), ...offer.effects] };
+}
+
+/** Nothing to connect from: give up at once (bye), unless ICE works anyway (an old round's pair). */
+function noLocalCandidates(state: NegotiationState): Transition {
+  if (state.iceConnectionState === 'connected' || state.iceConnectionState === 'completed') return same(state);
+  const closed = close(state, 'ice-failed');
+  return { state: closed.state, effects: [note('no-local-candidates', 'gathering found no address to connect from'), ...closed.effects] };
 }
 
 /** Our offer got no answer in time (lost on the way, or the peer's machine lost it): offer again. */

@@ -212,3 +212,35 @@ test("one client's socket drops while the server stays up: it rejoins with its i
     await cleanup();
   }
 });
+
+test('a browser that refuses to make a peer connection (a policy, a setting it rejects): the pair goes through the relay at once, both sides, nothing lost', async (t) => {
+  const pc = needsWrtc(t);
+  if (!pc) return;
+  try {
+    // Refuses every connection (as Firefox does for a TURN server on a port it blocks,
+    // when no ICE server is to blame: then nothing can be left out).
+    class Refusing {
+      constructor() {
+        throw new Error('refused by policy');
+      }
+    }
+    const r = room('refused');
+    const a = track(nodeMesh(pc, { server: server.url, room: r, name: 'A' }));
+    await waitFor(() => a.status === 'joined', 'A joined');
+    const b = track(nodeMesh(Refusing as unknown as PeerConnectionConstructor, { server: server.url, room: r, name: 'B' }));
+    const errorsB = record(b, 'error');
+    const gotA = record(a, 'message');
+    const gotB = record(b, 'message');
+    const started = Date.now();
+    await waitFor(() => a.peers[0]?.transport === 'relayed' && b.peers[0]?.transport === 'relayed', 'both on the relay', 10_000);
+    // B told A (bye): A does not wait out its connect watch.
+    assert.ok(Date.now() - started < 5000, `both relayed after ${Date.now() - started} ms`);
+    assert.equal(b.pathTo(a.selfId!), 'server');
+    assert.match(errorsB.find((e) => e.code === 'webrtc-unsupported')?.message ?? '', /Cannot create a peer connection to A: refused by policy/);
+    a.send('to B');
+    b.send('to A');
+    await waitFor(() => gotA.length === 1 && gotB.length === 1, 'both messages');
+  } finally {
+    await cleanup();
+  }
+});

@@ -47,6 +47,7 @@ function link(peerVersion = 2) {
     note: () => {},
     channelOpen: () => {},
     channelClose: () => {},
+    turnError: () => {},
     channelMessage: (m) => got.push(m),
     badMessage: (e) => bad.push(e),
     stateChange: () => {},

@@ -23,7 +23,7 @@ if (!INSIDE_PRIVATE_NETNS) {
     if ('skipped' in run) return t.skip(`${run.skipped} (apt-get install coturn; CI does)`);
     console.log(run.output.trim());
     assert.equal(run.status, 0, 'the TURN scenarios failed (output above)');
-    assert.match(run.output, /^# pass 2$/m, 'both scenarios ran and passed');
+    assert.match(run.output, /^# pass 3$/m, 'the three scenarios ran and passed');
   });
 } else {
   let coturn: ChildProcess;
@@ -87,6 +87,43 @@ if (!INSIDE_PRIVATE_NETNS) {
         const sdp = a.connectionTo(b.selfId!)!.localDescription!.sdp;
         const candidates = sdp.split('\r\n').filter((line) => line.startsWith('a=candidate'));
         for (const line of candidates) assert.match(line, / typ relay /);
+      } finally {
+        a.close();
+        b.close();
+      }
+    } finally {
+      await server?.close();
+    }
+  });
+
+  test('a TURN secret coturn does not know: relay-only peers find no address, say so, and chat through the server relay at once (labelled)', async () => {
+    let server: SignalingServer | null = null;
+    try {
+      server = await createSignalingServer({
+        port: 0,
+        host: '127.0.0.1',
+        turn: { secret: 'not-the-secret', urls: [`turn:${TURN_IP}:${port}?transport=udp`], ttlSeconds: 600 },
+      });
+      const room = 'turn-wrong-secret';
+      const a = nodeMesh(wrtc, { server: server.url, room, name: 'A', iceTransportPolicy: 'relay' });
+      const b = nodeMesh(wrtc, { server: server.url, room, name: 'B', iceTransportPolicy: 'relay' });
+      const errorsA = record(a, 'error');
+      try {
+        const started = Date.now();
+        a.connect();
+        await waitFor(() => a.status === 'joined', 'A joined');
+        b.connect();
+        await waitFor(() => a.peers[0]?.transport === 'relayed' && b.peers[0]?.transport === 'relayed', 'both on the server relay', 15_000);
+        const took = Date.now() - started;
+        console.log(`# wrong TURN secret: both on the relay after ${took} ms`);
+        // Not the 25 s of a pair whose checks fail: nothing to check with, nothing to wait for.
+        assert.ok(took < 10_000, `fell back in ${took} ms`);
+        assert.equal(a.pathTo(b.selfId!), 'server');
+        const failed = errorsA.find((e) => e.code === 'peer-failed');
+        assert.match(failed?.message ?? '', /No network address to connect from.*TURN server refused the credentials or could not be reached/);
+        const got = record(b, 'message');
+        a.send('through the server, since TURN refused us');
+        await waitFor(() => got.length === 1, 'the relayed message arrives');
       } finally {
         a.close();
         b.close();
