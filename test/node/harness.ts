@@ -181,11 +181,13 @@ export function runInPrivateNetns(
  * serves; `log()` is everything it printed.
  */
 export async function startCoturn(ip: string, port: number, secret: string): Promise<{ process: ChildProcess; log: () => string }> {
+  // The deployment guide's own config (deploy/turnserver.conf), with what differs here:
+  // addresses and ports, the secret, a log on stdout, and the lab's peers (198.18.0.0/15,
+  // which the guide denies as a private range) allowed.
+  const config = fileURLToPath(new URL('../../../deploy/turnserver.conf', import.meta.url));
   const child = spawn('turnserver', [
-    '-n',
-    '--no-cli',
-    '--no-tls',
-    '--no-dtls',
+    '-c',
+    config,
     '--log-file=stdout',
     '--simple-log',
     `--listening-ip=${ip}`,
@@ -193,10 +195,9 @@ export async function startCoturn(ip: string, port: number, secret: string): Pro
     `--listening-port=${port}`,
     '--min-port=49160',
     '--max-port=49400',
-    '--use-auth-secret',
     `--static-auth-secret=${secret}`,
     '--realm=p2p-chat.test',
-    '--fingerprint',
+    '--allowed-peer-ip=198.18.0.0-198.19.255.255',
   ]);
   let log = '';
   child.stdout?.on('data', (chunk) => (log += chunk));
