@@ -1,6 +1,7 @@
 // `npm run bench`: p2p-chat side by side with PeerJS (browser scenarios) and with a raw
 // ws relay (server scenarios), in one run, on this machine. Prints a table of ratios and
 // writes .bench/results.json. Bounded: it stops by itself in a few minutes.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -25,8 +26,11 @@ const N = {
   idleClients: quick ? 2000 : 10_000,
   idleRounds: quick ? 1 : 5,
   relaySeconds: quick ? 3 : 10,
+  natRuns: quick ? 3 : 10,
+  joinClients: quick ? 1000 : 3000,
+  joinRounds: quick ? 2 : 5,
 };
-const results = { date: new Date().toISOString(), quick, browser: {}, server: {}, bundle: {} };
+const results = { date: new Date().toISOString(), quick, browser: {}, server: {}, nat: {}, bundle: {} };
 const log = (...args) => console.log(...args);
 
 const median = (xs) => quantile(xs, 0.5);
@@ -278,6 +282,87 @@ async function serverScenarios() {
   }
 }
 
+/**
+ * Server CPU per join (WebSocket upgrade, new-peer, welcome), without and with TURN
+ * credentials minted into every welcome (an HMAC-SHA1 each), in interleaved rounds.
+ */
+async function joinCost(withTurn) {
+  const turn = ['--turn-urls', 'turn:turn.example.org:3478?transport=udp,turn:turn.example.org:3478?transport=tcp', '--turn-secret', 'bench-secret'];
+  const server = await startServer('p2p', withTurn ? turn : []);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const before = cpuSeconds(server.pid);
+  let outcome;
+  await runLoad(['idle', 'p2p', server.url, String(N.joinClients)], (event, child) => {
+    if (event.event === 'ready') {
+      outcome = { held: event.held, cpu: cpuSeconds(server.pid) - before };
+      child.stdin.write('close\n');
+    }
+  });
+  await server.stop();
+  return { ...outcome, cpuMicrosPerJoin: (outcome.cpu / outcome.held) * 1e6 };
+}
+
+async function joinScenarios() {
+  const runs = { plain: [], turn: [] };
+  for (let round_ = 0; round_ < N.joinRounds; round_++) {
+    for (const kind of round_ % 2 ? ['turn', 'plain'] : ['plain', 'turn']) runs[kind].push(await joinCost(kind === 'turn'));
+  }
+  for (const kind of ['plain', 'turn']) {
+    results.server[`join_${kind}`] = { cpuMicrosPerJoin: median(runs[kind].map((r) => r.cpuMicrosPerJoin)), runs: runs[kind] };
+  }
+  log(
+    `join CPU: ${round(results.server.join_plain.cpuMicrosPerJoin)} µs without TURN, ${round(results.server.join_turn.cpuMicrosPerJoin)} µs with TURN credentials (runs: ${runs.plain.map((r) => round(r.cpuMicrosPerJoin)).join(', ')} / ${runs.turn.map((r) => round(r.cpuMicrosPerJoin)).join(', ')})`,
+  );
+}
+
+// ---- NAT lab ----------------------------------------------------------------------------
+
+/**
+ * Connect time through the NAT lab (scripts/nat-lab.sh; bench/nat-connect.mjs), per way of
+ * connecting, as ratios to both browsers in one home (host candidates) in the same run.
+ * Needs root, unshare, ip, nft and turnserver; skipped (and said) otherwise.
+ */
+async function natScenarios() {
+  const has = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+  const missing = ['unshare', 'ip', 'nft', 'turnserver'].filter((command) => !has(command));
+  if (process.getuid?.() !== 0) missing.unshift('root');
+  if (missing.length > 0) {
+    results.nat = { skipped: `needs ${missing.join(', ')}` };
+    log(`NAT lab: skipped (needs ${missing.join(', ')})`);
+    return;
+  }
+  const labs = [
+    ['cone', 'direct:hA:hA,srflx:hA:hB'],
+    ['symmetric', 'turn-udp:hA:hB'],
+    ['udp-blocked', 'turn-tcp:hA:hB'],
+  ];
+  for (const [profile, cases] of labs) {
+    const run = spawnSync(
+      'unshare',
+      [
+        '-n',
+        '-m',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        `sh "${root}scripts/nat-lab.sh" ${profile} && exec "$@"`,
+        'nat-lab',
+        process.execPath,
+        `${root}bench/nat-connect.mjs`,
+        cases,
+        String(N.natRuns),
+      ],
+      { encoding: 'utf8', timeout: 180_000 },
+    );
+    const line = /NAT-BENCH (.*)/.exec(run.stdout)?.[1];
+    if (!line) throw new Error(`NAT lab ${profile}: no result (${run.status}): ${run.stdout.slice(-800)}${run.stderr.slice(-800)}`);
+    Object.assign(results.nat, JSON.parse(line));
+  }
+  for (const [name, r] of Object.entries(results.nat))
+    log(`NAT lab ${name}: connect p50 ${round(r.p50)} ms (path ${r.paths.join('/')}; runs ${r.times.join(', ')})`);
+}
+
 // ---- bundle -----------------------------------------------------------------------------
 
 async function bundle() {
@@ -343,6 +428,18 @@ function serverRows(s) {
     ['server RSS per idle client (KiB)', s.idle_p2p.bytesPerClient / 1024, s.idle_raw.bytesPerClient / 1024, 'raw ws', 1.1, null],
     ['server RSS per idle client after a full GC (KiB)', settledRss('p2p'), settledRss('raw'), 'raw ws', null, null],
     ['server live JS heap per idle client after a full GC (KiB)', liveHeap('p2p'), liveHeap('raw'), 'raw ws', null, null],
+    ['server CPU per join with TURN credentials (µs)', s.join_turn.cpuMicrosPerJoin, s.join_plain.cpuMicrosPerJoin, 'without TURN', 1.05, null],
+  ];
+}
+
+function natRows(n) {
+  const direct = n.direct.p50;
+  const via = () => 'one home, host';
+  return [
+    ['NAT lab connect p50 (ms): both in one home (host)', direct, direct, via(), null, null],
+    ['NAT lab connect p50 (ms): through cone NATs (srflx)', n.srflx.p50, direct, via(), null, null],
+    ['NAT lab connect p50 (ms): symmetric NATs, TURN over UDP', n['turn-udp'].p50, direct, via(), 1.3, null],
+    ['NAT lab connect p50 (ms): UDP blocked, TURN over TCP', n['turn-tcp'].p50, direct, via(), null, null],
   ];
 }
 
@@ -352,6 +449,7 @@ function report() {
   const rows = [
     ...('connect_p2p' in b ? browserRows(b) : []),
     ...('idle_p2p' in s ? serverRows(s) : []),
+    ...('direct' in results.nat ? natRows(results.nat) : []),
     ['bundle min+gz (KB)', results.bundle.p2pChat / 1024, results.bundle.peerjs / 1024, 'peerjs.min.js', null, null],
     [
       'the same without Lit, for an app that has it (p2p-chat/elements; KB)',
@@ -393,12 +491,14 @@ function report() {
 
 const started = Date.now();
 const watchdog = setTimeout(() => {
-  console.error('bench: over 10 minutes, stopping');
+  console.error('bench: over 15 minutes, stopping');
   process.exit(1);
-}, 10 * 60_000);
+}, 15 * 60_000);
 await bundle();
-if (part !== 'browser') await serverScenarios();
-if (part !== 'server') await browserScenarios();
+if (part === 'all' || part === 'server') await serverScenarios();
+if (part === 'all' || part === 'server') await joinScenarios();
+if (part === 'all' || part === 'browser') await browserScenarios();
+if (part === 'all' || part === 'nat') await natScenarios();
 report();
 clearTimeout(watchdog);
 log(`bench finished in ${Math.round((Date.now() - started) / 1000)} s`);

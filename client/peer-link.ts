@@ -141,7 +141,7 @@ export class PeerLink {
       const done = !candidate || candidate.candidate === '';
       if (!done) this.#gathered++;
       this.handle({ type: 'local-candidate', candidate: done ? null : candidate });
-      if (done && this.#gathered === 0) this.handle({ type: 'no-local-candidates' });
+      if (done && this.#gatheredNothing()) this.handle({ type: 'no-local-candidates' });
     });
     this.pc.addEventListener('icegatheringstatechange', () => {
       if (this.pc.iceGatheringState === 'gathering') this.#gathered = 0;
@@ -432,6 +432,16 @@ export class PeerLink {
         if (effect.reason === 'ice-failed') this.hooks.failed(this.#whyFailed());
         return;
     }
+  }
+
+  /**
+   * Gathering is over and found nothing. Counted, and checked against the local
+   * description too: @roamhq/wrtc sometimes reports the end of a round before its
+   * candidates (and a description without candidates is the browser's own word).
+   */
+  #gatheredNothing(): boolean {
+    const sdp = this.pc.localDescription?.sdp;
+    return this.#gathered === 0 && this.pc.iceGatheringState === 'complete' && sdp !== undefined && !sdp.includes('a=candidate:');
   }
 
   /** Why ICE gave up, in words a user can act on. */

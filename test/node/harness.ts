@@ -46,7 +46,10 @@ export async function waitForDirectMesh(meshes: readonly Mesh[], timeoutMs = 20_
     () => meshes.every((m) => meshes.every((o) => o === m || m.peers.some((p) => p.id === o.selfId && p.transport === 'direct' && p.state === 'connected'))),
     `a direct mesh of ${meshes.length}`,
     timeoutMs,
-  );
+  ).catch((error: Error) => {
+    // Say what each side sees: that is where the reason is.
+    throw new Error(`${error.message}; ${meshes.map((m) => `${m.selfId} (${m.status}) sees ${JSON.stringify(m.peers)}`).join('; ')}`, { cause: error });
+  });
 }
 
 /**
@@ -177,7 +180,7 @@ export function runInPrivateNetns(
 
 /**
  * A real coturn (Debian's `turnserver`) with the TURN REST scheme our server mints for:
- * its own settings (no config file), listening and relaying on `ip`. Resolves once it
+ * the deployment guide's config, listening and relaying on `ip`. Resolves once it
  * serves; `log()` is everything it printed.
  */
 export async function startCoturn(ip: string, port: number, secret: string): Promise<{ process: ChildProcess; log: () => string }> {
