@@ -351,7 +351,11 @@ export class PeerLink {
   handle(event: NegotiationEvent): void {
     if (event.type === 'remote-candidate' && event.candidate) {
       const host = hostAddressOf(event.candidate.candidate);
-      if (host !== null && this.#remoteHosts.size < 64) this.#remoteHosts.add(host);
+      if (host !== null && this.#remoteHosts.size < 64) {
+        this.#remoteHosts.add(host);
+        // A check from this address came first and was read as a NAT's (prflx): read again.
+        if (this.#path === 'nat') this.#watchPath();
+      }
     }
     const { state, effects } = negotiate(this.#state, event);
     this.#state = state;
