@@ -4,8 +4,10 @@
 // signaling server on the public segment, one Chromium per home (Playwright over a pipe,
 // through an `ip netns exec` wrapper); each run opens a fresh page in each browser in a
 // new room and measures navigation start -> chat channel open on both (the later of the
-// two, epoch ms, one machine's clock). CASES: comma list of name:homeA:homeB ("direct:hA:hA"
-// puts both browsers in one home: host candidates, the baseline). Prints one JSON line.
+// two, epoch ms, one machine's clock). CASES: comma list of name:homeA:homeB[:floor]
+// ("direct:hA:hA" puts both browsers in one home: host candidates, the baseline; ":floor"
+// loads the library-free page bench/pages/floor.html instead of the drop-in build, to
+// tell the platform's time from ours). Prints one JSON line.
 import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -21,8 +23,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const PUBLIC_IP = '198.19.0.1';
 const [casesArg, runsArg] = process.argv.slice(2);
 const cases = casesArg.split(',').map((c) => {
-  const [name, homeA, homeB] = c.split(':');
-  return { name, homes: [homeA, homeB] };
+  const [name, homeA, homeB, page = 'p2p'] = c.split(':');
+  return { name, homes: [homeA, homeB], page };
 });
 const runs = Number(runsArg);
 
@@ -30,6 +32,8 @@ const files = {
   '/test/fixtures/drop-in.html': 'text/html',
   '/test/fixtures/chat-from-params.js': 'text/javascript',
   '/dist/p2p-chat.js': 'text/javascript',
+  '/bench/pages/floor.html': 'text/html',
+  '/bench/pages/floor.js': 'text/javascript',
 };
 const pages = createServer((request, response) => {
   const path = (request.url ?? '/').split('?')[0];
@@ -63,7 +67,7 @@ async function browserIn(home) {
 const out = {};
 let room = 0;
 try {
-  for (const { name, homes } of cases) {
+  for (const { name, homes, page } of cases) {
     const times = [];
     const paths = new Set();
     // Run 0 warms the browsers up and is not counted.
@@ -75,15 +79,21 @@ try {
       const deadline = Date.now() + 30_000;
       let opened;
       for (;;) {
-        opened = await Promise.all(tabs.map((tab) => tab.evaluate(() => ({ nav: performance.timeOrigin, at: window.p2pTest.openedAt[0] ?? null }))));
+        opened = await Promise.all(
+          tabs.map((tab) =>
+            tab.evaluate(() => ({ nav: performance.timeOrigin, at: (window.p2pTest ? window.p2pTest.openedAt[0] : window.bench.opened[0]?.at) ?? null })),
+          ),
+        );
         if (opened.every((o) => o.at !== null)) break;
         if (Date.now() > deadline) throw new Error(`${name}: the channel did not open in 30 s`);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       if (run > 0) times.push(Math.max(...opened.map((o) => o.at)) - Math.min(...opened.map((o) => o.nav)));
+      if (process.env.NAT_BENCH_TIMELINE && run === runs && page !== 'floor')
+        for (const tab of tabs) console.error(`${name}: ${(await tab.evaluate(() => window.p2pTest.timeline)).join(' | ')}`);
       // Which way it went (read from the stats just after connecting), to show the case is what it says.
       const pathNow = () => window.p2pTest.chat.mesh.pathTo(window.p2pTest.chat.peers[0]?.id ?? '');
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; page !== 'floor' && i < 100; i++) {
         const path = await tabs[0].evaluate(pathNow);
         if (path) {
           paths.add(path);

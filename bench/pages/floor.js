@@ -9,8 +9,11 @@ const bench = (window.bench = { lib: 'floor', navigationStart: performance.timeO
 const socket = new WebSocket(params.get('server'));
 const send = (message) => socket.send(JSON.stringify(message));
 const links = new Map();
+// The STUN/TURN servers the signaling server hands out (none on the plain bench; the NAT
+// lab's coturn with minted credentials in bench/nat-connect.mjs).
+let iceServers = [];
 function link(id, offerer) {
-  const pc = new RTCPeerConnection({ iceServers: [] });
+  const pc = new RTCPeerConnection({ iceServers });
   const entry = { pc, queued: [] };
   links.set(id, entry);
   pc.onicecandidate = (event) => event.candidate && send({ type: 'candidate', to: id, candidate: event.candidate.toJSON() });
@@ -26,6 +29,7 @@ function link(id, offerer) {
 socket.onopen = () => send({ type: 'new-peer', room: params.get('room') });
 socket.onmessage = async (event) => {
   const message = JSON.parse(event.data);
+  if (message.type === 'welcome') iceServers = message.iceServers ?? [];
   if (message.type === 'new-peer') link(message.id, true);
   if (message.type === 'offer' || message.type === 'answer') {
     const { pc, queued } = links.get(message.from) ?? link(message.from, false);
