@@ -36,7 +36,7 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @csspart header - room name and status line
  * @csspart status - the status line (role=status)
  * @csspart peers - the `<peer-list>`
- * @csspart messages - the message log (role=log, announced to screen readers)
+ * @csspart messages - the list of messages (inside a role=log live region: new lines are announced, once)
  * @csspart message - one message; own messages also have the part `own`
  * @csspart own - a message this user sent
  * @csspart notice - a join/leave/error line in the log
@@ -168,8 +168,15 @@ export class P2pChat extends LitElement {
         overflow: auto;
         font-size: 0.9em;
       }
-      ol {
+      .log {
         grid-area: log;
+        display: flex;
+        flex-direction: column;
+        min-height: 0;
+      }
+      ol {
+        flex: 1;
+        min-height: 0;
         list-style: none;
         margin: 0;
         padding: 0.5rem 0.75rem;
@@ -338,34 +345,38 @@ export class P2pChat extends LitElement {
     const peers = this.peers;
     const alike = lookAlikes(peers, selfName);
     return html`
-      <section part="container" aria-label="Chat room ${this.room || DEFAULT_ROOM}">
+      <section part="container" aria-label="Chat room ${this.room || DEFAULT_ROOM}${selfName ? `, ${selfName}` : ''}">
         <header part="header">
           <h2>#${this.room || DEFAULT_ROOM}</h2>
           <p part="status" role="status">${this.#statusText(peers)}</p>
         </header>
-        <ol part="messages" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
-          ${repeat(
-            this.#mesh.transcript,
-            (line) => line.key,
-            (line) =>
-              line.kind === 'message'
-                ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
-                    <span part="name" class="name"
-                      ><bdi>${safeName(line.name)}</bdi>${
-                        !line.own && alike.has(line.from)
-                          ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}"
-                              >#${line.from.slice(0, 4)}</span
-                            >`
-                          : nothing
-                      }</span
-                    ><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
-                    ><span part="text" class="text">${line.text}</span>${
-                      line.own && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
-                    }
-                  </li>`
-                : html`<li part="notice" class="notice${line.error ? ' error' : ''}" role=${line.error ? 'alert' : nothing}>${line.text}</li>`,
-          )}
-        </ol>
+        <div class="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
+          <ol part="messages" tabindex="0" aria-label="Messages">
+            ${repeat(
+              this.#mesh.transcript,
+              (line) => line.key,
+              (line) =>
+                line.kind === 'message'
+                  ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
+                      <span part="name" class="name"
+                        ><bdi>${safeName(line.name)}</bdi>${
+                          !line.own && alike.has(line.from)
+                            ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}"
+                                >#${line.from.slice(0, 4)}</span
+                              >`
+                            : nothing
+                        }</span
+                      ><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
+                      ><span part="text" class="text">${line.text}</span>${
+                        line.own && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
+                      }
+                    </li>`
+                  : html`<li part="notice" class="notice${line.error ? ' error' : ''}">
+                      ${line.error ? html`<span class="visually-hidden">Error: </span>` : nothing}${line.text}
+                    </li>`,
+            )}
+          </ol>
+        </div>
         <peer-list part="peers" .peers=${peers} .paths=${this.#paths(peers)} self-name=${selfName}></peer-list>
         <form part="form" @submit=${this.#onSubmit}>
           <label part="label" for="message" class="visually-hidden">Message</label>

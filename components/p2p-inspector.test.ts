@@ -10,14 +10,20 @@ describe('<p2p-inspector>', () => {
     elements = [];
   });
 
-  async function lesson() {
-    const room = uniqueRoom('inspect');
+  /** Ann's chat in a new room, and an inspector (in English) attached to it. */
+  function annInspected(label: string) {
+    const room = uniqueRoom(label);
     const a = addChat(room, 'Ann');
     a.id = `chat-${room}`;
     const inspector = document.createElement('p2p-inspector');
     inspector.setAttribute('for', a.id);
     inspector.setAttribute('lang', 'en');
     document.body.append(inspector);
+    return { room, a, inspector };
+  }
+
+  async function lesson() {
+    const { room, a, inspector } = annInspected('inspect');
     const signals = record(a, 'p2p-signal');
     await waitUntil(() => a.selfId !== null, 'Ann joined');
     const b = addChat(room, 'Bo');
@@ -75,13 +81,7 @@ describe('<p2p-inspector>', () => {
   });
 
   it('explains a peer reached through the server relay as readable by the server', async () => {
-    const room = uniqueRoom('inspect-relay');
-    const a = addChat(room, 'Ann');
-    a.id = `chat-${room}`;
-    const inspector = document.createElement('p2p-inspector');
-    inspector.setAttribute('for', a.id);
-    inspector.setAttribute('lang', 'en');
-    document.body.append(inspector);
+    const { room, a, inspector } = annInspected('inspect-relay');
     await waitUntil(() => a.selfId !== null, 'Ann joined');
     // A peer without WebRTC (a browser like WebKitGTK): the pair can only use the relay.
     const noWebrtc = new Mesh({ server: signalingUrl(), room, name: 'Old browser', RTCPeerConnection: null });

@@ -287,7 +287,7 @@ export class P2pInspector extends LitElement {
     const peers = [...this.#model.peers.values()];
     return html`<section part="inspector" lang=${this.language} aria-labelledby="title">
       <header>
-        <h2 id="title">${this.t('title')}</h2>
+        <h2 id="title">${this.t('title')}${this.#attached?.name ? `: ${this.#attached.name}` : ''}</h2>
         <label
           >${this.t('language')}
           <select @change=${(e: Event) => (this.lang = (e.target as HTMLSelectElement).value)} aria-label=${this.t('language')}>
@@ -331,6 +331,7 @@ export class P2pInspector extends LitElement {
             <tr>
               <th scope="col">${this.t('colTime')}</th>
               <th scope="col">
+                <span class="visually-hidden">${this.t('colArrow')}</span>
                 <div class="lane-labels" aria-hidden="true"><span>${this.t('you')}</span><span>${this.t('server')}</span><span>${this.t('remote')}</span></div>
               </th>
               <th scope="col">${this.t('colFrom')}</th>
@@ -408,7 +409,7 @@ export class P2pInspector extends LitElement {
       const seen = new Set<string>();
       return html`<details part="sdp">
         <summary>${this.t(label)}</summary>
-        <pre>
+        <pre tabindex="0" aria-label=${this.t(label)}>
 ${lines.map((line) => {
             const mark = SDP_HIGHLIGHTS.find((prefix) => line.startsWith(prefix));
             if (mark) seen.add(mark);

@@ -51,7 +51,7 @@ describe('browsers without WebRTC', () => {
     const status = kit.shadowRoot!.querySelector('[part="status"]')!.textContent!;
     expect(status).to.contain('cannot make direct (WebRTC) connections');
     expect(kit.shadowRoot!.querySelector('input')!.disabled).to.equal(true);
-    const alerts = [...kit.shadowRoot!.querySelectorAll('[role="alert"]')].map((el) => el.textContent!);
+    const alerts = [...kit.shadowRoot!.querySelectorAll('li.notice.error')].map((el) => el.textContent!);
     expect(alerts.some((text) => text.includes('does not relay'))).to.equal(true);
     // The WebRTC side is told too, and sees Kit as unreachable.
     await waitUntil(() => chrome.peers.some((p) => p.name === 'Kit'), 'Chrome sees Kit');

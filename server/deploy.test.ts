@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { SERVER_BIN, startCliServer } from './test-client.js';
+import { SERVER_BIN, selfSigned, startCliServer } from './test-client.js';
 
 const UNIT = fileURLToPath(new URL('../../deploy/p2p-chat-server.service', import.meta.url));
 const has = (command: string) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
@@ -45,31 +45,7 @@ test("the unit's ExecStart flags start a TLS server that mints TURN credentials 
   if (!has('openssl')) return t.skip('needs openssl');
   const dir = mkdtempSync(join(tmpdir(), 'p2p-deploy-'));
   try {
-    const cert = join(dir, 'fullchain.pem');
-    const key = join(dir, 'privkey.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=chat',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
+    const { cert, key } = selfSigned(dir, 'chat');
     const secret = join(dir, 'turn-secret');
     writeFileSync(secret, execFileSync('openssl', ['rand', '-hex', '32']));
     const paths: Record<string, string> = {

@@ -1,7 +1,8 @@
 /** A small real `ws` client for server tests: waits for typed server messages. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { parseServerMessage, type ServerMessage } from '../protocol/index.js';
@@ -120,6 +121,21 @@ export async function withServer(options: SignalingServerOptions, body: (url: st
   } finally {
     await server.close();
   }
+}
+
+/** A self-signed certificate for 127.0.0.1 (CN `name`), made by openssl in `dir`. */
+export function selfSigned(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  const subject = ['-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1'];
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', ...subject, '-keyout', key, '-out', cert],
+    {
+      stdio: 'ignore',
+    },
+  );
+  return { cert, key };
 }
 
 /** The real CLI (bin/p2p-chat-server.js) as a child process, once it listens. */

@@ -14,7 +14,7 @@ import { WebSocket } from 'ws';
 import { mintTurnCredential, parseTurnUrls, turnIceServer } from './turn-credentials.js';
 import { parseCli } from './cli-options.js';
 import { createSignalingServer } from './signaling-server.js';
-import { TestClient, withServer, startCliServer } from './test-client.js';
+import { TestClient, selfSigned, withServer, startCliServer } from './test-client.js';
 
 const hasOpenssl = spawnSync('sh', ['-c', 'command -v openssl']).status === 0;
 
@@ -70,37 +70,6 @@ test('each joiner gets its own TURN credentials in welcome, renewed before they 
     a.client.close();
   });
 });
-
-function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    {
-      stdio: 'ignore',
-    },
-  );
-  return { cert, key };
-}
 
 function peerCertificateOf(url: string, ca: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
