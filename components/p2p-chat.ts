@@ -335,6 +335,8 @@ export class P2pChat extends LitElement {
     // Sent or waiting to go out: the box empties. Reached nobody: the text stays, so it is
     // not lost, and the notice says why.
     if (result.message && !result.error) input.value = '';
+    // Sent with the button: back to the box for the next message.
+    if (event.submitter) input.focus();
   }
 
   override render() {

@@ -1,0 +1,96 @@
+/**
+ * The demo with the keyboard alone (real key presses): Tab to the join form, type a name,
+ * join with Enter, Tab into the chat and send with Enter (focus stays in the message
+ * box), send with the Send button (focus comes back to the box), start the lesson with
+ * the keyboard and switch its inspector to Korean.
+ */
+import { expect } from '@esm-bundle/chai';
+import { sendKeys } from '@web/test-runner-commands';
+import type { P2pChat } from '../components/p2p-chat.js';
+import { addChat, removeAll, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
+
+/** The focused element, looking into shadow roots. */
+function deepActive(doc: Document): Element | null {
+  let active = doc.activeElement;
+  while (active?.shadowRoot?.activeElement) active = active.shadowRoot.activeElement;
+  return active;
+}
+
+/** Presses Tab until `isTarget` holds for the focused element (at most `limit` times). */
+async function tabTo(doc: Document, isTarget: (el: Element | null) => boolean, what: string, limit = 40): Promise<void> {
+  for (let i = 0; i < limit; i++) {
+    if (isTarget(deepActive(doc))) return;
+    await sendKeys({ press: 'Tab' });
+  }
+  throw new Error(`${what} could not be reached with Tab (${limit} presses); focus is on ${deepActive(doc)?.outerHTML.slice(0, 80)}`);
+}
+
+describe('the demo with the keyboard alone', () => {
+  let frame: HTMLIFrameElement;
+  let peer: HTMLElement;
+  afterEach(() => removeAll([frame, peer]));
+
+  it('join, send, start the lesson and switch its inspector to Korean', async () => {
+    frame = document.createElement('iframe');
+    frame.style.width = '1200px';
+    frame.style.height = '900px';
+    frame.title = 'demo';
+    const room = uniqueRoom('keyboard');
+    frame.src = `/demo/index.html?server=${encodeURIComponent(signalingUrl())}&room=${room}`;
+    document.body.append(frame);
+    await waitUntil(() => frame.contentDocument?.readyState === 'complete' && frame.contentDocument.getElementById('chat') !== null, 'the demo');
+    const doc = frame.contentDocument!;
+    const chat = doc.getElementById('chat') as P2pChat;
+    await waitUntil(() => chat.selfId !== null, 'the demo chat joined');
+    // Someone to talk to.
+    peer = addChat(room, 'Peer');
+    // Start at the top of the page, as a keyboard user does.
+    frame.focus();
+    frame.contentWindow!.focus();
+    (doc.querySelector('h1') as HTMLElement).tabIndex = -1;
+    (doc.querySelector('h1') as HTMLElement).focus();
+
+    // The join form: a name, then Enter.
+    const nameInput = doc.querySelector('#join input[name="name"]') as HTMLInputElement;
+    await tabTo(doc, (el) => el === nameInput, 'the name field');
+    nameInput.select();
+    await sendKeys({ type: 'Keyboard Kim' });
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => chat.name === 'Keyboard Kim' && chat.selfId !== null, 'joined as Keyboard Kim');
+
+    // Into the chat's message box; Enter sends, and focus stays in the box.
+    const box = () => chat.shadowRoot!.querySelector('input') as HTMLInputElement;
+    await waitUntil(() => !box().disabled && chat.peers.some((p) => p.state === 'connected'), 'connected to the peer');
+    await tabTo(doc, (el) => el === box(), 'the message box');
+    await sendKeys({ type: 'hello by keyboard' });
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => [...chat.shadowRoot!.querySelectorAll('li[part~="message"] .text')].some((t) => t.textContent === 'hello by keyboard'), 'the line');
+    expect(deepActive(doc)).to.equal(box());
+    expect(box().value).to.equal('');
+    // The Send button: the message goes, and focus comes back to the box for the next one.
+    await sendKeys({ type: 'and by the button' });
+    const send = chat.shadowRoot!.querySelector('button[type="submit"]') as HTMLButtonElement;
+    await tabTo(doc, (el) => el === send, 'the Send button');
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(
+      () => [...chat.shadowRoot!.querySelectorAll('li[part~="message"] .text')].some((t) => t.textContent === 'and by the button'),
+      'the second line',
+    );
+    expect(deepActive(doc)).to.equal(box());
+
+    // The lesson (two chats and an inspector), started from the keyboard.
+    const lessonButton = doc.getElementById('lesson-button') as HTMLButtonElement;
+    lessonButton.focus();
+    await sendKeys({ press: 'Enter' });
+    const lesson = doc.getElementById('lesson')!;
+    await waitUntil(() => !lesson.hidden, 'the lesson opens');
+    const inspector = doc.getElementById('lesson-inspector')!;
+    await waitUntil(() => inspector.shadowRoot?.querySelector('[data-peer]') !== null, 'the inspector shows a peer', 20_000);
+    // Its language, switched with the keyboard.
+    const select = inspector.shadowRoot!.querySelector('select') as HTMLSelectElement;
+    await tabTo(doc, (el) => el === select, "the inspector's language", 80);
+    await sendKeys({ press: 'ArrowDown' });
+    await waitUntil(() => select.value === 'ko', 'Korean chosen');
+    await waitUntil(() => inspector.shadowRoot!.querySelector('h2')!.textContent!.startsWith('연결'), 'the inspector speaks Korean');
+  });
+});
