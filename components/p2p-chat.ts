@@ -53,11 +53,12 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @cssprop [--p2p-chat-height=24rem] - height of the chat
  * @cssprop [--p2p-chat-background=Canvas] - background colour
  * @cssprop [--p2p-chat-color=CanvasText] - text colour
- * @cssprop [--p2p-chat-accent=#0969da] - accent (button, own-name) colour
- * @cssprop [--p2p-chat-own-background=rgba(9,105,218,0.08)] - background of own messages
+ * @cssprop [--p2p-chat-accent=light-dark(#0969da,#4493f8)] - accent (button, own-name) colour
+ * @cssprop [--p2p-chat-on-accent=light-dark(#ffffff,#0d1117)] - text on the accent (the Send button)
+ * @cssprop [--p2p-chat-own-background=light-dark(rgba(9,105,218,0.08),rgba(68,147,248,0.16))] - background of own messages
  * @cssprop [--p2p-chat-border=1px solid rgba(127,127,127,0.35)] - borders
  * @cssprop [--p2p-chat-radius=0.5rem] - corner radius
- * @cssprop [--p2p-chat-error-color=#cf222e] - colour of error notices
+ * @cssprop [--p2p-chat-error-color=light-dark(#cf222e,#ff7b72)] - colour of error notices
  */
 export class P2pChat extends LitElement {
   static override properties = {
@@ -127,6 +128,9 @@ export class P2pChat extends LitElement {
     css`
       :host {
         display: block;
+        /* Light or dark as the reader's system says (prefers-color-scheme); a page that
+           wants one sets color-scheme on the element, or the colours below. */
+        color-scheme: light dark;
         font: var(--p2p-chat-font, inherit);
         color: var(--p2p-chat-color, CanvasText);
         background: var(--p2p-chat-background, Canvas);
@@ -192,7 +196,7 @@ export class P2pChat extends LitElement {
         white-space: pre-wrap;
       }
       li.own {
-        background: var(--p2p-chat-own-background, rgba(9, 105, 218, 0.08));
+        background: var(--p2p-chat-own-background, light-dark(rgba(9, 105, 218, 0.08), rgba(68, 147, 248, 0.16)));
         border-radius: var(--p2p-chat-radius, 0.5rem);
         padding: 0 0.25rem;
       }
@@ -206,7 +210,7 @@ export class P2pChat extends LitElement {
         opacity: 0.8;
       }
       li.own .name {
-        color: var(--p2p-chat-accent, #0969da);
+        color: var(--p2p-chat-accent, light-dark(#0969da, #4493f8));
       }
       time {
         font-size: 0.8em;
@@ -219,7 +223,7 @@ export class P2pChat extends LitElement {
         opacity: 0.8;
       }
       li.notice.error {
-        color: var(--p2p-chat-error-color, #cf222e);
+        color: var(--p2p-chat-error-color, light-dark(#cf222e, #ff7b72));
         opacity: 1;
       }
       form {
@@ -239,8 +243,8 @@ export class P2pChat extends LitElement {
       button {
         font: inherit;
         padding: 0.35rem 0.9rem;
-        background: var(--p2p-chat-accent, #0969da);
-        color: white;
+        background: var(--p2p-chat-accent, light-dark(#0969da, #4493f8));
+        color: var(--p2p-chat-on-accent, light-dark(#ffffff, #0d1117));
         border: none;
         border-radius: var(--p2p-chat-radius, 0.5rem);
         cursor: pointer;

@@ -39,7 +39,7 @@ const clock = (at: number) => {
  * @csspart candidates - the candidate table
  * @csspart pair - the selected candidate pair
  * @csspart path - which way the chat runs (host, through NAT, TURN or the server relay), explained
- * @cssprop [--p2p-inspector-accent=#0969da] - arrows and highlights
+ * @cssprop [--p2p-inspector-accent=light-dark(#0969da,#4493f8)] - arrows and highlights
  * @cssprop [--p2p-inspector-mark=rgba(255,200,0,0.35)] - background of highlighted SDP lines
  * @cssprop [--p2p-inspector-border=1px solid rgba(127,127,127,0.35)] - borders
  */
@@ -168,7 +168,7 @@ export class P2pInspector extends LitElement {
       :host {
         display: block;
         font: inherit;
-        --accent: var(--p2p-inspector-accent, #0969da);
+        --accent: var(--p2p-inspector-accent, light-dark(#0969da, #4493f8));
         --line: var(--p2p-inspector-border, 1px solid rgba(127, 127, 127, 0.35));
       }
       header {

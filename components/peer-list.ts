@@ -47,9 +47,9 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
  * @csspart path - which way a direct connection runs: `local`, `via NAT` or `via TURN` (from the selected candidate pair)
  * @csspart empty - the text shown when no one else is in the room
- * @cssprop [--peer-list-connected-color=#1a7f37] - colour of the `connected` state
- * @cssprop [--peer-list-pending-color=#9a6700] - colour of `connecting` / `reconnecting`
- * @cssprop [--peer-list-failed-color=#cf222e] - colour of `failed` / `closed`
+ * @cssprop [--peer-list-connected-color=light-dark(#1a7f37,#3fb950)] - colour of the `connected` state
+ * @cssprop [--peer-list-pending-color=light-dark(#9a6700,#d29922)] - colour of `connecting` / `reconnecting`
+ * @cssprop [--peer-list-failed-color=light-dark(#cf222e,#ff7b72)] - colour of `failed` / `closed`
  * @cssprop [--peer-list-gap=0.25rem] - space between peers
  */
 export class PeerList extends LitElement {
@@ -103,18 +103,18 @@ export class PeerList extends LitElement {
       white-space: nowrap;
     }
     .transport.relayed {
-      color: var(--peer-list-pending-color, #9a6700);
+      color: var(--peer-list-pending-color, light-dark(#9a6700, #d29922));
     }
     .connected {
-      color: var(--peer-list-connected-color, #1a7f37);
+      color: var(--peer-list-connected-color, light-dark(#1a7f37, #3fb950));
     }
     .connecting,
     .reconnecting {
-      color: var(--peer-list-pending-color, #9a6700);
+      color: var(--peer-list-pending-color, light-dark(#9a6700, #d29922));
     }
     .failed,
     .closed {
-      color: var(--peer-list-failed-color, #cf222e);
+      color: var(--peer-list-failed-color, light-dark(#cf222e, #ff7b72));
     }
     .id-tag {
       font-size: 0.8em;

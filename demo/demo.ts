@@ -198,7 +198,7 @@ lessonButton.addEventListener('click', () => {
     { once: true },
   );
   lessonButton.disabled = true;
-  lesson.scrollIntoView({ behavior: 'smooth' });
+  lesson.scrollIntoView({ behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
 });
 
 // ---- architecture calculator -------------------------------------------------------------
