@@ -215,6 +215,12 @@ export class P2pInspector extends LitElement {
         padding: 0.15rem 0.35rem;
         text-align: left;
         vertical-align: top;
+        /* Korean words are not broken between syllables. */
+        word-break: keep-all;
+      }
+      /* On a phone the sequence scrolls sideways instead of squeezing its columns. */
+      table[part='sequence'] {
+        min-width: 42rem;
       }
       td.lanes {
         position: relative;

@@ -81,9 +81,14 @@ export class PeerList extends LitElement {
     }
     li {
       display: flex;
+      flex-wrap: wrap;
       justify-content: space-between;
-      gap: 0.5rem;
+      gap: 0 0.5rem;
       overflow-wrap: anywhere;
+    }
+    /* A narrow list puts the badges under the name rather than squeezing the name. */
+    [part='name'] {
+      min-width: min(6em, 100%);
     }
     .state,
     .transport {
