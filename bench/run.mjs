@@ -40,6 +40,19 @@ function quantile(xs, q) {
 }
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/**
+ * p2p-chat's ratio to each baseline taken round by round (the same round's runs, back to
+ * back), as the median of the rounds with the spread between the quartiles; `aa` is
+ * p2p-chat against itself: the noise of this machine and this bench, beside every ratio.
+ */
+function perRound(times) {
+  const spread = (base) => {
+    const ratios = times.p2p.map((t, i) => t / base[i]).filter(Number.isFinite);
+    return { median: median(ratios), p25: quantile(ratios, 0.25), p75: quantile(ratios, 0.75), rounds: ratios.length };
+  };
+  return { floor: spread(times.floor), peerjs: spread(times.peerjs), aa: spread(times['p2p-aa']) };
+}
+
 // ---- browser scenarios ------------------------------------------------------------------
 
 async function browserScenarios() {
@@ -67,10 +80,12 @@ async function browserScenarios() {
     const contexts = await Promise.all(Array.from({ length: count }, () => browser.newContext()));
     const pages = await Promise.all(contexts.map((c) => c.newPage()));
     const id = ++room;
+    // `p2p-aa` is p2p-chat again, as its own baseline: the A/A row shows the bench's noise.
+    const page = lib === 'p2p-aa' ? 'p2p' : lib;
     const urls = pages.map((_, i) =>
-      lib === 'peerjs'
+      page === 'peerjs'
         ? `${origin}/bench/pages/peerjs.html?port=${theirs.port}&id=r${id}p${i}&connect=${Array.from({ length: i }, (_, j) => `r${id}p${j}`).join(',')}`
-        : `${origin}/bench/pages/${lib}.html?server=${encodeURIComponent(ours.url)}&room=r${id}&name=p${i}`,
+        : `${origin}/bench/pages/${page}.html?server=${encodeURIComponent(ours.url)}&room=r${id}&name=p${i}`,
     );
     await Promise.all(pages.map((page, i) => page.goto(urls[i])));
     return { pages, close: () => Promise.all(contexts.map((c) => c.close())) };
@@ -90,7 +105,7 @@ async function browserScenarios() {
 
   // The libraries take turns run by run (the order rotating), so a slow spell of this
   // shared machine hits all of them alike.
-  const LIBS = ['p2p', 'peerjs', 'floor'];
+  const LIBS = ['p2p', 'peerjs', 'floor', 'p2p-aa'];
   const turns = (run) => LIBS.map((_, i) => LIBS[(run + i) % LIBS.length]);
 
   // connect_ms: two peers, navigation start -> open on both, and join -> open.
@@ -117,6 +132,11 @@ async function browserScenarios() {
     };
     log(`connect ${lib}: from navigation p50 ${round(median(fromNav))} ms, from join p50 ${round(median(fromJoin))} ms`);
   }
+  // Each round ran every library once, back to back: its ratios are taken within the round.
+  results.browser.rounds = {
+    connectFromNavigation: perRound(Object.fromEntries(LIBS.map((lib) => [lib, connect[lib].fromNav]))),
+    connectFromJoin: perRound(Object.fromEntries(LIBS.map((lib) => [lib, connect[lib].fromJoin]))),
+  };
 
   // mesh_ms: 4 and 8 peers from cold until every channel is open.
   for (const size of [4, 8]) {
@@ -133,6 +153,7 @@ async function browserScenarios() {
       results.browser[`mesh${size}_${lib}`] = { p50: median(times[lib]), runs: times[lib].length, times: times[lib].map((t) => round(t)) };
       log(`mesh of ${size} ${lib}: p50 ${round(median(times[lib]))} ms`);
     }
+    results.browser.rounds[`mesh${size}`] = perRound(times);
   }
 
   // rtt_ms: sequential round trips over one channel. Both pairs stay open and take turns
@@ -489,6 +510,17 @@ function report() {
         floor === null ? '' : `${round(floor, 2)} (${round(floorRatio, 2)})`,
       ].join(' | '),
     );
+  }
+  if (b.rounds) {
+    const cell = (r) => `${round(r.median, 2)} (${round(r.p25, 2)}–${round(r.p75, 2)})`;
+    const targets = { connectFromNavigation: 1.1, connectFromJoin: 1.1, mesh4: 1.1, mesh8: 1.1 };
+    lines.push('', 'per-round ratios of p2p-chat, median (quartiles) | to the floor | to PeerJS | A/A (to itself) | floor target | met');
+    results.roundsTable = [];
+    for (const [name, r] of Object.entries(b.rounds)) {
+      const met = r.floor.median <= targets[name] ? 'yes' : 'NO';
+      results.roundsTable.push({ name, ...r, target: targets[name], met });
+      lines.push([name, cell(r.floor), cell(r.peerjs), cell(r.aa), `≤ ${targets[name]}`, met].join(' | '));
+    }
   }
   if ('idle_p2p' in s)
     lines.push(`idle clients held with default settings: p2p-chat ${s.idle_p2p.held}/${N.idleClients}, raw ${s.idle_raw.held}, PeerJS ${s.idle_peerjs.held}`);
