@@ -41,6 +41,35 @@ function quantile(xs, q) {
 const round = (x, digits = 1) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 /**
+ * Where the time of one two-peer connect goes (pages that record `bench.steps`: ours and
+ * the floor): each step's first time, in ms from the earlier navigation start, on the
+ * side that offers (the peer already there) and on the side that answers.
+ */
+function phaseSteps(states) {
+  const start = Math.min(...states.map((s) => s.nav));
+  const offerer = states.find((s) => s.steps['out offer']) ?? states[0];
+  const answerer = states.find((s) => s !== offerer) ?? states[1];
+  const at = (s, name) => (s.steps[name] === undefined ? null : s.steps[name] - start);
+  return {
+    'offerer script': at(offerer, 'script'),
+    'offerer joined': at(offerer, 'joined'),
+    'answerer script': at(answerer, 'script'),
+    'answerer joined': at(answerer, 'joined'),
+    'new-peer at offerer': at(offerer, 'in new-peer'),
+    'offer out': at(offerer, 'out offer'),
+    'offer in': at(answerer, 'in offer'),
+    'answer out': at(answerer, 'out answer'),
+    'answer in': at(offerer, 'in answer'),
+    'open (both)': Math.max(...states.map((s) => s.opened[0]?.at ?? NaN)) - start,
+  };
+}
+
+function medianSteps(runs) {
+  const names = Object.keys(runs[0] ?? {});
+  return Object.fromEntries(names.map((name) => [name, median(runs.map((r) => r[name]).filter((v) => v !== null && Number.isFinite(v)))]));
+}
+
+/**
  * p2p-chat's ratio to each baseline taken round by round (the same round's runs, back to
  * back), as the median of the rounds with the spread between the quartiles; `aa` is
  * p2p-chat against itself: the noise of this machine and this bench, beside every ratio.
@@ -95,7 +124,9 @@ async function browserScenarios() {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const states = await Promise.all(
-        pages.map((p) => p.evaluate(() => ({ opened: window.bench.opened, nav: window.bench.navigationStart, join: window.bench.joinAt }))),
+        pages.map((p) =>
+          p.evaluate(() => ({ opened: window.bench.opened, nav: window.bench.navigationStart, join: window.bench.joinAt, steps: window.bench.steps ?? {} })),
+        ),
       );
       if (states.every((s) => s.opened.length >= perPage)) return states;
       if (Date.now() > deadline) throw new Error(`channels did not open: ${states.map((s) => s.opened.length)}`);
@@ -109,7 +140,7 @@ async function browserScenarios() {
   const turns = (run) => LIBS.map((_, i) => LIBS[(run + i) % LIBS.length]);
 
   // connect_ms: two peers, navigation start -> open on both, and join -> open.
-  const connect = Object.fromEntries(LIBS.map((lib) => [lib, { fromNav: [], fromJoin: [] }]));
+  const connect = Object.fromEntries(LIBS.map((lib) => [lib, { fromNav: [], fromJoin: [], steps: [] }]));
   for (let run = 0; run <= N.connectRuns; run++) {
     for (const lib of turns(run)) {
       const { pages, close } = await peers(lib, 2);
@@ -119,6 +150,7 @@ async function browserScenarios() {
         // run 0 is the discarded warm-up
         connect[lib].fromNav.push(open - Math.min(...states.map((s) => s.nav)));
         connect[lib].fromJoin.push(open - Math.min(...states.map((s) => s.join)));
+        connect[lib].steps.push(phaseSteps(states));
       }
       await close();
     }
@@ -131,6 +163,15 @@ async function browserScenarios() {
       runs: fromNav.length,
     };
     log(`connect ${lib}: from navigation p50 ${round(median(fromNav))} ms, from join p50 ${round(median(fromJoin))} ms`);
+  }
+  results.browser.breakdown = Object.fromEntries(['p2p', 'floor'].map((lib) => [lib, medianSteps(connect[lib].steps)]));
+  for (const lib of ['p2p', 'floor']) {
+    const b = results.browser.breakdown[lib];
+    log(
+      `connect phases ${lib} (ms from navigation, p50): ${Object.entries(b)
+        .map(([k, v]) => `${k} ${round(v)}`)
+        .join(', ')}`,
+    );
   }
   // Each round ran every library once, back to back: its ratios are taken within the round.
   results.browser.rounds = {

@@ -6,8 +6,14 @@
 const params = new URLSearchParams(location.search);
 const now = () => performance.timeOrigin + performance.now();
 const bench = (window.bench = { lib: 'floor', navigationStart: performance.timeOrigin, joinAt: now(), opened: [], received: 0 });
+// When each step happened first (epoch ms), for the phase breakdown of bench/run.mjs.
+bench.steps = { script: now() };
+const step = (name) => (bench.steps[name] ??= now());
 const socket = new WebSocket(params.get('server'));
-const send = (message) => socket.send(JSON.stringify(message));
+const send = (message) => {
+  step(`out ${message.type}`);
+  socket.send(JSON.stringify(message));
+};
 const links = new Map();
 // The STUN/TURN servers the signaling server hands out (none on the plain bench; the NAT
 // lab's coturn with minted credentials in bench/nat-connect.mjs).
@@ -29,6 +35,8 @@ function link(id, offerer) {
 socket.onopen = () => send({ type: 'new-peer', room: params.get('room') });
 socket.onmessage = async (event) => {
   const message = JSON.parse(event.data);
+  step(`in ${message.type}`);
+  if (message.type === 'welcome') step('joined');
   if (message.type === 'welcome') iceServers = message.iceServers ?? [];
   if (message.type === 'new-peer') link(message.id, true);
   if (message.type === 'offer' || message.type === 'answer') {
