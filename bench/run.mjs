@@ -64,6 +64,19 @@ function phaseSteps(states) {
   };
 }
 
+/** A mesh from cold: when the last page ran its script, when the last one was welcomed, when the first and the last channel opened. */
+function meshPhases(states) {
+  const start = Math.min(...states.map((s) => s.nav));
+  const last = (name) => Math.max(...states.map((s) => s.steps[name] ?? NaN)) - start;
+  const opens = states.flatMap((s) => s.opened.map((o) => o.at - start));
+  return {
+    'last script': last('script'),
+    'last joined': last('joined'),
+    'first channel open': Math.min(...opens),
+    'last channel open': Math.max(...opens),
+  };
+}
+
 function medianSteps(runs) {
   const names = Object.keys(runs[0] ?? {});
   return Object.fromEntries(names.map((name) => [name, median(runs.map((r) => r[name]).filter((v) => v !== null && Number.isFinite(v)))]));
@@ -182,11 +195,13 @@ async function browserScenarios() {
   // mesh_ms: 4 and 8 peers from cold until every channel is open.
   for (const size of [4, 8]) {
     const times = Object.fromEntries(LIBS.map((lib) => [lib, []]));
+    const meshSteps = { p2p: [], floor: [] };
     for (let run = 0; run < N.meshRuns; run++) {
       for (const lib of turns(run)) {
         const { pages, close } = await peers(lib, size);
         const states = await untilOpen(pages, size - 1, 60_000);
         times[lib].push(Math.max(...states.flatMap((s) => s.opened.map((o) => o.at))) - Math.min(...states.map((s) => s.nav)));
+        meshSteps[lib]?.push(meshPhases(states));
         await close();
       }
     }
@@ -195,6 +210,14 @@ async function browserScenarios() {
       log(`mesh of ${size} ${lib}: p50 ${round(median(times[lib]))} ms`);
     }
     results.browser.rounds[`mesh${size}`] = perRound(times);
+    for (const lib of ['p2p', 'floor']) {
+      const b = (results.browser[`mesh${size}Breakdown_${lib}`] = medianSteps(meshSteps[lib]));
+      log(
+        `mesh of ${size} phases ${lib} (ms from the first navigation, p50): ${Object.entries(b)
+          .map(([k, v]) => `${k} ${round(v)}`)
+          .join(', ')}`,
+      );
+    }
   }
 
   // rtt_ms: sequential round trips over one channel. Both pairs stay open and take turns
