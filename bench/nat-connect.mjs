@@ -8,18 +8,16 @@
 // ("direct:hA:hA" puts both browsers in one home: host candidates, the baseline; ":floor"
 // loads the library-free page bench/pages/floor.html instead of the drop-in build, to
 // tell the platform's time from ours). Prints one JSON line.
-import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, chromiumLaunchOptions } from '../scripts/browsers.mjs';
+import { serveLabPages } from '../scripts/lab-pages.mjs';
 import { createSignalingServer } from '../build/server/index.js';
 import { startCoturn } from '../build/test/node/harness.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const PUBLIC_IP = '198.19.0.1';
 const [casesArg, runsArg] = process.argv.slice(2);
 const cases = casesArg.split(',').map((c) => {
@@ -28,20 +26,7 @@ const cases = casesArg.split(',').map((c) => {
 });
 const runs = Number(runsArg);
 
-const files = {
-  '/test/fixtures/drop-in.html': 'text/html',
-  '/test/fixtures/chat-from-params.js': 'text/javascript',
-  '/dist/p2p-chat.js': 'text/javascript',
-  '/bench/pages/floor.html': 'text/html',
-  '/bench/pages/floor.js': 'text/javascript',
-};
-const pages = createServer((request, response) => {
-  const path = (request.url ?? '/').split('?')[0];
-  const type = files[path];
-  if (!type) return void response.writeHead(404).end();
-  response.writeHead(200, { 'content-type': type }).end(readFileSync(`${root}${path.slice(1)}`));
-});
-await new Promise((resolve) => pages.listen(0, PUBLIC_IP, resolve));
+const pages = await serveLabPages(PUBLIC_IP);
 const secret = randomBytes(16).toString('hex');
 const coturn = await startCoturn(PUBLIC_IP, 3478, secret);
 const server = await createSignalingServer({

@@ -14,20 +14,16 @@ export interface RefusedIceServer {
   readonly reason: string;
 }
 
-export function checkIceServers(
-  PeerConnection: PeerConnectionConstructor,
-  servers: readonly RTCIceServer[],
-): { usable: RTCIceServer[]; refused: RefusedIceServer[] } {
-  const usable: RTCIceServer[] = [];
+/** The servers of `servers` the browser refuses, each with its place in the list and why. */
+export function refusedIceServers(PeerConnection: PeerConnectionConstructor, servers: readonly RTCIceServer[]): RefusedIceServer[] {
   const refused: RefusedIceServer[] = [];
   for (const [index, server] of servers.entries()) {
     try {
       new PeerConnection({ iceServers: [server] }).close();
-      usable.push(server);
     } catch (error) {
       const urls = typeof server.urls === 'string' ? server.urls : server.urls.join(', ');
       refused.push({ index, urls, reason: error instanceof Error ? error.message : String(error) });
     }
   }
-  return { usable, refused };
+  return refused;
 }

@@ -34,7 +34,7 @@ import {
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
-import { checkIceServers } from './ice-server-check.js';
+import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
@@ -404,11 +404,14 @@ export class Mesh extends EventTarget {
     }
   }
 
-  #rtcIceServers(): RTCIceServer[] {
+  /** Our ICE servers but those the browser refused. */
+  #iceServersInUse(): IceServer[] {
     const refused = this.#refusedIceServers;
-    return this.#iceServers
-      .filter((server) => !refused?.has(server))
-      .map((server) => ({ ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] }));
+    return this.#iceServers.filter((server) => !refused?.has(server));
+  }
+
+  #rtcIceServers(): RTCIceServer[] {
+    return this.#iceServersInUse().map(toRtcIceServer);
   }
 
   /**
@@ -416,9 +419,8 @@ export class Mesh extends EventTarget {
    * which (naming each), and leave them out from now on. False if none was to blame.
    */
   #leaveOutRefusedIceServers(PeerConnection: PeerConnectionConstructor): boolean {
-    // The same filter as #rtcIceServers, so the indexes match.
-    const inUse = this.#iceServers.filter((server) => !this.#refusedIceServers?.has(server));
-    const { refused } = checkIceServers(PeerConnection, this.#rtcIceServers());
+    const inUse = this.#iceServersInUse();
+    const refused = refusedIceServers(PeerConnection, inUse.map(toRtcIceServer));
     const set = (this.#refusedIceServers ??= new WeakSet());
     for (const bad of refused) {
       set.add(inUse[bad.index]!);
@@ -765,6 +767,11 @@ export class Mesh extends EventTarget {
   #emit<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): void {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
+}
+
+/** An ICE server as RTCPeerConnection takes it (a copy: `urls` is mutable there). */
+function toRtcIceServer(server: IceServer): RTCIceServer {
+  return { ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] };
 }
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));

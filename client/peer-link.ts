@@ -103,8 +103,6 @@ export class PeerLink {
   #path: ConnectionPath | null = null;
   #pathReadsLeft = 0;
   #followedIce: EventTarget | null = null;
-  /** Local candidates of the current gathering round. */
-  #gathered = 0;
   readonly #configuration: RTCConfiguration;
   /** Host addresses the peer signalled (to tell a peer-reflexive candidate from a NAT). */
   readonly #remoteHosts = new Set<string>();
@@ -139,12 +137,8 @@ export class PeerLink {
     this.pc.addEventListener('icecandidate', (event) => {
       const candidate = event.candidate ? (event.candidate.toJSON() as IceCandidate) : null;
       const done = !candidate || candidate.candidate === '';
-      if (!done) this.#gathered++;
       this.handle({ type: 'local-candidate', candidate: done ? null : candidate });
-      if (done && this.#gatheredNothing()) this.handle({ type: 'no-local-candidates' });
-    });
-    this.pc.addEventListener('icegatheringstatechange', () => {
-      if (this.pc.iceGatheringState === 'gathering') this.#gathered = 0;
+      if (done && this.pc.iceGatheringState === 'complete' && this.#hasNoLocalCandidate()) this.handle({ type: 'no-local-candidates' });
     });
     this.pc.addEventListener('icecandidateerror', (event) => {
       const { url, errorCode, errorText } = event as RTCPeerConnectionIceErrorEvent;
@@ -439,18 +433,18 @@ export class PeerLink {
   }
 
   /**
-   * Gathering is over and found nothing. Counted, and checked against the local
-   * description too: @roamhq/wrtc sometimes reports the end of a round before its
-   * candidates (and a description without candidates is the browser's own word).
+   * Whether our local description (the current gathering round's) holds no candidate: the
+   * browser's own word, where counting `icecandidate` events is not (@roamhq/wrtc reports
+   * the end of a round before its candidates at times).
    */
-  #gatheredNothing(): boolean {
+  #hasNoLocalCandidate(): boolean {
     const sdp = this.pc.localDescription?.sdp;
-    return this.#gathered === 0 && this.pc.iceGatheringState === 'complete' && sdp !== undefined && !sdp.includes('a=candidate:');
+    return sdp !== undefined && !sdp.includes('a=candidate:');
   }
 
   /** Why ICE gave up, in words a user can act on. */
   #whyFailed(): string {
-    if (this.#gathered > 0) return 'ICE could not be restored after several restarts.';
+    if (this.pc.localDescription?.sdp.includes('a=candidate:')) return 'ICE could not be restored after several restarts.';
     // Not one address to connect from: only TURN could give one (relay-only), and it did not.
     const turn = (this.#configuration.iceServers ?? []).flatMap((server) => server.urls).filter((url) => /^turns?:/.test(url));
     return turn.length > 0

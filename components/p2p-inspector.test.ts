@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import type { P2pInspector } from './p2p-inspector.js';
 import { Mesh } from '../client/mesh.js';
-import { addChat, record, removeAll, signalingUrl, uniqueRoom, waitForMesh, waitUntil } from '../test/helpers.js';
+import { addChat, addInspectedChat, record, removeAll, signalingUrl, waitForMesh, waitUntil } from '../test/helpers.js';
 
 describe('<p2p-inspector>', () => {
   let elements: HTMLElement[] = [];
@@ -10,20 +10,8 @@ describe('<p2p-inspector>', () => {
     elements = [];
   });
 
-  /** Ann's chat in a new room, and an inspector (in English) attached to it. */
-  function annInspected(label: string) {
-    const room = uniqueRoom(label);
-    const a = addChat(room, 'Ann');
-    a.id = `chat-${room}`;
-    const inspector = document.createElement('p2p-inspector');
-    inspector.setAttribute('for', a.id);
-    inspector.setAttribute('lang', 'en');
-    document.body.append(inspector);
-    return { room, a, inspector };
-  }
-
   async function lesson() {
-    const { room, a, inspector } = annInspected('inspect');
+    const { room, a, inspector } = addInspectedChat('inspect');
     const signals = record(a, 'p2p-signal');
     await waitUntil(() => a.selfId !== null, 'Ann joined');
     const b = addChat(room, 'Bo');
@@ -81,7 +69,7 @@ describe('<p2p-inspector>', () => {
   });
 
   it('explains a peer reached through the server relay as readable by the server', async () => {
-    const { room, a, inspector } = annInspected('inspect-relay');
+    const { room, a, inspector } = addInspectedChat('inspect-relay');
     await waitUntil(() => a.selfId !== null, 'Ann joined');
     // A peer without WebRTC (a browser like WebKitGTK): the pair can only use the relay.
     const noWebrtc = new Mesh({ server: signalingUrl(), room, name: 'Old browser', RTCPeerConnection: null });

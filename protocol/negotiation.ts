@@ -488,8 +488,7 @@ function iceWatchdog(state: NegotiationState): Transition {
 function restartIce(state: NegotiationState): Transition {
   const { maxIceRestarts, maxIceRestartsBeforeConnected } = state.options;
   if (state.iceRestarts >= (state.everConnected ? maxIceRestarts : Math.min(maxIceRestarts, maxIceRestartsBeforeConnected))) {
-    const closed = close(state, 'ice-failed');
-    return { state: closed.state, effects: [note('ice-restart-limit', `${state.iceRestarts} restarts failed`), ...closed.effects] };
+    return giveUp(state, note('ice-restart-limit', `${state.iceRestarts} restarts failed`));
   }
   const restarting = { ...state, iceRestarts: state.iceRestarts + 1 };
   const offer = makeOffer(restarting, true);
@@ -499,8 +498,13 @@ function restartIce(state: NegotiationState): Transition {
 /** Nothing to connect from: give up at once (bye), unless ICE works anyway (an old round's pair). */
 function noLocalCandidates(state: NegotiationState): Transition {
   if (state.iceConnectionState === 'connected' || state.iceConnectionState === 'completed') return same(state);
+  return giveUp(state, note('no-local-candidates', 'gathering found no address to connect from'));
+}
+
+/** ICE will not work: close, saying why first, and tell the peer (`bye`). */
+function giveUp(state: NegotiationState, why: Effect): Transition {
   const closed = close(state, 'ice-failed');
-  return { state: closed.state, effects: [note('no-local-candidates', 'gathering found no address to connect from'), ...closed.effects] };
+  return { state: closed.state, effects: [why, ...closed.effects] };
 }
 
 /** Our offer got no answer in time (lost on the way, or the peer's machine lost it): offer again. */

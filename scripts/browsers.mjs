@@ -44,3 +44,16 @@ export function firefoxChoice() {
   const system = firstExisting([process.env.FIREFOX_PATH, '/usr/bin/firefox-esr', '/usr/bin/firefox']);
   return system ? { kind: 'puppeteer', executablePath: system } : null;
 }
+
+/**
+ * Launches Chromium or Firefox as the tests drive them: Playwright's own where installed,
+ * else the system's (Firefox ESR through Puppeteer's WebDriver BiDi, loaded only then).
+ */
+export async function launchBrowser(product) {
+  if (product === 'chromium') return chromium.launch(chromiumLaunchOptions());
+  const choice = firefoxChoice();
+  if (!choice) throw new Error('No Firefox found: apt-get install firefox-esr, or set FIREFOX_PATH.');
+  if (choice.kind === 'playwright') return firefox.launch({ firefoxUserPrefs: FIREFOX_PREFS });
+  const { default: puppeteer } = await import('puppeteer');
+  return puppeteer.launch({ browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS });
+}

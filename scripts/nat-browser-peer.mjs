@@ -5,22 +5,11 @@
 // hello and for ICE to settle, and prints one line: NAT-PEER {path, received, browser}.
 // Driving the browser from inside the home is what lets Firefox in: Puppeteer reaches it
 // over a local socket, which only the home's own loopback can see.
-import { chromium, firefox } from 'playwright-core';
-import puppeteer from 'puppeteer';
-import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice } from './browsers.mjs';
+import { launchBrowser } from './browsers.mjs';
 
 const settings = JSON.parse(process.env.P2P_NAT_BROWSER ?? 'null');
 if (!settings) throw new Error('P2P_NAT_BROWSER (JSON: browser, url, expect, path) is not set');
 const { browser: product, url, expect, path } = settings;
-
-function launch() {
-  if (product === 'chromium') return chromium.launch(chromiumLaunchOptions());
-  const choice = firefoxChoice();
-  if (!choice) throw new Error('No Firefox (apt-get install firefox-esr).');
-  return choice.kind === 'playwright'
-    ? firefox.launch({ firefoxUserPrefs: FIREFOX_PREFS })
-    : puppeteer.launch({ browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS });
-}
 
 /** Polls an expression in the page (Playwright and Puppeteer share `evaluate(string)`). */
 async function until(page, expression, what, timeoutMs) {
@@ -38,7 +27,7 @@ let report;
 let browser;
 let page;
 try {
-  browser = await launch();
+  browser = await launchBrowser(product);
   page = await browser.newPage();
   await page.goto(url);
   await until(page, `Boolean(${connectedPeer})`, 'a connected peer', 60_000);

@@ -1,8 +1,6 @@
 // Peers in *another* browser, for cross-browser tests: a test running in Chromium asks
 // for Firefox pages and the other way round (server command "remote-peer").
-import { chromium, firefox } from 'playwright-core';
-import puppeteer from 'puppeteer';
-import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice } from './browsers.mjs';
+import { launchBrowser } from './browsers.mjs';
 
 const browsers = new Map();
 const pages = new Map();
@@ -12,15 +10,7 @@ function browserFor(product) {
   // Cached as a promise: two requests at once share one launch.
   let browser = browsers.get(product);
   if (browser) return browser;
-  if (product === 'chromium') browser = chromium.launch(chromiumLaunchOptions());
-  else {
-    const choice = firefoxChoice();
-    if (!choice) throw new Error('No Firefox for the cross-browser test (apt-get install firefox-esr).');
-    browser =
-      choice.kind === 'playwright'
-        ? firefox.launch({ firefoxUserPrefs: FIREFOX_PREFS })
-        : puppeteer.launch({ browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS });
-  }
+  browser = launchBrowser(product);
   browsers.set(product, browser);
   return browser;
 }

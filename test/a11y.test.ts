@@ -8,7 +8,7 @@
 import { expect } from '@esm-bundle/chai';
 import { emulateMedia } from '@web/test-runner-commands';
 import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, removeAll, signalingUrl, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+import { addChat, addDemoFrame, addInspectedChat, demoLoaded, removeAll, signalingUrl, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
 
 interface AxeResult {
   violations: { id: string; impact: string; help: string; nodes: { target: string[]; failureSummary?: string }[] }[];
@@ -90,13 +90,7 @@ for (const scheme of ['light', 'dark'] as const)
 
     for (const lang of ['en', 'ko']) {
       it(`<p2p-inspector> in ${lang === 'en' ? 'English' : 'Korean'}, with the SDP and candidates open`, async () => {
-        const room = uniqueRoom(`a11y-inspector-${lang}`);
-        const a = addChat(room, 'Ann');
-        a.id = `chat-${room}`;
-        const inspector = document.createElement('p2p-inspector');
-        inspector.setAttribute('for', a.id);
-        inspector.setAttribute('lang', lang);
-        document.body.append(inspector);
+        const { room, a, inspector } = addInspectedChat(`a11y-inspector-${lang}`, lang);
         await waitUntil(() => a.selfId !== null, 'Ann joined');
         const b = addChat(room, 'Bo');
         elements = [a, b, inspector];
@@ -110,15 +104,9 @@ for (const scheme of ['light', 'dark'] as const)
     }
 
     it('the demo page, with its lesson connected', async () => {
-      const frame = document.createElement('iframe');
-      frame.style.width = '1200px';
-      frame.style.height = '900px';
-      frame.title = 'demo';
-      frame.src = `/demo/index.html?server=${encodeURIComponent(signalingUrl())}&room=${uniqueRoom('a11y-demo')}`;
-      document.body.append(frame);
+      const frame = addDemoFrame(uniqueRoom('a11y-demo'));
       elements = [frame];
-      await waitUntil(() => frame.contentDocument?.getElementById('lesson-button') !== null && frame.contentDocument?.readyState === 'complete', 'the demo');
-      const doc = frame.contentDocument!;
+      const doc = await demoLoaded(frame);
       (doc.querySelector('#join input[name="server"]') as HTMLInputElement).value = signalingUrl();
       (doc.getElementById('lesson-button') as HTMLButtonElement).click();
       const chats = () => [...doc.querySelectorAll('#lesson p2p-chat')] as P2pChat[];

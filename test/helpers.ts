@@ -1,6 +1,7 @@
 /** Helpers for the real-browser tests: a real signaling server, real RTCPeerConnections. */
 import '../components/index.js';
 import type { P2pChat } from '../components/p2p-chat.js';
+import type { P2pInspector } from '../components/p2p-inspector.js';
 import type { P2pEventMap } from '../components/events.js';
 
 declare global {
@@ -112,4 +113,33 @@ export async function meshOf(room: string, names: readonly string[], server?: st
 /** Sorted texts of the messages `list` recorded from `from`. */
 export function textsFrom(list: readonly { from: string; text: string }[], from: string | null): string[] {
   return list.filter((m) => m.from === from).map((m) => m.text);
+}
+
+/** Ann's chat in a new room, and a <p2p-inspector> (in `lang`) attached to it. */
+export function addInspectedChat(label: string, lang = 'en'): { room: string; a: P2pChat; inspector: P2pInspector } {
+  const room = uniqueRoom(label);
+  const a = addChat(room, 'Ann');
+  a.id = `chat-${room}`;
+  const inspector = document.createElement('p2p-inspector');
+  inspector.setAttribute('for', a.id);
+  inspector.setAttribute('lang', lang);
+  document.body.append(inspector);
+  return { room, a, inspector };
+}
+
+/** The demo page in a desktop-sized frame, joined to `room` on the test server. */
+export function addDemoFrame(room: string): HTMLIFrameElement {
+  const frame = document.createElement('iframe');
+  frame.style.width = '1200px';
+  frame.style.height = '900px';
+  frame.title = 'demo';
+  frame.src = `/demo/index.html?server=${encodeURIComponent(signalingUrl())}&room=${room}`;
+  document.body.append(frame);
+  return frame;
+}
+
+/** The demo's document once it has loaded. */
+export async function demoLoaded(frame: HTMLIFrameElement): Promise<Document> {
+  await waitUntil(() => frame.contentDocument?.readyState === 'complete' && frame.contentDocument.getElementById('chat') !== null, 'the demo');
+  return frame.contentDocument!;
 }

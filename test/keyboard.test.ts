@@ -7,7 +7,7 @@
 import { expect } from '@esm-bundle/chai';
 import { sendKeys } from '@web/test-runner-commands';
 import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, removeAll, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
+import { addChat, addDemoFrame, demoLoaded, removeAll, uniqueRoom, waitUntil } from './helpers.js';
 
 /** The focused element, looking into shadow roots. */
 function deepActive(doc: Document): Element | null {
@@ -31,15 +31,9 @@ describe('the demo with the keyboard alone', () => {
   afterEach(() => removeAll([frame, peer]));
 
   it('join, send, start the lesson and switch its inspector to Korean', async () => {
-    frame = document.createElement('iframe');
-    frame.style.width = '1200px';
-    frame.style.height = '900px';
-    frame.title = 'demo';
     const room = uniqueRoom('keyboard');
-    frame.src = `/demo/index.html?server=${encodeURIComponent(signalingUrl())}&room=${room}`;
-    document.body.append(frame);
-    await waitUntil(() => frame.contentDocument?.readyState === 'complete' && frame.contentDocument.getElementById('chat') !== null, 'the demo');
-    const doc = frame.contentDocument!;
+    frame = addDemoFrame(room);
+    const doc = await demoLoaded(frame);
     const chat = doc.getElementById('chat') as P2pChat;
     await waitUntil(() => chat.selfId !== null, 'the demo chat joined');
     // Someone to talk to.

@@ -16,8 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createSignalingServer } from '../../server/index.js';
@@ -31,20 +30,10 @@ const PUBLIC_IP = '198.19.0.1';
 
 const EXPECTED_PATH: Record<Profile, string> = { cone: 'nat', symmetric: 'turn', 'udp-blocked': 'turn', 'turn-down': 'server' };
 
-/** Serves the drop-in build and its test page from the public segment. */
-function servePages(): Promise<HttpServer> {
-  const files: Record<string, string> = {
-    '/test/fixtures/drop-in.html': 'text/html',
-    '/test/fixtures/chat-from-params.js': 'text/javascript',
-    '/dist/p2p-chat.js': 'text/javascript',
-  };
-  const http = createHttpServer((request, response) => {
-    const path = (request.url ?? '/').split('?')[0]!;
-    const type = files[path];
-    if (!type) return void response.writeHead(404).end();
-    response.writeHead(200, { 'content-type': type }).end(readFileSync(`${root}${path.slice(1)}`));
-  });
-  return new Promise((resolve) => http.listen(0, PUBLIC_IP, () => resolve(http)));
+/** Serves the drop-in build and its test page from the public segment (scripts/lab-pages.mjs). */
+async function servePages(): Promise<HttpServer> {
+  const { serveLabPages } = (await import(`${root}scripts/lab-pages.mjs`)) as { serveLabPages(host: string): Promise<HttpServer> };
+  return serveLabPages(PUBLIC_IP);
 }
 
 /** Runs a peer script inside a home's namespace; resolves with the report it prints (`NAT-PEER {json}`). */
