@@ -425,10 +425,13 @@ export class PeerLink {
       case 'note':
         this.hooks.note(effect.code, effect.detail);
         return;
-      case 'close':
+      case 'close': {
+        // Read from the connection before it is closed.
+        const why = effect.reason === 'ice-failed' ? this.#whyFailed() : null;
         this.#shutdown();
-        if (effect.reason === 'ice-failed') this.hooks.failed(this.#whyFailed());
+        if (why !== null) this.hooks.failed(why);
         return;
+      }
     }
   }
 
