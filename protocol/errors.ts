@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   'rate-limited': 'Too many messages: slow down (frames over the rate are dropped).',
   'server-full': 'The server has reached its capacity of clients.',
   'relay-disabled': 'This server does not relay chat messages: only direct (WebRTC) connections work here.',
+  'server-unavailable': 'This server cannot reach the shared state of its service (Redis) just now: try another server, or again in a moment.',
   'receiver-busy': 'The peer you are sending to does not read fast enough: your frames to it are being dropped.',
   // Raised by the client side (Mesh) to its user.
   'webrtc-unsupported': 'This browser cannot make WebRTC connections (no RTCPeerConnection).',

@@ -32,11 +32,13 @@ import { readChatMessage, type ChatMessage } from './chat.js';
 /**
  * The protocol version a client or server speaks, sent in the handshake (`new-peer`,
  * `welcome`, and each peer's summary). Version 1 is the original protocol (no field);
- * version 2 adds connection epochs on signals, `bye`, and the channel's `ping`/`pong`.
+ * version 2 adds connection epochs on signals, `bye`, and the channel's `ping`/`pong`;
+ * version 3 adds the error code `server-unavailable` (a server of a cluster that lost its
+ * Redis; older clients get `server-shutdown` with the same text).
  * Receivers ignore message types they do not know, so newer messages never break an
  * older client; a sender uses a newer message only with a peer that announced it.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {

@@ -8,6 +8,7 @@ import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type 
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
 import { parseTrustProxy } from './client-address.js';
 import { DEFAULT_TURN_TTL_SECONDS, parseTurnUrls } from './turn-credentials.js';
+import { DEFAULT_CLUSTER_GRACE_MS, type ClusterSettings } from './cluster-link.js';
 
 export const HELP = `Usage: p2p-chat-server [options]
 
@@ -53,12 +54,22 @@ Options:
   --no-relay             do not relay chat for pairs that cannot connect directly (a browser
                          without WebRTC, or failed ICE); such users are told why instead.
                          Relaying is on by default: the server then sees that chat text.
+  --redis <url>          share rooms with other processes of this server through Redis
+                         (redis://[user:password@]host:6379[/db], rediss:// for TLS; or
+                         P2P_REDIS_URL): peers on different processes chat as on one, and
+                         clients given several server URLs fail over between them
+  --redis-grace <s>      with --redis: how long the peers of a process that died may take
+                         to come back through another before they are announced gone
+                         (default ${DEFAULT_CLUSTER_GRACE_MS / 1000})
+  --redis-prefix <p>     with --redis: prefix of its keys and channels (default p2p-chat:)
   --log-level <level>    ${LOG_LEVELS.join(' | ')} (default info); JSON lines on stderr
   -h, --help             show this help
 
 Environment: PORT and HOST are used when --port / --host are not given; P2P_TURN_SECRET
-when no --turn-secret or --turn-secret-file is.
-HTTP GET /healthz on the same port answers {"status":"ok","rooms":n,"clients":n}.
+when no --turn-secret or --turn-secret-file is; P2P_REDIS_URL when no --redis is.
+HTTP GET /healthz on the same port answers {"status":"ok","pid":n,"redis":"off","rooms":n,
+"clients":n} (with --redis: 503 and "status":"redis-down" while Redis is unreachable);
+GET /metrics answers counters and gauges in the Prometheus text format.
 `;
 
 /** Files the command line names, read by the CLI itself (parsing stays pure). */
@@ -124,6 +135,30 @@ function turnAndTls(values: Record<string, string | boolean | undefined>, env: R
   };
 }
 
+function redisOption(values: Record<string, string | boolean | undefined>, env: Readonly<Record<string, string | undefined>>): ClusterSettings | undefined {
+  const url = (values['redis'] as string | undefined) ?? env['P2P_REDIS_URL'];
+  const grace = values['redis-grace'] as string | undefined;
+  const prefix = values['redis-prefix'] as string | undefined;
+  if (url === undefined || url === '') {
+    if (grace !== undefined || prefix !== undefined) throw new RangeError('--redis-grace and --redis-prefix need --redis (or P2P_REDIS_URL).');
+    return undefined;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RangeError(`--redis must be a URL like redis://host:6379, got "${url}".`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    throw new RangeError(`--redis must be a redis:// or rediss:// URL, got "${parsed.protocol}".`);
+  if (prefix !== undefined && !/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) throw new RangeError('--redis-prefix: 1 to 64 of A-Z a-z 0-9 _ . : -');
+  return {
+    url,
+    ...(grace === undefined ? {} : { graceMs: integer('redis-grace', grace, 1, 3600) * 1000 }),
+    ...(prefix === undefined ? {} : { prefix }),
+  };
+}
+
 /** Checked here so a bad value is a usage error, not a crash at start-up. */
 function trustProxyOption(raw: string): string {
   try {
@@ -165,6 +200,9 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         'allowed-origins': { type: 'string' },
         'no-relay': { type: 'boolean' },
         'log-level': { type: 'string' },
+        redis: { type: 'string' },
+        'redis-grace': { type: 'string' },
+        'redis-prefix': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -207,7 +245,8 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     if (secret === '') throw new RangeError('--turn-secret is empty.');
     const ttlSeconds = values['turn-ttl'] === undefined ? DEFAULT_TURN_TTL_SECONDS : integer('turn-ttl', values['turn-ttl'], 10, 7 * 24 * 3600);
     const withTurn: SignalingServerOptions = turnUrls ? { ...options, turn: { urls: turnUrls, secret: secret ?? '', ttlSeconds } } : options;
-    return { kind: 'run', options: withTurn, logLevel, files };
+    const cluster = redisOption(values, env);
+    return { kind: 'run', options: cluster ? { ...withTurn, redis: cluster } : withTurn, logLevel, files };
   } catch (error) {
     return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
   }

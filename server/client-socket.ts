@@ -28,6 +28,8 @@ export class ClientSocket extends WebSocket {
   id: string | null = null;
   name = '';
   room: string | null = null;
+  /** With --redis: which of this process's connections holds the id (0: none yet). */
+  conn = 0;
   /** Answered the last heartbeat ping. */
   alive = true;
   /**

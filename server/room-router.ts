@@ -13,13 +13,14 @@ import {
   type ErrorCode,
   type IceServer,
   type NewPeerRequest,
+  type PeerSummary,
   type RelayRequest,
   type ServerLimits,
   type ServerMessage,
   PROTOCOL_VERSION,
 } from '../protocol/index.js';
 import { RoomRegistry, summaryOf } from './room-registry.js';
-import { newIdentity, resumedIdentity } from './identity.js';
+import { newIdentity, resumedIdentity, type Identity } from './identity.js';
 import { silentLogger, type Logger } from './log.js';
 
 /** A connection as the router sees it. */
@@ -75,6 +76,16 @@ export class RoomRouter<M extends RouterMember> {
     return this.#byId.get(id);
   }
 
+  /** Calls `visit` with every joined member. */
+  forEachLocal(visit: (member: M) => void): void {
+    this.#byId.forEach((member) => visit(member));
+  }
+
+  /** Counters for /metrics: joins welcomed, members gone, frames relayed to a peer. */
+  joins = 0;
+  leaves = 0;
+  relayed = 0;
+
   reject(member: M, code: ErrorCode, message?: string, field?: string): void {
     this.#log({ event: 'error', level: 'debug', id: member.id, code, ...(field ? { field } : {}) });
     this.out.send(member, errorMessage(code, message, field));
@@ -82,21 +93,14 @@ export class RoomRouter<M extends RouterMember> {
 
   /** Phase 1: `new-peer`. A resume token brings the same id back, replacing an older connection. */
   join(member: M, request: NewPeerRequest): void {
-    const { maxRoomLength, maxNameLength, maxRoomSize } = this.options;
-    if (member.room !== null) return this.reject(member, 'already-joined');
-    if (request.room.length > maxRoomLength) return this.reject(member, 'too-large', `Room names have at most ${maxRoomLength} characters here.`, 'room');
-    if (request.name !== undefined && request.name.length > maxNameLength) {
-      return this.reject(member, 'too-large', `Names have at most ${maxNameLength} characters here.`, 'name');
-    }
+    if (this.refuseJoin(member, request)) return;
+    const { maxRoomSize } = this.options;
     const identity = request.resume === undefined ? newIdentity() : resumedIdentity(request.resume);
     const previous = this.#byId.get(identity.id);
     const sameRoom = previous !== undefined && previous !== member && previous.room === request.room;
     // Capacity first: a resume into a full room is refused without touching the live
     // session it would have replaced.
-    if (this.rooms.size(request.room) - (sameRoom ? 1 : 0) >= maxRoomSize) {
-      this.#log({ event: 'limit', level: 'warn', limit: 'room-size', room: request.room });
-      return this.reject(member, 'room-full', `Room "${request.room}" already has ${maxRoomSize} peers.`, 'room');
-    }
+    if (this.rooms.size(request.room) - (sameRoom ? 1 : 0) >= maxRoomSize) return this.refuseFull(member, request.room);
     // Only joins that would happen count against the join rates.
     const refused = this.gate(member, request.room);
     if (refused !== null) return this.reject(member, 'rate-limited', refused, 'room');
@@ -108,41 +112,77 @@ export class RoomRouter<M extends RouterMember> {
       this.leave(previous, 'replaced', !sameRoom);
       this.out.replaced(previous);
     }
-    member.id = identity.id;
-    member.name = request.name ?? defaultPeerName(identity.id);
-    member.webrtc = request.webrtc !== false;
-    member.version = request.version ?? 1;
+    this.takeIdentity(member, request, identity.id);
     const outcome = this.rooms.join(request.room, identity.id, member);
     if (!outcome.ok) {
       member.id = null;
-      return this.reject(member, 'room-full', `Room "${request.room}" already has ${maxRoomSize} peers.`, 'room');
+      return this.refuseFull(member, request.room);
     }
-    member.room = request.room;
-    this.#byId.set(identity.id, member);
-    this.#log({ event: 'join', id: identity.id, room: request.room, peers: outcome.others.length + 1, resumed: request.resume !== undefined });
+    this.admit(member, request.room, identity, outcome.others, request.resume !== undefined);
+    this.broadcast(request.room, identity.id, { type: 'new-peer', ...summaryOf(identity.id, member) });
+  }
+
+  /** The checks of a join that need no room state; true if it was refused. */
+  protected refuseJoin(member: M, request: NewPeerRequest): boolean {
+    const { maxRoomLength, maxNameLength } = this.options;
+    if (member.room !== null) this.reject(member, 'already-joined');
+    else if (request.room.length > maxRoomLength) this.reject(member, 'too-large', `Room names have at most ${maxRoomLength} characters here.`, 'room');
+    else if (request.name !== undefined && request.name.length > maxNameLength) {
+      this.reject(member, 'too-large', `Names have at most ${maxNameLength} characters here.`, 'name');
+    } else return false;
+    return true;
+  }
+
+  protected refuseFull(member: M, room: string): void {
+    this.#log({ event: 'limit', level: 'warn', limit: 'room-size', room });
+    this.reject(member, 'room-full', `Room "${room}" already has ${this.options.maxRoomSize} peers.`, 'room');
+  }
+
+  /** What the join request says about the member, under the id it gets. */
+  protected takeIdentity(member: M, request: NewPeerRequest, id: string): void {
+    member.id = id;
+    member.name = request.name ?? defaultPeerName(id);
+    member.webrtc = request.webrtc !== false;
+    member.version = request.version ?? 1;
+  }
+
+  /** The member is in the room (listed in `rooms`): it is known by its id and welcomed. */
+  protected admit(member: M, room: string, identity: Identity, peers: readonly PeerSummary[], resumed: boolean): void {
+    const id = identity.id;
+    member.room = room;
+    this.#byId.set(id, member);
+    this.joins++;
+    this.#log({ event: 'join', id, room, peers: peers.length + 1, resumed });
     const { limits } = this.options;
-    const iceServers = this.iceServersFor(identity.id);
     this.out.send(member, {
       type: 'welcome',
-      id: identity.id,
-      room: request.room,
-      peers: outcome.others,
-      iceServers,
+      id,
+      room,
+      peers,
+      iceServers: this.iceServersFor(id),
       limits,
       resume: identity.resume,
       version: PROTOCOL_VERSION,
     });
-    this.broadcast(request.room, identity.id, { type: 'new-peer', ...summaryOf(identity.id, member) });
   }
 
   /** Phases 2-3 (and the chat relay): a message for one peer of the sender's room, stamped with the sender's id. */
   relay(member: M, request: RelayRequest | ChatRelayRequest): void {
     if (member.room === null || member.id === null) return this.reject(member, 'not-joined');
     if (request.type === 'relay' && !this.options.limits.relay) return this.reject(member, 'relay-disabled');
-    const target = request.to === member.id ? undefined : this.rooms.find(member.room, request.to);
-    if (!target) return this.reject(member, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
+    if (request.to === member.id) return this.reject(member, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
     // Chat text passes through here only for `relay`: never logged.
-    this.out.forward(member, target, request.type === 'relay' ? { type: 'relay', from: member.id, message: request.message } : relayed(request, member.id));
+    const message: ServerMessage = request.type === 'relay' ? { type: 'relay', from: member.id, message: request.message } : relayed(request, member.id);
+    if (!this.deliver(member, member.room, request.to, message)) this.reject(member, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
+  }
+
+  /** Hands a stamped message to peer `to` of `room`; false if there is no such peer. */
+  protected deliver(from: M, room: string, to: string, message: ServerMessage): boolean {
+    const target = this.rooms.find(room, to);
+    if (!target) return false;
+    this.relayed++;
+    this.out.forward(from, target, message);
+    return true;
   }
 
   /** The ICE servers a peer gets: the static ones, then any minted for it. */
@@ -158,6 +198,7 @@ export class RoomRouter<M extends RouterMember> {
     if (id !== null && this.#byId.get(id) === member) this.#byId.delete(id);
     if (room === null || id === null || this.rooms.find(room, id) !== member || !this.rooms.leave(room, id)) return;
     this.#log({ event: 'leave', id, room, why });
+    this.leaves++;
     if (announce) this.broadcast(room, id, { type: 'peer-disconnected', id });
   }
 

@@ -20,6 +20,9 @@ import { ClientSocket } from './client-socket.js';
 import { Admission, type RateLimit } from './admission.js';
 import { parseTrustProxy, type TrustProxy } from './client-address.js';
 import { RoomRouter } from './room-router.js';
+import { ClusteredRoomRouter, type ClusterRouterOutput } from './clustered-room-router.js';
+import { ClusterLink, type ClusterSettings } from './cluster-link.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { turnIceServer, type TurnSettings } from './turn-credentials.js';
 
 export interface SignalingServerOptions {
@@ -92,6 +95,12 @@ export interface SignalingServerOptions {
    * (a browser without WebRTC, or failed ICE). The server then sees that text. Default true.
    */
   readonly relay?: boolean;
+  /**
+   * Share rooms with other processes through Redis: a `redis://` URL, or settings (key
+   * prefix, grace before a dead process's peers are announced gone). Default: rooms live
+   * in this process only.
+   */
+  readonly redis?: string | ClusterSettings;
   /** Where structured log entries go. Default: nowhere. */
   readonly logger?: Logger;
 }
@@ -99,6 +108,16 @@ export interface SignalingServerOptions {
 export interface SignalingServerStats {
   readonly rooms: number;
   readonly clients: number;
+}
+
+/** What `/healthz` answers (503 while a clustered process cannot reach Redis). */
+export interface HealthReport extends SignalingServerStats {
+  readonly status: 'ok' | 'redis-down';
+  /** The process id (pid) and, in a cluster, its name in Redis. */
+  readonly pid: number;
+  readonly node?: string;
+  /** 'off': not clustered. */
+  readonly redis: 'up' | 'down' | 'off';
 }
 
 export interface TlsFiles {
@@ -111,6 +130,7 @@ export interface SignalingServer {
   readonly url: string;
   readonly port: number;
   stats(): SignalingServerStats;
+  health(): HealthReport;
   /** With `tls`: takes a new certificate and key for the connections made from now on. */
   reloadTls(tls: TlsFiles): void;
   /** With `noServer`: hands one HTTP upgrade request to the signaling server. */
@@ -185,31 +205,49 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     joinsPerRoom: options.joinsPerRoom ?? DEFAULT_LIMITS.joinsPerRoom,
     ...(options.allowedOrigins ? { allowedOrigins: options.allowedOrigins } : {}),
   });
-  const router = new RoomRouter<Client>(
-    {
-      maxRoomSize,
-      maxRoomLength,
-      maxNameLength,
-      iceServers: options.iceServers ?? [],
-      ...(options.turn ? { iceServersFor: (id: string) => [turnIceServer(options.turn!, id)] } : {}),
-      limits: { maxRoomSize, maxFrameBytes: maxPayload, maxChatTextLength: LIMITS.maxChatTextLength, maxNameLength, relay: relayChat },
-      logger: log,
-    },
-    {
-      send: (client, message) => send(client, message),
-      sendEncoded: (client, encoded) => sendFrame(client, encoded()),
-      forward: (from, to, message) => forward(from, to, message),
-      replaced: (client) => closeClient(client, CLOSE_CODES.policyViolation, 'replaced by a newer connection'),
-    },
-    (client, room) => {
-      const allowed = admission.allowJoin(client.group, room, wholeMs());
-      if (allowed === 'ok') return null;
-      log({ event: 'limit', level: 'warn', limit: allowed === 'address' ? 'joins-per-ip' : 'joins-per-room', ip: client.ip, room });
-      return allowed === 'address'
-        ? 'Too many joins from your address: try again in a few seconds.'
-        : `Too many joins into room "${room}": try again in a few seconds.`;
-    },
-  );
+  const routerOptions = {
+    maxRoomSize,
+    maxRoomLength,
+    maxNameLength,
+    iceServers: options.iceServers ?? [],
+    ...(options.turn ? { iceServersFor: (id: string) => [turnIceServer(options.turn!, id)] } : {}),
+    limits: { maxRoomSize, maxFrameBytes: maxPayload, maxChatTextLength: LIMITS.maxChatTextLength, maxNameLength, relay: relayChat },
+    logger: log,
+  };
+  const output: ClusterRouterOutput<Client> = {
+    send: (client, message) => send(client, message),
+    sendEncoded: (client, encoded) => sendFrame(client, encoded()),
+    forward: (from, to, message) => forwardFrame(from.id ?? '?', from, to, encode(message)),
+    forwardRemote: (from, to, frame) => forwardFrame(from, null, to, frame),
+    replaced: (client) => closeClient(client, CLOSE_CODES.policyViolation, 'replaced by a newer connection'),
+    sendAway: (client, code, reason) => closeClient(client, code, reason),
+  };
+  const joinGate = (client: Client, room: string): string | null => {
+    const allowed = admission.allowJoin(client.group, room, wholeMs());
+    if (allowed === 'ok') return null;
+    log({ event: 'limit', level: 'warn', limit: allowed === 'address' ? 'joins-per-ip' : 'joins-per-room', ip: client.ip, room });
+    return allowed === 'address'
+      ? 'Too many joins from your address: try again in a few seconds.'
+      : `Too many joins into room "${room}": try again in a few seconds.`;
+  };
+  const clustered = options.redis === undefined ? null : new ClusteredRoomRouter<Client>(routerOptions, output, joinGate);
+  const router: RoomRouter<Client> = clustered ?? new RoomRouter<Client>(routerOptions, output, joinGate);
+  const cluster = clustered
+    ? await ClusterLink.open(
+        typeof options.redis === 'string' ? { url: options.redis } : options.redis!,
+        {
+          event: (event) => clustered.onEvent(event),
+          frame: (to, from, room, frame) => clustered.onFrame(to, from, room, frame),
+          status: (up) => {
+            if (up) void clustered.restore();
+          },
+        },
+        log,
+      )
+    : null;
+  if (cluster) clustered!.attach(cluster);
+  /** Frames answered with an error, by code (for /metrics). */
+  const refusedFrames = new Map<string, number>();
   /** Open WebSocket connections (ws tracks the sockets themselves in `wss.clients`). */
   let connected = 0;
   /**
@@ -254,8 +292,25 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   function answerHttp(request: IncomingMessage, response: ServerResponse): void {
     const path = (request.url ?? '/').split('?')[0];
     if (request.method === 'GET' && path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      response.end(JSON.stringify({ status: 'ok', ...stats() }));
+      const report = health();
+      response.writeHead(report.status === 'ok' ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(JSON.stringify(report));
+      return;
+    }
+    if (request.method === 'GET' && path === '/metrics') {
+      response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
+      const { rooms, clients } = stats();
+      response.end(
+        renderMetrics({
+          joins: router.joins,
+          leaves: router.leaves,
+          relayedFrames: router.relayed,
+          refusedFrames,
+          clients,
+          rooms,
+          redisUp: cluster ? cluster.up : null,
+        }),
+      );
       return;
     }
     response.writeHead(path === '/' ? 426 : 404, { 'content-type': 'text/plain; charset=utf-8' });
@@ -266,7 +321,19 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     return { rooms: router.rooms.roomCount, clients: connected };
   }
 
+  function health(): HealthReport {
+    const redis = cluster ? (cluster.up ? 'up' : 'down') : 'off';
+    return {
+      status: redis === 'down' ? 'redis-down' : 'ok',
+      pid: process.pid,
+      ...(cluster ? { node: cluster.node } : {}),
+      redis,
+      ...stats(),
+    };
+  }
+
   function send(client: Client, message: ServerMessage): void {
+    if (message.type === 'error') refusedFrames.set(message.code, (refusedFrames.get(message.code) ?? 0) + 1);
     sendFrame(client, encode(message));
   }
 
@@ -284,14 +351,13 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   /**
-   * A message one client sends another. Its bytes are counted against the sender until
-   * written out, so when the receiver's backlog is full the one who filled it is the one
-   * who is stopped, not the receiver.
+   * A message one client sends another (`from`: null when the sender is on another process
+   * of a cluster). Its bytes are counted against the sender until written out, so when the
+   * receiver's backlog is full the one who filled it is the one who is stopped, not the
+   * receiver.
    */
-  function forward(from: Client, to: Client, message: ServerMessage): void {
+  function forwardFrame(sender: string, from: Client | null, to: Client, frame: string): void {
     if (to.readyState !== WebSocket.OPEN || to.phase !== 1) return;
-    const frame = encode(message);
-    const sender = from.id ?? '?';
     const pending = (to.pendingBySender ??= new Map());
     const queued = to.bufferedAmount;
     let mine = pending.get(sender);
@@ -300,6 +366,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       // The backlog is everyone's: the receiver is not reading.
       if (mine.bytes * 2 < queued) return cutOffSlowReader(to);
       mine.dropped++;
+      // A sender on another process is limited by its own process's rate limit; here its frames are only dropped.
+      if (!from) return;
       const now = wholeMs();
       if (now - from.toldLimitedAt >= 1000) {
         from.toldLimitedAt = now;
@@ -458,6 +526,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     maxClients,
     maxConnectionsPerIp,
     trustProxy: trustProxy.kind,
+    ...(cluster ? { node: cluster.node, redis: cluster.up ? 'up' : 'down' } : {}),
     // The TURN URLs and lifetime, never the secret.
     ...(turn ? { turnUrls: turn.urls.join(','), turnTtlSeconds: turn.ttlSeconds } : {}),
   });
@@ -474,6 +543,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   let closing: Promise<void> | null = null;
   function close(): Promise<void> {
+    // In a cluster its peers stay listed, to come back through another process.
+    if (clustered) clustered.shuttingDown = true;
     closing ??= new Promise<void>((resolve) => {
       clearInterval(heartbeat);
       if (renewTurn) clearInterval(renewTurn);
@@ -490,7 +561,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
         const done = () => {
           clearTimeout(cut);
           log({ event: 'closed' });
-          resolve();
+          void (cluster?.close() ?? Promise.resolve()).then(() => resolve());
         };
         if (!http) return done();
         http.close(done);
@@ -500,5 +571,5 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     return closing;
   }
 
-  return { url, port: listening?.port ?? 0, stats, reloadTls, handleUpgrade, close };
+  return { url, port: listening?.port ?? 0, stats, health, reloadTls, handleUpgrade, close };
 }

@@ -8,7 +8,7 @@ import { SignalingConnection, type SignalingConnectionHooks, type SignalingSocke
 import { PeerDirectory } from '../../client/peer-directory.js';
 import { RelayTransport } from '../../client/relay-transport.js';
 import type { PeerLink } from '../../client/peer-link.js';
-import type { ChatMessage, ClientMessage, ServerMessage } from '../../protocol/index.js';
+import { PROTOCOL_VERSION, type ChatMessage, type ClientMessage, type ServerMessage } from '../../protocol/index.js';
 
 /** A WebSocket stand-in the test opens, feeds and drops by hand. */
 class FakeSocket implements SignalingSocket {
@@ -81,7 +81,7 @@ test('SignalingConnection: joins on open, speaks its version, and keeps signals 
   const first = FakeSocket.last!;
   assert.equal(c.send(offer(0)), 'queued', 'not joined yet');
   first.open();
-  assert.deepEqual(JSON.parse(first.sent[0]!), { type: 'new-peer', room: 'r', name: 'Ann', version: 2 });
+  assert.deepEqual(JSON.parse(first.sent[0]!), { type: 'new-peer', room: 'r', name: 'Ann', version: PROTOCOL_VERSION });
   first.receive(welcome());
   assert.equal(c.joined, true);
   assert.equal(c.send(offer(1)), 'sent');

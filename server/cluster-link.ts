@@ -1,0 +1,234 @@
+/**
+ * One signaling process's link to the others through Redis: two connections (commands,
+ * and a subscription to this process's own channel), the scripts that change shared room
+ * state, the process's liveness key, and the reaping of processes that died.
+ *
+ * ioredis restores the subscription after a reconnect. While either connection is down
+ * the link is "down": nothing is queued for later (commands fail at once), and the
+ * router refuses joins until it is up again.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Redis as RedisClient, RedisOptions } from 'ioredis';
+import { DEAD_NODES_SCRIPT, JOIN_SCRIPT, LEAVE_SCRIPT, REAP_SCRIPT } from './redis-scripts.js';
+import { silentLogger, type Logger } from './log.js';
+
+export interface ClusterSettings {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS). */
+  readonly url: string;
+  /** Key and channel prefix, so several services can share one Redis. Default `p2p-chat:`. */
+  readonly prefix?: string;
+  /** How long the peers of a process that died may take to come back elsewhere before they are announced gone. Default 10 s. */
+  readonly graceMs?: number;
+  /** How often the liveness key is renewed (it expires after three times this). Default 1 s. */
+  readonly livenessMs?: number;
+}
+
+export const DEFAULT_CLUSTER_GRACE_MS = 10_000;
+const DEFAULT_LIVENESS_MS = 1000;
+
+/** A change to a room, in the order Redis made it. */
+export type ClusterEvent =
+  | {
+      readonly t: 'j';
+      readonly q: number;
+      readonly r: string;
+      readonly i: string;
+      readonly c: string;
+      readonly n: string;
+      readonly e: string;
+      readonly m?: readonly string[];
+    }
+  | {
+      readonly t: 'l';
+      readonly q: number;
+      readonly r: string;
+      readonly i: string;
+      readonly c: string;
+      readonly n: string;
+      readonly a: number;
+      readonly l: number;
+      readonly x: number;
+    };
+
+export interface ClusterHandlers {
+  event(event: ClusterEvent): void;
+  /** A frame for one of this process's clients, from a peer on another process. */
+  frame(to: string, from: string, room: string, frame: string): void;
+  /** The link went up or down. */
+  status(up: boolean): void;
+}
+
+type JoinOutcome = 'ok' | 'full' | 'moved';
+
+interface ClusterCommands {
+  p2pJoin(...args: string[]): Promise<JoinOutcome>;
+  p2pLeave(...args: string[]): Promise<number>;
+  p2pReap(...args: string[]): Promise<number>;
+  p2pDeadNodes(...args: string[]): Promise<string[]>;
+}
+
+export class ClusterLink {
+  /** This process in the service: random for each start, so a restarted process is a new one. */
+  readonly node = randomBytes(6).toString('base64url');
+  readonly prefix: string;
+  readonly graceMs: number;
+  readonly #livenessMs: number;
+  readonly #commands: RedisClient & ClusterCommands;
+  readonly #subscriber: RedisClient;
+  readonly #channel: string;
+  readonly #log: Logger;
+  #up = false;
+  #closed = false;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  /** Processes seen dead, and since when (ms): reaped once the grace has passed. */
+  readonly #deadSince = new Map<string, number>();
+
+  private constructor(
+    Redis: typeof import('ioredis').Redis,
+    readonly settings: ClusterSettings,
+    readonly handlers: ClusterHandlers,
+    log: Logger,
+  ) {
+    this.prefix = settings.prefix ?? 'p2p-chat:';
+    this.graceMs = settings.graceMs ?? DEFAULT_CLUSTER_GRACE_MS;
+    this.#livenessMs = settings.livenessMs ?? DEFAULT_LIVENESS_MS;
+    this.#channel = `${this.prefix}c:${this.node}`;
+    this.#log = log;
+    const options: RedisOptions = {
+      // Fail at once while down instead of piling commands up for later.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(100 * times, 1000),
+      lazyConnect: true,
+    };
+    this.#commands = new Redis(settings.url, { ...options, connectionName: `p2p-chat-${this.node}` }) as RedisClient & ClusterCommands;
+    // The subscriber may queue its SUBSCRIBE until it is connected.
+    this.#subscriber = new Redis(settings.url, { ...options, enableOfflineQueue: true, connectionName: `p2p-chat-${this.node}-sub` });
+    this.#commands.defineCommand('p2pJoin', { numberOfKeys: 0, lua: JOIN_SCRIPT });
+    this.#commands.defineCommand('p2pLeave', { numberOfKeys: 0, lua: LEAVE_SCRIPT });
+    this.#commands.defineCommand('p2pReap', { numberOfKeys: 0, lua: REAP_SCRIPT });
+    this.#commands.defineCommand('p2pDeadNodes', { numberOfKeys: 0, lua: DEAD_NODES_SCRIPT });
+    for (const [name, connection] of [
+      ['commands', this.#commands],
+      ['subscriber', this.#subscriber],
+    ] as const) {
+      // An error event without a listener would crash the process: log it, the client reconnects.
+      connection.on('error', (error: Error & { code?: string }) =>
+        this.#log({ event: 'redis-error', level: 'warn', connection: name, code: error.code ?? error.message }),
+      );
+      connection.on('ready', () => this.#checkStatus());
+      connection.on('close', () => this.#checkStatus());
+      connection.on('end', () => this.#checkStatus());
+    }
+    this.#subscriber.on('message', (_channel: string, text: string) => this.#onMessage(text));
+  }
+
+  /**
+   * Connects both connections (up to `waitMs` for Redis to answer; a server whose Redis is
+   * not there yet starts anyway, "down", and comes up when Redis does).
+   */
+  static async open(settings: ClusterSettings, handlers: ClusterHandlers, log: Logger = silentLogger, waitMs = 5000): Promise<ClusterLink> {
+    const { Redis } = await import('ioredis');
+    const link = new ClusterLink(Redis, settings, handlers, log);
+    await link.#start(waitMs);
+    return link;
+  }
+
+  get up(): boolean {
+    return this.#up;
+  }
+
+  async #start(waitMs: number): Promise<void> {
+    const connected = Promise.allSettled([this.#commands.connect(), this.#subscriber.connect()]);
+    void this.#subscriber.subscribe(this.#channel).catch(() => {});
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([connected, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    clearTimeout(timer);
+    this.#timer = setInterval(() => void this.#tick(), this.#livenessMs);
+    this.#timer.unref();
+    await this.#tick();
+    this.#checkStatus();
+  }
+
+  #checkStatus(): void {
+    if (this.#closed) return;
+    const up = this.#commands.status === 'ready' && this.#subscriber.status === 'ready';
+    if (up === this.#up) return;
+    this.#up = up;
+    this.#log({ event: up ? 'redis-up' : 'redis-down', level: up ? 'info' : 'warn', node: this.node });
+    if (up) void this.#tick();
+    this.handlers.status(up);
+  }
+
+  #onMessage(text: string): void {
+    if (text.charCodeAt(0) === 0x66 /* f */) {
+      // `f<to>\n<from>\n<room>\n<frame>`: ids and rooms never hold a newline.
+      const a = text.indexOf('\n');
+      const b = text.indexOf('\n', a + 1);
+      const c = text.indexOf('\n', b + 1);
+      if (a < 0 || b < 0 || c < 0) return;
+      this.handlers.frame(text.slice(1, a), text.slice(a + 1, b), text.slice(b + 1, c), text.slice(c + 1));
+      return;
+    }
+    try {
+      this.handlers.event(JSON.parse(text) as ClusterEvent);
+    } catch (error) {
+      this.#log({ event: 'cluster-bad-event', level: 'error', message: (error as Error).message });
+    }
+  }
+
+  /** Joins (or puts back) a member: 'ok' is followed by its join event on this process's channel. */
+  join(id: string, conn: string, entry: string, room: string, maxRoomSize: number, force = false): Promise<JoinOutcome> {
+    return this.#commands.p2pJoin(this.prefix, id, this.node, conn, entry, room, String(maxRoomSize), force ? '1' : '0');
+  }
+
+  async leave(id: string, conn: string): Promise<boolean> {
+    return (await this.#commands.p2pLeave(this.prefix, id, conn)) === 1;
+  }
+
+  /** A frame for a peer held by another process; false if it could not be handed to Redis. */
+  sendFrame(node: string, to: string, from: string, room: string, frame: string): boolean {
+    if (!this.#up) return false;
+    this.#commands.publish(`${this.prefix}c:${node}`, `f${to}\n${from}\n${room}\n${frame}`).catch(() => {});
+    return true;
+  }
+
+  /** Renews the liveness key; reaps processes dead for longer than the grace. */
+  async #tick(): Promise<void> {
+    if (this.#closed || this.#commands.status !== 'ready') return;
+    try {
+      await this.#commands
+        .multi()
+        .set(`${this.prefix}a:${this.node}`, '1', 'PX', this.#livenessMs * 3)
+        .sadd(`${this.prefix}nodes`, this.node)
+        .exec();
+      const dead = new Set(await this.#commands.p2pDeadNodes(this.prefix));
+      const now = Date.now();
+      for (const node of this.#deadSince.keys()) if (!dead.has(node)) this.#deadSince.delete(node);
+      for (const node of dead) {
+        const since = this.#deadSince.get(node) ?? now;
+        this.#deadSince.set(node, since);
+        if (now - since < this.graceMs) continue;
+        const reaped = await this.#commands.p2pReap(this.prefix, node);
+        this.#deadSince.delete(node);
+        if (reaped >= 0) this.#log({ event: 'node-reaped', level: 'warn', node, peers: reaped });
+      }
+    } catch (error) {
+      this.#log({ event: 'redis-error', level: 'warn', connection: 'commands', code: (error as Error).message });
+    }
+  }
+
+  /**
+   * Leaves the service. This process's peers stay listed: they are reaped after the grace
+   * unless they come back through another process (as after a crash, without the wait
+   * for the liveness key to expire).
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#commands.status === 'ready') await this.#commands.del(`${this.prefix}a:${this.node}`).catch(() => {});
+    this.#subscriber.disconnect();
+    this.#commands.disconnect();
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The room rules when several processes share rooms through Redis (`--redis`). The same
+ * messages as on one process, with the same checks, but a room's membership lives in
+ * Redis and every join and leave comes back to each process that has members in the room
+ * as an event, in the one order Redis made them (redis-scripts.ts). This process keeps:
+ *
+ * - its own members in `rooms` (what it delivers to), as on one process;
+ * - for each room it has members in, a mirror of the whole room (who, on which process),
+ *   so an offer or candidate for a peer elsewhere goes straight to that process's channel.
+ *
+ * A join waits for its own event, which carries the room's members: the welcome lists
+ * exactly the room as Redis had it at that point, and later events follow it in order.
+ * Leaves are told to this process's members at once (a peer that leaves while Redis is
+ * away is still announced here) and to the others through Redis.
+ */
+import { encode, type NewPeerRequest, type PeerSummary, type ServerMessage } from '../protocol/index.js';
+import { RoomRouter, type JoinGate, type RoomRouterOptions, type RouterMember, type RouterOutput } from './room-router.js';
+import { summaryOf } from './room-registry.js';
+import { newIdentity, resumedIdentity, type Identity } from './identity.js';
+import { silentLogger, type Logger } from './log.js';
+import type { ClusterEvent, ClusterLink } from './cluster-link.js';
+
+/** A connection as the clustered router sees it: `conn` tells its connections apart (0: none). */
+export interface ClusterMember extends RouterMember {
+  conn: number;
+}
+
+export interface ClusterRouterOutput<M extends ClusterMember> extends RouterOutput<M> {
+  /** A frame for `to` from a peer held by another process (its bytes count against that sender). */
+  forwardRemote(from: string, to: M, frame: string): void;
+  /** Sends `member` away for a moment (it reconnects and joins again): `code` is the close code. */
+  sendAway(member: M, code: number, reason: string): void;
+}
+
+interface MirrorEntry {
+  readonly node: string;
+  readonly conn: string;
+  /** The member as listed to others (JSON), parsed only when someone needs it. */
+  readonly summary: string;
+}
+
+interface RoomMirror {
+  seq: number;
+  members: Map<string, MirrorEntry>;
+}
+
+interface PendingJoin<M> {
+  readonly member: M;
+  readonly identity: Identity;
+  readonly room: string;
+  readonly resumed: boolean;
+}
+
+function parseEntry(entry: string): MirrorEntry | null {
+  const a = entry.indexOf('\n');
+  const b = entry.indexOf('\n', a + 1);
+  if (a < 0 || b < 0) return null;
+  return { node: entry.slice(0, a), conn: entry.slice(a + 1, b), summary: entry.slice(b + 1) };
+}
+
+export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> {
+  readonly #mirrors = new Map<string, RoomMirror>();
+  readonly #pending = new Map<string, PendingJoin<M>>();
+  /** Leaves Redis has not heard of yet (it was away): id → conn. */
+  readonly #unsentLeaves = new Map<string, string>();
+  readonly #log: Logger;
+  #nextConn = 1;
+  #link: ClusterLink | null = null;
+  /** Set while the server shuts down: its members stay listed, to resume elsewhere. */
+  shuttingDown = false;
+
+  constructor(
+    options: RoomRouterOptions,
+    override readonly out: ClusterRouterOutput<M>,
+    gate?: JoinGate<M>,
+  ) {
+    super(options, out, gate);
+    this.#log = options.logger ?? silentLogger;
+  }
+
+  /** The link is made after the router (its handlers call the router). */
+  attach(link: ClusterLink): void {
+    this.#link = link;
+  }
+
+  get #up(): boolean {
+    return this.#link?.up === true;
+  }
+
+  override join(member: M, request: NewPeerRequest): void {
+    if (member.conn !== 0 && member.room === null) return void this.reject(member, 'already-joined');
+    if (this.refuseJoin(member, request)) return;
+    const link = this.#link;
+    if (!link || !this.#up) return this.#unavailable(member);
+    // The room's size is only known to Redis: the join rates count every join that asks.
+    const refused = this.gate(member, request.room);
+    if (refused !== null) return this.reject(member, 'rate-limited', refused, 'room');
+    const identity = request.resume === undefined ? newIdentity() : resumedIdentity(request.resume);
+    this.takeIdentity(member, request, identity.id);
+    const conn = String((member.conn = this.#nextConn++));
+    this.#pending.set(conn, { member, identity, room: request.room, resumed: request.resume !== undefined });
+    const entry = `${link.node}\n${conn}\n${JSON.stringify(summaryOf(identity.id, member))}`;
+    link.join(identity.id, conn, entry, request.room, this.options.maxRoomSize).then(
+      (outcome) => {
+        // 'ok': the join event (on this process's channel) finishes it.
+        if (outcome === 'ok' || this.#pending.get(conn)?.member !== member) return;
+        this.#pending.delete(conn);
+        this.#reset(member);
+        this.refuseFull(member, request.room);
+      },
+      (error: Error) => {
+        if (this.#pending.get(conn)?.member !== member) return;
+        this.#log({ event: 'redis-error', level: 'warn', during: 'join', code: error.message });
+        this.#pending.delete(conn);
+        this.#reset(member);
+        this.#unavailable(member);
+      },
+    );
+  }
+
+  #reset(member: M): void {
+    member.id = null;
+    member.conn = 0;
+  }
+
+  /** Refuses a join while Redis is away, and sends the client on (to another process, or here later). */
+  #unavailable(member: M): void {
+    const text = 'This server cannot reach the service’s shared state (Redis) just now: try another server, or again in a moment.';
+    // Clients before protocol version 3 do not know the code; they show the text.
+    this.reject(member, member.version >= 3 ? 'server-unavailable' : 'server-shutdown', text);
+    this.out.sendAway(member, 1013, 'shared state unavailable');
+  }
+
+  protected override deliver(from: M, room: string, to: string, message: ServerMessage): boolean {
+    if (super.deliver(from, room, to, message)) return true;
+    const entry = this.#mirrors.get(room)?.members.get(to);
+    if (!entry || !this.#link) return false;
+    // A peer on another process: straight to that process (dropped while Redis is away).
+    if (this.#link.sendFrame(entry.node, to, from.id!, room, encode(message))) this.relayed++;
+    return true;
+  }
+
+  override leave(member: M, why: string, announce = true): void {
+    const { id, room, conn } = member;
+    if (conn !== 0 && room === null) {
+      // Left while its join was on the way: the join event will find it gone.
+      this.#pending.delete(String(conn));
+      member.conn = 0;
+      if (id !== null) void this.#leaveRedis(id, String(conn));
+      return;
+    }
+    const listed = id !== null && room !== null && this.rooms.find(room, id) === member;
+    super.leave(member, why, announce);
+    member.conn = 0;
+    if (!listed || this.shuttingDown) return;
+    this.#dropMirrorIfUnused(room!);
+    void this.#leaveRedis(id!, String(conn));
+  }
+
+  async #leaveRedis(id: string, conn: string): Promise<void> {
+    if (!this.#link || !this.#up) {
+      this.#unsentLeaves.set(id, conn);
+      return;
+    }
+    try {
+      await this.#link.leave(id, conn);
+    } catch {
+      this.#unsentLeaves.set(id, conn);
+    }
+  }
+
+  #dropMirrorIfUnused(room: string): void {
+    if (this.rooms.size(room) > 0) return;
+    for (const pending of this.#pending.values()) if (pending.room === room) return;
+    this.#mirrors.delete(room);
+  }
+
+  /** An event from Redis, in the order Redis made the changes. */
+  onEvent(event: ClusterEvent): void {
+    if (event.t === 'j') this.#onJoinEvent(event);
+    else this.#onLeaveEvent(event);
+  }
+
+  /** A frame from a peer on another process for one of ours: never across rooms. */
+  onFrame(to: string, from: string, room: string, frame: string): void {
+    const target = this.rooms.find(room, to);
+    if (target) this.out.forwardRemote(from, target, frame);
+  }
+
+  #onJoinEvent(event: Extract<ClusterEvent, { t: 'j' }>): void {
+    const node = this.#link?.node;
+    const entry = parseEntry(event.e);
+    if (!entry) return;
+    // The same id held here by another connection: that one was replaced (resumed elsewhere).
+    const local = this.byId(event.i);
+    if (local && local.room === event.r && !(event.n === node && String(local.conn) === event.c)) {
+      this.#log({ event: 'replaced', id: event.i, room: event.r });
+      super.leave(local, 'replaced', false);
+      local.conn = 0;
+      this.out.replaced(local);
+    }
+    let mirror = this.#mirrors.get(event.r);
+    const before = mirror?.members.get(event.i);
+    if (event.m) {
+      // Our own join: the whole room as Redis has it. Whatever this process missed is told now.
+      const members = new Map<string, MirrorEntry>();
+      for (let k = 0; k + 1 < event.m.length; k += 2) {
+        const parsed = parseEntry(event.m[k + 1]!);
+        if (parsed) members.set(event.m[k]!, parsed);
+      }
+      if (mirror) this.#announceDifference(event.r, event.i, mirror.members, members);
+      mirror = { seq: event.q, members };
+      this.#mirrors.set(event.r, mirror);
+    } else {
+      if (!mirror || event.q <= mirror.seq) return;
+      mirror.seq = event.q;
+      mirror.members.set(event.i, entry);
+    }
+    const pending = event.n === node ? this.#pending.get(event.c) : undefined;
+    if (event.n === node && !pending && !(local && String(local.conn) === event.c)) {
+      // Its connection is gone already: take it out again.
+      void this.#leaveRedis(event.i, event.c);
+      return;
+    }
+    if (pending) {
+      this.#pending.delete(event.c);
+      this.#welcome(pending, mirror);
+    }
+    // A member put back as it was (after Redis came back) is not new to anyone.
+    if (before && before.conn === event.c && before.node === event.n) return;
+    this.#tellLocal(event.r, event.i, { type: 'new-peer', ...(JSON.parse(entry.summary) as PeerSummary) });
+  }
+
+  #welcome(pending: PendingJoin<M>, mirror: RoomMirror): void {
+    const { member, identity, room } = pending;
+    const outcome = this.rooms.join(room, identity.id, member);
+    if (!outcome.ok) {
+      // More of ours than the room holds can only mean a bug; never more than the cap.
+      this.#reset(member);
+      return this.refuseFull(member, room);
+    }
+    const peers: PeerSummary[] = [];
+    for (const [id, entry] of mirror.members) if (id !== identity.id) peers.push(JSON.parse(entry.summary) as PeerSummary);
+    this.admit(member, room, identity, peers, pending.resumed);
+  }
+
+  #onLeaveEvent(event: Extract<ClusterEvent, { t: 'l' }>): void {
+    const node = this.#link?.node;
+    const mirror = this.#mirrors.get(event.r);
+    if (mirror && event.q > mirror.seq) {
+      mirror.seq = event.q;
+      if (mirror.members.get(event.i)?.conn === event.c) mirror.members.delete(event.i);
+    }
+    const local = event.n === node ? this.rooms.find(event.r, event.i) : undefined;
+    if (local && String(local.conn) === event.c) {
+      // Ours and still here: it joined another room through another connection (closed
+      // as replaced), or Redis had counted it gone (sent to join again).
+      super.leave(local, event.x ? 'replaced' : 'reaped', true);
+      local.conn = 0;
+      if (event.x) this.out.replaced(local);
+      else this.out.sendAway(local, 1013, 'rejoin');
+      this.#dropMirrorIfUnused(event.r);
+      return;
+    }
+    if (event.a && !(event.l && event.n === node)) this.#tellLocal(event.r, event.i, { type: 'peer-disconnected', id: event.i });
+  }
+
+  /** Tells this process's members of `room` (but `exceptId`) what changed. */
+  #tellLocal(room: string, exceptId: string, message: ServerMessage): void {
+    if (this.rooms.size(room) > 0) this.broadcast(room, exceptId, message);
+  }
+
+  #announceDifference(room: string, joiner: string, before: Map<string, MirrorEntry>, after: Map<string, MirrorEntry>): void {
+    for (const [id] of before) if (id !== joiner && !after.has(id)) this.#tellLocal(room, id, { type: 'peer-disconnected', id });
+    for (const [id, entry] of after) {
+      const was = before.get(id);
+      if (id !== joiner && (!was || was.conn !== entry.conn)) this.#tellLocal(room, id, { type: 'new-peer', ...(JSON.parse(entry.summary) as PeerSummary) });
+    }
+  }
+
+  /**
+   * Redis is back: leaves it missed go out, then every member of this process is put back
+   * (Redis may have lost everything); each comes back as an event with the room, which
+   * tells this process's members what changed meanwhile.
+   */
+  async restore(): Promise<void> {
+    const link = this.#link;
+    if (!link) return;
+    for (const [id, conn] of [...this.#unsentLeaves]) {
+      this.#unsentLeaves.delete(id);
+      await this.#leaveRedis(id, conn);
+    }
+    for (const member of this.#localMembers()) {
+      if (member.id === null || member.room === null || member.conn === 0) continue;
+      const entry = `${link.node}\n${member.conn}\n${JSON.stringify(summaryOf(member.id, member))}`;
+      try {
+        const outcome = await link.join(member.id, String(member.conn), entry, member.room, this.options.maxRoomSize, true);
+        if (outcome === 'moved' && this.rooms.find(member.room, member.id) === member) {
+          super.leave(member, 'replaced', false);
+          member.conn = 0;
+          this.out.replaced(member);
+        }
+      } catch {
+        return; // down again: the next time it comes up starts over
+      }
+    }
+  }
+
+  #localMembers(): M[] {
+    const members: M[] = [];
+    this.forEachLocal((member) => members.push(member));
+    return members;
+  }
+}
