@@ -67,9 +67,9 @@ Options:
 
 Environment: PORT and HOST are used when --port / --host are not given; P2P_TURN_SECRET
 when no --turn-secret or --turn-secret-file is; P2P_REDIS_URL when no --redis is.
-HTTP GET /healthz on the same port answers {"status":"ok","pid":n,"redis":"off","rooms":n,
-"clients":n} (with --redis: 503 and "status":"redis-down" while Redis is unreachable);
-GET /metrics answers counters and gauges in the Prometheus text format.
+HTTP GET /healthz on the same port answers {"status":"ok","rooms":n,"clients":n}; with
+--redis also "pid", "node" and "redis":"up", and 503 with "status":"redis-down" while
+Redis is unreachable. GET /metrics: counters and gauges in the Prometheus text format.
 `;
 
 /** Files the command line names, read by the CLI itself (parsing stays pure). */

@@ -68,6 +68,16 @@ test('parseCli: every flag, and ICE servers as a URL list or JSON', () => {
   assert.equal(parseCli([], { PORT: '1234' }).kind === 'run' && (parseCli([], { PORT: '1234' }) as { options: { port: number } }).options.port, 1234);
 });
 
+test('parseCli: --redis (or P2P_REDIS_URL) with its grace and prefix', () => {
+  const command = parseCli(['--redis', 'redis://:pw@127.0.0.1:6380/2', '--redis-grace', '4', '--redis-prefix', 'chat:']);
+  assert.equal(command.kind, 'run');
+  assert.deepEqual(command.kind === 'run' && command.options.redis, { url: 'redis://:pw@127.0.0.1:6380/2', graceMs: 4000, prefix: 'chat:' });
+  const fromEnv = parseCli([], { P2P_REDIS_URL: 'rediss://cache.example:6380' });
+  assert.deepEqual(fromEnv.kind === 'run' && fromEnv.options.redis, { url: 'rediss://cache.example:6380' });
+  const single = parseCli([]);
+  assert.equal(single.kind === 'run' && single.options.redis, undefined);
+});
+
 test('parseCli: bad flags are clear errors, --help is help', () => {
   assert.deepEqual(parseCli(['--help']), { kind: 'help' });
   assert.deepEqual(parseCli(['-h']), { kind: 'help' });
@@ -81,6 +91,11 @@ test('parseCli: bad flags are clear errors, --help is help', () => {
     ['--nope'],
     ['--rate', '0'],
     ['--max-name-length', '41'],
+    ['--redis', 'localhost:6379'],
+    ['--redis', 'http://localhost:6379'],
+    ['--redis-grace', '5'],
+    ['--redis', 'redis://h:6379', '--redis-grace', '0'],
+    ['--redis', 'redis://h:6379', '--redis-prefix', 'a b'],
   ]) {
     const command = parseCli(args);
     assert.equal(command.kind, 'error', args.join(' '));

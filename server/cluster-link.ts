@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
-import { DEAD_NODES_SCRIPT, JOIN_SCRIPT, LEAVE_SCRIPT, REAP_SCRIPT } from './redis-scripts.js';
+import { DEAD_NODES_SCRIPT, JOIN_SCRIPT, LEAVE_SCRIPT, REAP_SCRIPT, SYNC_SCRIPT } from './redis-scripts.js';
 import { silentLogger, type Logger } from './log.js';
 
 export interface ClusterSettings {
@@ -48,7 +48,9 @@ export type ClusterEvent =
       readonly a: number;
       readonly l: number;
       readonly x: number;
-    };
+    }
+  /** A room's whole membership (m: id, entry, id, entry, ...; an empty room may come as {}). */
+  | { readonly t: 's'; readonly r: string; readonly m: readonly string[] | Record<string, never> };
 
 export interface ClusterHandlers {
   event(event: ClusterEvent): void;
@@ -65,6 +67,7 @@ interface ClusterCommands {
   p2pLeave(...args: string[]): Promise<number>;
   p2pReap(...args: string[]): Promise<number>;
   p2pDeadNodes(...args: string[]): Promise<string[]>;
+  p2pSync(...args: string[]): Promise<number>;
 }
 
 export class ClusterLink {
@@ -108,6 +111,7 @@ export class ClusterLink {
     this.#commands.defineCommand('p2pLeave', { numberOfKeys: 0, lua: LEAVE_SCRIPT });
     this.#commands.defineCommand('p2pReap', { numberOfKeys: 0, lua: REAP_SCRIPT });
     this.#commands.defineCommand('p2pDeadNodes', { numberOfKeys: 0, lua: DEAD_NODES_SCRIPT });
+    this.#commands.defineCommand('p2pSync', { numberOfKeys: 0, lua: SYNC_SCRIPT });
     for (const [name, connection] of [
       ['commands', this.#commands],
       ['subscriber', this.#subscriber],
@@ -184,6 +188,11 @@ export class ClusterLink {
 
   async leave(id: string, conn: string): Promise<boolean> {
     return (await this.#commands.p2pLeave(this.prefix, id, conn)) === 1;
+  }
+
+  /** Asks for a room's whole membership: it comes as an `s` event, in order with the others. */
+  async sync(room: string): Promise<void> {
+    await this.#commands.p2pSync(this.prefix, room, this.node);
   }
 
   /** A frame for a peer held by another process; false if it could not be handed to Redis. */

@@ -39,10 +39,8 @@ interface MirrorEntry {
   readonly summary: string;
 }
 
-interface RoomMirror {
-  seq: number;
-  members: Map<string, MirrorEntry>;
-}
+/** A room as this process knows it: every member, on whichever process. */
+type RoomMirror = Map<string, MirrorEntry>;
 
 interface PendingJoin<M> {
   readonly member: M;
@@ -50,6 +48,20 @@ interface PendingJoin<M> {
   readonly room: string;
   readonly resumed: boolean;
 }
+
+/** How long after Redis came back the rooms are compared (the others put theirs back first). */
+const SYNC_AFTER_MS = 3000;
+
+function membersOf(flat: readonly string[]): RoomMirror {
+  const members: RoomMirror = new Map();
+  for (let k = 0; k + 1 < flat.length; k += 2) {
+    const parsed = parseEntry(flat[k + 1]!);
+    if (parsed) members.set(flat[k]!, parsed);
+  }
+  return members;
+}
+
+const newPeer = (entry: MirrorEntry): ServerMessage => ({ type: 'new-peer', ...(JSON.parse(entry.summary) as PeerSummary) });
 
 function parseEntry(entry: string): MirrorEntry | null {
   const a = entry.indexOf('\n');
@@ -65,6 +77,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
   readonly #unsentLeaves = new Map<string, string>();
   readonly #log: Logger;
   #nextConn = 1;
+  #syncTimer: ReturnType<typeof setTimeout> | undefined;
   #link: ClusterLink | null = null;
   /** Set while the server shuts down: its members stay listed, to resume elsewhere. */
   shuttingDown = false;
@@ -91,7 +104,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     if (member.conn !== 0 && member.room === null) return void this.reject(member, 'already-joined');
     if (this.refuseJoin(member, request)) return;
     const link = this.#link;
-    if (!link || !this.#up) return this.#unavailable(member);
+    if (!link || !this.#up) return this.#unavailable(member, request.version ?? 1);
     // The room's size is only known to Redis: the join rates count every join that asks.
     const refused = this.gate(member, request.room);
     if (refused !== null) return this.reject(member, 'rate-limited', refused, 'room');
@@ -113,7 +126,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
         this.#log({ event: 'redis-error', level: 'warn', during: 'join', code: error.message });
         this.#pending.delete(conn);
         this.#reset(member);
-        this.#unavailable(member);
+        this.#unavailable(member, member.version);
       },
     );
   }
@@ -124,16 +137,16 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
   }
 
   /** Refuses a join while Redis is away, and sends the client on (to another process, or here later). */
-  #unavailable(member: M): void {
+  #unavailable(member: M, version: number): void {
     const text = 'This server cannot reach the service’s shared state (Redis) just now: try another server, or again in a moment.';
     // Clients before protocol version 3 do not know the code; they show the text.
-    this.reject(member, member.version >= 3 ? 'server-unavailable' : 'server-shutdown', text);
+    this.reject(member, version >= 3 ? 'server-unavailable' : 'server-shutdown', text);
     this.out.sendAway(member, 1013, 'shared state unavailable');
   }
 
   protected override deliver(from: M, room: string, to: string, message: ServerMessage): boolean {
     if (super.deliver(from, room, to, message)) return true;
-    const entry = this.#mirrors.get(room)?.members.get(to);
+    const entry = this.#mirrors.get(room)?.get(to);
     if (!entry || !this.#link) return false;
     // A peer on another process: straight to that process (dropped while Redis is away).
     if (this.#link.sendFrame(entry.node, to, from.id!, room, encode(message))) this.relayed++;
@@ -178,7 +191,8 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
   /** An event from Redis, in the order Redis made the changes. */
   onEvent(event: ClusterEvent): void {
     if (event.t === 'j') this.#onJoinEvent(event);
-    else this.#onLeaveEvent(event);
+    else if (event.t === 'l') this.#onLeaveEvent(event);
+    else this.#onSyncEvent(event);
   }
 
   /** A frame from a peer on another process for one of ours: never across rooms. */
@@ -199,39 +213,39 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       local.conn = 0;
       this.out.replaced(local);
     }
-    let mirror = this.#mirrors.get(event.r);
-    const before = mirror?.members.get(event.i);
-    if (event.m) {
-      // Our own join: the whole room as Redis has it. Whatever this process missed is told now.
-      const members = new Map<string, MirrorEntry>();
-      for (let k = 0; k + 1 < event.m.length; k += 2) {
-        const parsed = parseEntry(event.m[k + 1]!);
-        if (parsed) members.set(event.m[k]!, parsed);
-      }
-      if (mirror) this.#announceDifference(event.r, event.i, mirror.members, members);
-      mirror = { seq: event.q, members };
-      this.#mirrors.set(event.r, mirror);
-    } else {
-      if (!mirror || event.q <= mirror.seq) return;
-      mirror.seq = event.q;
-      mirror.members.set(event.i, entry);
-    }
+    const mirror = this.#mirrors.get(event.r) ?? new Map<string, MirrorEntry>();
+    const before = mirror.get(event.i);
     const pending = event.n === node ? this.#pending.get(event.c) : undefined;
+    if (event.m) {
+      // Our own join: the whole room as Redis has it. Members this process had not heard
+      // of are told now; none is taken away here (after Redis lost its data, the others'
+      // processes may not have put theirs back yet: the sync that follows decides).
+      const members = membersOf(event.m);
+      for (const [id, entry] of members) {
+        const was = mirror.get(id);
+        mirror.set(id, entry);
+        if (id !== event.i && (!was || was.conn !== entry.conn || was.node !== entry.node)) this.#tellLocal(event.r, id, newPeer(entry));
+      }
+      this.#mirrors.set(event.r, mirror);
+      if (pending) {
+        this.#pending.delete(event.c);
+        return this.#welcome(pending, members);
+      }
+    } else {
+      if (!this.#mirrors.has(event.r)) return;
+      mirror.set(event.i, entry);
+    }
     if (event.n === node && !pending && !(local && String(local.conn) === event.c)) {
       // Its connection is gone already: take it out again.
       void this.#leaveRedis(event.i, event.c);
       return;
     }
-    if (pending) {
-      this.#pending.delete(event.c);
-      this.#welcome(pending, mirror);
-    }
     // A member put back as it was (after Redis came back) is not new to anyone.
     if (before && before.conn === event.c && before.node === event.n) return;
-    this.#tellLocal(event.r, event.i, { type: 'new-peer', ...(JSON.parse(entry.summary) as PeerSummary) });
+    this.#tellLocal(event.r, event.i, newPeer(entry));
   }
 
-  #welcome(pending: PendingJoin<M>, mirror: RoomMirror): void {
+  #welcome(pending: PendingJoin<M>, members: RoomMirror): void {
     const { member, identity, room } = pending;
     const outcome = this.rooms.join(room, identity.id, member);
     if (!outcome.ok) {
@@ -240,17 +254,34 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       return this.refuseFull(member, room);
     }
     const peers: PeerSummary[] = [];
-    for (const [id, entry] of mirror.members) if (id !== identity.id) peers.push(JSON.parse(entry.summary) as PeerSummary);
+    for (const [id, entry] of members) if (id !== identity.id) peers.push(JSON.parse(entry.summary) as PeerSummary);
     this.admit(member, room, identity, peers, pending.resumed);
+    this.#tellLocal(room, identity.id, { type: 'new-peer', ...summaryOf(identity.id, member) });
+  }
+
+  /** The whole room, asked for after Redis was away: whatever changed meanwhile is told. */
+  #onSyncEvent(event: Extract<ClusterEvent, { t: 's' }>): void {
+    const mirror = this.#mirrors.get(event.r);
+    if (!mirror) return;
+    const members = membersOf(Array.isArray(event.m) ? event.m : []);
+    for (const [id, entry] of mirror) {
+      if (members.has(id)) continue;
+      mirror.delete(id);
+      const local = this.rooms.find(event.r, id);
+      if (local && local.conn === Number(entry.conn) && entry.node === this.#link?.node) continue; // ours: put back by restore
+      this.#tellLocal(event.r, id, { type: 'peer-disconnected', id });
+    }
+    for (const [id, entry] of members) {
+      const was = mirror.get(id);
+      mirror.set(id, entry);
+      if (!was || was.conn !== entry.conn || was.node !== entry.node) this.#tellLocal(event.r, id, newPeer(entry));
+    }
   }
 
   #onLeaveEvent(event: Extract<ClusterEvent, { t: 'l' }>): void {
     const node = this.#link?.node;
     const mirror = this.#mirrors.get(event.r);
-    if (mirror && event.q > mirror.seq) {
-      mirror.seq = event.q;
-      if (mirror.members.get(event.i)?.conn === event.c) mirror.members.delete(event.i);
-    }
+    if (mirror?.get(event.i)?.conn === event.c) mirror.delete(event.i);
     const local = event.n === node ? this.rooms.find(event.r, event.i) : undefined;
     if (local && String(local.conn) === event.c) {
       // Ours and still here: it joined another room through another connection (closed
@@ -263,19 +294,12 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       return;
     }
     if (event.a && !(event.l && event.n === node)) this.#tellLocal(event.r, event.i, { type: 'peer-disconnected', id: event.i });
+    this.#dropMirrorIfUnused(event.r);
   }
 
   /** Tells this process's members of `room` (but `exceptId`) what changed. */
   #tellLocal(room: string, exceptId: string, message: ServerMessage): void {
     if (this.rooms.size(room) > 0) this.broadcast(room, exceptId, message);
-  }
-
-  #announceDifference(room: string, joiner: string, before: Map<string, MirrorEntry>, after: Map<string, MirrorEntry>): void {
-    for (const [id] of before) if (id !== joiner && !after.has(id)) this.#tellLocal(room, id, { type: 'peer-disconnected', id });
-    for (const [id, entry] of after) {
-      const was = before.get(id);
-      if (id !== joiner && (!was || was.conn !== entry.conn)) this.#tellLocal(room, id, { type: 'new-peer', ...(JSON.parse(entry.summary) as PeerSummary) });
-    }
   }
 
   /**
@@ -302,6 +326,21 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
         }
       } catch {
         return; // down again: the next time it comes up starts over
+      }
+    }
+    // Once the other processes have had time to put theirs back, each room is compared
+    // with what this process believes (events may have been lost while Redis was away).
+    clearTimeout(this.#syncTimer);
+    this.#syncTimer = setTimeout(() => void this.#syncAll(), SYNC_AFTER_MS);
+    this.#syncTimer.unref();
+  }
+
+  async #syncAll(): Promise<void> {
+    for (const room of this.#mirrors.keys()) {
+      try {
+        await this.#link?.sync(room);
+      } catch {
+        return;
       }
     }
   }

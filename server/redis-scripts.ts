@@ -14,8 +14,10 @@
  * - channel `P c:<node>`: what a process is told (events, frames for its clients)
  *
  * Events are JSON: join `{t:'j', q, r, i, c, n, e, m?}` (m: every member, only to the
- * joiner's own process) and leave `{t:'l', q, r, i, c, n, a, l, x}` (a: announce it,
- * l: already announced by its process, x: the connection was replaced from elsewhere).
+ * joiner's own process), leave `{t:'l', q, r, i, c, n, a, l, x}` (a: announce it,
+ * l: already announced by its process, x: the connection was replaced from elsewhere),
+ * and a room's whole membership `{t:'s', r, m}` that a process asks for after Redis was
+ * away. q counts a room's changes (for logs: the order is the channel's own).
  * Keys built inside the scripts are fine on a single Redis (not Redis Cluster).
  */
 
@@ -126,4 +128,12 @@ for _, n in ipairs(redis.call('SMEMBERS', P .. 'nodes')) do
   if redis.call('EXISTS', P .. 'a:' .. n) == 0 then dead[#dead + 1] = n end
 end
 return dead
+`;
+
+/** A room's members, published to the asking process's own channel (in order with its events): ARGV prefix, room, node. */
+export const SYNC_SCRIPT = `
+local P, room, node = ARGV[1], ARGV[2], ARGV[3]
+local members = redis.call('HGETALL', P .. 'r:' .. room)
+redis.call('PUBLISH', P .. 'c:' .. node, cjson.encode({ t = 's', r = room, m = members }))
+return #members / 2
 `;

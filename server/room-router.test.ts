@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ServerMessage } from '../protocol/index.js';
+import { PROTOCOL_VERSION, type ServerMessage } from '../protocol/index.js';
 import { RoomRouter, type RouterMember } from './room-router.js';
 
 /** A member with no socket: what the router sends it is written down. */
@@ -52,7 +52,7 @@ test('join: welcome with the others (and their versions), new-peer to the room',
   r.join(b, { type: 'new-peer', room: 'x' });
   const welcome = b.last('welcome');
   assert.deepEqual(welcome.peers, [{ id: a.id, name: 'Ann', version: 2 }]);
-  assert.equal(welcome.version, 2);
+  assert.equal(welcome.version, PROTOCOL_VERSION);
   assert.deepEqual(a.last('new-peer'), { type: 'new-peer', id: b.id, name: b.name });
 });
 

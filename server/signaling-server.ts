@@ -110,14 +110,15 @@ export interface SignalingServerStats {
   readonly clients: number;
 }
 
-/** What `/healthz` answers (503 while a clustered process cannot reach Redis). */
+/**
+ * What `/healthz` answers. A single process: status, rooms and clients, as always; with
+ * `redis`: also its pid, its name in the cluster and Redis's state (503 while Redis is down).
+ */
 export interface HealthReport extends SignalingServerStats {
   readonly status: 'ok' | 'redis-down';
-  /** The process id (pid) and, in a cluster, its name in Redis. */
-  readonly pid: number;
+  readonly pid?: number;
   readonly node?: string;
-  /** 'off': not clustered. */
-  readonly redis: 'up' | 'down' | 'off';
+  readonly redis?: 'up' | 'down';
 }
 
 export interface TlsFiles {
@@ -322,14 +323,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
 
   function health(): HealthReport {
-    const redis = cluster ? (cluster.up ? 'up' : 'down') : 'off';
-    return {
-      status: redis === 'down' ? 'redis-down' : 'ok',
-      pid: process.pid,
-      ...(cluster ? { node: cluster.node } : {}),
-      redis,
-      ...stats(),
-    };
+    if (!cluster) return { status: 'ok', ...stats() };
+    return { status: cluster.up ? 'ok' : 'redis-down', pid: process.pid, node: cluster.node, redis: cluster.up ? 'up' : 'down', ...stats() };
   }
 
   function send(client: Client, message: ServerMessage): void {
