@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice } from './scripts/browsers.mjs';
 import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
+import { LocalCluster } from './scripts/local-cluster.mjs';
 import { closeRemoteBrowsers, remotePeerCommand } from './scripts/remote-peers.mjs';
 import { cliPeerCommand, killCliPeers } from './scripts/cli-peers.mjs';
 import {
@@ -123,6 +124,24 @@ const signalingProcessPlugin = commandPlugin('signaling-process', async (payload
   return { url: outage.url, running: outage.running };
 });
 
+// Three signaling processes sharing rooms through a real redis-server (test/cluster.test.ts):
+// { action: 'start' } → { urls }, { action: 'kill', index } (SIGKILL), { action: 'stop' }.
+const cluster = new LocalCluster();
+const clusterPlugin = commandPlugin(
+  'cluster',
+  async (payload) => {
+    if (payload?.action === 'start') return { urls: await cluster.start(3, ['--redis-grace', '3']) };
+    if (payload?.action === 'kill') cluster.kill(payload.index);
+    if (payload?.action === 'stop') await cluster.stop();
+    return { urls: cluster.urls };
+  },
+  () => cluster.stop(),
+);
+process.once('exit', () => {
+  for (const p of cluster.processes) p.kill();
+  cluster.redis.kill();
+});
+
 // Real network faults (test/network-faults.test.ts): the path between pages cut with
 // nftables inside the run's private namespace, and signaling sockets dropped by a proxy.
 const networkPlugin = commandPlugin('network', networkCommand, restoreNetwork);
@@ -145,6 +164,7 @@ export default {
   testsStartTimeout: 120_000,
   plugins: [
     signalingProcessPlugin,
+    clusterPlugin,
     remotePeerPlugin,
     cliPeerPlugin,
     networkPlugin,

@@ -17,7 +17,9 @@ Chat from a terminal with the browsers of a p2p-chat room. Messages travel peer 
 over WebRTC data channels (the signaling server only introduces the peers).
 
 Options:
-  --server <url>   signaling server (default ws://localhost:8080)
+  --server <url>   signaling server (default ws://localhost:8080); several URLs separated
+                   by spaces ("ws://a:8080 ws://b:8080", processes sharing rooms through
+                   Redis): one at random, the next whenever the connection fails
   --room <name>    room to join (default lobby)
   --name <name>    your display name (default: the server's guest-xxxx)
   -h, --help       show this help

@@ -43,7 +43,10 @@ import type { MeshEventMap, MeshEventName, PeerInfo, PeerPath } from './mesh-eve
 export type { SignalingSocket, SocketConstructor } from './signaling-connection.js';
 
 export interface MeshOptions {
-  /** Signaling server URL, e.g. `ws://localhost:8080`. */
+  /**
+   * Signaling server URL, e.g. `ws://localhost:8080`; or several separated by spaces
+   * (processes of one service, `--redis`): one at random, the next on each reconnect.
+   */
   readonly server: string;
   /** Room to join; default `lobby`. */
   readonly room?: string;
@@ -204,6 +207,11 @@ export class Mesh extends EventTarget {
     return this.#peers.link(id)?.pc;
   }
 
+  /** The signaling server in use, or to be tried next (one of `server`'s URLs). */
+  get serverUrl(): string {
+    return this.#connection?.url ?? this.server;
+  }
+
   /** When the next reconnect attempt is due (ms since the epoch), while reconnecting. */
   get nextAttemptAt(): number | null {
     return this.#status === 'reconnecting' ? (this.#connection?.nextAttemptAt ?? null) : null;
@@ -305,7 +313,7 @@ export class Mesh extends EventTarget {
     this.#setStatus(retrying ? 'reconnecting' : 'disconnected', false);
     // Say it once per outage, not at every failed attempt.
     if (wasJoined) this.#error('signaling-closed', 'The connection to the signaling server was lost. Open chats keep working; reconnecting…');
-    else if (attempt <= 1) this.#error('signaling-unavailable', `The signaling server at ${this.server} could not be reached.`);
+    else if (attempt <= 1) this.#error('signaling-unavailable', `The signaling server at ${this.#connection?.url ?? this.server} could not be reached.`);
     this.#emitStatus();
   }
 

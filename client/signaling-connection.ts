@@ -36,6 +36,10 @@ export interface ReconnectSettings {
 }
 
 export interface SignalingConnectionOptions {
+  /**
+   * The server's URL, or several separated by spaces (processes of one service sharing
+   * rooms through Redis): one is picked at random, and each reconnect goes to the next.
+   */
   readonly url: string;
   readonly room: string;
   readonly name: string | undefined;
@@ -64,7 +68,15 @@ const OPEN = 1;
 /** Signals kept while not joined; an outage long enough to fill this ends with restarts anyway. */
 const MAX_QUEUED = 1000;
 
+/** The URLs of a `server` value: several separated by spaces (or one). */
+export function serverUrls(value: string): string[] {
+  return value.split(/\s+/).filter(Boolean);
+}
+
 export class SignalingConnection {
+  readonly #urls: string[];
+  /** Which of the URLs the current (or next) socket goes to. */
+  #index: number;
   #socket: SignalingSocket | null = null;
   #joined = false;
   #closed = false;
@@ -77,7 +89,16 @@ export class SignalingConnection {
   constructor(
     readonly options: SignalingConnectionOptions,
     readonly hooks: SignalingConnectionHooks,
-  ) {}
+  ) {
+    this.#urls = serverUrls(options.url);
+    // At random, so the clients of a page spread over the processes.
+    this.#index = Math.floor(Math.random() * this.#urls.length);
+  }
+
+  /** The server URL in use (or to be tried next). */
+  get url(): string {
+    return this.#urls[this.#index] ?? this.options.url;
+  }
 
   /** When the next reconnect attempt is due (ms since the epoch), while waiting for it. */
   get nextAttemptAt(): number | null {
@@ -95,12 +116,20 @@ export class SignalingConnection {
 
   open(): void {
     if (this.#closed) return;
-    let socket: SignalingSocket;
-    try {
-      socket = new this.options.Socket(this.options.url);
-    } catch (error) {
+    let socket: SignalingSocket | null = null;
+    const refused: string[] = [];
+    // A URL the WebSocket constructor refuses is skipped; unusable only when all are.
+    for (let tried = 0; socket === null && tried < Math.max(1, this.#urls.length); tried++) {
+      try {
+        socket = new this.options.Socket(this.url);
+      } catch (error) {
+        refused.push(`"${this.url}": ${error instanceof Error ? error.message : String(error)}`);
+        this.#index = (this.#index + 1) % Math.max(1, this.#urls.length);
+      }
+    }
+    if (socket === null) {
       this.#closed = true;
-      this.hooks.unusable(`Cannot connect to "${this.options.url}": ${error instanceof Error ? error.message : String(error)}`);
+      this.hooks.unusable(`Cannot connect to ${refused.join('; ')}`);
       return;
     }
     this.#socket = socket;
@@ -126,6 +155,8 @@ export class SignalingConnection {
       this.#joined = false;
       if (this.#closed) return;
       const retrying = this.options.reconnect !== false;
+      // The next attempt goes to the next server (that one may be gone).
+      this.#index = (this.#index + 1) % Math.max(1, this.#urls.length);
       if (retrying) this.#scheduleReconnect();
       this.hooks.dropped(wasJoined, this.#attempt, retrying);
     });

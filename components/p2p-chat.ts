@@ -69,7 +69,11 @@ export class P2pChat extends LitElement {
     iceServers: { attribute: false },
   };
 
-  /** Signaling server URL, e.g. `ws://localhost:8080`. Nothing happens until it is set. */
+  /**
+   * Signaling server URL, e.g. `ws://localhost:8080`, or several separated by spaces (the
+   * processes of one service sharing rooms through Redis): the chat picks one at random
+   * and goes to the next when it fails, keeping its id. Nothing happens until it is set.
+   */
   server = '';
   /** The room to join. */
   room = DEFAULT_ROOM;
@@ -300,7 +304,7 @@ export class P2pChat extends LitElement {
     const open = peers.filter((p) => p.state === 'connected').length;
     switch (mesh.status) {
       case 'connecting':
-        return `Connecting to ${mesh.server}…`;
+        return `Connecting to ${mesh.serverUrl}…`;
       case 'joined': {
         if (!mesh.canChat) return error?.message ?? 'This browser cannot chat here.';
         const relayed = peers.filter((p) => p.transport === 'relayed').length;

@@ -49,6 +49,12 @@ export class RedisProcess {
     }
   }
 
+  /** Kills it at once (for exit handlers, which cannot wait). */
+  kill() {
+    this.#child?.kill('SIGKILL');
+    this.#child = null;
+  }
+
   /** Stops it (its data goes: persistence is off). */
   async stop() {
     const child = this.#child;

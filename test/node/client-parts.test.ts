@@ -54,7 +54,7 @@ const welcome = (id = 'me', resume = 'resume-token-0123456789'): ServerMessage =
   resume,
 });
 
-function connection() {
+function connection(url = 'ws://x') {
   const got: ServerMessage[] = [];
   const sentLog: ClientMessage[] = [];
   const drops: boolean[] = [];
@@ -66,10 +66,7 @@ function connection() {
     dropped: (wasJoined) => drops.push(wasJoined),
     unusable: () => {},
   };
-  const c = new SignalingConnection(
-    { url: 'ws://x', room: 'r', name: 'Ann', webrtc: true, Socket: FakeSocket, reconnect: { initialDelayMs: 1, maxDelayMs: 2 } },
-    hooks,
-  );
+  const c = new SignalingConnection({ url, room: 'r', name: 'Ann', webrtc: true, Socket: FakeSocket, reconnect: { initialDelayMs: 1, maxDelayMs: 2 } }, hooks);
   return { c, got, sentLog, drops };
 }
 
@@ -122,6 +119,62 @@ test('SignalingConnection: a new identity drops what was queued under the old on
   assert.equal(FakeSocket.last!.sent.length, 1, 'only the join');
   c.close();
   assert.equal(c.send(offer(2)), 'dropped');
+});
+
+test('SignalingConnection: several server URLs: one at random, the next after each drop, resuming the same id', async () => {
+  const urls = ['ws://a:1', 'ws://b:2', 'ws://c:3'];
+  const firstPicks = new Set<string>();
+  for (let k = 0; k < 60; k++) {
+    const { c } = connection(` ${urls.join('  ')} `);
+    c.open();
+    firstPicks.add(FakeSocket.last!.url);
+    c.close();
+  }
+  assert.deepEqual([...firstPicks].sort(), urls, 'each of them is picked first by some clients');
+
+  const { c, drops } = connection(urls.join(' '));
+  c.open();
+  const tried = [FakeSocket.last!.url];
+  FakeSocket.last!.open();
+  FakeSocket.last!.receive(welcome());
+  for (let k = 0; k < 3; k++) {
+    const before = FakeSocket.last!;
+    before.drop();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.notEqual(FakeSocket.last, before, 'reconnected');
+    tried.push(FakeSocket.last!.url);
+    assert.equal(c.url, FakeSocket.last!.url);
+    FakeSocket.last!.open();
+    assert.equal(JSON.parse(FakeSocket.last!.sent[0]!).resume, 'resume-token-0123456789');
+  }
+  // In turn: a, b, c, a (from wherever it started).
+  const start = urls.indexOf(tried[0]!);
+  assert.deepEqual(
+    tried,
+    [0, 1, 2, 3].map((k) => urls[(start + k) % 3]),
+  );
+  assert.deepEqual(drops, [true, false, false]);
+  c.close();
+});
+
+test('SignalingConnection: a server URL the WebSocket refuses is skipped; unusable only when all are', () => {
+  class PickySocket extends FakeSocket {
+    constructor(url: string) {
+      if (!url.startsWith('ws')) throw new SyntaxError('not a WebSocket URL');
+      super(url);
+    }
+  }
+  const reasons: string[] = [];
+  const hooks = { message() {}, badMessage() {}, unknownMessage() {}, sent() {}, dropped() {}, unusable: (r: string) => reasons.push(r) };
+  const some = new SignalingConnection({ url: 'http://bad ws://good', room: 'r', name: undefined, webrtc: true, Socket: PickySocket, reconnect: false }, hooks);
+  some.open();
+  assert.equal(FakeSocket.last!.url, 'ws://good');
+  assert.deepEqual(reasons, []);
+  const none = new SignalingConnection({ url: 'http://a ftp://b', room: 'r', name: undefined, webrtc: true, Socket: PickySocket, reconnect: false }, hooks);
+  none.open();
+  assert.equal(reasons.length, 1);
+  assert.match(reasons[0]!, /"http:\/\/a": not a WebSocket URL/);
+  assert.match(reasons[0]!, /"ftp:\/\/b": not a WebSocket URL/);
 });
 
 test('PeerDirectory: one entry per peer, one transport each; relayed stays relayed', () => {
