@@ -1,18 +1,23 @@
 // Load generator, in its own process so its CPU is not the server's.
 //   node load.mjs idle  <p2p|raw|peerjs> <ws-url> <count>
 //   node load.mjs relay <p2p|raw> <ws-url> <pairs> <seconds> <in-flight>
+// <ws-url> may list several servers separated by commas (processes of one cluster):
+// client i goes to the (i mod n)-th, so the two clients of a pair are on different ones.
 // Prints JSON lines: {"event":"ready",...}, {"event":"window-start"}, {"event":"done",...}.
 import { WebSocket } from 'ws';
 import { createInterface } from 'node:readline';
 
-const [mode, kind, url, ...rest] = process.argv.slice(2);
+const [mode, kind, urlList, ...rest] = process.argv.slice(2);
+const urls = urlList.split(',');
+/** Time from new-peer to welcome of every client that joined (ms). */
+const joinMs = [];
 const say = (event) => process.stdout.write(`${JSON.stringify(event)}\n`);
 // Spread clients over many loopback source addresses (the server limits connections per IP).
 const source = (i) => `127.0.${1 + (Math.floor(i / 200) % 200)}.${1 + (i % 200)}`;
 
 function open(i, path = '') {
   return new Promise((resolve) => {
-    const socket = new WebSocket(`${url}${path}`, { localAddress: source(i), perMessageDeflate: false, handshakeTimeout: 3000 });
+    const socket = new WebSocket(`${urls[i % urls.length]}${path}`, { localAddress: source(i), perMessageDeflate: false, handshakeTimeout: 3000 });
     socket.once('open', () => resolve(socket));
     socket.once('error', () => resolve(null));
     socket.once('unexpected-response', () => resolve(null));
@@ -43,9 +48,12 @@ async function join(i, room) {
   const socket = await open(i);
   if (!socket) return null;
   const welcome = firstMessage(socket);
+  const sentAt = performance.now();
   socket.send(JSON.stringify({ type: 'new-peer', room, name: `c${i}` }));
   const message = await welcome;
-  return message?.type === 'welcome' ? { socket, id: message.id } : null;
+  if (message?.type !== 'welcome') return null;
+  joinMs.push(performance.now() - sentAt);
+  return { socket, id: message.id };
 }
 
 /**
@@ -76,7 +84,9 @@ if (mode === 'idle') {
   const count = Number(rest[0]);
   const clients = await inBatches(count, 200, (i) => join(i, `room-${Math.floor(i / 10)}`));
   const held = clients.filter(Boolean);
-  say({ event: 'ready', held: held.length, refused: count - held.length });
+  const sorted = [...joinMs].sort((a, b) => a - b);
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
+  say({ event: 'ready', held: held.length, refused: count - held.length, joinP50Ms: at(0.5), joinP99Ms: at(0.99) });
   createInterface({ input: process.stdin }).once('line', () => {
     for (const client of held) client.socket.terminate();
     say({ event: 'done' });

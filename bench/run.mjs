@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../scripts/browsers.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 import { cpuSeconds, rssKb, runLoad, startServer } from './processes.mjs';
+import { clusterRows, clusterScenarios } from './cluster.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quick = process.env.BENCH_QUICK === '1';
@@ -29,8 +30,9 @@ const N = {
   natRuns: quick ? 3 : 10,
   joinClients: quick ? 1000 : 3000,
   joinRounds: quick ? 2 : 5,
+  clusterRounds: quick ? 1 : 3,
 };
-const results = { date: new Date().toISOString(), quick, browser: {}, server: {}, nat: {}, bundle: {} };
+const results = { date: new Date().toISOString(), quick, browser: {}, server: {}, nat: {}, cluster: {}, bundle: {} };
 const log = (...args) => console.log(...args);
 
 const median = (xs) => quantile(xs, 0.5);
@@ -545,6 +547,7 @@ function report() {
     ...('connect_p2p' in b ? browserRows(b) : []),
     ...('idle_p2p' in s ? serverRows(s) : []),
     ...('direct' in results.nat ? natRows(results.nat) : []),
+    ...('relay_single' in results.cluster ? clusterRows(results.cluster) : []),
     ['bundle min+gz (KB)', results.bundle.p2pChat / 1024, results.bundle.peerjs / 1024, 'peerjs.min.js', null, null],
     [
       'the same without Lit, for an app that has it (p2p-chat/elements; KB)',
@@ -605,6 +608,11 @@ if (part === 'all' || part === 'server') await serverScenarios();
 if (part === 'all' || part === 'server') await joinScenarios();
 if (part === 'all' || part === 'browser') await browserScenarios();
 if (part === 'all' || part === 'nat') await natScenarios();
+if (part === 'all' || part === 'cluster') {
+  const cluster = await clusterScenarios({ rounds: N.clusterRounds, seconds: N.relaySeconds, idleClients: N.idleClients, median, round });
+  results.cluster = cluster.results;
+  for (const line of cluster.lines) log(line);
+}
 report();
 clearTimeout(watchdog);
 log(`bench finished in ${Math.round((Date.now() - started) / 1000)} s`);

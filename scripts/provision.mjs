@@ -34,14 +34,33 @@ const BROWSERS = {
   webkit: { debian: ['webkit2gtk-driver', 'xvfb'], playwright: 'webkit', present: hasWebKit },
 };
 
+const isRoot = process.getuid?.() === 0;
+const hasApt = spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
+const say = (line) => process.stderr.write(`provision: ${line}\n`);
+const hasCommand = (command) => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+
+// The servers the tests run for real besides the browsers: Redis (the cluster tests).
+const SERVERS = [{ command: 'redis-server', debian: 'redis-server' }];
+const lackingServers = () => SERVERS.filter((server) => !hasCommand(server.command));
+if (lackingServers().length > 0 && isRoot && hasApt) {
+  const names = lackingServers().map((server) => server.debian);
+  say(`installing ${names.join(' ')} from the system's packages`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env, timeout: 10 * 60_000 });
+  spawnSync('apt-get', ['install', '-y', '-qq', ...names], { stdio: 'inherit', env, timeout: 10 * 60_000 });
+}
+if (lackingServers().length > 0) {
+  const names = lackingServers().map((server) => server.debian);
+  say(`missing: ${names.join(', ')} (the cluster tests start a real one). Install it with:`);
+  say(`  sudo apt-get install ${names.join(' ')}   (Debian/Ubuntu; elsewhere your system's redis package)`);
+  process.exit(1);
+}
+
 const missing = () => wanted.filter((name) => BROWSERS[name] && !BROWSERS[name].present());
 let lacking = missing();
 if (lacking.length === 0) process.exit(0);
 
-const isRoot = process.getuid?.() === 0;
-const hasApt = spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
 const packages = [...new Set(lacking.flatMap((name) => BROWSERS[name].debian))];
-const say = (line) => process.stderr.write(`provision: ${line}\n`);
 
 if (isRoot && hasApt) {
   say(`installing ${packages.join(' ')} from the system's packages`);

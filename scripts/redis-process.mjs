@@ -16,6 +16,10 @@ export class RedisProcess {
     return `redis://127.0.0.1:${this.#port}`;
   }
 
+  get pid() {
+    return this.#child?.pid ?? null;
+  }
+
   get running() {
     return this.#child !== null;
   }

@@ -32,15 +32,19 @@ export interface ClusterRouterOutput<M extends ClusterMember> extends RouterOutp
   sendAway(member: M, code: number, reason: string): void;
 }
 
-interface MirrorEntry {
-  readonly node: string;
-  readonly conn: string;
-  /** The member as listed to others (JSON), parsed only when someone needs it. */
-  readonly summary: string;
-}
+/**
+ * A room as this process knows it: every member, on whichever process, as Redis lists it
+ * (`node\nconn\n<summary JSON>`). Kept as that one string: a mirror holds every member of
+ * every room this process has a member in (bench: memory per idle client).
+ */
+type RoomMirror = Map<string, string>;
 
-/** A room as this process knows it: every member, on whichever process. */
-type RoomMirror = Map<string, MirrorEntry>;
+/** `node\nconn`: which connection of which process holds a member. */
+function holderOf(entry: string): string {
+  return entry.slice(0, entry.indexOf('\n', entry.indexOf('\n') + 1));
+}
+const nodeOf = (entry: string): string => entry.slice(0, entry.indexOf('\n'));
+const summaryIn = (entry: string): PeerSummary => JSON.parse(entry.slice(entry.indexOf('\n', entry.indexOf('\n') + 1) + 1)) as PeerSummary;
 
 interface PendingJoin<M> {
   readonly member: M;
@@ -54,21 +58,11 @@ const SYNC_AFTER_MS = 3000;
 
 function membersOf(flat: readonly string[]): RoomMirror {
   const members: RoomMirror = new Map();
-  for (let k = 0; k + 1 < flat.length; k += 2) {
-    const parsed = parseEntry(flat[k + 1]!);
-    if (parsed) members.set(flat[k]!, parsed);
-  }
+  for (let k = 0; k + 1 < flat.length; k += 2) members.set(flat[k]!, flat[k + 1]!);
   return members;
 }
 
-const newPeer = (entry: MirrorEntry): ServerMessage => ({ type: 'new-peer', ...(JSON.parse(entry.summary) as PeerSummary) });
-
-function parseEntry(entry: string): MirrorEntry | null {
-  const a = entry.indexOf('\n');
-  const b = entry.indexOf('\n', a + 1);
-  if (a < 0 || b < 0) return null;
-  return { node: entry.slice(0, a), conn: entry.slice(a + 1, b), summary: entry.slice(b + 1) };
-}
+const newPeer = (entry: string): ServerMessage => ({ type: 'new-peer', ...summaryIn(entry) });
 
 export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> {
   readonly #mirrors = new Map<string, RoomMirror>();
@@ -149,7 +143,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     const entry = this.#mirrors.get(room)?.get(to);
     if (!entry || !this.#link) return false;
     // A peer on another process: straight to that process (dropped while Redis is away).
-    if (this.#link.sendFrame(entry.node, to, from.id!, room, encode(message))) this.relayed++;
+    if (this.#link.sendFrame(nodeOf(entry), to, from.id!, room, encode(message))) this.relayed++;
     return true;
   }
 
@@ -203,8 +197,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
 
   #onJoinEvent(event: Extract<ClusterEvent, { t: 'j' }>): void {
     const node = this.#link?.node;
-    const entry = parseEntry(event.e);
-    if (!entry) return;
+    const entry = event.e;
     // The same id held here by another connection: that one was replaced (resumed elsewhere).
     const local = this.byId(event.i);
     if (local && local.room === event.r && !(event.n === node && String(local.conn) === event.c)) {
@@ -213,7 +206,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       local.conn = 0;
       this.out.replaced(local);
     }
-    const mirror = this.#mirrors.get(event.r) ?? new Map<string, MirrorEntry>();
+    const mirror = this.#mirrors.get(event.r) ?? new Map<string, string>();
     const before = mirror.get(event.i);
     const pending = event.n === node ? this.#pending.get(event.c) : undefined;
     if (event.m) {
@@ -224,7 +217,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       for (const [id, entry] of members) {
         const was = mirror.get(id);
         mirror.set(id, entry);
-        if (id !== event.i && (!was || was.conn !== entry.conn || was.node !== entry.node)) this.#tellLocal(event.r, id, newPeer(entry));
+        if (id !== event.i && (!was || holderOf(was) !== holderOf(entry))) this.#tellLocal(event.r, id, newPeer(entry));
       }
       this.#mirrors.set(event.r, mirror);
       if (pending) {
@@ -241,7 +234,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       return;
     }
     // A member put back as it was (after Redis came back) is not new to anyone.
-    if (before && before.conn === event.c && before.node === event.n) return;
+    if (before && holderOf(before) === `${event.n}\n${event.c}`) return;
     this.#tellLocal(event.r, event.i, newPeer(entry));
   }
 
@@ -254,7 +247,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       return this.refuseFull(member, room);
     }
     const peers: PeerSummary[] = [];
-    for (const [id, entry] of members) if (id !== identity.id) peers.push(JSON.parse(entry.summary) as PeerSummary);
+    for (const [id, entry] of members) if (id !== identity.id) peers.push(summaryIn(entry));
     this.admit(member, room, identity, peers, pending.resumed);
     this.#tellLocal(room, identity.id, { type: 'new-peer', ...summaryOf(identity.id, member) });
   }
@@ -268,20 +261,21 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       if (members.has(id)) continue;
       mirror.delete(id);
       const local = this.rooms.find(event.r, id);
-      if (local && local.conn === Number(entry.conn) && entry.node === this.#link?.node) continue; // ours: put back by restore
+      if (local && holderOf(entry) === `${this.#link?.node}\n${local.conn}`) continue; // ours: put back by restore
       this.#tellLocal(event.r, id, { type: 'peer-disconnected', id });
     }
     for (const [id, entry] of members) {
       const was = mirror.get(id);
       mirror.set(id, entry);
-      if (!was || was.conn !== entry.conn || was.node !== entry.node) this.#tellLocal(event.r, id, newPeer(entry));
+      if (!was || holderOf(was) !== holderOf(entry)) this.#tellLocal(event.r, id, newPeer(entry));
     }
   }
 
   #onLeaveEvent(event: Extract<ClusterEvent, { t: 'l' }>): void {
     const node = this.#link?.node;
     const mirror = this.#mirrors.get(event.r);
-    if (mirror?.get(event.i)?.conn === event.c) mirror.delete(event.i);
+    const listed = mirror?.get(event.i);
+    if (listed !== undefined && holderOf(listed) === `${event.n}\n${event.c}`) mirror!.delete(event.i);
     const local = event.n === node ? this.rooms.find(event.r, event.i) : undefined;
     if (local && String(local.conn) === event.c) {
       // Ours and still here: it joined another room through another connection (closed
