@@ -27,7 +27,7 @@ export interface ClusterMember extends RouterMember {
 
 export interface ClusterRouterOutput<M extends ClusterMember> extends RouterOutput<M> {
   /** A frame for `to` from a peer held by another process (its bytes count against that sender). */
-  forwardRemote(from: string, to: M, frame: string): void;
+  forwardRemote(from: string, to: M, frame: Buffer): void;
   /** Sends `member` away for a moment (it reconnects and joins again): `code` is the close code. */
   sendAway(member: M, code: number, reason: string): void;
 }
@@ -190,7 +190,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
   }
 
   /** A frame from a peer on another process for one of ours: never across rooms. */
-  onFrame(to: string, from: string, room: string, frame: string): void {
+  onFrame(to: string, from: string, room: string, frame: Buffer): void {
     const target = this.rooms.find(room, to);
     if (target) this.out.forwardRemote(from, target, frame);
   }

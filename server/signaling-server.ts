@@ -351,7 +351,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
    * receiver's backlog is full the one who filled it is the one who is stopped, not the
    * receiver.
    */
-  function forwardFrame(sender: string, from: Client | null, to: Client, frame: string): void {
+  function forwardFrame(sender: string, from: Client | null, to: Client, frame: string | Buffer): void {
     if (to.readyState !== WebSocket.OPEN || to.phase !== 1) return;
     const pending = (to.pendingBySender ??= new Map());
     const queued = to.bufferedAmount;

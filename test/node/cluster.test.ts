@@ -4,7 +4,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startCliServer, TestClient, type CliServer } from '../../server/test-client.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SERVER_BIN, startCliServer, TestClient, type CliServer } from '../../server/test-client.js';
 import type { ServerMessage } from '../../protocol/index.js';
 import { waitFor } from './harness.js';
 
@@ -15,6 +18,7 @@ interface RedisProcess {
 }
 const root = new URL('../../../', import.meta.url).href;
 const { RedisProcess } = (await import(`${root}scripts/redis-process.mjs`)) as { RedisProcess: new () => RedisProcess };
+const { freePort } = (await import(`${root}scripts/free-port.mjs`)) as { freePort(): Promise<number> };
 
 const redis = new RedisProcess();
 const servers: CliServer[] = [];
@@ -282,4 +286,52 @@ test('/metrics counts joins, leaves, relayed and refused frames, clients and roo
   assert.equal(value('p2p_chat_rooms'), 1);
   assert.equal(value('p2p_chat_redis_up'), 1);
   assert.match(text, /^# TYPE p2p_chat_joins_total counter$/m);
+});
+
+test('README, "Running more than one server": its three processes and Redis, run as written (ports aside), make one service', async () => {
+  const readme = readFileSync(fileURLToPath(new URL('README.md', root)), 'utf8');
+  const block = /<!-- cluster-example -->\s*```sh\n([\s\S]*?)```\s*<!-- \/cluster-example -->/.exec(readme)?.[1];
+  assert.ok(block, 'the README has the example');
+  const commands = block
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' ').map((word) => (word === "''" ? '' : word)));
+  // Each port of the example becomes a free one, the same everywhere it appears.
+  const ports = new Map<string, string>();
+  for (const words of commands) for (const word of words) if (/^\d{4}$/.test(word) || /:\d{4}$/.test(word)) ports.set(word.slice(-4), '');
+  for (const port of ports.keys()) ports.set(port, String(await freePort()));
+  const children: ChildProcess[] = [];
+  const urls: string[] = [];
+  try {
+    for (const words of commands) {
+      const args = words.map((word) => word.replace(/\d{4}$/, (port) => ports.get(port) ?? port));
+      const [command, ...rest] = args;
+      assert.ok(command === 'redis-server' || command === 'p2p-chat-server', `an example command: ${command}`);
+      const child =
+        command === 'redis-server'
+          ? spawn('redis-server', [...rest, '--bind', '127.0.0.1'])
+          : spawn(process.execPath, [SERVER_BIN, ...rest, '--host', '127.0.0.1']);
+      children.push(child);
+      let out = '';
+      child.stdout?.on('data', (chunk) => (out += chunk));
+      await waitFor(
+        () => (command === 'redis-server' ? /Ready to accept connections/.test(out) : /listening on (ws:\S+)/.test(out)),
+        `${command} to start`,
+        10_000,
+      );
+      if (command === 'p2p-chat-server') urls.push(/listening on (ws:\S+)/.exec(out)![1]!);
+    }
+    assert.equal(urls.length, 3);
+    const joined = [];
+    for (const url of urls) joined.push(await join(url, 'lobby'));
+    for (const [k, { client, welcome }] of joined.entries()) {
+      await waitFor(() => welcome.peers.length + ofType(client, 'new-peer').length === 2, `peer ${k} to know the two others`, 5000);
+    }
+    for (const url of urls) {
+      const report = await fetch(`${url.replace('ws', 'http')}/healthz`);
+      assert.equal(((await report.json()) as { redis: string }).redis, 'up');
+    }
+  } finally {
+    for (const child of children.reverse()) child.kill('SIGKILL');
+  }
 });
