@@ -37,22 +37,37 @@ async function relayRun(count, redis, seconds) {
   };
 }
 
+/** Clients per load generator: a process holds at most `ulimit -n` sockets (20,000 here). */
+const PER_GENERATOR = 10_000;
+
 async function idleRun(count, redis, clients) {
   const list = await servers(count, count > 1 ? redis.url : null);
   await new Promise((resolve) => setTimeout(resolve, 300));
   const before = list.map((s) => rssKb(s.pid));
-  let ready;
-  await runLoad(['idle', 'p2p', list.map((s) => s.url).join(','), String(clients)], (event, child) => {
-    if (event.event !== 'ready') return;
-    ready = event;
-    setTimeout(() => {
-      ready.rssKb = list.map((s) => rssKb(s.pid));
-      child.stdin.write('close\n');
-    }, 2000);
-  });
+  const urls = list.map((s) => s.url).join(',');
+  const generators = Math.ceil(clients / PER_GENERATOR);
+  const ready = [];
+  let release;
+  const allReady = new Promise((resolve) => (release = resolve));
+  // Every generator joins its clients at the same time; RSS is read once all are in.
+  const runs = Array.from({ length: generators }, (_, g) =>
+    runLoad(['idle', 'p2p', urls, String(Math.min(PER_GENERATOR, clients - g * PER_GENERATOR)), String(g * PER_GENERATOR)], (event, child) => {
+      if (event.event !== 'ready') return;
+      ready.push(event);
+      if (ready.length === generators) release();
+      void allReady.then(() => setTimeout(() => child.stdin.write('close\n'), 2500));
+    }),
+  );
+  await allReady;
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const rssKbNow = list.map((s) => rssKb(s.pid));
+  await Promise.all(runs);
   await Promise.all(list.map((s) => s.stop()));
-  const grown = ready.rssKb.reduce((sum, kb, k) => sum + kb - before[k], 0);
-  return { held: ready.held, bytesPerClient: (grown * 1024) / Math.max(1, ready.held), joinP50Ms: ready.joinP50Ms, joinP99Ms: ready.joinP99Ms };
+  const held = ready.reduce((sum, r) => sum + r.held, 0);
+  const grown = rssKbNow.reduce((sum, kb, k) => sum + kb - before[k], 0);
+  const joinMs = ready.flatMap((r) => r.joinMs).sort((a, b) => a - b);
+  const at = (q) => joinMs[Math.min(joinMs.length - 1, Math.floor(q * joinMs.length))] ?? null;
+  return { held, bytesPerClient: (grown * 1024) / Math.max(1, held), joinP50Ms: at(0.5), joinP99Ms: at(0.99) };
 }
 
 /** Runs both scenarios; returns the results and lines to print. */

@@ -1,5 +1,5 @@
 // Load generator, in its own process so its CPU is not the server's.
-//   node load.mjs idle  <p2p|raw|peerjs> <ws-url> <count>
+//   node load.mjs idle  <p2p|raw|peerjs> <ws-url> <count> [first-index]
 //   node load.mjs relay <p2p|raw> <ws-url> <pairs> <seconds> <in-flight>
 // <ws-url> may list several servers separated by commas (processes of one cluster):
 // client i goes to the (i mod n)-th, so the two clients of a pair are on different ones.
@@ -81,12 +81,21 @@ async function inBatches(count, size, make) {
 }
 
 if (mode === 'idle') {
-  const count = Number(rest[0]);
-  const clients = await inBatches(count, 200, (i) => join(i, `room-${Math.floor(i / 10)}`));
+  // first-index: several generators share one run (a process holds at most `ulimit -n`
+  // sockets, 20,000 here), each with its own clients, addresses and rooms.
+  const [count, first = 0] = rest.map(Number);
+  const clients = await inBatches(count, 200, (k) => join(first + k, `room-${Math.floor((first + k) / 10)}`));
   const held = clients.filter(Boolean);
   const sorted = [...joinMs].sort((a, b) => a - b);
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? null;
-  say({ event: 'ready', held: held.length, refused: count - held.length, joinP50Ms: at(0.5), joinP99Ms: at(0.99) });
+  say({
+    event: 'ready',
+    held: held.length,
+    refused: count - held.length,
+    joinP50Ms: at(0.5),
+    joinP99Ms: at(0.99),
+    joinMs: sorted.map((ms) => Math.round(ms * 10) / 10),
+  });
   createInterface({ input: process.stdin }).once('line', () => {
     for (const client of held) client.socket.terminate();
     say({ event: 'done' });
