@@ -51,7 +51,12 @@ interface PendingJoin<M> {
   readonly identity: Identity;
   readonly room: string;
   readonly resumed: boolean;
+  /** When it was asked (ms): a join whose event never comes is given up (see `expireJoins`). */
+  readonly at: number;
 }
+
+/** A join whose event has not come by then is given up (its event was lost with Redis's connection). */
+const JOIN_TIMEOUT_MS = 5000;
 
 /** How long after Redis came back the rooms are compared (the others put theirs back first). */
 const SYNC_AFTER_MS = 3000;
@@ -105,7 +110,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     const identity = request.resume === undefined ? newIdentity() : resumedIdentity(request.resume);
     this.takeIdentity(member, request, identity.id);
     const conn = String((member.conn = this.#nextConn++));
-    this.#pending.set(conn, { member, identity, room: request.room, resumed: request.resume !== undefined });
+    this.#pending.set(conn, { member, identity, room: request.room, resumed: request.resume !== undefined, at: Date.now() });
     const entry = `${link.node}\n${conn}\n${JSON.stringify(summaryOf(identity.id, member))}`;
     link.join(identity.id, conn, entry, request.room, this.options.maxRoomSize).then(
       (outcome) => {
@@ -180,6 +185,23 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     if (this.rooms.size(room) > 0) return;
     for (const pending of this.#pending.values()) if (pending.room === room) return;
     this.#mirrors.delete(room);
+  }
+
+  /**
+   * Gives up joins still waiting for their event: all of them when Redis's connection was
+   * lost (`all`), else those older than the timeout. Each is told `server-unavailable`
+   * and sent on (1013), and taken out of Redis in case it got in.
+   */
+  expireJoins(all: boolean): void {
+    const now = Date.now();
+    for (const [conn, pending] of this.#pending) {
+      if (!all && now - pending.at < JOIN_TIMEOUT_MS) continue;
+      this.#pending.delete(conn);
+      this.#log({ event: 'join-lost', level: 'warn', id: pending.identity.id, room: pending.room });
+      void this.#leaveRedis(pending.identity.id, conn);
+      this.#reset(pending.member);
+      this.#unavailable(pending.member, pending.member.version);
+    }
   }
 
   /** An event from Redis, in the order Redis made the changes. */

@@ -241,6 +241,8 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
           frame: (to, from, room, frame) => clustered.onFrame(to, from, room, frame),
           status: (up) => {
             if (up) void clustered.restore();
+            // Events on the way were lost with the connection: joins waiting for theirs go on elsewhere.
+            else clustered.expireJoins(true);
           },
         },
         log,
@@ -465,6 +467,9 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   }
   wss.on('error', (error) => log({ event: 'server-error', level: 'error', message: error.message }));
 
+  // Joins whose event from Redis never came are given up after a few seconds.
+  const joinSweep = clustered ? setInterval(() => clustered.expireJoins(false), 1000) : null;
+  joinSweep?.unref();
   const heartbeat = setInterval(() => {
     sweepAbandonedUpgrades();
     admission.sweep(wholeMs());
@@ -542,6 +547,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     if (clustered) clustered.shuttingDown = true;
     closing ??= new Promise<void>((resolve) => {
       clearInterval(heartbeat);
+      if (joinSweep) clearInterval(joinSweep);
       if (renewTurn) clearInterval(renewTurn);
       for (const client of wss.clients) {
         send(client, errorMessage('server-shutdown'));
