@@ -38,6 +38,8 @@ export async function startServer(kind, extraArgs = [], { probe = false, ownCpuS
     port,
     url,
     pid: child.pid,
+    /** Everything it printed so far. */
+    output: () => output,
     /** How the server shares the CPU with the browsers: 'shared', 'own group', 'own group, nice -10' or 'no autogroups'. */
     cpuShare,
     /** The live JS heap after a full GC, in KiB (needs `probe`). */
