@@ -86,6 +86,27 @@ export interface StatusDetail {
   readonly nextAttemptAt?: number;
 }
 
+/** A safety-code comparison finished: the code both people read, and what it is made of. */
+export interface VerifyCodeDetail {
+  readonly id: string;
+  /** 12 digits in three groups, e.g. `0421 9937 1180`. */
+  readonly code: string;
+  /** Our DTLS fingerprint, e.g. `sha-256 AB:…`. */
+  readonly local: string;
+  /** The peer's, as its certificate was presented (`source: 'certificate'`) or described. */
+  readonly remote: string;
+  readonly source: 'certificate' | 'description';
+  /** The peer asked to compare (its person is waiting for an answer). */
+  readonly startedByPeer: boolean;
+}
+
+/** What the user said of a compared code. */
+export interface PeerVerifyDetail {
+  readonly id: string;
+  readonly match: boolean;
+  readonly code: string;
+}
+
 export interface MeshEventMap {
   status: StatusDetail;
   welcome: WelcomeDetail;
@@ -97,6 +118,8 @@ export interface MeshEventMap {
   message: MessageDetail;
   error: ErrorDetail;
   signal: SignalDetail;
+  'verify-code': VerifyCodeDetail;
+  'peer-verify': PeerVerifyDetail;
 }
 
 export type MeshEventName = keyof MeshEventMap;

@@ -37,6 +37,8 @@ import { makeDtlsCertificate } from './dtls-certificate.js';
 import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
+import { PeerVerifier, VERIFY_VERSION } from './peer-verifier.js';
+import type { VerificationOutcome } from './peer-verification.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
 import type { MeshEventMap, MeshEventName, PeerInfo, PeerPath } from './mesh-events.js';
 
@@ -119,6 +121,14 @@ export class Mesh extends EventTarget {
   readonly room: string;
   readonly name: string | undefined;
   readonly #options: MeshOptions;
+  readonly #verifier = new PeerVerifier(() => this.#selfId, {
+    settled: (id, outcome) => {
+      if (outcome.ok) {
+        const { code, fingerprints, startedByPeer } = outcome;
+        this.#emit('verify-code', { id, code, local: fingerprints.local, remote: fingerprints.remote, source: fingerprints.source, startedByPeer });
+      } else this.#error('verify-failed', `Comparing safety codes failed: ${outcome.reason}`, id);
+    },
+  });
   #connection: SignalingConnection | null = null;
   #selfId: string | null = null;
   #status: MeshStatus = 'idle';
@@ -260,6 +270,46 @@ export class Mesh extends EventTarget {
   /** Asks for an ICE restart towards one peer (e.g. after a network change). */
   restartIce(id: string): void {
     this.#peers.link(id)?.handle({ type: 'restart-ice' });
+  }
+
+  /**
+   * Compares safety codes with a peer over the direct connection (commit, then reveal):
+   * resolves with the code both sides now show (`verify-code` fires on both), or why
+   * there is none (no open direct connection, a peer too old to compare, a reveal that
+   * does not match its commitment).
+   */
+  async verify(id: string): Promise<VerificationOutcome> {
+    const link = this.#peers.link(id);
+    const peer = this.#peers.get(id);
+    if (!link || !peer || !link.isOpen) return { ok: false, reason: 'There is no open direct connection to this peer to compare codes over.' };
+    if (peer.version < VERIFY_VERSION) return { ok: false, reason: `${peer.name} runs an older version that cannot compare safety codes.` };
+    return this.#verifier.start(id, link);
+  }
+
+  /**
+   * What the user said after comparing the code with the peer's person: it matches, or it
+   * does not (then someone may be in the middle). Fires `peer-verify`; false if no code
+   * was compared on the current connection.
+   */
+  confirmVerification(id: string, match: boolean): boolean {
+    const link = this.#peers.link(id);
+    const code = link ? this.#verifier.confirm(link, match) : null;
+    if (code === null) return false;
+    this.#emit('peer-verify', { id, match, code });
+    if (!match) this.#error('verify-mismatch', `The safety codes with ${link!.name} do not match: someone may be reading this connection.`, id);
+    return true;
+  }
+
+  /** Whether codes can be compared with a peer now: an open direct connection, a peer of protocol version 4 or later. */
+  canVerify(id: string): boolean {
+    const link = this.#peers.link(id);
+    return !!link && link.isOpen && (this.#peers.get(id)?.version ?? 1) >= VERIFY_VERSION;
+  }
+
+  /** The safety code of the current connection to a peer, and what the user said of it. */
+  verificationOf(id: string): { readonly code: string | null; readonly match: boolean | null } {
+    const link = this.#peers.link(id);
+    return link ? { code: this.#verifier.codeOf(link), match: this.#verifier.verdictOf(link) } : { code: null, match: null };
   }
 
   /** Sends a chat message to every peer of the room, directly or through the relay. */
@@ -631,6 +681,7 @@ export class Mesh extends EventTarget {
             }, CHANNEL_CLOSE_GRACE_MS);
           },
           channelMessage: (message) => this.#deliver(id, link.name, message),
+          verifyMessage: (message) => this.#verifier.receive(id, link, message),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
             if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state, ...(link.path ? { path: link.path } : {}) });

@@ -15,6 +15,8 @@ import {
   encodeChannelMessage,
   parseChannelMessage,
   type ChatMessage,
+  type VerifyCommitMessage,
+  type VerifyRevealMessage,
   type ProtocolError,
   negotiate,
   initialNegotiationState,
@@ -63,6 +65,8 @@ export interface PeerLinkHooks {
   channelOpen(): void;
   channelClose(): void;
   channelMessage(message: ChatMessage): void;
+  /** A safety-code comparison message (protocol version 4). */
+  verifyMessage(message: VerifyCommitMessage | VerifyRevealMessage): void;
   /** The peer sent something on the channel that does not parse. */
   badMessage(error: ProtocolError): void;
   stateChange(state: PeerState): void;
@@ -236,6 +240,14 @@ export class PeerLink {
    * Sends a chat frame now, or as soon as the channel opens. Frames leave in the order
    * given, and wait in the outbox while the channel's buffer is full (backpressure).
    */
+  /** A safety-code comparison message, on the open channel only (false if it is not open). */
+  sendVerify(message: VerifyCommitMessage | VerifyRevealMessage): boolean {
+    const channel = this.#channel;
+    if (!channel || channel.readyState !== 'open') return false;
+    channel.send(encodeChannelMessage(message));
+    return true;
+  }
+
   sendChat(frame: string): 'sent' | 'queued' | 'closed' {
     if (this.#state.closed) return 'closed';
     this.#outbox.push(frame);
@@ -498,6 +510,10 @@ export class PeerLink {
           return;
         case 'pong':
           this.#onPong(message.n);
+          return;
+        case 'verify-commit':
+        case 'verify-reveal':
+          this.hooks.verifyMessage(message);
           return;
         default:
           this.hooks.channelMessage(message);

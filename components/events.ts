@@ -13,6 +13,8 @@ import type {
   PeerStateDetail,
   SignalDetail,
   StatusDetail,
+  VerifyCodeDetail,
+  PeerVerifyDetail,
   WelcomeDetail,
 } from '../client/mesh-events.js';
 
@@ -27,6 +29,8 @@ export interface P2pEventMap {
   'p2p-error': CustomEvent<ErrorDetail>;
   'p2p-signal': CustomEvent<SignalDetail>;
   'p2p-status': CustomEvent<StatusDetail>;
+  'p2p-verify-code': CustomEvent<VerifyCodeDetail>;
+  'p2p-peer-verify': CustomEvent<PeerVerifyDetail>;
 }
 
 declare global {

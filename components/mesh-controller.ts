@@ -34,6 +34,8 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
   'message',
   'error',
   'signal',
+  'verify-code',
+  'peer-verify',
 ];
 
 export class MeshController implements ReactiveController {

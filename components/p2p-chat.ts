@@ -5,6 +5,9 @@ import { MeshController } from './mesh-controller.js';
 import type { SendResult } from '../client/mesh.js';
 import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
 import './peer-list.js';
+import './verify-dialog.js';
+import type { VerifyAnswerDetail } from './verify-dialog.js';
+import type { VerificationOutcome } from '../client/peer-verification.js';
 import './events.js';
 import { visuallyHidden } from './shared-styles.js';
 import { lookAlikes, safeName } from '../client/display-name.js';
@@ -31,6 +34,9 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @fires p2p-error - something went wrong: `{ code, message }` (codes are stable)
  * @fires p2p-signal - a signaling step, for learning logs: `{ direction, message, peer?, at }`
  * @fires p2p-status - the signaling connection changed: `{ status, nextAttemptAt? }`
+ * @fires p2p-verify-code - a safety-code comparison finished: `{ id, code, local, remote, source, startedByPeer }`
+ * @fires p2p-peer-verify - the person said whether the compared codes matched: `{ id, match, code }`
+ * @csspart verify - the safety-code dialog (`<p2p-verify-dialog>`)
  *
  * @csspart container - the whole chat
  * @csspart header - room name and status line
@@ -117,6 +123,56 @@ export class P2pChat extends LitElement {
    */
   get mesh() {
     return this.#mesh.mesh;
+  }
+
+  /** The safety-code comparison on screen: whose, its code or why it failed. */
+  #verifying: { id: string; code: string | null; error: string | null; startedByPeer: boolean } | null = null;
+
+  constructor() {
+    super();
+    // Codes arrive for comparisons either side started: the peer's person is waiting.
+    this.addEventListener('p2p-verify-code', (event) => {
+      const { id, code, startedByPeer } = event.detail;
+      if (this.#verifying && this.#verifying.id !== id) return;
+      this.#verifying = { id, code, error: null, startedByPeer: startedByPeer || (this.#verifying?.startedByPeer ?? false) };
+      this.requestUpdate();
+    });
+  }
+
+  /**
+   * Compares safety codes with a peer: opens the dialog, and resolves with the code both
+   * sides now show (or why there is none). See README, "Verifying who you talk to".
+   */
+  async verifyPeer(id: string): Promise<VerificationOutcome> {
+    this.#verifying = { id, code: null, error: null, startedByPeer: false };
+    this.requestUpdate();
+    const mesh = this.#mesh.mesh;
+    const outcome: VerificationOutcome = mesh ? await mesh.verify(id) : { ok: false, reason: 'Not connected.' };
+    if (this.#verifying?.id === id) {
+      this.#verifying = outcome.ok ? { ...this.#verifying, code: outcome.code } : { ...this.#verifying, error: outcome.reason };
+      this.requestUpdate();
+    }
+    return outcome;
+  }
+
+  /** Says whether the compared codes matched (as the dialog's buttons do); fires `p2p-peer-verify`. */
+  confirmPeer(id: string, match: boolean): boolean {
+    const done = this.#mesh.mesh?.confirmVerification(id, match) ?? false;
+    if (this.#verifying?.id === id) this.#verifying = null;
+    this.requestUpdate();
+    return done;
+  }
+
+  #verifications(peers: readonly PeerInfo[]): Record<string, 'can' | 'match' | 'mismatch'> {
+    const mesh = this.#mesh.mesh;
+    const out: Record<string, 'can' | 'match' | 'mismatch'> = {};
+    if (!mesh) return out;
+    for (const peer of peers) {
+      if (!mesh.canVerify(peer.id)) continue;
+      const { match } = mesh.verificationOf(peer.id);
+      out[peer.id] = match === null ? 'can' : match ? 'match' : 'mismatch';
+    }
+    return out;
   }
 
   /**
@@ -387,7 +443,27 @@ export class P2pChat extends LitElement {
             )}
           </ol>
         </div>
-        <peer-list part="peers" .peers=${peers} .paths=${this.#paths(peers)} self-name=${selfName}></peer-list>
+        <peer-list
+          part="peers"
+          .peers=${peers}
+          .paths=${this.#paths(peers)}
+          .verifications=${this.#verifications(peers)}
+          self-name=${selfName}
+          @verify-request=${(event: CustomEvent<{ id: string }>) => void this.verifyPeer(event.detail.id)}
+        ></peer-list>
+        <p2p-verify-dialog
+          part="verify"
+          .peerId=${this.#verifying?.id ?? ''}
+          .peerName=${peers.find((p) => p.id === this.#verifying?.id)?.name ?? ''}
+          .code=${this.#verifying?.code ?? null}
+          .error=${this.#verifying?.error ?? null}
+          .startedByPeer=${this.#verifying?.startedByPeer ?? false}
+          @verify-answer=${(event: CustomEvent<VerifyAnswerDetail>) => this.confirmPeer(event.detail.id, event.detail.match)}
+          @verify-close=${() => {
+            this.#verifying = null;
+            this.requestUpdate();
+          }}
+        ></p2p-verify-dialog>
         <form part="form" @submit=${this.#onSubmit}>
           <label part="label" for="message" class="visually-hidden">Message</label>
           <input

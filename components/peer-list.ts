@@ -37,6 +37,8 @@ const STATE_LABEL: Record<PeerState, string> = {
 
 /**
  * The peers of a room and the live state of the connection to each.
+ *
+ * @fires verify-request - `{ id }` when a peer's "verify" button is pressed
  * States are written out in words (not shown by colour alone).
  *
  * @csspart list - the `<ul>` of peers
@@ -46,6 +48,9 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart state - a peer's connection state, in words
  * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
  * @csspart path - which way a direct connection runs: `local`, `via NAT` or `via TURN` (from the selected candidate pair)
+ * @csspart verify - the "verify" button of a peer whose safety code can be compared
+ * @csspart verified - "verified", after the codes were compared and matched
+ * @csspart mismatch - the warning after the codes did not match
  * @csspart empty - the text shown when no one else is in the room
  * @cssprop [--peer-list-connected-color=light-dark(#1a7f37,#3fb950)] - colour of the `connected` state
  * @cssprop [--peer-list-pending-color=light-dark(#9a6700,#d29922)] - colour of `connecting` / `reconnecting`
@@ -57,6 +62,7 @@ export class PeerList extends LitElement {
     peers: { attribute: false },
     selfName: { type: String, attribute: 'self-name' },
     paths: { attribute: false },
+    verifications: { attribute: false },
   };
 
   /** The peers to show, as `<p2p-chat>`'s `peers` property gives them. */
@@ -65,6 +71,11 @@ export class PeerList extends LitElement {
   selfName = '';
   /** Which way each direct connection runs (peer id → `host` / `nat` / `turn`), as `<p2p-chat>` knows it. */
   paths: Readonly<Record<string, PeerPath>> = {};
+  /**
+   * Safety codes, by peer id: `can` (a "verify" button), `match` (verified: the codes were
+   * the same), `mismatch` (they were not: a warning). Peers not listed get neither.
+   */
+  verifications: Readonly<Record<string, 'can' | 'match' | 'mismatch'>> = {};
 
   static override styles = css`
     :host {
@@ -126,6 +137,19 @@ export class PeerList extends LitElement {
       font-family: monospace;
       opacity: 0.8;
     }
+    .verify {
+      font: inherit;
+      font-size: 0.8em;
+      padding: 0 0.4em;
+    }
+    .verified {
+      font-size: 0.85em;
+      color: var(--peer-list-connected-color, light-dark(#1a7f37, #3fb950));
+    }
+    .mismatch {
+      font-size: 0.85em;
+      color: var(--peer-list-failed-color, light-dark(#cf222e, #ff7b72));
+    }
     .empty {
       margin: 0;
       opacity: 0.75;
@@ -136,6 +160,22 @@ export class PeerList extends LitElement {
     const path = this.paths[peer.id];
     if (peer.transport !== 'direct' || !path || path === 'server') return nothing;
     return html`<span part="path path-${path}" class="path" data-path=${path} title=${PATH_TITLE[path]}>${PATH_LABEL[path]}</span>`;
+  }
+
+  #verification(peer: PeerInfo) {
+    const status = this.verifications[peer.id];
+    if (!status) return nothing;
+    const request = () => this.dispatchEvent(new CustomEvent('verify-request', { detail: { id: peer.id }, bubbles: true, composed: true }));
+    return html`${
+        status === 'match'
+          ? html` <span part="verified" class="verified" title="You compared safety codes with this peer and they matched">✓ verified</span>`
+          : status === 'mismatch'
+            ? html` <strong part="mismatch" class="mismatch" title="The safety codes did not match: someone may be reading this connection"
+                >⚠ codes differ</strong
+              >`
+            : nothing
+      }
+      <button part="verify" type="button" class="verify" @click=${request} aria-label=${`verify ${safeName(peer.name)}: compare safety codes`}>verify</button>`;
   }
 
   override render() {
@@ -168,8 +208,7 @@ export class PeerList extends LitElement {
                   data-transport=${peer.transport}
                   title=${TRANSPORT_TITLE[peer.transport]}
                   >${TRANSPORT_LABEL[peer.transport]}</span
-                >${this.#pathLabel(peer)}
-                <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>
+                >${this.#pathLabel(peer)} <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${this.#verification(peer)}
               </span>
             </li>`,
         )}

@@ -44,7 +44,28 @@ export interface PongMessage {
   readonly n: number;
 }
 
-export type ChannelMessage = ChatMessage | ReadyMessage | PingMessage | PongMessage;
+/**
+ * Comparing safety codes (protocol version 4), commit then reveal: each side first sends
+ * the SHA-256 of a random nonce (`verify-commit`), and reveals the nonce
+ * (`verify-reveal`) only once it holds the other side's commitment. The code mixes both
+ * nonces with both DTLS fingerprints, so nobody in the middle can pick nonces that make
+ * the two sides' codes agree: each commits before it can see what the other chose.
+ */
+export interface VerifyCommitMessage {
+  readonly type: 'verify-commit';
+  /** SHA-256 of the nonce, base64url (43 characters). */
+  readonly commit: string;
+}
+export interface VerifyRevealMessage {
+  readonly type: 'verify-reveal';
+  /** The 32-byte nonce, base64url (43 characters). */
+  readonly nonce: string;
+}
+
+export type ChannelMessage = ChatMessage | ReadyMessage | PingMessage | PongMessage | VerifyCommitMessage | VerifyRevealMessage;
+
+/** 32 bytes in base64url without padding. */
+const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
 
 /** Longest JSON text of one ChatMessage: fields at their limits plus escaping headroom. */
 export const MAX_CHANNEL_MESSAGE_LENGTH = 6 * (LIMITS.maxChatTextLength + LIMITS.maxNameLength + LIMITS.maxChatIdLength) + 256;
@@ -70,6 +91,10 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
     case 'ping':
     case 'pong':
       return { type, n: number(obj, 'n', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }) };
+    case 'verify-commit':
+      return { type, commit: string(obj, 'commit', { min: 43, max: 43, pattern: BASE64URL_32 }) };
+    case 'verify-reveal':
+      return { type, nonce: string(obj, 'nonce', { min: 43, max: 43, pattern: BASE64URL_32 }) };
     default:
       return readChatMessage(obj);
   }

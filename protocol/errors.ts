@@ -31,6 +31,8 @@ export const ERROR_CODES = {
   'bad-peer-message': 'A peer sent a data-channel message that does not parse.',
   'not-connected': 'No peer is connected: the message reached nobody.',
   'bad-ice-server': 'The browser refuses an ICE server (STUN/TURN) setting: it is left out.',
+  'verify-failed': 'Comparing safety codes with a peer failed (its reveal did not match its commitment, or the connection went away).',
+  'verify-mismatch': 'The safety codes do not match: someone may be reading this connection.',
   'turn-failed': 'A TURN server refused the credentials or could not be reached: pairs that need it use the relay instead.',
 } as const;
 

@@ -34,11 +34,12 @@ import { readChatMessage, type ChatMessage } from './chat.js';
  * `welcome`, and each peer's summary). Version 1 is the original protocol (no field);
  * version 2 adds connection epochs on signals, `bye`, and the channel's `ping`/`pong`;
  * version 3 adds the error code `server-unavailable` (a server of a cluster that lost its
- * Redis; older clients get `server-shutdown` with the same text).
+ * Redis; older clients get `server-shutdown` with the same text); version 4 adds the
+ * data-channel messages `verify-commit` and `verify-reveal` (safety codes).
  * Receivers ignore message types they do not know, so newer messages never break an
  * older client; a sender uses a newer message only with a peer that announced it.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {

@@ -48,6 +48,7 @@ function link(peerVersion = 2) {
     channelOpen: () => {},
     channelClose: () => {},
     turnError: () => {},
+    verifyMessage: () => {},
     channelMessage: (m) => got.push(m),
     badMessage: (e) => bad.push(e),
     stateChange: () => {},

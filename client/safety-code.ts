@@ -1,0 +1,101 @@
+/**
+ * Safety codes: what two people read to each other to know that nobody sits between
+ * their browsers. WebRTC encrypts each connection with DTLS, but each browser learns the
+ * other's certificate fingerprint from the signaling server, which could hand each side
+ * a certificate of its own and read everything. The code is a hash of both DTLS
+ * fingerprints as each side sees them (its own, and the one the other side actually
+ * presented) with both peer ids and two nonces exchanged commit-then-reveal: in the
+ * middle, the two sides see different fingerprints, so their codes differ, and the
+ * commitments stop the one in the middle from trying nonces until they agree.
+ *
+ * The code: 12 digits in three groups of four (about 40 bits). A short code is enough
+ * because of the commitments: the one in the middle gets one guess per comparison.
+ */
+
+/** One side of a connection: its peer id, its DTLS fingerprint, its revealed nonce. */
+export interface SafetyParty {
+  readonly id: string;
+  readonly fingerprint: string;
+  readonly nonce: string;
+}
+
+export interface ConnectionFingerprints {
+  /** Ours, e.g. `sha-256 AB:CD:…`. */
+  readonly local: string;
+  /** The other side's, as its certificate was presented to DTLS (or, failing that, as its description says). */
+  readonly remote: string;
+  /** Where the remote one was read: the connection's stats (the certificate presented) or the remote description. */
+  readonly source: 'certificate' | 'description';
+}
+
+const encoder = new TextEncoder();
+
+function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** 32 random bytes, base64url: a nonce for one comparison. */
+export function newNonce(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+}
+
+/** The commitment to a nonce: its SHA-256, base64url. */
+export async function commitmentTo(nonce: string): Promise<string> {
+  return base64url(await sha256(`p2p-chat verify commit\n${nonce}`));
+}
+
+/** `sha-256 AB:CD:…`: the algorithm in lower case, the hex in upper case with colons. */
+export function normalizeFingerprint(algorithm: string, value: string): string {
+  return `${algorithm.trim().toLowerCase()} ${value.trim().toUpperCase()}`;
+}
+
+/** The `a=fingerprint` of a description (session or first media level), normalized. */
+export function fingerprintInSdp(sdp: string | undefined): string | null {
+  const match = /^a=fingerprint:(\S+) ([0-9A-Fa-f:]+)\s*$/m.exec(sdp ?? '');
+  return match ? normalizeFingerprint(match[1]!, match[2]!) : null;
+}
+
+/**
+ * The two fingerprints of a connection: ours from our description, the other side's from
+ * the certificate it presented (the transport's `remoteCertificateId` in the stats) when
+ * the browser reports it, else from its description (which DTLS checked it against).
+ */
+export async function connectionFingerprints(pc: RTCPeerConnection): Promise<ConnectionFingerprints | null> {
+  const local = fingerprintInSdp(pc.localDescription?.sdp);
+  const described = fingerprintInSdp(pc.remoteDescription?.sdp);
+  if (!local || !described) return null;
+  try {
+    const stats = await pc.getStats();
+    let certificateId: string | undefined;
+    stats.forEach((report: { type: string; remoteCertificateId?: string; dtlsState?: string }) => {
+      if (report.type === 'transport' && report.remoteCertificateId) certificateId = report.remoteCertificateId;
+    });
+    const certificate = certificateId ? (stats.get(certificateId) as { fingerprint?: string; fingerprintAlgorithm?: string } | undefined) : undefined;
+    if (certificate?.fingerprint && certificate.fingerprintAlgorithm) {
+      return { local, remote: normalizeFingerprint(certificate.fingerprintAlgorithm, certificate.fingerprint), source: 'certificate' };
+    }
+  } catch {
+    // No stats (a closed connection): the description's fingerprint.
+  }
+  return { local, remote: described, source: 'description' };
+}
+
+/**
+ * The code both sides compute: SHA-256 over both parties sorted by id (so each side puts
+ * them in the same order), then 12 decimal digits from the first 8 bytes.
+ */
+export async function safetyCode(a: SafetyParty, b: SafetyParty): Promise<string> {
+  const [first, second] = a.id < b.id ? [a, b] : [b, a];
+  const line = (p: SafetyParty) => `${p.id}\n${p.fingerprint}\n${p.nonce}`;
+  const digest = await sha256(`p2p-chat safety code 1\n${line(first)}\n${line(second)}`);
+  let value = 0n;
+  for (const byte of digest.subarray(0, 8)) value = (value << 8n) | BigInt(byte);
+  const digits = (value % 10n ** 12n).toString().padStart(12, '0');
+  return `${digits.slice(0, 4)} ${digits.slice(4, 8)} ${digits.slice(8)}`;
+}

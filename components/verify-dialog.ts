@@ -1,0 +1,114 @@
+import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { safeName } from '../client/display-name.js';
+
+/** What the person said after comparing codes. */
+export interface VerifyAnswerDetail {
+  readonly id: string;
+  readonly match: boolean;
+}
+
+/**
+ * The safety-code dialog of `<p2p-chat>`: shows the code both people read to each other
+ * and takes their answer. A modal `<dialog>` (focus stays inside; Escape closes it).
+ *
+ * @fires verify-answer - `{ id, match }` when "They match" or "They don't match" is chosen
+ * @fires verify-close - when the dialog closes without an answer
+ * @csspart dialog - the `<dialog>`
+ * @csspart code - the safety code
+ * @csspart match - the "They match" button
+ * @csspart mismatch - the "They don't match" button
+ */
+export class VerifyDialog extends LitElement {
+  static override properties = {
+    peerId: { attribute: false },
+    peerName: { attribute: false },
+    code: { attribute: false },
+    error: { attribute: false },
+    startedByPeer: { attribute: false },
+  };
+
+  /** The peer whose code is compared; empty: the dialog is closed. */
+  peerId = '';
+  peerName = '';
+  /** The code, once both sides have revealed; null while comparing. */
+  code: string | null = null;
+  /** Why there is no code, if the comparison failed. */
+  error: string | null = null;
+  startedByPeer = false;
+
+  static override styles = css`
+    dialog {
+      max-width: min(28rem, 92vw);
+      color: CanvasText;
+      background: Canvas;
+      border: 1px solid GrayText;
+      border-radius: 0.5rem;
+    }
+    .code {
+      font:
+        600 1.6em/1.3 ui-monospace,
+        monospace;
+      letter-spacing: 0.08em;
+      text-align: center;
+      margin: 0.75rem 0;
+    }
+    .buttons {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 0.5rem;
+      justify-content: flex-end;
+    }
+    button {
+      font: inherit;
+      padding: 0.3rem 0.8rem;
+    }
+  `;
+
+  override updated(changed: PropertyValues<this>): void {
+    const dialog = this.renderRoot.querySelector('dialog');
+    if (!dialog || !changed.has('peerId')) return;
+    if (this.peerId && !dialog.open) dialog.showModal();
+    if (!this.peerId && dialog.open) dialog.close();
+  }
+
+  #answer(match: boolean): void {
+    this.dispatchEvent(new CustomEvent<VerifyAnswerDetail>('verify-answer', { detail: { id: this.peerId, match }, bubbles: true, composed: true }));
+  }
+
+  #closed(): void {
+    if (this.peerId) this.dispatchEvent(new CustomEvent('verify-close', { bubbles: true, composed: true }));
+  }
+
+  override render() {
+    const name = safeName(this.peerName);
+    return html`<dialog part="dialog" aria-labelledby="title" @close=${this.#closed}>
+      <h3 id="title">Compare safety codes with <bdi>${name}</bdi></h3>
+      ${this.startedByPeer ? html`<p><bdi>${name}</bdi> asked to compare codes with you.</p>` : nothing}
+      ${
+        this.error
+          ? html`<p role="alert">${this.error}</p>`
+          : this.code
+            ? html`<p>Read these digits to <bdi>${name}</bdi> by voice or in person. If both screens show the same code, nobody is between you.</p>
+                <p part="code" class="code" aria-label=${`Safety code ${this.code}`}>${this.code}</p>`
+            : html`<p role="status">Comparing…</p>`
+      }
+      <div class="buttons">
+        ${
+          this.code && !this.error
+            ? html`<button part="match" type="button" @click=${() => this.#answer(true)}>They match</button>
+                <button part="mismatch" type="button" @click=${() => this.#answer(false)}>They don't match</button>`
+            : nothing
+        }
+        <form method="dialog"><button type="submit">Close</button></form>
+      </div>
+    </dialog>`;
+  }
+}
+
+if (!customElements.get('p2p-verify-dialog')) customElements.define('p2p-verify-dialog', VerifyDialog);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'p2p-verify-dialog': VerifyDialog;
+  }
+}
