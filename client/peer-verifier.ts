@@ -26,10 +26,14 @@ export class PeerVerifier {
     readonly hooks: VerifierHooks,
   ) {}
 
-  /** Starts a comparison with the peer of `link` (or joins the one under way). */
+  /**
+   * Starts a comparison with the peer of `link`, or joins the one under way; a code
+   * compared but not yet answered (the peer asked, and its person is reading it out) is
+   * the one to show, not a new one.
+   */
   start(id: string, link: PeerLink): Promise<VerificationOutcome> {
     const running = this.#running.get(link);
-    if (running && !running.settled) return running.outcome;
+    if (running && (!running.settled || (running.settled.ok && !this.#verdicts.has(link)))) return running.outcome;
     return this.#begin(id, link).start();
   }
 

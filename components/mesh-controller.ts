@@ -129,6 +129,19 @@ export class MeshController implements ReactiveController {
         this.#push({ kind: 'message', key: `m${++this.#keys}`, from: d.from, name: d.name, text: d.text, at: d.at, own: false, reached: 0 });
         return;
       }
+      case 'verify-code': {
+        const d = detail as MeshEventMap['verify-code'];
+        if (!d.startedByPeer) return;
+        const name = safeName(this.#names.get(d.id) ?? 'A peer');
+        this.#push({
+          kind: 'notice',
+          key: `n${++this.#keys}`,
+          text: `${name} asks to compare safety codes: press verify beside their name.`,
+          at: now,
+          error: false,
+        });
+        return;
+      }
       case 'peer-join': {
         const d = detail as MeshEventMap['peer-join'];
         this.#names.set(d.id, d.name);

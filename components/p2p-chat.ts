@@ -130,11 +130,13 @@ export class P2pChat extends LitElement {
 
   constructor() {
     super();
-    // Codes arrive for comparisons either side started: the peer's person is waiting.
+    // A code for the dialog on screen. (A comparison the peer started opens nothing by
+    // itself, which would take the focus from whatever the person was doing: a notice
+    // says it, and their verify button shows the same code.)
     this.addEventListener('p2p-verify-code', (event) => {
-      const { id, code, startedByPeer } = event.detail;
-      if (this.#verifying && this.#verifying.id !== id) return;
-      this.#verifying = { id, code, error: null, startedByPeer: startedByPeer || (this.#verifying?.startedByPeer ?? false) };
+      const { id, code } = event.detail;
+      if (this.#verifying?.id !== id) return;
+      this.#verifying = { ...this.#verifying, code, error: null };
       this.requestUpdate();
     });
   }
@@ -148,6 +150,7 @@ export class P2pChat extends LitElement {
     this.requestUpdate();
     const mesh = this.#mesh.mesh;
     const outcome: VerificationOutcome = mesh ? await mesh.verify(id) : { ok: false, reason: 'Not connected.' };
+    if (outcome.ok && outcome.startedByPeer && this.#verifying?.id === id) this.#verifying = { ...this.#verifying, startedByPeer: true };
     if (this.#verifying?.id === id) {
       this.#verifying = outcome.ok ? { ...this.#verifying, code: outcome.code } : { ...this.#verifying, error: outcome.reason };
       this.requestUpdate();

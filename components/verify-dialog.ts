@@ -67,7 +67,11 @@ export class VerifyDialog extends LitElement {
   override updated(changed: PropertyValues<this>): void {
     const dialog = this.renderRoot.querySelector('dialog');
     if (!dialog || !changed.has('peerId')) return;
-    if (this.peerId && !dialog.open) dialog.showModal();
+    if (this.peerId && !dialog.open) {
+      dialog.showModal();
+      // The title first (read out by screen readers); Tab then reaches the answers.
+      this.renderRoot.querySelector<HTMLElement>('#title')?.focus();
+    }
     if (!this.peerId && dialog.open) dialog.close();
   }
 
@@ -82,7 +86,7 @@ export class VerifyDialog extends LitElement {
   override render() {
     const name = safeName(this.peerName);
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.#closed}>
-      <h3 id="title">Compare safety codes with <bdi>${name}</bdi></h3>
+      <h3 id="title" tabindex="-1">Compare safety codes with <bdi>${name}</bdi></h3>
       ${this.startedByPeer ? html`<p><bdi>${name}</bdi> asked to compare codes with you.</p>` : nothing}
       ${
         this.error

@@ -2,7 +2,8 @@
  * The demo with the keyboard alone (real key presses): Tab to the join form, type a name,
  * join with Enter, Tab into the chat and send with Enter (focus stays in the message
  * box), send with the Send button (focus comes back to the box), start the lesson with
- * the keyboard and switch its inspector to Korean.
+ * the keyboard and switch its inspector to Korean; compare safety codes with the peer
+ * (its verify button, the dialog's "They match") with the keyboard too.
  */
 import { expect } from '@esm-bundle/chai';
 import { sendKeys } from '@web/test-runner-commands';
@@ -16,11 +17,17 @@ function deepActive(doc: Document): Element | null {
   return active;
 }
 
-/** Presses Tab until `isTarget` holds for the focused element (at most `limit` times). */
-async function tabTo(doc: Document, isTarget: (el: Element | null) => boolean, what: string, limit = 40): Promise<void> {
+/** Presses Tab (or Shift+Tab, going back) until `isTarget` holds for the focused element (at most `limit` times). */
+async function tabTo(doc: Document, isTarget: (el: Element | null) => boolean, what: string, limit = 40, press: 'Tab' | 'Shift+Tab' = 'Tab'): Promise<void> {
   for (let i = 0; i < limit; i++) {
     if (isTarget(deepActive(doc))) return;
-    await sendKeys({ press: 'Tab' });
+    if (press === 'Tab') await sendKeys({ press });
+    else {
+      // Held Shift, pressed Tab (Firefox's driver takes no "Shift+Tab" chord).
+      await sendKeys({ down: 'Shift' });
+      await sendKeys({ press: 'Tab' });
+      await sendKeys({ up: 'Shift' });
+    }
   }
   throw new Error(`${what} could not be reached with Tab (${limit} presses); focus is on ${deepActive(doc)?.outerHTML.slice(0, 80)}`);
 }
@@ -71,6 +78,24 @@ describe('the demo with the keyboard alone', () => {
       'the second line',
     );
     expect(deepActive(doc)).to.equal(box());
+
+    // Verify the peer: its button in the peer list, then "They match" in the dialog.
+    const list = chat.shadowRoot!.querySelector('peer-list')!;
+    const verify = () => list.shadowRoot!.querySelector('[part="verify"]');
+    await waitUntil(() => verify() !== null, 'a verify button for the peer');
+    // The peer list comes before the message form: back from the Send button.
+    await tabTo(doc, (el) => el === verify(), 'the verify button', 20, 'Shift+Tab');
+    await sendKeys({ press: 'Enter' });
+    const dialog = chat.shadowRoot!.querySelector('p2p-verify-dialog')!;
+    const match = () => dialog.shadowRoot!.querySelector('[part="match"]');
+    await waitUntil(() => match() !== null, 'the code and its answers');
+    const verdicts: boolean[] = [];
+    chat.addEventListener('p2p-peer-verify', (event) => verdicts.push(event.detail.match));
+    await tabTo(doc, (el) => el === match(), '"They match"');
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => verdicts.length === 1, 'the verdict');
+    expect(verdicts).to.deep.equal([true]);
+    await waitUntil(() => list.shadowRoot!.querySelector('[part="verified"]') !== null, 'the peer shown as verified');
 
     // The lesson (two chats and an inspector), started from the keyboard.
     const lessonButton = doc.getElementById('lesson-button') as HTMLButtonElement;

@@ -34,13 +34,23 @@ describe('safety codes (verify a peer)', () => {
     expect(a.local).to.equal(fingerprintInSdp(ann.mesh!.connectionTo(bob.selfId!)!.localDescription!.sdp));
     expect(a.local).to.not.equal(a.remote);
 
-    // Bob's screen opened the dialog by itself, with the same code.
+    // Bob is told (a notice, nothing takes his focus); his verify button shows the same code.
     const bobDialog = bob.shadowRoot!.querySelector('p2p-verify-dialog')!;
+    expect(bobDialog.shadowRoot!.querySelector('dialog')!.open).to.equal(false);
+    await waitUntil(
+      () => [...bob.shadowRoot!.querySelectorAll('[part~="notice"]')].some((n) => n.textContent!.includes('asks to compare safety codes')),
+      'the notice',
+    );
+    const shown = await bob.verifyPeer(ann.selfId!);
+    expect(shown.ok && shown.code).to.equal(a.code);
+    expect(shown.ok && shown.startedByPeer).to.equal(true);
     await waitUntil(() => bobDialog.shadowRoot?.querySelector('[part="code"]')?.textContent === a.code, 'Bob’s dialog to show the code');
     expect(bobDialog.shadowRoot!.querySelector('dialog')!.open).to.equal(true);
     expect(bobDialog.shadowRoot!.textContent).to.contain('asked to compare');
+    expect(bobCodes.length).to.equal(1, 'no second comparison');
 
-    // A second comparison: new nonces, a new code, again the same on both sides.
+    // Once answered, the next comparison has new nonces and a new code, again the same on both sides.
+    expect(bob.confirmPeer(ann.selfId!, true)).to.equal(true);
     const again = await bob.verifyPeer(ann.selfId!);
     expect(again.ok).to.equal(true);
     await waitUntil(() => annCodes.length === 2 && bobCodes.length === 2, 'a second code on both sides');
@@ -61,7 +71,12 @@ describe('safety codes (verify a peer)', () => {
     const annDialog = ann.shadowRoot!.querySelector('p2p-verify-dialog')!;
     const bobDialog = bob.shadowRoot!.querySelector('p2p-verify-dialog')!;
     await waitUntil(() => annDialog.shadowRoot?.querySelector('[part="match"]') != null, 'Ann’s dialog to offer the answers');
+    // Bob opens the same comparison from his list.
+    const bobList = bob.shadowRoot!.querySelector('peer-list')!;
+    await waitUntil(() => bobList.shadowRoot?.querySelector('[part="verify"]') !== null, 'a verify button for Ann');
+    (bobList.shadowRoot!.querySelector('[part="verify"]') as HTMLButtonElement).click();
     await waitUntil(() => bobDialog.shadowRoot?.querySelector('[part="mismatch"]') != null, 'Bob’s dialog to offer the answers');
+    expect(bobDialog.shadowRoot!.querySelector('[part="code"]')!.textContent).to.equal(annDialog.shadowRoot!.querySelector('[part="code"]')!.textContent);
     const code = annDialog.shadowRoot!.querySelector('[part="code"]')!.textContent;
 
     (annDialog.shadowRoot!.querySelector('[part="match"]') as HTMLButtonElement).click();
@@ -74,7 +89,6 @@ describe('safety codes (verify a peer)', () => {
     await waitUntil(() => bobVerdicts.length === 1, 'Bob’s verdict');
     expect(bobVerdicts[0]!.match).to.equal(false);
     expect(bobErrors.map((e) => e.code)).to.include('verify-mismatch');
-    const bobList = bob.shadowRoot!.querySelector('peer-list')!;
     await waitUntil(() => bobList.shadowRoot!.querySelector('[part="mismatch"]') !== null, 'a warning on Ann in Bob’s list');
     expect(bobList.shadowRoot!.querySelector('[part="mismatch"]')!.textContent).to.contain('codes differ');
   });
