@@ -13,6 +13,7 @@ import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice } from './scripts/b
 import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
 import { LocalCluster } from './scripts/local-cluster.mjs';
+import { startMitmServer } from './scripts/mitm-signaling.mjs';
 import { closeRemoteBrowsers, remotePeerCommand } from './scripts/remote-peers.mjs';
 import { cliPeerCommand, killCliPeers } from './scripts/cli-peers.mjs';
 import {
@@ -142,6 +143,27 @@ process.once('exit', () => {
   cluster.redis.kill();
 });
 
+// A malicious signaling server in the middle (test/mitm.test.ts, a test-only fixture):
+// { action: 'start' } → { url }, { action: 'captured' } → { captured, fingerprints }, { action: 'stop' }.
+let mitm = null;
+const mitmPlugin = commandPlugin(
+  'mitm',
+  async (payload) => {
+    if (payload?.action === 'start') {
+      await mitm?.close();
+      mitm = await startMitmServer();
+      return { url: mitm.url };
+    }
+    if (payload?.action === 'stop') {
+      await mitm?.close();
+      mitm = null;
+      return {};
+    }
+    return { captured: mitm?.captured ?? [], fingerprints: mitm?.fingerprints() ?? [] };
+  },
+  () => mitm?.close(),
+);
+
 // Real network faults (test/network-faults.test.ts): the path between pages cut with
 // nftables inside the run's private namespace, and signaling sockets dropped by a proxy.
 const networkPlugin = commandPlugin('network', networkCommand, restoreNetwork);
@@ -165,6 +187,7 @@ export default {
   plugins: [
     signalingProcessPlugin,
     clusterPlugin,
+    mitmPlugin,
     remotePeerPlugin,
     cliPeerPlugin,
     networkPlugin,

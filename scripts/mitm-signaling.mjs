@@ -1,0 +1,165 @@
+// TEST FIXTURE, never shipped: a malicious signaling server that performs a real man in
+// the middle on the first two peers of a room. It speaks our protocol, but when the first
+// peer offers to the second it answers that offer itself with a WebRTC endpoint of its own
+// (@roamhq/wrtc, the Node stack of the terminal client) and makes its own offer to the
+// second peer, so each browser holds a DTLS connection to the server instead of to the
+// other. It forwards everything on the data channels between the two legs (chat, pings,
+// safety-code messages) and keeps what it reads, so a test can show the attack works
+// and that safety codes expose it.
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer } from 'ws';
+
+const token = (n) => randomBytes(n).toString('base64url');
+const LIMITS = { maxRoomSize: 10, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40, relay: true };
+
+export async function startMitmServer() {
+  const { default: wrtc } = await import('@roamhq/wrtc');
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((resolve) => wss.once('listening', resolve));
+  /** What it read on the data channels: `{ from, text }` of every chat message. */
+  const captured = [];
+  const members = []; // { socket, id, name }
+  const legs = []; // the RTCPeerConnections it made
+
+  const send = (member, message) => member.socket.readyState === 1 && member.socket.send(JSON.stringify(message));
+
+  /** One leg: a connection between the server and `victim`, impersonating `posingAs`. */
+  function leg(victim, posingAs) {
+    const pc = new wrtc.RTCPeerConnection({ iceServers: [] });
+    legs.push(pc);
+    pc.onicecandidate = ({ candidate }) =>
+      send(victim, {
+        type: 'candidate',
+        from: posingAs.id,
+        candidate: candidate ? { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex } : null,
+      });
+    let ready = Promise.resolve();
+    return {
+      pc,
+      /** Runs signaling steps in order (an added candidate waits for the description). */
+      then: (step) => (ready = ready.then(step).catch(() => {})),
+    };
+  }
+
+  /** The chat channel of one leg: forwards to the other leg once that one listens. */
+  function channel(dc, created, from, other) {
+    const state = { dc, listening: !created, queue: [], other: null };
+    const flush = () => {
+      while (state.listening && dc.readyState === 'open' && state.queue.length > 0) dc.send(state.queue.shift());
+    };
+    state.deliver = (text) => {
+      state.queue.push(text);
+      flush();
+    };
+    dc.onopen = () => {
+      // The side that received the channel says it listens (our protocol's `ready`).
+      if (!created) dc.send(JSON.stringify({ type: 'ready' }));
+      flush();
+    };
+    dc.onmessage = ({ data }) => {
+      const text = String(data);
+      let message = null;
+      try {
+        message = JSON.parse(text);
+      } catch {
+        /* forwarded as it is */
+      }
+      if (message?.type === 'ready') {
+        state.listening = true;
+        flush();
+        return;
+      }
+      if (message?.type === 'chat') captured.push({ from: from.name, text: message.text });
+      other()?.deliver(text);
+    };
+    return state;
+  }
+
+  let intercept = null;
+  wss.on('connection', (socket) => {
+    const member = { socket, id: token(9), name: '' };
+    socket.on('message', async (raw) => {
+      const message = JSON.parse(String(raw));
+      if (message.type === 'new-peer') {
+        member.name = message.name ?? `guest-${member.id.slice(0, 4)}`;
+        const others = members.slice();
+        members.push(member);
+        send(member, {
+          type: 'welcome',
+          id: member.id,
+          room: message.room,
+          peers: others.map((o) => ({ id: o.id, name: o.name, version: 4 })),
+          iceServers: [],
+          limits: LIMITS,
+          resume: token(18),
+          version: 4,
+        });
+        for (const other of others) send(other, { type: 'new-peer', id: member.id, name: member.name, version: 4 });
+        return;
+      }
+      const to = members.find((m) => m.id === message.to);
+      if (!to) return;
+      if (message.type === 'relay') {
+        captured.push({ from: member.name, text: message.message?.text });
+        send(to, { type: 'relay', from: member.id, message: message.message });
+        return;
+      }
+      if (message.type === 'offer' && !intercept) {
+        // The first offer (A to B): two legs instead of one connection.
+        const a = member;
+        const b = to;
+        const legA = leg(a, b);
+        const legB = leg(b, a);
+        intercept = { a, b, legA, legB, chA: null, chB: null };
+        const dcB = legB.pc.createDataChannel('chat');
+        intercept.chB = channel(dcB, true, b, () => intercept.chA);
+        legA.pc.ondatachannel = ({ channel: dc }) => (intercept.chA = channel(dc, false, a, () => intercept.chB));
+        legA.then(async () => {
+          await legA.pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
+          const answer = await legA.pc.createAnswer();
+          await legA.pc.setLocalDescription(answer);
+          send(a, { type: 'answer', from: b.id, sdp: legA.pc.localDescription.sdp });
+        });
+        legB.then(async () => {
+          const offer = await legB.pc.createOffer();
+          await legB.pc.setLocalDescription(offer);
+          send(b, { type: 'offer', from: a.id, sdp: legB.pc.localDescription.sdp });
+        });
+        return;
+      }
+      if (intercept && (message.type === 'candidate' || message.type === 'answer')) {
+        const target = member === intercept.a ? intercept.legA : member === intercept.b ? intercept.legB : null;
+        if (!target) return;
+        if (message.type === 'answer') target.then(() => target.pc.setRemoteDescription({ type: 'answer', sdp: message.sdp }));
+        else if (message.candidate) target.then(() => target.pc.addIceCandidate(message.candidate));
+        return;
+      }
+      // Anything else (a bye, another pair's signals) goes on, stamped as the server does.
+      send(to, { ...message, to: undefined, from: member.id });
+    });
+    socket.on('close', () => {
+      const index = members.indexOf(member);
+      if (index >= 0) members.splice(index, 1);
+      for (const other of members) send(other, { type: 'peer-disconnected', id: member.id });
+    });
+  });
+
+  return {
+    url: `ws://127.0.0.1:${wss.address().port}`,
+    captured,
+    /** The DTLS fingerprints of the server's own two legs (what each victim sees as its peer's). */
+    fingerprints: () =>
+      legs.map(
+        (pc) =>
+          /^a=fingerprint:(\S+) (\S+)/m
+            .exec(pc.localDescription?.sdp ?? '')
+            ?.slice(1)
+            .join(' ') ?? null,
+      ),
+    async close() {
+      for (const pc of legs) pc.close();
+      for (const client of wss.clients) client.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    },
+  };
+}
