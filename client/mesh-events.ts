@@ -107,6 +107,16 @@ export interface PeerVerifyDetail {
   readonly code: string;
 }
 
+/** A peer's long-lived identity, checked against this connection and what this profile remembers. */
+export interface PeerIdentityDetail {
+  readonly id: string;
+  /** Fingerprint of its public key, `AB12 CD34 …`. */
+  readonly key: string;
+  /** `new` (not verified before), `verified` (the key verified before), `changed` (another key, or one not bound to this connection). */
+  readonly status: 'new' | 'verified' | 'changed';
+  readonly reason?: 'other-key' | 'not-this-connection';
+}
+
 export interface MeshEventMap {
   status: StatusDetail;
   welcome: WelcomeDetail;
@@ -120,6 +130,7 @@ export interface MeshEventMap {
   signal: SignalDetail;
   'verify-code': VerifyCodeDetail;
   'peer-verify': PeerVerifyDetail;
+  'peer-identity': PeerIdentityDetail;
 }
 
 export type MeshEventName = keyof MeshEventMap;

@@ -38,7 +38,9 @@ import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
 import { PeerVerifier, VERIFY_VERSION } from './peer-verifier.js';
+import { PeerIdentities } from './peer-identities.js';
 import type { VerificationOutcome } from './peer-verification.js';
+import type { PeerIdentity } from './peer-identities.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
 import type { MeshEventMap, MeshEventName, PeerInfo, PeerPath } from './mesh-events.js';
 
@@ -65,6 +67,12 @@ export interface MeshOptions {
    * my IP address"; needs a TURN server). Default `all`.
    */
   readonly iceTransportPolicy?: RTCIceTransportPolicy;
+  /**
+   * Which long-lived identity key of this profile to use (README, "Verifying who you talk
+   * to"): `default`, another name, or `ephemeral` (a new key for this page only, nothing
+   * kept). Default `default`.
+   */
+  readonly identity?: string;
   readonly negotiation?: Partial<NegotiationOptions>;
   /**
    * Reconnecting to the signaling server after the socket drops: exponential backoff
@@ -121,6 +129,7 @@ export class Mesh extends EventTarget {
   readonly room: string;
   readonly name: string | undefined;
   readonly #options: MeshOptions;
+  readonly #identities: PeerIdentities;
   readonly #verifier = new PeerVerifier(() => this.#selfId, {
     settled: (id, outcome) => {
       if (outcome.ok) {
@@ -153,6 +162,19 @@ export class Mesh extends EventTarget {
   constructor(options: MeshOptions) {
     super();
     this.#options = options;
+    this.#identities = new PeerIdentities(options.identity?.trim() || 'default', () => this.#selfId, {
+      identity: (id, identity) => {
+        this.#emit('peer-identity', { id, ...identity });
+        if (identity.status === 'changed') {
+          const name = this.#peers.get(id)?.name ?? 'A peer';
+          const why =
+            identity.reason === 'other-key'
+              ? `${name} shows another identity key than the one you verified before`
+              : `${name}'s identity key was not made for this connection`;
+          this.#error('identity-changed', `${why}: someone may be in the middle. Compare safety codes.`, id);
+        }
+      },
+    });
     this.server = options.server;
     this.room = options.room || 'lobby';
     this.name = options.name?.trim() || undefined;
@@ -296,6 +318,7 @@ export class Mesh extends EventTarget {
     const code = link ? this.#verifier.confirm(link, match) : null;
     if (code === null) return false;
     this.#emit('peer-verify', { id, match, code });
+    if (match) void this.#identities.remember(id, link!.name, link!);
     if (!match) this.#error('verify-mismatch', `The safety codes with ${link!.name} do not match: someone may be reading this connection.`, id);
     return true;
   }
@@ -306,10 +329,20 @@ export class Mesh extends EventTarget {
     return !!link && link.isOpen && (this.#peers.get(id)?.version ?? 1) >= VERIFY_VERSION;
   }
 
-  /** The safety code of the current connection to a peer, and what the user said of it. */
-  verificationOf(id: string): { readonly code: string | null; readonly match: boolean | null } {
+  /**
+   * The safety code of the current connection to a peer, what the user said of it, and
+   * the peer's identity (its key, and whether this profile verified it before).
+   */
+  verificationOf(id: string): { readonly code: string | null; readonly match: boolean | null; readonly identity: PeerIdentity | null } {
     const link = this.#peers.link(id);
-    return link ? { code: this.#verifier.codeOf(link), match: this.#verifier.verdictOf(link) } : { code: null, match: null };
+    return link
+      ? { code: this.#verifier.codeOf(link), match: this.#verifier.verdictOf(link), identity: this.#identities.of(link) }
+      : { code: null, match: null, identity: null };
+  }
+
+  /** This profile's identity key fingerprint (`AB12 CD34 …`), once loaded. */
+  ownIdentityKey(): Promise<string | null> {
+    return this.#identities.ownKey();
   }
 
   /** Sends a chat message to every peer of the room, directly or through the relay. */
@@ -665,7 +698,10 @@ export class Mesh extends EventTarget {
         {
           signal: (message) => this.#connection?.send(message),
           note: (code, detail) => this.#note(id, code, detail),
-          channelOpen: () => this.#emit('channel-open', { id }),
+          channelOpen: () => {
+            this.#emit('channel-open', { id });
+            if (version >= VERIFY_VERSION) void this.#identities.send(id, link);
+          },
           channelClose: () => {
             this.#emit('channel-close', { id });
             // A closed data channel never reopens: the link is over. Usually the peer is
@@ -682,6 +718,7 @@ export class Mesh extends EventTarget {
           },
           channelMessage: (message) => this.#deliver(id, link.name, message),
           verifyMessage: (message) => this.#verifier.receive(id, link, message),
+          identityMessage: (message) => void this.#identities.receive(id, link.name, link, message),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
             if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state, ...(link.path ? { path: link.path } : {}) });

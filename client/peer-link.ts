@@ -15,6 +15,7 @@ import {
   encodeChannelMessage,
   parseChannelMessage,
   type ChatMessage,
+  type IdentityMessage,
   type VerifyCommitMessage,
   type VerifyRevealMessage,
   type ProtocolError,
@@ -67,6 +68,8 @@ export interface PeerLinkHooks {
   channelMessage(message: ChatMessage): void;
   /** A safety-code comparison message (protocol version 4). */
   verifyMessage(message: VerifyCommitMessage | VerifyRevealMessage): void;
+  /** The peer's long-lived key and its signature over this connection (protocol version 4). */
+  identityMessage(message: IdentityMessage): void;
   /** The peer sent something on the channel that does not parse. */
   badMessage(error: ProtocolError): void;
   stateChange(state: PeerState): void;
@@ -241,7 +244,11 @@ export class PeerLink {
    * given, and wait in the outbox while the channel's buffer is full (backpressure).
    */
   /** A safety-code comparison message, on the open channel only (false if it is not open). */
-  sendVerify(message: VerifyCommitMessage | VerifyRevealMessage): boolean {
+  sendIdentity(message: IdentityMessage): boolean {
+    return this.sendVerify(message);
+  }
+
+  sendVerify(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage): boolean {
     const channel = this.#channel;
     if (!channel || channel.readyState !== 'open') return false;
     channel.send(encodeChannelMessage(message));
@@ -514,6 +521,9 @@ export class PeerLink {
         case 'verify-commit':
         case 'verify-reveal':
           this.hooks.verifyMessage(message);
+          return;
+        case 'identity':
+          this.hooks.identityMessage(message);
           return;
         default:
           this.hooks.channelMessage(message);

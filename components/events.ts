@@ -15,6 +15,7 @@ import type {
   StatusDetail,
   VerifyCodeDetail,
   PeerVerifyDetail,
+  PeerIdentityDetail,
   WelcomeDetail,
 } from '../client/mesh-events.js';
 
@@ -31,6 +32,7 @@ export interface P2pEventMap {
   'p2p-status': CustomEvent<StatusDetail>;
   'p2p-verify-code': CustomEvent<VerifyCodeDetail>;
   'p2p-peer-verify': CustomEvent<PeerVerifyDetail>;
+  'p2p-peer-identity': CustomEvent<PeerIdentityDetail>;
 }
 
 declare global {

@@ -36,6 +36,7 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
   'signal',
   'verify-code',
   'peer-verify',
+  'peer-identity',
 ];
 
 export class MeshController implements ReactiveController {

@@ -36,6 +36,7 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @fires p2p-status - the signaling connection changed: `{ status, nextAttemptAt? }`
  * @fires p2p-verify-code - a safety-code comparison finished: `{ id, code, local, remote, source, startedByPeer }`
  * @fires p2p-peer-verify - the person said whether the compared codes matched: `{ id, match, code }`
+ * @fires p2p-peer-identity - a peer's identity key was checked: `{ id, key, status: new|verified|changed, reason? }`
  * @csspart verify - the safety-code dialog (`<p2p-verify-dialog>`)
  *
  * @csspart container - the whole chat
@@ -72,6 +73,7 @@ export class P2pChat extends LitElement {
     room: { type: String, reflect: true },
     name: { type: String, reflect: true },
     iceTransportPolicy: { type: String, reflect: true, attribute: 'ice-transport-policy' },
+    identity: { type: String },
     iceServers: { attribute: false },
   };
 
@@ -83,6 +85,12 @@ export class P2pChat extends LitElement {
   server = '';
   /** The room to join. */
   room = DEFAULT_ROOM;
+  /**
+   * Which long-lived identity key of this browser profile to use: empty for the default
+   * one, another name for another, `ephemeral` for a new key that is not kept (README,
+   * "Verifying who you talk to").
+   */
+  identity = '';
   /** Your display name (default: the server's `guest-xxxx`). */
   name = '';
   /**
@@ -102,6 +110,7 @@ export class P2pChat extends LitElement {
       room: this.room || DEFAULT_ROOM,
       ...(name ? { name } : {}),
       ...(this.iceTransportPolicy === 'relay' || this.iceTransportPolicy === 'all' ? { iceTransportPolicy: this.iceTransportPolicy } : {}),
+      ...(this.identity ? { identity: this.identity } : {}),
       ...(this.iceServers ? { iceServers: this.iceServers as IceServer[] } : {}),
     };
   });
@@ -166,14 +175,15 @@ export class P2pChat extends LitElement {
     return done;
   }
 
-  #verifications(peers: readonly PeerInfo[]): Record<string, 'can' | 'match' | 'mismatch'> {
+  #verifications(peers: readonly PeerInfo[]): Record<string, 'can' | 'match' | 'mismatch' | 'changed'> {
     const mesh = this.#mesh.mesh;
-    const out: Record<string, 'can' | 'match' | 'mismatch'> = {};
+    const out: Record<string, 'can' | 'match' | 'mismatch' | 'changed'> = {};
     if (!mesh) return out;
     for (const peer of peers) {
       if (!mesh.canVerify(peer.id)) continue;
-      const { match } = mesh.verificationOf(peer.id);
-      out[peer.id] = match === null ? 'can' : match ? 'match' : 'mismatch';
+      const { match, identity } = mesh.verificationOf(peer.id);
+      out[peer.id] =
+        match === false ? 'mismatch' : identity?.status === 'changed' ? 'changed' : match === true || identity?.status === 'verified' ? 'match' : 'can';
     }
     return out;
   }
@@ -332,7 +342,7 @@ export class P2pChat extends LitElement {
   ];
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (['server', 'room', 'name', 'iceTransportPolicy', 'iceServers'].some((key) => changed.has(key as keyof P2pChat))) this.#mesh.restart();
+    if (['server', 'room', 'name', 'iceTransportPolicy', 'iceServers', 'identity'].some((key) => changed.has(key as keyof P2pChat))) this.#mesh.restart();
   }
 
   #stickToBottom = true;

@@ -51,6 +51,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart verify - the "verify" button of a peer whose safety code can be compared
  * @csspart verified - "verified", after the codes were compared and matched
  * @csspart mismatch - the warning after the codes did not match
+ * @csspart changed - the warning when a peer shows another identity key than the one verified before
  * @csspart empty - the text shown when no one else is in the room
  * @cssprop [--peer-list-connected-color=light-dark(#1a7f37,#3fb950)] - colour of the `connected` state
  * @cssprop [--peer-list-pending-color=light-dark(#9a6700,#d29922)] - colour of `connecting` / `reconnecting`
@@ -73,9 +74,11 @@ export class PeerList extends LitElement {
   paths: Readonly<Record<string, PeerPath>> = {};
   /**
    * Safety codes, by peer id: `can` (a "verify" button), `match` (verified: the codes were
-   * the same), `mismatch` (they were not: a warning). Peers not listed get neither.
+   * the same, now or with this key before), `mismatch` (they were not: a warning),
+   * `changed` (another identity key than the one verified before: a warning). Peers not
+   * listed get neither.
    */
-  verifications: Readonly<Record<string, 'can' | 'match' | 'mismatch'>> = {};
+  verifications: Readonly<Record<string, 'can' | 'match' | 'mismatch' | 'changed'>> = {};
 
   static override styles = css`
     :host {
@@ -168,12 +171,21 @@ export class PeerList extends LitElement {
     const request = () => this.dispatchEvent(new CustomEvent('verify-request', { detail: { id: peer.id }, bubbles: true, composed: true }));
     return html`${
         status === 'match'
-          ? html` <span part="verified" class="verified" title="You compared safety codes with this peer and they matched">✓ verified</span>`
+          ? html` <span part="verified" class="verified" title="You compared safety codes with this peer (now, or with this same key before) and they matched"
+              >✓ verified</span
+            >`
           : status === 'mismatch'
             ? html` <strong part="mismatch" class="mismatch" title="The safety codes did not match: someone may be reading this connection"
                 >⚠ codes differ</strong
               >`
-            : nothing
+            : status === 'changed'
+              ? html` <strong
+                  part="changed"
+                  class="mismatch"
+                  title="This peer shows another identity key than the one you verified before, or one not made for this connection: compare safety codes again"
+                  >⚠ key changed</strong
+                >`
+              : nothing
       }
       <button part="verify" type="button" class="verify" @click=${request} aria-label=${`verify ${safeName(peer.name)}: compare safety codes`}>verify</button>`;
   }

@@ -62,10 +62,25 @@ export interface VerifyRevealMessage {
   readonly nonce: string;
 }
 
-export type ChannelMessage = ChatMessage | ReadyMessage | PingMessage | PongMessage | VerifyCommitMessage | VerifyRevealMessage;
+/**
+ * A peer's long-lived identity (protocol version 4), sent once the channel is open: its
+ * ECDSA P-256 public key and a signature over both peer ids and both DTLS fingerprints of
+ * this connection, which binds the key to this connection: a server in the middle can
+ * neither reuse the signature (its fingerprints differ) nor sign with the real key.
+ */
+export interface IdentityMessage {
+  readonly type: 'identity';
+  /** The public key, raw uncompressed P-256 point, base64url (87 characters). */
+  readonly key: string;
+  /** ECDSA-SHA-256 signature (IEEE P1363, 64 bytes), base64url (86 characters). */
+  readonly sig: string;
+}
+
+export type ChannelMessage = ChatMessage | ReadyMessage | PingMessage | PongMessage | VerifyCommitMessage | VerifyRevealMessage | IdentityMessage;
 
 /** 32 bytes in base64url without padding. */
 const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /** Longest JSON text of one ChatMessage: fields at their limits plus escaping headroom. */
 export const MAX_CHANNEL_MESSAGE_LENGTH = 6 * (LIMITS.maxChatTextLength + LIMITS.maxNameLength + LIMITS.maxChatIdLength) + 256;
@@ -95,6 +110,12 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
       return { type, commit: string(obj, 'commit', { min: 43, max: 43, pattern: BASE64URL_32 }) };
     case 'verify-reveal':
       return { type, nonce: string(obj, 'nonce', { min: 43, max: 43, pattern: BASE64URL_32 }) };
+    case 'identity':
+      return {
+        type,
+        key: string(obj, 'key', { min: 87, max: 87, pattern: BASE64URL }),
+        sig: string(obj, 'sig', { min: 86, max: 86, pattern: BASE64URL }),
+      };
     default:
       return readChatMessage(obj);
   }

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   'bad-ice-server': 'The browser refuses an ICE server (STUN/TURN) setting: it is left out.',
   'verify-failed': 'Comparing safety codes with a peer failed (its reveal did not match its commitment, or the connection went away).',
   'verify-mismatch': 'The safety codes do not match: someone may be reading this connection.',
+  'identity-changed': 'A peer shows another identity key than the one verified before, or one not made for this connection: someone may be in the middle.',
   'turn-failed': 'A TURN server refused the credentials or could not be reached: pairs that need it use the relay instead.',
 } as const;
 

@@ -35,7 +35,8 @@ import { readChatMessage, type ChatMessage } from './chat.js';
  * version 2 adds connection epochs on signals, `bye`, and the channel's `ping`/`pong`;
  * version 3 adds the error code `server-unavailable` (a server of a cluster that lost its
  * Redis; older clients get `server-shutdown` with the same text); version 4 adds the
- * data-channel messages `verify-commit` and `verify-reveal` (safety codes).
+ * data-channel messages `verify-commit` and `verify-reveal` (safety codes) and
+ * `identity` (a long-lived key bound to the connection).
  * Receivers ignore message types they do not know, so newer messages never break an
  * older client; a sender uses a newer message only with a peer that announced it.
  */

@@ -41,36 +41,45 @@ export async function startMitmServer() {
     };
   }
 
-  /** The chat channel of one leg: forwards to the other leg once that one listens. */
-  function channel(dc, created, from, other) {
-    const state = { dc, listening: !created, queue: [], other: null };
+  /**
+   * One end of the chat channel, made before its channel exists: what the other leg
+   * forwards waits in its queue until the channel is open and its peer listens.
+   */
+  function end(from) {
+    const state = { dc: null, listening: false, queue: [], other: null };
     const flush = () => {
-      while (state.listening && dc.readyState === 'open' && state.queue.length > 0) dc.send(state.queue.shift());
+      while (state.dc && state.listening && state.dc.readyState === 'open' && state.queue.length > 0) state.dc.send(state.queue.shift());
     };
     state.deliver = (text) => {
       state.queue.push(text);
       flush();
     };
-    dc.onopen = () => {
-      // The side that received the channel says it listens (our protocol's `ready`).
-      if (!created) dc.send(JSON.stringify({ type: 'ready' }));
-      flush();
-    };
-    dc.onmessage = ({ data }) => {
-      const text = String(data);
-      let message = null;
-      try {
-        message = JSON.parse(text);
-      } catch {
-        /* forwarded as it is */
-      }
-      if (message?.type === 'ready') {
-        state.listening = true;
+    state.attach = (dc, created) => {
+      state.dc = dc;
+      state.listening = !created;
+      const opened = () => {
+        // The side that received the channel says it listens (our protocol's `ready`).
+        if (!created) dc.send(JSON.stringify({ type: 'ready' }));
         flush();
-        return;
-      }
-      if (message?.type === 'chat') captured.push({ from: from.name, text: message.text });
-      other()?.deliver(text);
+      };
+      if (dc.readyState === 'open') opened();
+      else dc.onopen = opened;
+      dc.onmessage = ({ data }) => {
+        const text = String(data);
+        let message = null;
+        try {
+          message = JSON.parse(text);
+        } catch {
+          /* forwarded as it is */
+        }
+        if (message?.type === 'ready') {
+          state.listening = true;
+          flush();
+          return;
+        }
+        if (message?.type === 'chat') captured.push({ from: from.name, text: message.text });
+        state.other.deliver(text);
+      };
     };
     return state;
   }
@@ -110,10 +119,13 @@ export async function startMitmServer() {
         const b = to;
         const legA = leg(a, b);
         const legB = leg(b, a);
-        intercept = { a, b, legA, legB, chA: null, chB: null };
-        const dcB = legB.pc.createDataChannel('chat');
-        intercept.chB = channel(dcB, true, b, () => intercept.chA);
-        legA.pc.ondatachannel = ({ channel: dc }) => (intercept.chA = channel(dc, false, a, () => intercept.chB));
+        const endA = end(a);
+        const endB = end(b);
+        endA.other = endB;
+        endB.other = endA;
+        intercept = { a, b, legA, legB };
+        endB.attach(legB.pc.createDataChannel('chat'), true);
+        legA.pc.ondatachannel = ({ channel: dc }) => endA.attach(dc, false);
         legA.then(async () => {
           await legA.pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
           const answer = await legA.pc.createAnswer();

@@ -49,6 +49,7 @@ function link(peerVersion = 2) {
     channelClose: () => {},
     turnError: () => {},
     verifyMessage: () => {},
+    identityMessage: () => {},
     channelMessage: (m) => got.push(m),
     badMessage: (e) => bad.push(e),
     stateChange: () => {},
