@@ -24,7 +24,11 @@ Options:
   --name <name>    your display name (default: the server's guest-xxxx)
   -h, --help       show this help
 
-Type a line and press Enter to send it; Ctrl+D or Ctrl+C leaves.
+Type a line and press Enter to send it; Ctrl+D or Ctrl+C leaves. Commands:
+  /verify <name>   compare safety codes with a peer (read the code to them by voice or
+                   in person: the same digits on both screens mean nobody is in between)
+  /match <name>    the codes were the same (the peer's key is remembered for this run)
+  /nomatch <name>  they were not: someone may be in the middle
 `;
 
 async function loadWebRTC(): Promise<PeerConnectionConstructor | null> {
@@ -95,9 +99,43 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   mesh.addEventListener('error', (e) => process.stderr.write(`! ${e.detail.code}: ${terminalSafe(e.detail.message)}\n`));
   mesh.connect();
 
+  mesh.addEventListener('verify-code', (e) => {
+    const who = shown(e.detail.id);
+    say(
+      e.detail.startedByPeer
+        ? `* ${who} asks to compare safety codes: ${e.detail.code} (then /match ${who} or /nomatch ${who})`
+        : `* safety code with ${who}: ${e.detail.code} (compare it with ${who}, then /match ${who} or /nomatch ${who})`,
+    );
+  });
+  mesh.addEventListener('peer-identity', (e) => {
+    const status = e.detail.status === 'changed' ? '⚠ CHANGED: someone may be in the middle' : e.detail.status;
+    say(`* identity key of ${shown(e.detail.id)}: ${e.detail.key} (${status})`);
+  });
+  mesh.addEventListener('peer-verify', (e) => say(`* ${shown(e.detail.id)}: codes ${e.detail.match ? 'match: verified' : 'DO NOT match'}`));
+
+  /** A peer by name, or by id (or the start of one). */
+  const peerCalled = (who: string): string | null => {
+    const matches = mesh.peers.filter((p) => p.name === who || p.id === who || (who.length >= 4 && p.id.startsWith(who)));
+    if (matches.length === 1) return matches[0]!.id;
+    process.stderr.write(matches.length === 0 ? `! no peer called "${terminalSafe(who)}"\n` : `! "${terminalSafe(who)}" is ambiguous: use its id\n`);
+    return null;
+  };
+  const command = (line: string): boolean => {
+    const match = /^\/(verify|match|nomatch)\s+(.+)$/.exec(line.trim());
+    if (!match) return false;
+    const id = peerCalled(match[2]!.trim());
+    if (id === null) return true;
+    if (match[1] === 'verify') {
+      void mesh.verify(id).then((outcome) => {
+        if (!outcome.ok) process.stderr.write(`! cannot compare codes: ${terminalSafe(outcome.reason)}\n`);
+      });
+    } else if (!mesh.confirmVerification(id, match[1] === 'match')) process.stderr.write('! no code compared with that peer yet: /verify first\n');
+    return true;
+  };
+
   const input = createInterface({ input: process.stdin });
   input.on('line', (line) => {
-    if (line.trim() === '') return;
+    if (line.trim() === '' || command(line)) return;
     const result = mesh.send(line);
     if (result.error && result.error !== 'not-connected') process.stderr.write(`! not sent: ${result.error}\n`);
   });

@@ -53,4 +53,29 @@ describe('the terminal client (p2p-chat-cli, a Node peer)', () => {
     expect(escaped.stdout).to.contain('\\u001b[2Jcleared?');
     expect(escaped.stdout).to.not.contain('\u001b');
   });
+
+  it('safety codes: the browser and the terminal client show the same code, both ways (/verify, /match)', async () => {
+    const room = uniqueRoom('cli-verify');
+    chat = addChat(room, 'Browser');
+    await waitUntil(() => chat!.selfId !== null, 'the browser joined');
+    const { id } = (await cli<{ id: string }>({ action: 'start', server: signalingUrl(), room, name: 'bot' }))!;
+    await waitUntil(() => chat!.peers.some((p) => p.name === 'bot' && p.state === 'connected'), 'the CLI peer is connected', 20_000);
+    const bot = chat.peers.find((p) => p.name === 'bot')!.id;
+    // The browser asks; the terminal prints the same code.
+    const outcome = await chat.verifyPeer(bot);
+    expect(outcome.ok).to.equal(true);
+    if (!outcome.ok) return;
+    const asked = await outputUntil(id, (out) => /asks to compare safety codes: \d{4} \d{4} \d{4}/.test(out.stdout), 'the CLI shows the code');
+    expect(/asks to compare safety codes: (\d{4} \d{4} \d{4})/.exec(asked.stdout)![1]).to.equal(outcome.code);
+    await cli({ action: 'type', id, line: '/match Browser' });
+    await outputUntil(id, (out) => out.stdout.includes('Browser: codes match: verified'), 'the CLI records the match');
+    // The terminal asks; the browser is told, and its code is the one the terminal prints.
+    chat.confirmPeer(bot, true);
+    const codes = record(chat, 'p2p-verify-code');
+    await cli({ action: 'type', id, line: '/verify Browser' });
+    const printed = await outputUntil(id, (out) => /safety code with Browser: \d{4} \d{4} \d{4}/.test(out.stdout), 'the CLI prints its code');
+    await waitUntil(() => codes.length === 1, 'the browser’s side of it');
+    expect(codes[0]!.startedByPeer).to.equal(true);
+    expect(/safety code with Browser: (\d{4} \d{4} \d{4})/.exec(printed.stdout)![1]).to.equal(codes[0]!.code);
+  });
 });

@@ -73,4 +73,31 @@ describe('cross-browser mesh', () => {
     }
     expect(textsFrom(got[0]!, here[1]!.selfId)).to.deep.equal(['from here-2', 'sentinel']);
   });
+
+  it('safety codes match between Chromium and Firefox', async () => {
+    const thisIsFirefox = navigator.userAgent.includes('Firefox');
+    const room = uniqueRoom('cross-verify');
+    const chat = addChat(room, 'here');
+    here.push(chat);
+    await waitUntil(() => chat.selfId !== null, 'joined here');
+    const url = `${location.origin}/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=there`;
+    const there = (await remote<Remote>({ action: 'open', product: thisIsFirefox ? 'chromium' : 'firefox', url }))!;
+    await waitUntil(
+      () => chat.peers.some((p) => p.name === 'there' && p.state === 'connected' && p.transport === 'direct'),
+      'connected across browsers',
+      30_000,
+    );
+    const peer = chat.peers.find((p) => p.name === 'there')!.id;
+    const outcome = await chat.verifyPeer(peer);
+    expect(outcome.ok, outcome.ok ? '' : outcome.reason).to.equal(true);
+    if (!outcome.ok) return;
+    // The other browser's verify shows that same comparison's code.
+    const theirs = await remote<{ ok: boolean; code?: string }>({
+      action: 'eval',
+      id: there.id,
+      expression: `window.p2pTest.chat.verifyPeer(${JSON.stringify(chat.selfId)})`,
+    });
+    expect(theirs!.ok).to.equal(true);
+    expect(theirs!.code).to.equal(outcome.code);
+  });
 });
