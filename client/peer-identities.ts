@@ -12,7 +12,7 @@
  */
 import type { IdentityMessage } from '../protocol/index.js';
 import type { PeerLink } from './peer-link.js';
-import { connectionFingerprints } from './safety-code.js';
+import { connectionFingerprints, type ConnectionFingerprints } from './safety-code.js';
 import { bindingText, keyFingerprint, loadIdentity, signBinding, verifyBinding, type IdentityKeys, type KnownPeers } from './identity-keys.js';
 
 export type IdentityStatus = 'new' | 'verified' | 'changed';
@@ -27,6 +27,16 @@ export interface PeerIdentity {
 
 export interface PeerIdentitiesHooks {
   identity(id: string, identity: PeerIdentity): void;
+}
+
+/** The connection's fingerprints, waiting a moment for them (the stats may lag the channel's opening). */
+async function fingerprintsOf(link: PeerLink): Promise<ConnectionFingerprints | null> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const fingerprints = await connectionFingerprints(link.pc);
+    if (fingerprints || link.pc.connectionState === 'closed') return fingerprints;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return null;
 }
 
 export class PeerIdentities {
@@ -58,7 +68,7 @@ export class PeerIdentities {
   async send(peerId: string, link: PeerLink): Promise<void> {
     const loaded = await this.#load();
     const selfId = this.selfId();
-    const fingerprints = await connectionFingerprints(link.pc);
+    const fingerprints = await fingerprintsOf(link);
     if (!loaded || !selfId || !fingerprints) return;
     const binding = bindingText({ id: selfId, fingerprint: fingerprints.local }, { id: peerId, fingerprint: fingerprints.remote });
     link.sendIdentity({ type: 'identity', key: loaded.keys.publicKey, sig: await signBinding(loaded.keys, binding) });
@@ -68,7 +78,7 @@ export class PeerIdentities {
   async receive(peerId: string, peerName: string, link: PeerLink, message: IdentityMessage): Promise<void> {
     const loaded = await this.#load();
     const selfId = this.selfId();
-    const fingerprints = await connectionFingerprints(link.pc);
+    const fingerprints = await fingerprintsOf(link);
     if (!loaded || !selfId || !fingerprints) return;
     // As this side sees the connection: the signature must fit it.
     const binding = bindingText({ id: selfId, fingerprint: fingerprints.local }, { id: peerId, fingerprint: fingerprints.remote });

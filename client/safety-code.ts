@@ -67,8 +67,15 @@ export function fingerprintInSdp(sdp: string | undefined): string | null {
  * the browser reports it, else from its description (which DTLS checked it against).
  */
 export async function connectionFingerprints(pc: RTCPeerConnection): Promise<ConnectionFingerprints | null> {
-  const local = fingerprintInSdp(pc.localDescription?.sdp);
-  const described = fingerprintInSdp(pc.remoteDescription?.sdp);
+  let local: string | null;
+  let described: string | null;
+  try {
+    // Firefox throws reading the descriptions of a closed connection.
+    local = fingerprintInSdp(pc.localDescription?.sdp);
+    described = fingerprintInSdp(pc.remoteDescription?.sdp);
+  } catch {
+    return null;
+  }
   if (!local || !described) return null;
   try {
     const stats = await pc.getStats();

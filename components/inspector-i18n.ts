@@ -94,6 +94,26 @@ const en = {
   'sdp:a=sctp-port': 'a=sctp-port: the SCTP port the data channels run on',
   language: 'Language',
   calculator: 'Mesh, SFU or MCU?',
+  verify: 'Who is really on the other end',
+  verifyHelp:
+    'The encryption (DTLS) is bound to the certificates whose fingerprints are in the SDP, but both SDPs came through the signaling server: a server in the middle could swap them. Comparing a safety code tells.',
+  fpOurs: 'Our certificate (fingerprint in our SDP)',
+  fpTheirsSdp: 'Their fingerprint, as their SDP says',
+  fpTheirsCert: 'The certificate they actually presented (from getStats)',
+  fpSame: 'the same as in their SDP',
+  fpNoStats: 'this browser does not report it: the SDP is what DTLS checked',
+  verifySteps: 'How the last safety code was made',
+  verifyStep1: 'Each side picked a random 32-byte nonce and sent only its SHA-256 (verify-commit), over the data channel.',
+  verifyStep2: 'Once it held the other side’s commitment, each revealed its nonce (verify-reveal) and checked the other’s against its commitment.',
+  verifyStep3: 'Code = SHA-256 of both ids, both fingerprints as this side sees them and both nonces, cut to 12 digits:',
+  verifyStep4:
+    'A server in the middle would show each side its own certificate, so the two codes would differ; and it had to commit before seeing either nonce, so it could not choose nonces that make them agree.',
+  verifyNone: 'No safety code compared yet: press “verify” beside the peer in the chat.',
+  verifyStartedByPeer: 'they asked',
+  identityKey: 'Their identity key',
+  'identity:new': 'new: not verified by this browser before',
+  'identity:verified': 'verified before: the same key as when the codes matched',
+  'identity:changed': 'CHANGED: another key, or one not made for this connection. Someone may be in the middle.',
 } as const;
 
 export type InspectorKey = keyof typeof en;
@@ -186,6 +206,26 @@ const ko: Record<InspectorKey, string> = {
   'sdp:a=sctp-port': 'a=sctp-port: 데이터 채널이 쓰는 SCTP 포트',
   language: '언어',
   calculator: '메시, SFU, MCU 중 무엇을?',
+  verify: '상대가 정말 누구인가',
+  verifyHelp:
+    '암호화(DTLS)는 SDP에 적힌 지문의 인증서에 묶이지만, 두 SDP 모두 시그널링 서버를 거쳐 왔습니다. 중간에 낀 서버가 바꿔치기할 수 있습니다. 안전 코드를 비교하면 알 수 있습니다.',
+  fpOurs: '우리 인증서 (우리 SDP의 지문)',
+  fpTheirsSdp: '상대 SDP에 적힌 상대 지문',
+  fpTheirsCert: '상대가 실제로 제시한 인증서 (getStats)',
+  fpSame: '상대 SDP의 지문과 같음',
+  fpNoStats: '이 브라우저는 알려 주지 않음: DTLS가 확인한 것은 SDP의 지문',
+  verifySteps: '마지막 안전 코드를 만든 방법',
+  verifyStep1: '양쪽이 32바이트 난수(nonce)를 고르고, 데이터 채널로 그 SHA-256만 먼저 보냈습니다 (verify-commit).',
+  verifyStep2: '상대의 약속(commitment)을 받은 뒤에야 자기 난수를 공개했고 (verify-reveal), 상대 것이 약속과 맞는지 확인했습니다.',
+  verifyStep3: '코드 = 두 id, 이쪽에서 본 두 지문, 두 난수의 SHA-256을 12자리 숫자로 줄인 것:',
+  verifyStep4:
+    '중간의 서버는 양쪽에 자기 인증서를 보여 주므로 두 코드가 달라집니다. 또 어느 난수도 보기 전에 약속해야 했으므로 코드가 같아지도록 난수를 고를 수 없습니다.',
+  verifyNone: '아직 안전 코드를 비교하지 않았습니다: 채팅에서 상대 옆의 “verify”를 누르세요.',
+  verifyStartedByPeer: '상대가 요청',
+  identityKey: '상대의 신원 키',
+  'identity:new': '새 키: 이 브라우저가 전에 확인한 적 없음',
+  'identity:verified': '전에 확인함: 코드가 일치했을 때와 같은 키',
+  'identity:changed': '바뀜: 다른 키이거나 이 연결용이 아닌 서명. 누군가 중간에 있을 수 있습니다.',
 };
 
 const dictionaries: Record<InspectorLang, Record<InspectorKey, string>> = { en, ko };

@@ -55,6 +55,12 @@ export interface PeerRecord {
   readonly pitfalls: Set<Pitfall>;
   stats: PairStats | null;
   left: boolean;
+  /** Both DTLS fingerprints, read from the connection (refreshed with the stats). */
+  fingerprints: { readonly local: string; readonly remote: string; readonly source: 'certificate' | 'description' } | null;
+  /** The last safety code compared with this peer. */
+  verify: { readonly code: string; readonly startedByPeer: boolean; readonly at: number } | null;
+  /** The peer's identity key and its status. */
+  identity: { readonly key: string; readonly status: 'new' | 'verified' | 'changed' } | null;
 }
 
 /** Splits an ICE candidate line into what a learner looks at. */
@@ -90,6 +96,9 @@ export class InspectorModel {
         pitfalls: new Set(),
         stats: null,
         left: false,
+        fingerprints: null,
+        verify: null,
+        identity: null,
       };
       this.peers.set(id, record);
     }

@@ -102,6 +102,25 @@ describe('<p2p-inspector>', () => {
     expect(root.querySelector('section')!.getAttribute('lang')).to.equal('ko');
   });
 
+  it('shows who is really on the other end: both fingerprints, the certificate presented, the identity key, and how the safety code was made (English and Korean)', async () => {
+    const { a, b, inspector, root } = await lesson();
+    const outcome = await a.verifyPeer(b.selfId!);
+    expect(outcome.ok).to.equal(true);
+    if (!outcome.ok) return;
+    const section = () => root.querySelector('[part="verify"]');
+    await waitUntil(() => section()?.querySelector('[data-code]')?.textContent === outcome.code, 'the code in the inspector');
+    const text = section()!.textContent!;
+    expect(text).to.contain(outcome.fingerprints.local);
+    expect(text).to.contain(outcome.fingerprints.remote);
+    expect(text).to.contain('verify-commit');
+    await waitUntil(() => section()!.querySelector('[data-identity]') !== null, 'the identity key');
+    expect(section()!.querySelector('[data-identity]')!.getAttribute('data-identity')).to.equal('new');
+    inspector.setAttribute('lang', 'ko');
+    await inspector.updateComplete;
+    expect(section()!.querySelector('h3')!.textContent).to.match(/[\uac00-\ud7a3]/);
+    expect(section()!.textContent).to.contain(outcome.code);
+  });
+
   it('without a chat it says how to attach one; by default it follows the document language', async () => {
     const wrapper = document.createElement('div');
     wrapper.setAttribute('lang', 'ko-KR');

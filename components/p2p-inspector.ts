@@ -3,6 +3,7 @@ import type { P2pChat } from './p2p-chat.js';
 import { InspectorModel, STATE_KINDS, type PeerRecord, type SequenceEntry, type StateKind } from './inspector-model.js';
 import { INSPECTOR_LANGS, hasKey, resolveLang, translate, type InspectorKey, type InspectorLang } from './inspector-i18n.js';
 import { readPairStats } from './pair-stats.js';
+import { connectionFingerprints, fingerprintInSdp } from '../client/safety-code.js';
 import { pathOf } from '../client/connection-path.js';
 import { visuallyHidden } from './shared-styles.js';
 
@@ -39,6 +40,7 @@ const clock = (at: number) => {
  * @csspart candidates - the candidate table
  * @csspart pair - the selected candidate pair
  * @csspart path - which way the chat runs (host, through NAT, TURN or the server relay), explained
+ * @csspart verify - who is really on the other end: the fingerprints, the certificate presented, how the safety code was made, the identity key
  * @cssprop [--p2p-inspector-accent=light-dark(#0969da,#4493f8)] - arrows and highlights
  * @cssprop [--p2p-inspector-mark=rgba(255,200,0,0.35)] - background of highlighted SDP lines
  * @cssprop [--p2p-inspector-border=1px solid rgba(127,127,127,0.35)] - borders
@@ -119,6 +121,17 @@ export class P2pInspector extends LitElement {
     });
     // The path (host, NAT, TURN, server relay) can change at any time: show it when it does.
     on('p2p-peer-state', () => this.requestUpdate());
+    on('p2p-verify-code', (event) => {
+      const record = this.#model.peer(event.detail.id);
+      const { local, remote, source, code, startedByPeer } = event.detail;
+      record.fingerprints = { local, remote, source };
+      record.verify = { code, startedByPeer, at: Date.now() };
+      this.requestUpdate();
+    });
+    on('p2p-peer-identity', (event) => {
+      this.#model.peer(event.detail.id).identity = { key: event.detail.key, status: event.detail.status };
+      this.requestUpdate();
+    });
     on('p2p-channel-open', (event) => {
       this.#model.state(event.detail.id, 'channelState', 'open', Date.now());
       this.requestUpdate();
@@ -157,6 +170,7 @@ export class P2pInspector extends LitElement {
       const pc = mesh.connectionTo(record.id);
       if (!pc || pc.connectionState !== 'connected') continue;
       record.stats = await readPairStats(pc).catch(() => null);
+      record.fingerprints = (await connectionFingerprints(pc).catch(() => null)) ?? record.fingerprints;
       changed = true;
     }
     if (changed) this.requestUpdate();
@@ -309,8 +323,49 @@ export class P2pInspector extends LitElement {
     return html`<details part="peer" open class=${peer.left ? 'left-peer' : ''} data-peer=${peer.id}>
       <summary>${this.t('peer')}: ${peer.name} (${peer.id.slice(0, 6)})</summary>
       ${this.#renderSequence(peer)} ${this.#renderStates(peer)} ${this.#renderPitfalls(peer)} ${this.#renderSdp(peer)} ${this.#renderCandidates(peer)}
-      ${this.#renderPair(peer)}
+      ${this.#renderPair(peer)} ${this.#renderVerify(peer)}
     </details>`;
+  }
+
+  #renderVerify(peer: PeerRecord) {
+    const fp = peer.fingerprints;
+    const described = fingerprintInSdp(peer.remoteSdp ?? undefined) ?? fp?.remote ?? '';
+    return html`<section part="verify">
+      <h3>${this.t('verify')}</h3>
+      <p class="help">${this.t('verifyHelp')}</p>
+      ${
+        fp
+          ? html`<dl>
+              <dt>${this.t('fpOurs')}</dt>
+              <dd><code>${fp.local}</code></dd>
+              <dt>${this.t('fpTheirsSdp')}</dt>
+              <dd><code>${described}</code></dd>
+              <dt>${this.t('fpTheirsCert')}</dt>
+              <dd>
+                ${fp.source === 'certificate' ? html`<code>${fp.remote}</code> ${fp.remote === described ? html`(${this.t('fpSame')})` : nothing}` : this.t('fpNoStats')}
+              </dd>
+            </dl>`
+          : nothing
+      }
+      ${
+        peer.identity
+          ? html`<p data-identity=${peer.identity.status}>
+              <strong>${this.t('identityKey')}:</strong> <code>${peer.identity.key}</code> — ${this.t(`identity:${peer.identity.status}`)}
+            </p>`
+          : nothing
+      }
+      ${
+        peer.verify
+          ? html`<h4>${this.t('verifySteps')}${peer.verify.startedByPeer ? html` (${this.t('verifyStartedByPeer')})` : nothing}</h4>
+              <ol class="steps">
+                <li>${this.t('verifyStep1')}</li>
+                <li>${this.t('verifyStep2')}</li>
+                <li>${this.t('verifyStep3')} <strong data-code>${peer.verify.code}</strong></li>
+              </ol>
+              <p class="help">${this.t('verifyStep4')}</p>`
+          : html`<p class="help">${this.t('verifyNone')}</p>`
+      }
+    </section>`;
   }
 
   /** Lane of each party: 0 this browser, 1 server, 2 peer. */

@@ -139,10 +139,18 @@ export async function startMitmServer() {
         });
         return;
       }
-      if (intercept && (message.type === 'candidate' || message.type === 'answer')) {
+      if (intercept && (message.type === 'candidate' || message.type === 'answer' || message.type === 'offer')) {
         const target = member === intercept.a ? intercept.legA : member === intercept.b ? intercept.legB : null;
         if (!target) return;
+        const posingAs = member === intercept.a ? intercept.b : intercept.a;
         if (message.type === 'answer') target.then(() => target.pc.setRemoteDescription({ type: 'answer', sdp: message.sdp }));
+        else if (message.type === 'offer')
+          // A later offer on a leg (an ICE restart when the first checks were slow): answered on that leg.
+          target.then(async () => {
+            await target.pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
+            await target.pc.setLocalDescription(await target.pc.createAnswer());
+            send(member, { type: 'answer', from: posingAs.id, sdp: target.pc.localDescription.sdp });
+          });
         else if (message.candidate) target.then(() => target.pc.addIceCandidate(message.candidate));
         return;
       }

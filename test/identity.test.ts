@@ -68,7 +68,9 @@ describe('remembered identities', () => {
     [ann, bob, annSeen, bobSeen] = await pairOf(names, url!);
     chats = [ann, bob];
     ann.addEventListener('p2p-error', (event) => errors.push(event.detail.code));
-    await waitUntil(() => annSeen.length === 1 && bobSeen.length === 1, 'the keys checked through the attacker');
+    await waitUntil(() => annSeen.length === 1 && bobSeen.length === 1, 'the keys checked through the attacker', 20_000).catch((error: Error) => {
+      throw new Error(`${error.message}: Ann saw ${JSON.stringify(annSeen)}, Bob saw ${JSON.stringify(bobSeen)}, Ann's peers ${JSON.stringify(ann.peers)}`);
+    });
     expect(annSeen[0]!.status).to.equal('changed');
     expect(annSeen[0]!.reason).to.equal('not-this-connection');
     expect(bobSeen[0]!.status).to.equal('changed');
