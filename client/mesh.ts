@@ -31,14 +31,14 @@ import {
   type RelayRequest,
   type RelayedMessage,
   type ServerMessage,
+  VERIFY_VERSION,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
 import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
-import { PeerVerifier, VERIFY_VERSION } from './peer-verifier.js';
-import { PeerIdentities } from './peer-identities.js';
+import type { MeshTrust } from './mesh-trust.js';
 import type { VerificationOutcome } from './peer-verification.js';
 import type { PeerIdentity } from './peer-identities.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
@@ -129,15 +129,9 @@ export class Mesh extends EventTarget {
   readonly room: string;
   readonly name: string | undefined;
   readonly #options: MeshOptions;
-  readonly #identities: PeerIdentities;
-  readonly #verifier = new PeerVerifier(() => this.#selfId, {
-    settled: (id, outcome) => {
-      if (outcome.ok) {
-        const { code, fingerprints, startedByPeer } = outcome;
-        this.#emit('verify-code', { id, code, local: fingerprints.local, remote: fingerprints.remote, source: fingerprints.source, startedByPeer });
-      } else this.#error('verify-failed', `Comparing safety codes failed: ${outcome.reason}`, id);
-    },
-  });
+  /** Safety codes and identity keys (client/mesh-trust.ts), loaded when first needed. */
+  #trust: MeshTrust | null = null;
+  #trustLoading: Promise<MeshTrust> | null = null;
   #connection: SignalingConnection | null = null;
   #selfId: string | null = null;
   #status: MeshStatus = 'idle';
@@ -162,19 +156,6 @@ export class Mesh extends EventTarget {
   constructor(options: MeshOptions) {
     super();
     this.#options = options;
-    this.#identities = new PeerIdentities(options.identity?.trim() || 'default', () => this.#selfId, {
-      identity: (id, identity) => {
-        this.#emit('peer-identity', { id, ...identity });
-        if (identity.status === 'changed') {
-          const name = this.#peers.get(id)?.name ?? 'A peer';
-          const why =
-            identity.reason === 'other-key'
-              ? `${name} shows another identity key than the one you verified before`
-              : `${name}'s identity key was not made for this connection`;
-          this.#error('identity-changed', `${why}: someone may be in the middle. Compare safety codes.`, id);
-        }
-      },
-    });
     this.server = options.server;
     this.room = options.room || 'lobby';
     this.name = options.name?.trim() || undefined;
@@ -305,7 +286,7 @@ export class Mesh extends EventTarget {
     const peer = this.#peers.get(id);
     if (!link || !peer || !link.isOpen) return { ok: false, reason: 'There is no open direct connection to this peer to compare codes over.' };
     if (peer.version < VERIFY_VERSION) return { ok: false, reason: `${peer.name} runs an older version that cannot compare safety codes.` };
-    return this.#verifier.start(id, link);
+    return (await this.#loadTrust()).verifier.start(id, link);
   }
 
   /**
@@ -315,12 +296,40 @@ export class Mesh extends EventTarget {
    */
   confirmVerification(id: string, match: boolean): boolean {
     const link = this.#peers.link(id);
-    const code = link ? this.#verifier.confirm(link, match) : null;
+    const code = link ? (this.#trust?.verifier.confirm(link, match) ?? null) : null;
     if (code === null) return false;
     this.#emit('peer-verify', { id, match, code });
-    if (match) void this.#identities.remember(id, link!.name, link!);
+    if (match) void this.#trust?.identities.remember(id, link!.name, link!);
     if (!match) this.#error('verify-mismatch', `The safety codes with ${link!.name} do not match: someone may be reading this connection.`, id);
     return true;
+  }
+
+  /** Loads the trust features (a sibling file in the drop-in build) once; in order for every caller. */
+  #loadTrust(): Promise<MeshTrust> {
+    this.#trustLoading ??= import('./mesh-trust.js').then(({ createTrust }) => {
+      this.#trust = createTrust({
+        selfId: () => this.#selfId,
+        identityName: this.#options.identity?.trim() || 'default',
+        settled: (id, outcome) => {
+          if (outcome.ok) {
+            const { code, fingerprints, startedByPeer } = outcome;
+            this.#emit('verify-code', { id, code, local: fingerprints.local, remote: fingerprints.remote, source: fingerprints.source, startedByPeer });
+          } else this.#error('verify-failed', `Comparing safety codes failed: ${outcome.reason}`, id);
+        },
+        identity: (id, identity) => {
+          this.#emit('peer-identity', { id, ...identity });
+          if (identity.status !== 'changed') return;
+          const name = this.#peers.get(id)?.name ?? 'A peer';
+          const why =
+            identity.reason === 'other-key'
+              ? `${name} shows another identity key than the one you verified before`
+              : `${name}'s identity key was not made for this connection`;
+          this.#error('identity-changed', `${why}: someone may be in the middle. Compare safety codes.`, id);
+        },
+      });
+      return this.#trust;
+    });
+    return this.#trustLoading;
   }
 
   /** Whether codes can be compared with a peer now: an open direct connection, a peer of protocol version 4 or later. */
@@ -336,13 +345,17 @@ export class Mesh extends EventTarget {
   verificationOf(id: string): { readonly code: string | null; readonly match: boolean | null; readonly identity: PeerIdentity | null } {
     const link = this.#peers.link(id);
     return link
-      ? { code: this.#verifier.codeOf(link), match: this.#verifier.verdictOf(link), identity: this.#identities.of(link) }
+      ? {
+          code: this.#trust?.verifier.codeOf(link) ?? null,
+          match: this.#trust?.verifier.verdictOf(link) ?? null,
+          identity: this.#trust?.identities.of(link) ?? null,
+        }
       : { code: null, match: null, identity: null };
   }
 
   /** This profile's identity key fingerprint (`AB12 CD34 …`), once loaded. */
   ownIdentityKey(): Promise<string | null> {
-    return this.#identities.ownKey();
+    return this.#loadTrust().then((trust) => trust.identities.ownKey());
   }
 
   /** Sends a chat message to every peer of the room, directly or through the relay. */
@@ -700,7 +713,7 @@ export class Mesh extends EventTarget {
           note: (code, detail) => this.#note(id, code, detail),
           channelOpen: () => {
             this.#emit('channel-open', { id });
-            if (version >= VERIFY_VERSION) void this.#identities.send(id, link);
+            if (version >= VERIFY_VERSION) void this.#loadTrust().then((trust) => trust.identities.send(id, link));
           },
           channelClose: () => {
             this.#emit('channel-close', { id });
@@ -717,8 +730,9 @@ export class Mesh extends EventTarget {
             }, CHANNEL_CLOSE_GRACE_MS);
           },
           channelMessage: (message) => this.#deliver(id, link.name, message),
-          verifyMessage: (message) => this.#verifier.receive(id, link, message),
-          identityMessage: (message) => void this.#identities.receive(id, link.name, link, message),
+          // In the order they came: the loading promise runs its callbacks in order.
+          verifyMessage: (message) => void this.#loadTrust().then((trust) => trust.verifier.receive(id, link, message)),
+          identityMessage: (message) => void this.#loadTrust().then((trust) => trust.identities.receive(id, link.name, link, message)),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
             if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state, ...(link.path ? { path: link.path } : {}) });

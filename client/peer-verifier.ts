@@ -8,9 +8,6 @@ import type { PeerLink } from './peer-link.js';
 import { PeerVerification, type VerificationOutcome } from './peer-verification.js';
 import { connectionFingerprints } from './safety-code.js';
 
-/** The first protocol version that compares safety codes. */
-export const VERIFY_VERSION = 4;
-
 export interface VerifierHooks {
   /** A comparison finished (either side started it): both people can now read the code. */
   settled(id: string, outcome: VerificationOutcome): void;

@@ -51,6 +51,9 @@ export interface PongMessage {
  * nonces with both DTLS fingerprints, so nobody in the middle can pick nonces that make
  * the two sides' codes agree: each commits before it can see what the other chose.
  */
+/** The protocol version that brought safety codes and identities: sent only to peers that speak it. */
+export const VERIFY_VERSION = 4;
+
 export interface VerifyCommitMessage {
   readonly type: 'verify-commit';
   /** SHA-256 of the nonce, base64url (43 characters). */

@@ -1,6 +1,7 @@
 // The pages the NAT lab's browsers load (test/node/nat-lab.test.ts, bench/nat-connect.mjs),
 // served over plain HTTP from the lab's public segment: the drop-in build with its test
-// page, and the bench's library-free floor page. Nothing else is served.
+// page (and the chunks it loads when needed), and the bench's library-free floor page.
+// Nothing else is served.
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,8 @@ const FILES = {
 export function serveLabPages(host) {
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
-    const type = FILES[path];
+    // The drop-in's sibling chunks (dist/chunks/<name>.js), nothing above or beside them.
+    const type = FILES[path] ?? (/^\/dist\/chunks\/[\w.-]+\.js$/.test(path) ? 'text/javascript' : undefined);
     if (!type) return void response.writeHead(404).end();
     response.writeHead(200, { 'content-type': type }).end(readFileSync(`${root}${path.slice(1)}`));
   });

@@ -22,14 +22,28 @@ test('custom-elements.json is current and lists the public contract', { timeout:
     assert.deepEqual(committed, fresh, 'custom-elements.json is stale: run `npm run analyze` and commit it');
     const chat = committed.modules.flatMap((m) => m.declarations ?? []).find((d) => d.tagName === 'p2p-chat');
     // The three of the contract, and what later issues added (extended, never renamed).
-    assert.deepEqual(chat.attributes.map((a) => a.name).sort(), ['ice-transport-policy', 'name', 'room', 'server']);
-    for (const event of ['p2p-welcome', 'p2p-peer-join', 'p2p-peer-leave', 'p2p-channel-open', 'p2p-channel-close', 'p2p-message', 'p2p-error', 'p2p-signal']) {
+    assert.deepEqual(chat.attributes.map((a) => a.name).sort(), ['ice-transport-policy', 'identity', 'name', 'room', 'server']);
+    for (const event of [
+      'p2p-welcome',
+      'p2p-peer-join',
+      'p2p-peer-leave',
+      'p2p-channel-open',
+      'p2p-channel-close',
+      'p2p-message',
+      'p2p-error',
+      'p2p-signal',
+      'p2p-verify-code',
+      'p2p-peer-verify',
+      'p2p-peer-identity',
+    ]) {
       assert.ok(
         chat.events.some((e) => e.name === event),
         event,
       );
     }
     assert.ok(chat.members.some((m) => m.name === 'send' && m.kind === 'method'));
+    assert.ok(chat.members.some((m) => m.name === 'verifyPeer' && m.kind === 'method'));
+    assert.ok(chat.members.some((m) => m.name === 'confirmPeer' && m.kind === 'method'));
     assert.ok(chat.members.some((m) => m.name === 'selfId'));
     assert.ok(chat.members.some((m) => m.name === 'peers'));
     assert.ok(chat.cssParts.length > 5 && chat.cssProperties.length > 5);
