@@ -131,7 +131,7 @@ export class Mesh extends EventTarget {
   readonly #options: MeshOptions;
   /** Safety codes and identity keys (client/mesh-trust.ts), loaded when first needed. */
   #trust: MeshTrust | null = null;
-  #trustLoading: Promise<MeshTrust> | null = null;
+  #trustLoading: Promise<typeof import('./mesh-trust.js')> | null = null;
   #connection: SignalingConnection | null = null;
   #selfId: string | null = null;
   #status: MeshStatus = 'idle';
@@ -304,9 +304,18 @@ export class Mesh extends EventTarget {
     return true;
   }
 
-  /** Loads the trust features (a sibling file in the drop-in build) once; in order for every caller. */
+  /**
+   * Loads the trust features (a sibling file in the drop-in build) once; in order for
+   * every caller. If the file cannot be loaded (a page that serves p2p-chat.js without its
+   * chunks/ folder), chat goes on without safety codes and identities, and says so once.
+   */
   #loadTrust(): Promise<MeshTrust> {
-    this.#trustLoading ??= import('./mesh-trust.js').then(({ createTrust }) => {
+    this.#trustLoading ??= import('./mesh-trust.js').catch((error: unknown) => {
+      this.#error('verify-failed', `Safety codes and identity keys are unavailable: ${error instanceof Error ? error.message : String(error)}`);
+      return new Promise<never>(() => {});
+    });
+    return this.#trustLoading.then(({ createTrust }) => {
+      if (this.#trust) return this.#trust;
       this.#trust = createTrust({
         selfId: () => this.#selfId,
         identityName: this.#options.identity?.trim() || 'default',
@@ -329,7 +338,6 @@ export class Mesh extends EventTarget {
       });
       return this.#trust;
     });
-    return this.#trustLoading;
   }
 
   /** Whether codes can be compared with a peer now: an open direct connection, a peer of protocol version 4 or later. */

@@ -107,9 +107,14 @@ test('a fresh checkout packs a package that works where it is installed', { time
       [],
       'tests are not shipped',
     );
-    // The drop-in build is one self-contained module: no import of anything else.
+    // The drop-in build needs nothing else at load: no static import at all, and no import
+    // of anything but its own sibling chunks (loaded when first needed), which ship with it.
     const dropIn = await readFile(join(installed, 'dist/p2p-chat.js'), 'utf8');
-    assert.doesNotMatch(dropIn, /\bimport\s*[{"'*(]|\}\s*from\s*["']/);
+    assert.doesNotMatch(dropIn, /\bimport\s*[{"'*]|\}\s*from\s*["']/);
+    const lazy = [...dropIn.matchAll(/\bimport\s*\(\s*(["'][^"']*["'])\s*\)/g)].map((m) => m[1].slice(1, -1));
+    assert.ok(lazy.length > 0 && lazy.every((path) => /^\.\/chunks\/[\w.-]+\.js$/.test(path)), `on-demand imports: ${lazy.join(', ')}`);
+    for (const path of lazy) assert.ok(files.includes(`dist/${path.slice(2)}`), `the package lacks dist/${path.slice(2)}`);
+    assert.equal([...dropIn.matchAll(/\bimport\s*\(/g)].length, lazy.length, 'every on-demand import names a file');
 
     // Used from the installed copy: the server and the protocol entry points, and the bin.
     await symlink(join(root, 'node_modules/ws'), join(work, 'consumer/node_modules/ws'), 'dir');
