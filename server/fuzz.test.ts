@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { LIMITS, type ErrorCode, type ServerMessage } from '../protocol/index.js';
-import { TestClient, startCliServer } from './test-client.js';
+import { TEST_SERVER_ARGS, TestClient, startCliServer } from './test-client.js';
 
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 10_000);
 /** Frames per attacker connection: under the default burst (200), so the rate limit only bites the floods. */
@@ -136,18 +136,7 @@ function rssKb(pid: number): number {
 
 test(`fuzz: ${FRAMES} hostile frames; the server survives, good clients lose nothing`, { timeout: 120_000 }, async (t) => {
   // Each batch of frames comes from a fresh connection that joins: the join rates are not what this tests.
-  const { child, url } = await startCliServer([
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--log-level',
-    'warn',
-    '--join-rate',
-    '1000/1000',
-    '--room-join-rate',
-    '1000/1000',
-  ]);
+  const { child, url } = await startCliServer([...TEST_SERVER_ARGS, '--log-level', 'warn']);
   let crashed = false;
   child.once('exit', () => (crashed = true));
   try {

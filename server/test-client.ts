@@ -148,6 +148,9 @@ export interface CliServer {
 
 export const SERVER_BIN = fileURLToPath(new URL('../../bin/p2p-chat-server.js', import.meta.url));
 
+/** CLI flags for a test server on a free port of 127.0.0.1 where join rates are not what is tested. */
+export const TEST_SERVER_ARGS: readonly string[] = ['--port', '0', '--host', '127.0.0.1', '--join-rate', '1000/1000', '--room-join-rate', '1000/1000'];
+
 export async function startCliServer(args: readonly string[]): Promise<CliServer> {
   const child = spawn(process.execPath, [SERVER_BIN, ...args]);
   let stdout = '';

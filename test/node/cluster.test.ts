@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { SERVER_BIN, startCliServer, TestClient, type CliServer } from '../../server/test-client.js';
+import { SERVER_BIN, startCliServer, TEST_SERVER_ARGS, TestClient, type CliServer } from '../../server/test-client.js';
 import type { ServerMessage } from '../../protocol/index.js';
 import { waitFor } from './harness.js';
 
@@ -35,23 +35,7 @@ after(async () => {
 
 /** A server process of the cluster (grace 2 s, so the tests of a dead process stay short). */
 async function serverProcess(extra: readonly string[] = []): Promise<CliServer> {
-  const server = await startCliServer([
-    '--port',
-    '0',
-    '--host',
-    '127.0.0.1',
-    '--redis',
-    redis.url,
-    '--redis-grace',
-    '2',
-    '--log-level',
-    'warn',
-    '--join-rate',
-    '1000/1000',
-    '--room-join-rate',
-    '1000/1000',
-    ...extra,
-  ]);
+  const server = await startCliServer([...TEST_SERVER_ARGS, '--redis', redis.url, '--redis-grace', '2', '--log-level', 'warn', ...extra]);
   servers.push(server);
   return server;
 }
