@@ -27,15 +27,25 @@ export async function startMitmServer() {
   function leg(victim, posingAs) {
     const pc = new wrtc.RTCPeerConnection({ iceServers: [] });
     legs.push(pc);
-    pc.onicecandidate = ({ candidate }) =>
-      send(victim, {
-        type: 'candidate',
-        from: posingAs.id,
-        candidate: candidate ? { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex } : null,
-      });
+    // Our candidates go out only after the description they belong to: a browser drops a
+    // candidate from a peer it has no connection to yet (before the offer).
+    let described = false;
+    const held = [];
+    const sendCandidate = (candidate) => send(victim, { type: 'candidate', from: posingAs.id, candidate });
+    pc.onicecandidate = ({ candidate }) => {
+      const wire = candidate ? { candidate: candidate.candidate, sdpMid: candidate.sdpMid, sdpMLineIndex: candidate.sdpMLineIndex } : null;
+      if (described) sendCandidate(wire);
+      else held.push(wire);
+    };
     let ready = Promise.resolve();
     return {
       pc,
+      /** Sends our description to the victim, then the candidates that waited for it. */
+      describe(type) {
+        send(victim, { type, from: posingAs.id, sdp: pc.localDescription.sdp });
+        described = true;
+        for (const candidate of held.splice(0)) sendCandidate(candidate);
+      },
       /** Runs signaling steps in order (an added candidate waits for the description). */
       then: (step) => (ready = ready.then(step).catch(() => {})),
     };
@@ -130,26 +140,25 @@ export async function startMitmServer() {
           await legA.pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
           const answer = await legA.pc.createAnswer();
           await legA.pc.setLocalDescription(answer);
-          send(a, { type: 'answer', from: b.id, sdp: legA.pc.localDescription.sdp });
+          legA.describe('answer');
         });
         legB.then(async () => {
           const offer = await legB.pc.createOffer();
           await legB.pc.setLocalDescription(offer);
-          send(b, { type: 'offer', from: a.id, sdp: legB.pc.localDescription.sdp });
+          legB.describe('offer');
         });
         return;
       }
       if (intercept && (message.type === 'candidate' || message.type === 'answer' || message.type === 'offer')) {
         const target = member === intercept.a ? intercept.legA : member === intercept.b ? intercept.legB : null;
         if (!target) return;
-        const posingAs = member === intercept.a ? intercept.b : intercept.a;
         if (message.type === 'answer') target.then(() => target.pc.setRemoteDescription({ type: 'answer', sdp: message.sdp }));
         else if (message.type === 'offer')
           // A later offer on a leg (an ICE restart when the first checks were slow): answered on that leg.
           target.then(async () => {
             await target.pc.setRemoteDescription({ type: 'offer', sdp: message.sdp });
             await target.pc.setLocalDescription(await target.pc.createAnswer());
-            send(member, { type: 'answer', from: posingAs.id, sdp: target.pc.localDescription.sdp });
+            target.describe('answer');
           });
         else if (message.candidate) target.then(() => target.pc.addIceCandidate(message.candidate));
         return;

@@ -32,9 +32,16 @@ describe('a malicious signaling server in the middle', () => {
     const bob = addChat(room, 'Bob', { server: url! });
     chats = [ann, bob];
     await waitForMesh(chats, 30_000);
+    // Both legs direct (a leg that failed would have sent that pair to the relay instead).
+    const states = () => JSON.stringify({ ann: ann.peers, bob: bob.peers });
+    await waitUntil(() => ann.peers[0]?.transport === 'direct' && bob.peers[0]?.transport === 'direct', 'both legs direct').catch((error: Error) => {
+      throw new Error(`${error.message}: ${states()}`);
+    });
     const got = record(bob, 'p2p-message');
     ann.send('a secret for Bob');
-    await waitUntil(() => got.some((m) => m.text === 'a secret for Bob'), 'Bob gets the message');
+    await waitUntil(() => got.some((m) => m.text === 'a secret for Bob'), 'Bob gets the message').catch((error: Error) => {
+      throw new Error(`${error.message}: ${states()}`);
+    });
     // Shown as a direct connection on both sides: nothing looks wrong.
     expect(ann.peers[0]!.transport).to.equal('direct');
     expect(bob.peers[0]!.transport).to.equal('direct');
