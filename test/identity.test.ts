@@ -5,12 +5,10 @@
  * real key for his connection) shows "key changed".
  */
 import { expect } from '@esm-bundle/chai';
-import { executeServerCommand } from '@web/test-runner-commands';
 import type { P2pChat } from '../components/p2p-chat.js';
 import type { PeerIdentityDetail } from '../client/mesh-events.js';
 import { addChat, record, removeAll, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
-
-const mitm = (action: 'start' | 'stop') => executeServerCommand<{ url?: string }, { action: string }>('mitm', { action });
+import { mitm, throughAttacker } from './attacker.js';
 
 /** Two chats with the given identities, in a new room, once their channel is open. */
 async function pairOf(identities: [string, string], server?: string): Promise<[P2pChat, P2pChat, PeerIdentityDetail[], PeerIdentityDetail[]]> {
@@ -63,10 +61,15 @@ describe('remembered identities', () => {
     removeAll(chats);
 
     // Through a malicious server in the middle: the signature does not fit the connection Ann sees.
-    const { url } = await mitm('start');
     const errors: string[] = [];
-    [ann, bob, annSeen, bobSeen] = await pairOf(names, url!);
-    chats = [ann, bob];
+    [ann, , annSeen, bobSeen] = await throughAttacker(
+      async (url) => {
+        const made = await pairOf(names, url);
+        chats = [made[0], made[1]];
+        return made;
+      },
+      (made) => [made[0], made[1]],
+    );
     ann.addEventListener('p2p-error', (event) => errors.push(event.detail.code));
     await waitUntil(() => annSeen.length === 1 && bobSeen.length === 1, 'the keys checked through the attacker', 20_000).catch((error: Error) => {
       throw new Error(`${error.message}: Ann saw ${JSON.stringify(annSeen)}, Bob saw ${JSON.stringify(bobSeen)}, Ann's peers ${JSON.stringify(ann.peers)}`);

@@ -6,16 +6,9 @@
  * chat that trusts its server); their safety codes differ, and "They don't match" warns.
  */
 import { expect } from '@esm-bundle/chai';
-import { executeServerCommand } from '@web/test-runner-commands';
 import type { P2pChat } from '../components/p2p-chat.js';
 import { addChat, record, removeAll, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
-
-interface MitmState {
-  url?: string;
-  captured?: { from: string; text: string }[];
-  fingerprints?: (string | null)[];
-}
-const mitm = (action: 'start' | 'stop' | 'captured') => executeServerCommand<MitmState, { action: string }>('mitm', { action });
+import { mitm, throughAttacker } from './attacker.js';
 
 describe('a malicious signaling server in the middle', () => {
   let chats: P2pChat[] = [];
@@ -25,18 +18,19 @@ describe('a malicious signaling server in the middle', () => {
   });
 
   it('reads the chat unnoticed, but the safety codes differ and a mismatch warns', async () => {
-    const { url } = await mitm('start');
-    const room = uniqueRoom('mitm');
-    const ann = addChat(room, 'Ann', { server: url! });
-    await waitUntil(() => ann.selfId !== null, 'Ann joined');
-    const bob = addChat(room, 'Bob', { server: url! });
-    chats = [ann, bob];
-    await waitForMesh(chats, 30_000);
-    // Both legs direct (a leg that failed would have sent that pair to the relay instead).
+    const [ann, bob] = await throughAttacker(
+      async (url) => {
+        const room = uniqueRoom('mitm');
+        const first = addChat(room, 'Ann', { server: url });
+        await waitUntil(() => first.selfId !== null, 'Ann joined');
+        const second = addChat(room, 'Bob', { server: url });
+        chats = [first, second];
+        await waitForMesh(chats, 30_000);
+        return [first, second] as const;
+      },
+      (pair) => [...pair],
+    );
     const states = () => JSON.stringify({ ann: ann.peers, bob: bob.peers });
-    await waitUntil(() => ann.peers[0]?.transport === 'direct' && bob.peers[0]?.transport === 'direct', 'both legs direct').catch((error: Error) => {
-      throw new Error(`${error.message}: ${states()}`);
-    });
     const got = record(bob, 'p2p-message');
     ann.send('a secret for Bob');
     await waitUntil(() => got.some((m) => m.text === 'a secret for Bob'), 'Bob gets the message').catch((error: Error) => {
