@@ -17,22 +17,11 @@ export interface IdentityKeys {
   readonly fingerprint: string;
 }
 
+import { fromBase64url, toBase64url } from './base64url.js';
+
 const DB = 'p2p-chat-identity';
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
-
-export function toBase64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-export function fromBase64url(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  const bytes = new Uint8Array(binary.length);
-  for (let k = 0; k < binary.length; k++) bytes[k] = binary.charCodeAt(k);
-  return bytes;
-}
 
 /** `AB12 CD34 …`: SHA-256 of the raw public key, first 16 bytes. */
 export async function keyFingerprint(publicKey: string): Promise<string> {

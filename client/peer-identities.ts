@@ -71,7 +71,7 @@ export class PeerIdentities {
     const fingerprints = await fingerprintsOf(link);
     if (!loaded || !selfId || !fingerprints) return;
     const binding = bindingText({ id: selfId, fingerprint: fingerprints.local }, { id: peerId, fingerprint: fingerprints.remote });
-    link.sendIdentity({ type: 'identity', key: loaded.keys.publicKey, sig: await signBinding(loaded.keys, binding) });
+    link.sendTrust({ type: 'identity', key: loaded.keys.publicKey, sig: await signBinding(loaded.keys, binding) });
   }
 
   /** The peer's identity arrived. */

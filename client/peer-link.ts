@@ -239,22 +239,18 @@ export class PeerLink {
     this.handle({ type: 'start' });
   }
 
-  /**
-   * Sends a chat frame now, or as soon as the channel opens. Frames leave in the order
-   * given, and wait in the outbox while the channel's buffer is full (backpressure).
-   */
-  /** A safety-code comparison message, on the open channel only (false if it is not open). */
-  sendIdentity(message: IdentityMessage): boolean {
-    return this.sendVerify(message);
-  }
-
-  sendVerify(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage): boolean {
+  /** A safety-code or identity message (protocol version 4), on the open channel only (false if it is not open). */
+  sendTrust(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage): boolean {
     const channel = this.#channel;
     if (!channel || channel.readyState !== 'open') return false;
     channel.send(encodeChannelMessage(message));
     return true;
   }
 
+  /**
+   * Sends a chat frame now, or as soon as the channel opens. Frames leave in the order
+   * given, and wait in the outbox while the channel's buffer is full (backpressure).
+   */
   sendChat(frame: string): 'sent' | 'queued' | 'closed' {
     if (this.#state.closed) return 'closed';
     this.#outbox.push(frame);

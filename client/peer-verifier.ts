@@ -66,7 +66,7 @@ export class PeerVerifier {
       selfId,
       peerId: id,
       fingerprints: () => connectionFingerprints(link.pc),
-      send: (message) => link.sendVerify(message),
+      send: (message) => link.sendTrust(message),
     });
     this.#running.set(link, verification);
     void verification.outcome.then((outcome) => {

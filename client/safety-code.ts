@@ -28,17 +28,14 @@ export interface ConnectionFingerprints {
   readonly source: 'certificate' | 'description';
 }
 
-const encoder = new TextEncoder();
+import { toBase64url } from './base64url.js';
+import { statsById, type StatsReport } from './connection-path.js';
 
-function base64url(bytes: Uint8Array): string {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
+const encoder = new TextEncoder();
 
 /** 32 random bytes, base64url: a nonce for one comparison. */
 export function newNonce(): string {
-  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+  return toBase64url(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 async function sha256(text: string): Promise<Uint8Array> {
@@ -47,7 +44,7 @@ async function sha256(text: string): Promise<Uint8Array> {
 
 /** The commitment to a nonce: its SHA-256, base64url. */
 export async function commitmentTo(nonce: string): Promise<string> {
-  return base64url(await sha256(`p2p-chat verify commit\n${nonce}`));
+  return toBase64url(await sha256(`p2p-chat verify commit\n${nonce}`));
 }
 
 /** `sha-256 AB:CD:…`: the algorithm in lower case, the hex in upper case with colons. */
@@ -65,8 +62,9 @@ export function fingerprintInSdp(sdp: string | undefined): string | null {
  * The two fingerprints of a connection: ours from our description, the other side's from
  * the certificate it presented (the transport's `remoteCertificateId` in the stats) when
  * the browser reports it, else from its description (which DTLS checked it against).
+ * `reports`: the connection's stats when the caller has read them already.
  */
-export async function connectionFingerprints(pc: RTCPeerConnection): Promise<ConnectionFingerprints | null> {
+export async function connectionFingerprints(pc: RTCPeerConnection, reports?: ReadonlyMap<string, StatsReport>): Promise<ConnectionFingerprints | null> {
   let local: string | null;
   let described: string | null;
   try {
@@ -78,14 +76,13 @@ export async function connectionFingerprints(pc: RTCPeerConnection): Promise<Con
   }
   if (!local || !described) return null;
   try {
-    const stats = await pc.getStats();
-    let certificateId: string | undefined;
-    stats.forEach((report: { type: string; remoteCertificateId?: string; dtlsState?: string }) => {
-      if (report.type === 'transport' && report.remoteCertificateId) certificateId = report.remoteCertificateId;
-    });
-    const certificate = certificateId ? (stats.get(certificateId) as { fingerprint?: string; fingerprintAlgorithm?: string } | undefined) : undefined;
-    if (certificate?.fingerprint && certificate.fingerprintAlgorithm) {
-      return { local, remote: normalizeFingerprint(certificate.fingerprintAlgorithm, certificate.fingerprint), source: 'certificate' };
+    const stats = reports ?? (await statsById(pc));
+    let certificateId: unknown;
+    for (const report of stats.values()) if (report.type === 'transport' && report['remoteCertificateId']) certificateId = report['remoteCertificateId'];
+    const certificate = typeof certificateId === 'string' ? stats.get(certificateId) : undefined;
+    const [algorithm, fingerprint] = [certificate?.['fingerprintAlgorithm'], certificate?.['fingerprint']];
+    if (typeof algorithm === 'string' && typeof fingerprint === 'string') {
+      return { local, remote: normalizeFingerprint(algorithm, fingerprint), source: 'certificate' };
     }
   } catch {
     // No stats (a closed connection): the description's fingerprint.

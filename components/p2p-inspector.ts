@@ -4,7 +4,7 @@ import { InspectorModel, STATE_KINDS, type PeerRecord, type SequenceEntry, type 
 import { INSPECTOR_LANGS, hasKey, resolveLang, translate, type InspectorKey, type InspectorLang } from './inspector-i18n.js';
 import { readPairStats } from './pair-stats.js';
 import { connectionFingerprints, fingerprintInSdp } from '../client/safety-code.js';
-import { pathOf } from '../client/connection-path.js';
+import { pathOf, statsById } from '../client/connection-path.js';
 import { visuallyHidden } from './shared-styles.js';
 
 /** SDP lines a learner should notice, by prefix. */
@@ -169,8 +169,10 @@ export class P2pInspector extends LitElement {
     for (const record of this.#model.peers.values()) {
       const pc = mesh.connectionTo(record.id);
       if (!pc || pc.connectionState !== 'connected') continue;
-      record.stats = await readPairStats(pc).catch(() => null);
-      record.fingerprints = (await connectionFingerprints(pc).catch(() => null)) ?? record.fingerprints;
+      // One read of the stats for both the pair and the certificate presented.
+      const reports = await statsById(pc).catch(() => null);
+      record.stats = reports ? readPairStats(reports) : null;
+      record.fingerprints = (await connectionFingerprints(pc, reports ?? undefined)) ?? record.fingerprints;
       changed = true;
     }
     if (changed) this.requestUpdate();

@@ -1,9 +1,9 @@
 /** Reads the selected ICE candidate pair of a connection from getStats(). */
 import type { PairStats } from './inspector-model.js';
-import { selectedPair, statsById } from '../client/connection-path.js';
+import { selectedPair, type StatsReport } from '../client/connection-path.js';
 
-export async function readPairStats(pc: RTCPeerConnection): Promise<PairStats | null> {
-  const reports = await statsById(pc);
+/** The selected pair in a connection's stats (read once by the caller: `statsById`). */
+export function readPairStats(reports: ReadonlyMap<string, StatsReport>): PairStats | null {
   const pair = selectedPair(reports);
   if (!pair) return null;
   const side = (id: unknown) => {
