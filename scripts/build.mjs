@@ -12,29 +12,43 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(`${root}dist`, { recursive: true, force: true });
 
-// Each drop-in file is built on its own, so each holds everything it needs at load (Lit
-// included) and shares nothing with the other; what only some pages use (safety codes,
-// identity keys, the verify dialog) goes to sibling chunks it loads when first needed.
+const common = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  // Lit's production build: no dev-mode warnings.
+  conditions: ['production'],
+  tsconfig: `${root}tsconfig.json`,
+  legalComments: 'external',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+};
+
+// What only some pages use loads on demand from dist/chunks/, each chunk bundled whole on
+// its own: the safety codes and identity keys (client/mesh-trust.ts).
+const ON_DEMAND = { 'mesh-trust': 'client/mesh-trust.ts' };
+for (const [name, entry] of Object.entries(ON_DEMAND)) {
+  await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist/chunks` });
+}
+/** The drop-in files import those chunks by their built names, and nothing else. */
+const onDemandChunks = {
+  name: 'on-demand-chunks',
+  setup(builder) {
+    const names = Object.keys(ON_DEMAND).join('|');
+    builder.onResolve({ filter: new RegExp(`/(${names})\\.js$`) }, (args) => ({
+      path: `./chunks/${/([\w-]+)\.js$/.exec(args.path)[1]}.js`,
+      external: true,
+    }));
+  },
+};
+// Each drop-in file is built on its own, without shared chunks, so it holds everything it
+// needs at load (Lit included) and nothing it loads later: code both use is in both.
 for (const [name, entry] of [
   ['p2p-chat', 'components/drop-in.ts'],
   ['p2p-inspector', 'components/inspector-drop-in.ts'],
 ]) {
-  await build({
-    entryPoints: { [name]: `${root}${entry}` },
-    outdir: `${root}dist`,
-    bundle: true,
-    splitting: true,
-    chunkNames: `chunks/${name}-[name]-[hash]`,
-    format: 'esm',
-    target: 'es2022',
-    minify: true,
-    // Lit's production build: no dev-mode warnings.
-    conditions: ['production'],
-    tsconfig: `${root}tsconfig.json`,
-    legalComments: 'external',
-    sourcemap: 'linked',
-    logLevel: 'warning',
-  });
+  await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist`, plugins: [onDemandChunks] });
 }
 
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.dist.json`], { stdio: 'inherit' });
