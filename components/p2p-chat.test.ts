@@ -174,7 +174,9 @@ describe('<p2p-chat> in a real mesh', () => {
     await waitUntil(() => got.length === 2, 'both messages arrive');
     const root = viewer.shadowRoot!;
     await waitUntil(() => root.querySelectorAll('li[part~="message"]').length === 2, 'rendered');
-    const [fromTwin, fromReorder] = [...root.querySelectorAll('li[part~="message"]')];
+    // Two senders, two channels: arrival order is not send order, so find each line by its sender.
+    const lineFrom = (chat: P2pChat) => root.querySelector(`li[part~="message"][data-from="${chat.selfId}"]`)!;
+    const [fromTwin, fromReorder] = [lineFrom(twin), lineFrom(reorder)];
     expect(fromTwin!.querySelector('bdi')!.textContent).to.equal('\u0410nn', 'the zero-width space is gone');
     expect(fromTwin!.querySelector('[part="id-tag"]')!.textContent).to.equal(`#${twin.selfId!.slice(0, 4)}`);
     expect(fromReorder!.querySelector('bdi')!.textContent).to.equal('Bobtxt.exe', 'no override character left');
