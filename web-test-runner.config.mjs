@@ -14,6 +14,7 @@ import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
 import { LocalCluster } from './scripts/local-cluster.mjs';
 import { startMitmServer } from './scripts/mitm-signaling.mjs';
+import { startRelayAttacker } from './scripts/relay-attacker.mjs';
 import { closeRemoteBrowsers, remotePeerCommand } from './scripts/remote-peers.mjs';
 import { cliPeerCommand, killCliPeers } from './scripts/cli-peers.mjs';
 import {
@@ -164,6 +165,28 @@ const mitmPlugin = commandPlugin(
   () => mitm?.close(),
 );
 
+// A malicious server for relayed pairs (test/relay-attacker.test.ts, a test-only fixture):
+// { action: 'start', swap } → { url }, { action: 'tamper', from: name }, { action: 'captured' } → { captured }, { action: 'stop' }.
+let relayAttacker = null;
+const relayAttackerPlugin = commandPlugin(
+  'relay-attacker',
+  async (payload) => {
+    if (payload?.action === 'start') {
+      await relayAttacker?.close();
+      relayAttacker = await startRelayAttacker({ swap: payload.swap === true });
+      return { url: relayAttacker.url };
+    }
+    if (payload?.action === 'stop') {
+      await relayAttacker?.close();
+      relayAttacker = null;
+      return {};
+    }
+    if (payload?.action === 'tamper') relayAttacker?.tamper(payload.from);
+    return { captured: relayAttacker?.captured ?? [] };
+  },
+  () => relayAttacker?.close(),
+);
+
 // Real network faults (test/network-faults.test.ts): the path between pages cut with
 // nftables inside the run's private namespace, and signaling sockets dropped by a proxy.
 const networkPlugin = commandPlugin('network', networkCommand, restoreNetwork);
@@ -188,6 +211,7 @@ export default {
     signalingProcessPlugin,
     clusterPlugin,
     mitmPlugin,
+    relayAttackerPlugin,
     remotePeerPlugin,
     cliPeerPlugin,
     networkPlugin,

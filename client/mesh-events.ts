@@ -16,6 +16,8 @@ export interface PeerInfo {
    * (through the signaling server: one side has no WebRTC, or ICE failed), or `none`.
    */
   readonly transport: 'direct' | 'relayed' | 'none';
+  /** Relayed pairs: true once chat is encrypted end to end, false when it goes in clear text; absent while the keys are swapped. */
+  readonly encrypted?: boolean;
 }
 
 /**
@@ -78,6 +80,12 @@ export interface PeerStateDetail {
   readonly state: PeerState;
   /** Which way the connection runs, once known (see PeerPath). */
   readonly path?: PeerPath;
+  /**
+   * On the server relay (`path: 'server'`), once the pair settled it: true when relayed
+   * chat is encrypted end to end (the server carries ciphertext), false when it is clear
+   * text (a peer or server of an older version, or a page without WebCrypto).
+   */
+  readonly encrypted?: boolean;
 }
 
 export interface StatusDetail {
@@ -95,7 +103,8 @@ export interface VerifyCodeDetail {
   readonly local: string;
   /** The peer's, as its certificate was presented (`source: 'certificate'`) or described. */
   readonly remote: string;
-  readonly source: 'certificate' | 'description';
+  /** `relay-key`: a sealed relay pair, whose `local`/`remote` are the two ECDH keys (`p-256 AB:…`). */
+  readonly source: 'certificate' | 'description' | 'relay-key';
   /** The peer asked to compare (its person is waiting for an answer). */
   readonly startedByPeer: boolean;
 }

@@ -28,15 +28,17 @@ import {
   type NegotiationOptions,
   type NoteCode,
   type PeerSummary,
+  type RelayPayload,
   type RelayRequest,
   type RelayedMessage,
   type ServerMessage,
+  SEALED_RELAY_VERSION,
   VERIFY_VERSION,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
 import { refusedIceServers } from './ice-server-check.js';
-import { PeerDirectory } from './peer-directory.js';
+import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
 import type { MeshTrust } from './mesh-trust.js';
 import type { VerificationOutcome } from './peer-verification.js';
@@ -131,7 +133,7 @@ export class Mesh extends EventTarget {
   readonly #options: MeshOptions;
   /** Safety codes and identity keys (client/mesh-trust.ts), loaded when first needed. */
   #trust: MeshTrust | null = null;
-  #trustLoading: Promise<typeof import('./mesh-trust.js')> | null = null;
+  #trustLoading: Promise<MeshTrust | null> | null = null;
   #connection: SignalingConnection | null = null;
   #selfId: string | null = null;
   #status: MeshStatus = 'idle';
@@ -140,6 +142,10 @@ export class Mesh extends EventTarget {
   #relay: RelayTransport | null = null;
   /** Whether the server relays chat (from `welcome`). */
   #relayAllowed = false;
+  /** The protocol version the server announced in its welcome. */
+  #serverVersion = 1;
+  /** Peers told that this side relays clear text (the trust module did not load). */
+  readonly #clearAnnounced = new Set<string>();
   /** Message ids seen per sender: a message shows once, however many ways it came. */
   readonly #seen = new Map<string, Set<string>>();
   /** Peers a rejoin's welcome did not list, with the timer that forgets them. */
@@ -182,7 +188,11 @@ export class Mesh extends EventTarget {
 
   /** The other peers of the room and the state of our connection to each. */
   get peers(): PeerInfo[] {
-    return this.#peers.list(this.#relayAllowed);
+    return this.#peers.list(this.#relayAllowed).map((peer) => {
+      if (peer.transport !== 'relayed') return peer;
+      const state = this.#sealable(this.#peers.get(peer.id)!) ? this.#trust?.sealed.stateOf(peer.id) : 'plain';
+      return state === 'sealed' || state === 'plain' ? { ...peer, encrypted: state === 'sealed' } : peer;
+    });
   }
 
   /** Whether this browser can make WebRTC connections at all. */
@@ -284,9 +294,11 @@ export class Mesh extends EventTarget {
   async verify(id: string): Promise<VerificationOutcome> {
     const link = this.#peers.link(id);
     const peer = this.#peers.get(id);
-    if (!link || !peer || !link.isOpen) return { ok: false, reason: 'There is no open direct connection to this peer to compare codes over.' };
+    if (peer && !link && this.#trust?.sealed.stateOf(id) === 'sealed') return this.#trust.verifier.start(id, this.#trust.channel(id, null)!);
+    if (!link || !peer || !link.isOpen) return { ok: false, reason: 'There is no open direct connection or sealed relay to this peer to compare codes over.' };
     if (peer.version < VERIFY_VERSION) return { ok: false, reason: `${peer.name} runs an older version that cannot compare safety codes.` };
-    return (await this.#loadTrust()).verifier.start(id, link);
+    const trust = await this.#loadTrust();
+    return trust ? trust.verifier.start(id, trust.channel(id, link)!) : { ok: false, reason: 'Safety codes are unavailable on this page.' };
   }
 
   /**
@@ -295,12 +307,13 @@ export class Mesh extends EventTarget {
    * was compared on the current connection.
    */
   confirmVerification(id: string, match: boolean): boolean {
-    const link = this.#peers.link(id);
-    const code = link ? (this.#trust?.verifier.confirm(link, match) ?? null) : null;
+    const channel = this.#trust?.channel(id, this.#peers.link(id) ?? null);
+    const code = channel ? (this.#trust!.verifier.confirm(channel, match) ?? null) : null;
+    const name = this.#peers.get(id)?.name ?? 'a peer';
     if (code === null) return false;
     this.#emit('peer-verify', { id, match, code });
-    if (match) void this.#trust?.identities.remember(id, link!.name, link!);
-    if (!match) this.#error('verify-mismatch', `The safety codes with ${link!.name} do not match: someone may be reading this connection.`, id);
+    if (match) void this.#trust!.identities.remember(id, name, channel!);
+    if (!match) this.#error('verify-mismatch', `The safety codes with ${name} do not match: someone may be reading this connection.`, id);
     return true;
   }
 
@@ -309,41 +322,60 @@ export class Mesh extends EventTarget {
    * every caller. If the file cannot be loaded (a page that serves p2p-chat.js without its
    * chunks/ folder), chat goes on without safety codes and identities, and says so once.
    */
-  #loadTrust(): Promise<MeshTrust> {
-    this.#trustLoading ??= import('./mesh-trust.js').catch((error: unknown) => {
-      this.#error('verify-failed', `Safety codes and identity keys are unavailable: ${error instanceof Error ? error.message : String(error)}`);
-      return new Promise<never>(() => {});
-    });
-    return this.#trustLoading.then(({ createTrust }) => {
-      if (this.#trust) return this.#trust;
-      this.#trust = createTrust({
-        selfId: () => this.#selfId,
-        identityName: this.#options.identity?.trim() || 'default',
-        settled: (id, outcome) => {
-          if (outcome.ok) {
-            const { code, fingerprints, startedByPeer } = outcome;
-            this.#emit('verify-code', { id, code, local: fingerprints.local, remote: fingerprints.remote, source: fingerprints.source, startedByPeer });
-          } else this.#error('verify-failed', `Comparing safety codes failed: ${outcome.reason}`, id);
-        },
-        identity: (id, identity) => {
-          this.#emit('peer-identity', { id, ...identity });
-          if (identity.status !== 'changed') return;
-          const name = this.#peers.get(id)?.name ?? 'A peer';
-          const why =
-            identity.reason === 'other-key'
-              ? `${name} shows another identity key than the one you verified before`
-              : `${name}'s identity key was not made for this connection`;
-          this.#error('identity-changed', `${why}: someone may be in the middle. Compare safety codes.`, id);
-        },
-      });
-      return this.#trust;
+  #loadTrust(): Promise<MeshTrust | null> {
+    this.#trustLoading ??= import('./mesh-trust.js').then(
+      ({ createTrust }) => (this.#trust = this.#createTrust(createTrust)),
+      (error: unknown) => {
+        this.#error(
+          'verify-failed',
+          `Safety codes, identity keys and relay encryption are unavailable: ${error instanceof Error ? error.message : String(error)}`,
+        );
+        return null;
+      },
+    );
+    return this.#trustLoading;
+  }
+
+  #createTrust(createTrust: typeof import('./mesh-trust.js').createTrust): MeshTrust {
+    return createTrust({
+      selfId: () => this.#selfId,
+      identityName: this.#options.identity?.trim() || 'default',
+      encode: encodeChannelMessage,
+      parse: (text) => {
+        const parsed = parseChannelMessage(text);
+        return parsed.ok ? parsed.value : null;
+      },
+      nameOf: (id) => this.#peers.get(id)?.name ?? defaultPeerName(id),
+      post: (to, payload) => this.#relay?.post(to, payload) ?? 'dropped',
+      relayedChat: (from, message) => this.#onRelayedChat(from, message),
+      sealState: (id, state) => {
+        if (this.#peers.get(id)?.transport === 'relayed') this.#emit('peer-state', { id, state: 'connected', path: 'server', encrypted: state === 'sealed' });
+      },
+      sealRejected: (id, why) => this.#error('relay-tampered', `A message relayed from ${this.#peers.get(id)?.name ?? 'a peer'} ${why}: it was dropped.`, id),
+      settled: (id, outcome) => {
+        if (outcome.ok) {
+          const { code, fingerprints, startedByPeer } = outcome;
+          this.#emit('verify-code', { id, code, local: fingerprints.local, remote: fingerprints.remote, source: fingerprints.source, startedByPeer });
+        } else this.#error('verify-failed', `Comparing safety codes failed: ${outcome.reason}`, id);
+      },
+      identity: (id, identity) => {
+        this.#emit('peer-identity', { id, ...identity });
+        if (identity.status !== 'changed') return;
+        const name = this.#peers.get(id)?.name ?? 'A peer';
+        const why =
+          identity.reason === 'other-key'
+            ? `${name} shows another identity key than the one you verified before`
+            : `${name}'s identity key was not made for this connection`;
+        this.#error('identity-changed', `${why}: someone may be in the middle. Compare safety codes.`, id);
+      },
     });
   }
 
-  /** Whether codes can be compared with a peer now: an open direct connection, a peer of protocol version 4 or later. */
+  /** Whether codes can be compared with a peer now: an open direct connection to a peer of protocol version 4 or later, or a sealed relay. */
   canVerify(id: string): boolean {
     const link = this.#peers.link(id);
-    return !!link && link.isOpen && (this.#peers.get(id)?.version ?? 1) >= VERIFY_VERSION;
+    if (!link) return this.#trust?.sealed.stateOf(id) === 'sealed';
+    return link.isOpen && (this.#peers.get(id)?.version ?? 1) >= VERIFY_VERSION;
   }
 
   /**
@@ -351,19 +383,15 @@ export class Mesh extends EventTarget {
    * the peer's identity (its key, and whether this profile verified it before).
    */
   verificationOf(id: string): { readonly code: string | null; readonly match: boolean | null; readonly identity: PeerIdentity | null } {
-    const link = this.#peers.link(id);
-    return link
-      ? {
-          code: this.#trust?.verifier.codeOf(link) ?? null,
-          match: this.#trust?.verifier.verdictOf(link) ?? null,
-          identity: this.#trust?.identities.of(link) ?? null,
-        }
+    const channel = this.#trust?.channel(id, this.#peers.link(id) ?? null);
+    return channel
+      ? { code: this.#trust!.verifier.codeOf(channel), match: this.#trust!.verifier.verdictOf(channel), identity: this.#trust!.identities.of(channel) }
       : { code: null, match: null, identity: null };
   }
 
   /** This profile's identity key fingerprint (`AB12 CD34 …`), once loaded. */
   ownIdentityKey(): Promise<string | null> {
-    return this.#loadTrust().then((trust) => trust.identities.ownKey());
+    return this.#loadTrust().then((trust) => trust?.identities.ownKey() ?? null);
   }
 
   /** Sends a chat message to every peer of the room, directly or through the relay. */
@@ -388,7 +416,7 @@ export class Mesh extends EventTarget {
     for (const peer of this.#peers.entries()) {
       let outcome: 'sent' | 'queued' | 'closed' | 'dropped' = 'dropped';
       if (peer.link) outcome = peer.link.sendChat(frame);
-      else if (peer.transport === 'relayed' && this.#relay) outcome = this.#relay.send(peer.id, message);
+      else if (peer.transport === 'relayed') outcome = this.#sendRelayed(peer, message);
       if (outcome === 'sent') sent.push(peer.id);
       else if (outcome === 'queued') queued.push(peer.id);
     }
@@ -448,7 +476,7 @@ export class Mesh extends EventTarget {
         this.#removePeer(message.id);
         return;
       case 'relay':
-        return this.#onRelayedChat(message.from, message.message);
+        return this.#onRelayed(message.from, message.message);
       case 'ice-servers':
         return this.#onIceServers(message.iceServers);
       case 'error':
@@ -472,6 +500,7 @@ export class Mesh extends EventTarget {
     this.#selfId = message.id;
     this.#iceServers = this.#options.iceServers ?? message.iceServers;
     this.#relayAllowed = message.limits.relay;
+    this.#serverVersion = message.version ?? 1;
     this.#setStatus('joined', false);
     this.#emit('welcome', { id: message.id, room: message.room, peers: message.peers });
     if (!this.#PeerConnection && !this.#relayAllowed) {
@@ -612,6 +641,58 @@ export class Mesh extends EventTarget {
     this.#fallBack(id, link, `${link.name} gave up on the direct connection.`);
   }
 
+  /**
+   * Whether chat with this peer is relayed sealed (end to end encrypted): both sides and
+   * the server speak protocol version 5. A server that claims an older version gets the
+   * pair's clear text, and the peer list says so.
+   */
+  #sealable(peer: PeerEntry): boolean {
+    return this.#serverVersion >= SEALED_RELAY_VERSION && peer.version >= SEALED_RELAY_VERSION;
+  }
+
+  /** Chat for a relayed peer: through the sealed relay where the pair can seal. */
+  #sendRelayed(peer: PeerEntry, message: ChatMessage): 'sent' | 'queued' | 'dropped' {
+    const relay = this.#relay;
+    if (!relay) return 'dropped';
+    if (!this.#sealable(peer)) return relay.post(peer.id, message);
+    if (this.#trust) return this.#trust.sealed.send(peer.id, message);
+    void this.#loadTrust().then((trust) => {
+      if (trust) trust.sealed.send(peer.id, message);
+      else if (this.#announceClear(peer.id)) relay.post(peer.id, message);
+    });
+    return 'queued';
+  }
+
+  /** Starts the sealed relay with a peer whose pair just went to the relay. */
+  #startSealing(id: string): void {
+    const peer = this.#peers.get(id);
+    if (peer && this.#sealable(peer)) void this.#loadTrust().then((trust) => (trust ? trust.sealed.start(id) : void this.#announceClear(id)));
+  }
+
+  /** Without the trust module (its file did not load), this side cannot seal: it tells the peer once, and relays clear text. */
+  #announceClear(id: string): boolean {
+    if (!this.#clearAnnounced.has(id)) {
+      this.#clearAnnounced.add(id);
+      this.#relay?.post(id, { type: 'relay-key' });
+    }
+    return true;
+  }
+
+  /** What the relay brought from a peer: clear chat, or (sealable pairs) keys and sealed messages, in order. */
+  #onRelayed(from: string, payload: RelayPayload): void {
+    const peer = this.#peers.get(from);
+    if (!peer || !this.#relay) return;
+    if (!this.#sealable(peer)) {
+      if (payload.type === 'chat') this.#onRelayedChat(from, payload);
+      return;
+    }
+    void this.#loadTrust().then((trust) => {
+      if (trust) return trust.sealed.receive(from, payload);
+      this.#announceClear(from);
+      if (payload.type === 'chat') this.#onRelayedChat(from, payload);
+    });
+  }
+
   #onRelayedChat(from: string, message: ChatMessage): void {
     const peer = this.#peers.get(from);
     if (!peer || !this.#relay) return;
@@ -647,6 +728,7 @@ export class Mesh extends EventTarget {
       if (added) {
         this.#emit('peer-join', { id: peer.id, name: peer.name });
         this.#emit('peer-state', this.#relayAllowed ? { id: peer.id, state: 'connected', path: 'server' } : { id: peer.id, state: 'failed' });
+        if (this.#relayAllowed) this.#startSealing(peer.id);
         if (!this.#relayAllowed && PeerConnection) {
           this.#error(
             'relay-disabled',
@@ -721,7 +803,7 @@ export class Mesh extends EventTarget {
           note: (code, detail) => this.#note(id, code, detail),
           channelOpen: () => {
             this.#emit('channel-open', { id });
-            if (version >= VERIFY_VERSION) void this.#loadTrust().then((trust) => trust.identities.send(id, link));
+            if (version >= VERIFY_VERSION) void this.#loadTrust().then((trust) => trust?.identities.send(id, trust.channel(id, link)!));
           },
           channelClose: () => {
             this.#emit('channel-close', { id });
@@ -739,8 +821,8 @@ export class Mesh extends EventTarget {
           },
           channelMessage: (message) => this.#deliver(id, link.name, message),
           // In the order they came: the loading promise runs its callbacks in order.
-          verifyMessage: (message) => void this.#loadTrust().then((trust) => trust.verifier.receive(id, link, message)),
-          identityMessage: (message) => void this.#loadTrust().then((trust) => trust.identities.receive(id, link.name, link, message)),
+          verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),
+          identityMessage: (message) => void this.#loadTrust().then((trust) => trust?.identities.receive(id, link.name, trust.channel(id, link)!, message)),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
             if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state, ...(link.path ? { path: link.path } : {}) });
@@ -814,9 +896,10 @@ export class Mesh extends EventTarget {
       return;
     }
     this.#emit('peer-state', { id, state: 'connected', path: 'server' });
+    this.#startSealing(id);
     for (const frame of undelivered) {
       const parsed = parseChannelMessage(frame);
-      if (parsed.ok && parsed.value.type === 'chat') relay.send(id, parsed.value);
+      if (parsed.ok && parsed.value.type === 'chat') this.#sendRelayed(peer, parsed.value);
     }
     for (const message of relay.release(id)) this.#deliver(id, peer.name, message);
   }
@@ -824,6 +907,8 @@ export class Mesh extends EventTarget {
   #removePeer(id: string): void {
     this.#stopAwaiting(id);
     this.#relay?.discard(id);
+    this.#trust?.sealed.drop(id);
+    this.#clearAnnounced.delete(id);
     const peer = this.#peers.remove(id);
     if (!peer) return;
     peer.link?.close('peer-left');

@@ -11,8 +11,8 @@
  *   connection (someone in the middle, who cannot sign with the peer's real key).
  */
 import type { IdentityMessage } from '../protocol/index.js';
-import type { PeerLink } from './peer-link.js';
-import { connectionFingerprints, type ConnectionFingerprints } from './safety-code.js';
+import type { ConnectionFingerprints } from './safety-code.js';
+import type { TrustChannel } from './trust-channel.js';
 import { bindingText, keyFingerprint, loadIdentity, signBinding, verifyBinding, type IdentityKeys, type KnownPeers } from './identity-keys.js';
 
 export type IdentityStatus = 'new' | 'verified' | 'changed';
@@ -30,10 +30,10 @@ export interface PeerIdentitiesHooks {
 }
 
 /** The connection's fingerprints, waiting a moment for them (the stats may lag the channel's opening). */
-async function fingerprintsOf(link: PeerLink): Promise<ConnectionFingerprints | null> {
+async function fingerprintsOf(channel: TrustChannel): Promise<ConnectionFingerprints | null> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const fingerprints = await connectionFingerprints(link.pc);
-    if (fingerprints || link.pc.connectionState === 'closed') return fingerprints;
+    const fingerprints = await channel.fingerprints();
+    if (fingerprints || channel.closed) return fingerprints;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return null;
@@ -41,7 +41,7 @@ async function fingerprintsOf(link: PeerLink): Promise<ConnectionFingerprints | 
 
 export class PeerIdentities {
   #loaded: Promise<{ keys: IdentityKeys; known: KnownPeers } | null> | null = null;
-  readonly #byLink = new WeakMap<PeerLink, PeerIdentity>();
+  readonly #byChannel = new WeakMap<TrustChannel, PeerIdentity>();
 
   constructor(
     readonly name: string,
@@ -60,25 +60,25 @@ export class PeerIdentities {
     return (await this.#load())?.keys.fingerprint ?? null;
   }
 
-  of(link: PeerLink): PeerIdentity | null {
-    return this.#byLink.get(link) ?? null;
+  of(channel: TrustChannel): PeerIdentity | null {
+    return this.#byChannel.get(channel) ?? null;
   }
 
-  /** Sends our identity on a newly opened channel. */
-  async send(peerId: string, link: PeerLink): Promise<void> {
+  /** Sends our identity over a newly opened connection. */
+  async send(peerId: string, channel: TrustChannel): Promise<void> {
     const loaded = await this.#load();
     const selfId = this.selfId();
-    const fingerprints = await fingerprintsOf(link);
+    const fingerprints = await fingerprintsOf(channel);
     if (!loaded || !selfId || !fingerprints) return;
     const binding = bindingText({ id: selfId, fingerprint: fingerprints.local }, { id: peerId, fingerprint: fingerprints.remote });
-    link.sendTrust({ type: 'identity', key: loaded.keys.publicKey, sig: await signBinding(loaded.keys, binding) });
+    channel.send({ type: 'identity', key: loaded.keys.publicKey, sig: await signBinding(loaded.keys, binding) });
   }
 
   /** The peer's identity arrived. */
-  async receive(peerId: string, peerName: string, link: PeerLink, message: IdentityMessage): Promise<void> {
+  async receive(peerId: string, peerName: string, channel: TrustChannel, message: IdentityMessage): Promise<void> {
     const loaded = await this.#load();
     const selfId = this.selfId();
-    const fingerprints = await fingerprintsOf(link);
+    const fingerprints = await fingerprintsOf(channel);
     if (!loaded || !selfId || !fingerprints) return;
     // As this side sees the connection: the signature must fit it.
     const binding = bindingText({ id: selfId, fingerprint: fingerprints.local }, { id: peerId, fingerprint: fingerprints.remote });
@@ -90,19 +90,19 @@ export class PeerIdentities {
       identity =
         remembered === null ? { key, status: 'new' } : remembered === key ? { key, status: 'verified' } : { key, status: 'changed', reason: 'other-key' };
     }
-    this.#byLink.set(link, identity);
+    this.#byChannel.set(channel, identity);
     this.hooks.identity(peerId, identity);
   }
 
   /** The codes matched: this peer's key is the one to expect from now on. */
-  async remember(peerId: string, peerName: string, link: PeerLink): Promise<void> {
+  async remember(peerId: string, peerName: string, channel: TrustChannel): Promise<void> {
     const loaded = await this.#load();
-    const current = this.#byLink.get(link);
+    const current = this.#byChannel.get(channel);
     // Only a key bound to this very connection is worth remembering.
     if (!loaded || !current || current.reason === 'not-this-connection') return;
     await loaded.known.remember(peerName, current.key);
     const identity: PeerIdentity = { key: current.key, status: 'verified' };
-    this.#byLink.set(link, identity);
+    this.#byChannel.set(channel, identity);
     this.hooks.identity(peerId, identity);
   }
 }

@@ -4,9 +4,8 @@
  * ("it matches" / "it doesn't"), kept for that connection only.
  */
 import type { VerifyCommitMessage, VerifyRevealMessage } from '../protocol/index.js';
-import type { PeerLink } from './peer-link.js';
 import { PeerVerification, type VerificationOutcome } from './peer-verification.js';
-import { connectionFingerprints } from './safety-code.js';
+import type { TrustChannel } from './trust-channel.js';
 
 export interface VerifierHooks {
   /** A comparison finished (either side started it): both people can now read the code. */
@@ -14,9 +13,9 @@ export interface VerifierHooks {
 }
 
 export class PeerVerifier {
-  readonly #running = new WeakMap<PeerLink, PeerVerification>();
-  readonly #verdicts = new WeakMap<PeerLink, { readonly code: string; readonly match: boolean }>();
-  readonly #codes = new WeakMap<PeerLink, string>();
+  readonly #running = new WeakMap<TrustChannel, PeerVerification>();
+  readonly #verdicts = new WeakMap<TrustChannel, { readonly code: string; readonly match: boolean }>();
+  readonly #codes = new WeakMap<TrustChannel, string>();
 
   constructor(
     readonly selfId: () => string | null,
@@ -24,57 +23,57 @@ export class PeerVerifier {
   ) {}
 
   /**
-   * Starts a comparison with the peer of `link`, or joins the one under way; a code
+   * Starts a comparison with the peer of `channel`, or joins the one under way; a code
    * compared but not yet answered (the peer asked, and its person is reading it out) is
    * the one to show, not a new one.
    */
-  start(id: string, link: PeerLink): Promise<VerificationOutcome> {
-    const running = this.#running.get(link);
-    if (running && (!running.settled || (running.settled.ok && !this.#verdicts.has(link)))) return running.outcome;
-    return this.#begin(id, link).start();
+  start(id: string, channel: TrustChannel): Promise<VerificationOutcome> {
+    const running = this.#running.get(channel);
+    if (running && (!running.settled || (running.settled.ok && !this.#verdicts.has(channel)))) return running.outcome;
+    return this.#begin(id, channel).start();
   }
 
-  /** A verify message from the peer of `link`. */
-  receive(id: string, link: PeerLink, message: VerifyCommitMessage | VerifyRevealMessage): void {
-    let verification = this.#running.get(link);
+  /** A verify message from the peer of `channel`. */
+  receive(id: string, channel: TrustChannel, message: VerifyCommitMessage | VerifyRevealMessage): void {
+    let verification = this.#running.get(channel);
     // A commitment after a finished comparison starts the next one.
-    if (!verification || (verification.settled && message.type === 'verify-commit')) verification = this.#begin(id, link);
+    if (!verification || (verification.settled && message.type === 'verify-commit')) verification = this.#begin(id, channel);
     void verification.receive(message);
   }
 
   /** The code of the last comparison on this connection, if one finished. */
-  codeOf(link: PeerLink): string | null {
-    return this.#codes.get(link) ?? null;
+  codeOf(channel: TrustChannel): string | null {
+    return this.#codes.get(channel) ?? null;
   }
 
   /** What the user said of this connection's code: true (it matches), false, or null (not said). */
-  verdictOf(link: PeerLink): boolean | null {
-    return this.#verdicts.get(link)?.match ?? null;
+  verdictOf(channel: TrustChannel): boolean | null {
+    return this.#verdicts.get(channel)?.match ?? null;
   }
 
   /** Records the user's verdict on the code they just compared; false if there is no code. */
-  confirm(link: PeerLink, match: boolean): string | null {
-    const code = this.#codes.get(link);
+  confirm(channel: TrustChannel, match: boolean): string | null {
+    const code = this.#codes.get(channel);
     if (!code) return null;
-    this.#verdicts.set(link, { code, match });
+    this.#verdicts.set(channel, { code, match });
     return code;
   }
 
-  #begin(id: string, link: PeerLink): PeerVerification {
+  #begin(id: string, channel: TrustChannel): PeerVerification {
     const selfId = this.selfId() ?? '';
     const verification = new PeerVerification({
       selfId,
       peerId: id,
-      fingerprints: () => connectionFingerprints(link.pc),
-      send: (message) => link.sendTrust(message),
+      fingerprints: () => channel.fingerprints(),
+      send: (message) => channel.send(message),
     });
-    this.#running.set(link, verification);
+    this.#running.set(channel, verification);
     void verification.outcome.then((outcome) => {
-      if (this.#running.get(link) !== verification) return;
+      if (this.#running.get(channel) !== verification) return;
       if (outcome.ok) {
-        this.#codes.set(link, outcome.code);
+        this.#codes.set(channel, outcome.code);
         // A new code: what was said of the old one no longer holds.
-        this.#verdicts.delete(link);
+        this.#verdicts.delete(channel);
       }
       this.hooks.settled(id, outcome);
     });

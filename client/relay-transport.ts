@@ -10,7 +10,7 @@
  * to the relay, it is shown then (the peer re-sent what its channel may not have
  * delivered); if the direct connection is alive, it is dropped — a forgery, or a copy.
  */
-import type { ChatMessage, ChatRelayRequest } from '../protocol/index.js';
+import type { ChatMessage, ChatRelayRequest, RelayPayload } from '../protocol/index.js';
 import type { SignalingConnection } from './signaling-connection.js';
 
 /** How long relayed chat from a directly connected peer waits for the pair to switch. */
@@ -22,8 +22,8 @@ export class RelayTransport {
 
   constructor(private readonly connection: SignalingConnection) {}
 
-  /** Sends now, or after the next rejoin if the server is away. */
-  send(to: string, message: ChatMessage): 'sent' | 'queued' | 'dropped' {
+  /** Sends chat (clear or sealed) or a relay key now, or after the next rejoin if the server is away. */
+  post(to: string, message: RelayPayload): 'sent' | 'queued' | 'dropped' {
     const request: ChatRelayRequest = { type: 'relay', to, message };
     return this.connection.send(request);
   }

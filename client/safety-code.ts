@@ -24,8 +24,12 @@ export interface ConnectionFingerprints {
   readonly local: string;
   /** The other side's, as its certificate was presented to DTLS (or, failing that, as its description says). */
   readonly remote: string;
-  /** Where the remote one was read: the connection's stats (the certificate presented) or the remote description. */
-  readonly source: 'certificate' | 'description';
+  /**
+   * Where the remote one was read: the connection's stats (the certificate presented) or
+   * the remote description; `relay-key` for a sealed relay pair, whose fingerprints are
+   * the two sides' ECDH keys.
+   */
+  readonly source: 'certificate' | 'description' | 'relay-key';
 }
 
 import { toBase64url } from './base64url.js';

@@ -56,7 +56,7 @@ export interface PeerRecord {
   stats: PairStats | null;
   left: boolean;
   /** Both DTLS fingerprints, read from the connection (refreshed with the stats). */
-  fingerprints: { readonly local: string; readonly remote: string; readonly source: 'certificate' | 'description' } | null;
+  fingerprints: { readonly local: string; readonly remote: string; readonly source: 'certificate' | 'description' | 'relay-key' } | null;
   /** The last safety code compared with this peer. */
   verify: { readonly code: string; readonly startedByPeer: boolean; readonly at: number } | null;
   /** The peer's identity key and its status. */

@@ -14,6 +14,10 @@ const TRANSPORT_TITLE: Record<PeerInfo['transport'], string> = {
   none: 'No direct connection is possible and the server does not relay messages.',
 };
 
+const RELAY_ENCRYPTED_TITLE =
+  'Encrypted end to end: the server carries only ciphertext it cannot read or alter. Compare safety codes (verify) to be sure it did not swap the keys.';
+const RELAY_CLEAR_TITLE = 'Not encrypted: the peer, the server or this page cannot seal relayed messages, so the server can read them.';
+
 /** Which way a direct connection runs (the selected ICE candidate pair). */
 const PATH_LABEL: Record<'host' | 'nat' | 'turn', string> = {
   host: 'local',
@@ -47,6 +51,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart id-tag - a short id shown beside names that look alike, so people can tell them apart
  * @csspart state - a peer's connection state, in words
  * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
+ * @csspart encryption - on a relayed pair: `encrypted` (end to end: the server carries ciphertext) or `not encrypted` (the server can read it)
  * @csspart path - which way a direct connection runs: `local`, `via NAT` or `via TURN` (from the selected candidate pair)
  * @csspart verify - the "verify" button of a peer whose safety code can be compared
  * @csspart verified - "verified", after the codes were compared and matched
@@ -159,6 +164,13 @@ export class PeerList extends LitElement {
     }
   `;
 
+  #encryptionLabel(peer: PeerInfo) {
+    if (peer.transport !== 'relayed' || peer.encrypted === undefined) return nothing;
+    return peer.encrypted
+      ? html`<span part="encryption" class="path" data-encrypted="true" title=${RELAY_ENCRYPTED_TITLE}>encrypted</span>`
+      : html`<span part="encryption" class="path" data-encrypted="false" title=${RELAY_CLEAR_TITLE}>not encrypted</span>`;
+  }
+
   #pathLabel(peer: PeerInfo) {
     const path = this.paths[peer.id];
     if (peer.transport !== 'direct' || !path || path === 'server') return nothing;
@@ -220,7 +232,8 @@ export class PeerList extends LitElement {
                   data-transport=${peer.transport}
                   title=${TRANSPORT_TITLE[peer.transport]}
                   >${TRANSPORT_LABEL[peer.transport]}</span
-                >${this.#pathLabel(peer)} <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${this.#verification(peer)}
+                >${this.#pathLabel(peer)}${this.#encryptionLabel(peer)}
+                <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${this.#verification(peer)}
               </span>
             </li>`,
         )}

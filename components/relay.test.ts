@@ -22,8 +22,10 @@ describe('browsers without WebRTC', () => {
     const kit = framedChat(frame)!;
     expect(kit.mesh!.webrtc).to.equal(false);
     await waitUntil(() => chrome.peers.some((p) => p.name === 'Kit') && kit.peers.some((p) => p.name === 'Chrome'), 'they see each other');
-    expect(chrome.peers).to.deep.equal([{ id: kit.selfId, name: 'Kit', state: 'connected', transport: 'relayed' }]);
-    expect(kit.peers).to.deep.equal([{ id: chrome.selfId, name: 'Chrome', state: 'connected', transport: 'relayed' }]);
+    // Relayed chat is sealed end to end once the two keys are swapped (test/relay-attacker.test.ts shows what the server sees).
+    await waitUntil(() => chrome.peers[0]?.encrypted !== undefined && kit.peers[0]?.encrypted !== undefined, 'the keys are swapped');
+    expect(chrome.peers).to.deep.equal([{ id: kit.selfId, name: 'Kit', state: 'connected', transport: 'relayed', encrypted: true }]);
+    expect(kit.peers).to.deep.equal([{ id: chrome.selfId, name: 'Chrome', state: 'connected', transport: 'relayed', encrypted: true }]);
     const gotChrome = record(chrome, 'p2p-message');
     const gotKit = record(kit, 'p2p-message');
     kit.send('hello from a browser without WebRTC');

@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   'verify-failed': 'Comparing safety codes with a peer failed (its reveal did not match its commitment, or the connection went away).',
   'verify-mismatch': 'The safety codes do not match: someone may be reading this connection.',
   'identity-changed': 'A peer shows another identity key than the one verified before, or one not made for this connection: someone may be in the middle.',
+  'relay-tampered':
+    'A relayed message failed its integrity check (altered on the way, not sealed for this pair, or unencrypted where the pair encrypts): it was dropped.',
   'turn-failed': 'A TURN server refused the credentials or could not be reached: pairs that need it use the relay instead.',
 } as const;
 

@@ -3,4 +3,5 @@ export * from './errors.js';
 export * from './limits.js';
 export * from './signaling.js';
 export * from './chat.js';
+export * from './relay-payload.js';
 export * from './negotiation.js';

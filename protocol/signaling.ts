@@ -27,7 +27,7 @@ import {
   type JsonObject,
 } from './fields.js';
 import { DEFAULT_ROOM, LIMITS, NAME_FORBIDDEN, PEER_ID_PATTERN, ROOM_PATTERN } from './limits.js';
-import { readChatMessage, type ChatMessage } from './chat.js';
+import { readRelayPayload, type RelayPayload } from './relay-payload.js';
 
 /**
  * The protocol version a client or server speaks, sent in the handshake (`new-peer`,
@@ -36,11 +36,12 @@ import { readChatMessage, type ChatMessage } from './chat.js';
  * version 3 adds the error code `server-unavailable` (a server of a cluster that lost its
  * Redis; older clients get `server-shutdown` with the same text); version 4 adds the
  * data-channel messages `verify-commit` and `verify-reveal` (safety codes) and
- * `identity` (a long-lived key bound to the connection).
+ * `identity` (a long-lived key bound to the connection); version 5 adds what `relay`
+ * may carry besides clear chat: `relay-key` and `sealed` (relayed chat encrypted end to end).
  * Receivers ignore message types they do not know, so newer messages never break an
  * older client; a sender uses a newer message only with a peer that announced it.
  */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {
@@ -136,13 +137,14 @@ export type RelayRequest = OfferRequest | AnswerRequest | CandidateRequest | Bye
 
 /**
  * A chat message for one peer, carried by the server because the pair cannot connect
- * directly (no WebRTC on one side, or ICE failed even after restarts). The server sees
- * its text: the UI says so.
+ * directly (no WebRTC on one side, or ICE failed even after restarts). In clear text the
+ * server sees it (the UI says so); sealed (protocol version 5, relay-payload.ts) it
+ * carries ciphertext.
  */
 export interface ChatRelayRequest {
   readonly type: 'relay';
   readonly to: string;
-  readonly message: ChatMessage;
+  readonly message: RelayPayload;
 }
 
 export type ClientMessage = NewPeerRequest | RelayRequest | ChatRelayRequest;
@@ -214,7 +216,7 @@ export interface IceServersMessage {
 export interface ChatRelayMessage {
   readonly type: 'relay';
   readonly from: string;
-  readonly message: ChatMessage;
+  readonly message: RelayPayload;
 }
 
 export type RelayedMessage = OfferMessage | AnswerMessage | CandidateMessage | ByeMessage;
@@ -290,7 +292,7 @@ function readClientMessage(obj: JsonObject): ClientMessage {
     case 'bye':
       return { type, to: string(obj, 'to', peerId), ...readEpochs(obj) };
     case 'relay':
-      return { type, to: string(obj, 'to', peerId), message: readChatMessage(object(obj, 'message')) };
+      return { type, to: string(obj, 'to', peerId), message: readRelayPayload(object(obj, 'message')) };
     default:
       return reject('unknown-type', `Unknown message type "${type}".`, 'type');
   }
@@ -355,7 +357,7 @@ function readServerMessage(obj: JsonObject): ServerMessage {
       return withVersion(webrtc === false ? { ...notice, webrtc } : notice, obj);
     }
     case 'relay':
-      return { type, from: string(obj, 'from', peerId), message: readChatMessage(object(obj, 'message')) };
+      return { type, from: string(obj, 'from', peerId), message: readRelayPayload(object(obj, 'message')) };
     case 'offer':
     case 'answer':
       return { type, from: string(obj, 'from', peerId), sdp: string(obj, 'sdp', sdp), ...readEpochs(obj) };

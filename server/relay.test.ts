@@ -50,3 +50,34 @@ test('with relaying off, relay messages get relay-disabled and welcome says so',
     b.client.close();
   });
 });
+
+test('sealed relay (protocol 5): keys and sealed messages pass as they are; malformed ones are refused', async () => {
+  await withServer({}, async (url) => {
+    const a = await TestClient.join(url, 'sealed', 'a');
+    const b = await TestClient.join(url, 'sealed', 'b');
+    assert.equal(a.welcome.version, 5);
+    const key = { type: 'relay-key', key: 'B'.repeat(87) };
+    const sealed = { type: 'sealed', iv: 'A'.repeat(16), data: 'z-_9'.repeat(40) };
+    a.client.send({ type: 'relay', to: b.welcome.id, message: key });
+    assert.deepEqual(await b.client.next('relay'), { type: 'relay', from: a.welcome.id, message: key });
+    a.client.send({ type: 'relay', to: b.welcome.id, message: { type: 'relay-key' } });
+    assert.deepEqual(await b.client.next('relay'), { type: 'relay', from: a.welcome.id, message: { type: 'relay-key' } });
+    a.client.send({ type: 'relay', to: b.welcome.id, message: sealed });
+    assert.deepEqual(await b.client.next('relay'), { type: 'relay', from: a.welcome.id, message: sealed });
+    for (const [bad, code] of [
+      [{ ...sealed, iv: 'short' }, 'bad-value'],
+      [{ ...sealed, data: 'not base64url!' }, 'bad-value'],
+      [{ ...sealed, data: 'x'.repeat(40_000) }, 'too-large'],
+      [{ type: 'sealed', iv: sealed.iv }, 'missing-field'],
+      [{ type: 'relay-key', key: 'short' }, 'bad-value'],
+    ] as const) {
+      a.client.send({ type: 'relay', to: b.welcome.id, message: bad });
+      const error = await a.client.next('error');
+      assert.equal(error.code, code, JSON.stringify(bad).slice(0, 60));
+    }
+    await b.client.settle();
+    assert.equal(b.client.received.filter((m) => m.type === 'relay').length, 0, 'nothing malformed reached the peer');
+    a.client.close();
+    b.client.close();
+  });
+});

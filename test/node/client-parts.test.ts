@@ -206,7 +206,7 @@ test('RelayTransport: sends through the connection; held chat is released or dro
   const fake = { send: (m: ClientMessage) => (sent.push(m), 'sent' as const) } as unknown as ConstructorParameters<typeof RelayTransport>[0];
   const relay = new RelayTransport(fake);
   const chat = (id: string): ChatMessage => ({ type: 'chat', id, text: id, at: 1, name: 'A' });
-  assert.equal(relay.send('b', chat('m1')), 'sent');
+  assert.equal(relay.post('b', chat('m1')), 'sent');
   assert.deepEqual(sent, [{ type: 'relay', to: 'b', message: chat('m1') }]);
   relay.hold('a', chat('old'), 0);
   relay.hold('a', chat('new'), 40_000);

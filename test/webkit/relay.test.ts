@@ -43,6 +43,12 @@ describe(`this browser (${hasWebRTC ? 'with' : 'without'} WebRTC) and a Chromium
     await chat.updateComplete;
     const badge = chat.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelector('[data-transport]')!;
     expect(badge.textContent!.trim()).to.equal(hasWebRTC ? 'P2P' : 'via server');
+    if (hasWebRTC) return;
+    // Relayed chat is sealed end to end: this WebKit page and the built drop-in file (its trust chunk) agree on a key.
+    await waitUntil(() => chat!.peers[0]?.encrypted === true, 'the relayed pair encrypts');
+    await chat.updateComplete;
+    const sealed = chat.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelector('[part="encryption"]')!;
+    expect(sealed.textContent).to.equal('encrypted');
   });
 
   it('with relaying off, a browser without WebRTC explains why it cannot chat', async function () {
