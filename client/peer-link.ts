@@ -521,8 +521,10 @@ export class PeerLink {
         case 'identity':
           this.hooks.identityMessage(message);
           return;
-        default:
+        case 'chat':
           this.hooks.channelMessage(message);
+          return;
+        // File messages (protocol version 6) are not taken yet: this side does not announce version 6.
       }
     });
   }

@@ -5,6 +5,7 @@
 import type { Result } from './errors.js';
 import { number, parseObject, reject, string, type JsonObject } from './fields.js';
 import { LIMITS, NAME_FORBIDDEN } from './limits.js';
+import { readFileMessage, type FileMessage } from './file.js';
 
 /** The label of the one data channel the offerer creates, as in the reference. */
 export const CHAT_CHANNEL_LABEL = 'chat';
@@ -79,7 +80,7 @@ export interface IdentityMessage {
   readonly sig: string;
 }
 
-export type ChannelMessage = ChatMessage | ReadyMessage | PingMessage | PongMessage | VerifyCommitMessage | VerifyRevealMessage | IdentityMessage;
+export type ChannelMessage = ChatMessage | ReadyMessage | PingMessage | PongMessage | VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage;
 
 /** 32 bytes in base64url without padding. */
 const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
@@ -120,7 +121,7 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
         sig: string(obj, 'sig', { min: 86, max: 86, pattern: BASE64URL }),
       };
     default:
-      return readChatMessage(obj);
+      return type.startsWith('file-') ? readFileMessage(obj) : readChatMessage(obj);
   }
 }
 

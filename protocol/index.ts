@@ -4,4 +4,5 @@ export * from './limits.js';
 export * from './signaling.js';
 export * from './chat.js';
 export * from './relay-payload.js';
+export * from './file.js';
 export * from './negotiation.js';

@@ -1,0 +1,30 @@
+/**
+ * A file name from a peer, made safe to show and to save. The name is the sender's word
+ * and may be hostile: a path (`../../etc/passwd`), a right-to-left override that shows
+ * `exe.txt` for `txt.exe`, control or invisible characters, a device name Windows
+ * refuses (`CON`), or ten thousand characters. What is left: the last path component,
+ * without those characters and without leading dots, shortened in the middle with its
+ * extension kept, never empty.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+/** Direction overrides and isolates, zero-width and other invisible characters. */
+const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/g;
+/** Characters Windows does not allow in names. */
+const RESERVED_CHARACTERS = /[<>:"|?*]/g;
+const RESERVED_NAMES = /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i;
+
+export function safeFileName(name: string, maxLength = 120): string {
+  let clean = (name.split(/[\\/]/).pop() ?? '').replace(CONTROL, '').replace(INVISIBLE, '').replace(RESERVED_CHARACTERS, '_');
+  clean = clean
+    .trim()
+    .replace(/^\.+/, '')
+    .replace(/[. ]+$/, '');
+  if (RESERVED_NAMES.test(clean)) clean = `_${clean}`;
+  if (clean === '') clean = 'file';
+  const chars = [...clean];
+  if (chars.length <= maxLength) return clean;
+  const dot = clean.lastIndexOf('.');
+  const extension = dot > 0 && clean.length - dot <= 16 ? [...clean.slice(dot)] : [];
+  return `${chars.slice(0, maxLength - extension.length - 1).join('')}…${extension.join('')}`;
+}
