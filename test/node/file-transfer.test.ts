@@ -20,7 +20,7 @@ class MemoryChannel implements TransferChannel {
   maxBuffered = 0;
   readonly #queue: (string | Uint8Array<ArrayBuffer>)[] = [];
   readonly #listeners = { bufferedamountlow: new Set<() => void>(), close: new Set<() => void>() };
-  #timer: ReturnType<typeof setTimeout> | null = null;
+  #scheduled = false;
 
   constructor(
     readonly deliver: (data: string | ArrayBuffer) => void,
@@ -33,11 +33,14 @@ class MemoryChannel implements TransferChannel {
     this.#queue.push(copy);
     this.bufferedAmount += typeof copy === 'string' ? copy.length : copy.byteLength;
     this.maxBuffered = Math.max(this.maxBuffered, this.bufferedAmount);
-    this.#timer ??= setTimeout(() => this.#tick(), 0);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(() => this.#tick(), 0);
+    }
   }
 
   #tick(): void {
-    this.#timer = null;
+    this.#scheduled = false;
     const before = this.bufferedAmount;
     let budget = this.drain;
     while (budget > 0 && this.#queue.length > 0) {
@@ -49,7 +52,10 @@ class MemoryChannel implements TransferChannel {
     }
     if (before > this.bufferedAmountLowThreshold && this.bufferedAmount <= this.bufferedAmountLowThreshold)
       for (const l of [...this.#listeners.bufferedamountlow]) l();
-    if (this.#queue.length > 0) this.#timer = setTimeout(() => this.#tick(), 0);
+    if (this.#queue.length > 0 && !this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(() => this.#tick(), 0);
+    }
   }
 
   close(): void {
