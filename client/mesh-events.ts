@@ -126,6 +126,49 @@ export interface PeerIdentityDetail {
   readonly reason?: 'other-key' | 'not-this-connection';
 }
 
+/** One file going to or coming from one peer (a file sent to three peers is three transfers). */
+export interface FileInfo {
+  /** The transfer's id. */
+  readonly id: string;
+  /** The other peer. */
+  readonly peer: string;
+  readonly direction: 'in' | 'out';
+  /** The name as the sender gave it, cleaned to show and to save (no path, no invisible or reordering characters). */
+  readonly name: string;
+  /** Bytes, as announced by the sender (a receiver holds it to them). */
+  readonly size: number;
+  /** MIME type as the sender's browser gave it (untrusted; may be empty). */
+  readonly mime: string;
+}
+
+/** A peer offers a file: accept or decline it (`autoAccept`: an image small enough, accepted already). */
+export interface FileOfferDetail extends FileInfo {
+  readonly autoAccept: boolean;
+}
+
+export interface FileProgressDetail extends FileInfo {
+  /** Bytes sent (handed to the channel) or received so far. */
+  readonly bytes: number;
+  /** 0 to 100. */
+  readonly percent: number;
+  readonly bytesPerSecond: number;
+  /** At the current speed; null while unknown. */
+  readonly secondsLeft: number | null;
+}
+
+/** Every block arrived and matched the sender's SHA-256 (both sides are told). */
+export interface FileCompleteDetail extends FileInfo {
+  /** The file, on the receiving side (a Blob of the sender's MIME type); null on the sending side. */
+  readonly file: Blob | null;
+  readonly verified: true;
+}
+
+/** A transfer ended without the file: declined, cancelled, refused (relayed pair, too large) or broken (a hash that does not match, a peer that left). */
+export interface FileErrorDetail extends FileInfo {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
 export interface MeshEventMap {
   status: StatusDetail;
   welcome: WelcomeDetail;
@@ -140,6 +183,10 @@ export interface MeshEventMap {
   'verify-code': VerifyCodeDetail;
   'peer-verify': PeerVerifyDetail;
   'peer-identity': PeerIdentityDetail;
+  'file-offer': FileOfferDetail;
+  'file-progress': FileProgressDetail;
+  'file-complete': FileCompleteDetail;
+  'file-error': FileErrorDetail;
 }
 
 export type MeshEventName = keyof MeshEventMap;

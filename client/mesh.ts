@@ -32,6 +32,7 @@ import {
   type RelayRequest,
   type RelayedMessage,
   type ServerMessage,
+  FILE_VERSION,
   SEALED_RELAY_VERSION,
   VERIFY_VERSION,
 } from '../protocol/index.js';
@@ -41,6 +42,7 @@ import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
 import type { MeshTrust } from './mesh-trust.js';
+import type { MeshFiles } from './mesh-files.js';
 import type { VerificationOutcome } from './peer-verification.js';
 import type { PeerIdentity } from './peer-identities.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
@@ -75,6 +77,10 @@ export interface MeshOptions {
    * kept). Default `default`.
    */
   readonly identity?: string;
+  /** Files offered by peers larger than this (bytes) are declined at once. Default 2 GiB; settable later (`maxFileSize`). */
+  readonly maxFileSize?: number;
+  /** Raster images up to this size (bytes) are accepted without asking. Default 10 MB; 0: ask for every file. */
+  readonly autoAcceptImages?: number;
   readonly negotiation?: Partial<NegotiationOptions>;
   /**
    * Reconnecting to the signaling server after the socket drops: exponential backoff
@@ -134,6 +140,13 @@ export class Mesh extends EventTarget {
   /** Safety codes and identity keys (client/mesh-trust.ts), loaded when first needed. */
   #trust: MeshTrust | null = null;
   #trustLoading: Promise<MeshTrust | null> | null = null;
+  /** Files (client/mesh-files.ts), loaded at the first file sent or offered. */
+  #files: MeshFiles | null = null;
+  #filesLoading: Promise<MeshFiles | null> | null = null;
+  /** Offers larger than this are declined (bytes). */
+  maxFileSize: number;
+  /** Raster images up to this size are accepted without asking (bytes; 0: never). */
+  autoAcceptImages: number;
   #connection: SignalingConnection | null = null;
   #selfId: string | null = null;
   #status: MeshStatus = 'idle';
@@ -165,6 +178,8 @@ export class Mesh extends EventTarget {
     this.server = options.server;
     this.room = options.room || 'lobby';
     this.name = options.name?.trim() || undefined;
+    this.maxFileSize = options.maxFileSize ?? 2 ** 31;
+    this.autoAcceptImages = options.autoAcceptImages ?? 10_000_000;
     this.#Socket = options.WebSocket === undefined ? (globalThis.WebSocket as unknown as SocketConstructor | undefined) : (options.WebSocket ?? undefined);
     this.#PeerConnection =
       options.RTCPeerConnection === undefined
@@ -425,6 +440,63 @@ export class Mesh extends EventTarget {
       return { message, sent, queued, error: 'not-connected' };
     }
     return { message, sent, queued };
+  }
+
+  /**
+   * Offers a file to every peer of the room, or to those of `to`: each gets its own
+   * transfer (resolves with their ids). Progress, completion (verified block by block) and
+   * refusals come as `file-progress`, `file-complete` and `file-error`; a peer reached
+   * through the server relay is refused (`file-needs-direct`): files never go through the
+   * server.
+   */
+  async sendFile(file: Blob, options: { to?: string | readonly string[]; name?: string } = {}): Promise<string[]> {
+    const to = options.to === undefined ? [...this.#peers.entries()].map((p) => p.id) : typeof options.to === 'string' ? [options.to] : options.to;
+    const files = await this.#loadFiles();
+    const name = options.name ?? (file as Partial<File>).name ?? 'file';
+    return files ? files.send(file, name, to) : [];
+  }
+
+  /** Accepts a file a peer offered (`file-offer`); false if there is no such offer. */
+  acceptFile(id: string): boolean {
+    return this.#files?.accept(id) ?? false;
+  }
+
+  declineFile(id: string): boolean {
+    return this.#files?.decline(id) ?? false;
+  }
+
+  /** Cancels a transfer either way; the other side is told. */
+  cancelFile(id: string): boolean {
+    return this.#files?.cancel(id) ?? false;
+  }
+
+  #loadFiles(): Promise<MeshFiles | null> {
+    this.#filesLoading ??= import('./mesh-files.js').then(
+      ({ MeshFiles }) =>
+        (this.#files = new MeshFiles({
+          reach: (id) => {
+            const peer = this.#peers.get(id);
+            const link = peer?.link;
+            if (link?.isOpen && peer!.version >= FILE_VERSION) return link;
+            const name = peer?.name ?? 'This peer';
+            if (peer?.transport === 'relayed')
+              return { code: 'file-needs-direct', message: `Files need a direct connection: ${name} is reached through the server relay.` };
+            if (link?.isOpen) return { code: 'file-needs-direct', message: `${name} runs an older version that cannot take files.` };
+            return { code: 'not-connected', message: `${name} is not connected: the file was not sent.` };
+          },
+          parse: (text) => {
+            const parsed = parseChannelMessage(text);
+            return parsed.ok ? parsed.value : null;
+          },
+          emit: (type, detail) => this.#emit(type, detail),
+          limits: () => ({ maxFileSize: this.maxFileSize, autoAcceptImages: this.autoAcceptImages }),
+        })),
+      (error: unknown) => {
+        this.#error('file-failed', `Files are unavailable: ${error instanceof Error ? error.message : String(error)}`);
+        return null;
+      },
+    );
+    return this.#filesLoading;
   }
 
   /** Leaves: closes every peer connection and the signaling socket. */
@@ -823,6 +895,8 @@ export class Mesh extends EventTarget {
           // In the order they came: the loading promise runs its callbacks in order.
           verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),
           identityMessage: (message) => void this.#loadTrust().then((trust) => trust?.identities.receive(id, link.name, trust.channel(id, link)!, message)),
+          fileMessage: (message) => void this.#loadFiles().then((files) => files?.control(id, link, message)),
+          fileChannel: (channel) => void this.#loadFiles().then((files) => (files ? files.channel(id, channel) : channel.close())),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
             if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state, ...(link.path ? { path: link.path } : {}) });
@@ -874,6 +948,8 @@ export class Mesh extends EventTarget {
     const undelivered = link.takeUndelivered();
     this.#peers.setRelayed(id, this.#relayAllowed);
     link.close('close');
+    // Transfers ran over the direct connection: they end with it (files never go through the relay).
+    this.#files?.peerGone(id);
     const relay = this.#relay;
     if (!this.#relayAllowed || !relay) {
       this.#error('peer-failed', reason, id);
@@ -908,6 +984,7 @@ export class Mesh extends EventTarget {
     this.#stopAwaiting(id);
     this.#relay?.discard(id);
     this.#trust?.sealed.drop(id);
+    this.#files?.peerGone(id);
     this.#clearAnnounced.delete(id);
     const peer = this.#peers.remove(id);
     if (!peer) return;

@@ -12,9 +12,11 @@
  */
 import {
   CHAT_CHANNEL_LABEL,
+  FILE_CHANNEL_PREFIX,
   encodeChannelMessage,
   parseChannelMessage,
   type ChatMessage,
+  type FileMessage,
   type IdentityMessage,
   type VerifyCommitMessage,
   type VerifyRevealMessage,
@@ -70,6 +72,10 @@ export interface PeerLinkHooks {
   verifyMessage(message: VerifyCommitMessage | VerifyRevealMessage): void;
   /** The peer's long-lived key and its signature over this connection (protocol version 4). */
   identityMessage(message: IdentityMessage): void;
+  /** An offer or answer about a file (protocol version 6), on the chat channel. */
+  fileMessage(message: FileMessage): void;
+  /** The peer opened a transfer's data channel (`file-<id>`). */
+  fileChannel(channel: RTCDataChannel): void;
   /** The peer sent something on the channel that does not parse. */
   badMessage(error: ProtocolError): void;
   stateChange(state: PeerState): void;
@@ -161,6 +167,7 @@ export class PeerLink {
     this.pc.addEventListener('connectionstatechange', () => this.#updatePeerState());
     this.pc.addEventListener('datachannel', (event) => {
       if (event.channel.label === CHAT_CHANNEL_LABEL) this.#attach(event.channel, false);
+      else if (event.channel.label.startsWith(FILE_CHANNEL_PREFIX)) this.hooks.fileChannel(event.channel);
     });
   }
 
@@ -239,8 +246,20 @@ export class PeerLink {
     this.handle({ type: 'start' });
   }
 
-  /** A safety-code or identity message (protocol version 4), on the open channel only (false if it is not open). */
-  sendTrust(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage): boolean {
+  /** A transfer's own data channel (ordered, reliable), for the file sender. */
+  openFileChannel(id: string): RTCDataChannel {
+    const channel = this.pc.createDataChannel(`${FILE_CHANNEL_PREFIX}${id}`);
+    channel.binaryType = 'arraybuffer';
+    return channel;
+  }
+
+  /** The largest message the connection takes (SCTP's `maxMessageSize`), when known. */
+  get maxMessageSize(): number | null {
+    return this.pc.sctp?.maxMessageSize ?? null;
+  }
+
+  /** A safety-code, identity or file message (protocol versions 4 and 6), on the open channel only (false if it is not open). */
+  sendTrust(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage): boolean {
     const channel = this.#channel;
     if (!channel || channel.readyState !== 'open') return false;
     channel.send(encodeChannelMessage(message));
@@ -524,7 +543,8 @@ export class PeerLink {
         case 'chat':
           this.hooks.channelMessage(message);
           return;
-        // File messages (protocol version 6) are not taken yet: this side does not announce version 6.
+        default:
+          this.hooks.fileMessage(message);
       }
     });
   }

@@ -17,6 +17,10 @@ import type {
   PeerVerifyDetail,
   PeerIdentityDetail,
   WelcomeDetail,
+  FileOfferDetail,
+  FileProgressDetail,
+  FileCompleteDetail,
+  FileErrorDetail,
 } from '../client/mesh-events.js';
 
 export interface P2pEventMap {
@@ -33,6 +37,10 @@ export interface P2pEventMap {
   'p2p-verify-code': CustomEvent<VerifyCodeDetail>;
   'p2p-peer-verify': CustomEvent<PeerVerifyDetail>;
   'p2p-peer-identity': CustomEvent<PeerIdentityDetail>;
+  'p2p-file-offer': CustomEvent<FileOfferDetail>;
+  'p2p-file-progress': CustomEvent<FileProgressDetail>;
+  'p2p-file-complete': CustomEvent<FileCompleteDetail>;
+  'p2p-file-error': CustomEvent<FileErrorDetail>;
 }
 
 declare global {

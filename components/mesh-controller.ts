@@ -5,12 +5,33 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { Mesh, type MeshOptions, type SendResult } from '../client/mesh.js';
-import type { ErrorDetail, MeshEventMap, MeshEventName, PeerInfo } from '../client/mesh-events.js';
+import type { ErrorDetail, FileInfo, MeshEventMap, MeshEventName, PeerInfo } from '../client/mesh-events.js';
 import { p2pEvent } from './events.js';
 import { safeName } from '../client/display-name.js';
 
-/** One line of the transcript: a chat message, or a short note (join, leave, error). */
+/**
+ * A file going to or coming from one peer, updated in place as it moves: `offered`
+ * (waiting for the receiver's answer), `moving`, `verifying` (all sent, waiting for the
+ * receiver's check), `done` (every block matched), `failed`.
+ */
+export interface FileLine extends FileInfo {
+  readonly kind: 'file';
+  readonly key: string;
+  readonly at: number;
+  peerName: string;
+  state: 'offered' | 'moving' | 'verifying' | 'done' | 'failed';
+  bytes: number;
+  percent: number;
+  bytesPerSecond: number;
+  secondsLeft: number | null;
+  /** A blob: URL of the file (received, or an image this side sent), revoked when the line goes. */
+  url: string | null;
+  error: string | null;
+}
+
+/** One line of the transcript: a chat message, a file, or a short note (join, leave, error). */
 export type TranscriptLine =
+  | FileLine
   | {
       readonly kind: 'message';
       readonly key: string;
@@ -37,6 +58,10 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
   'verify-code',
   'peer-verify',
   'peer-identity',
+  'file-offer',
+  'file-progress',
+  'file-complete',
+  'file-error',
 ];
 
 export class MeshController implements ReactiveController {
@@ -122,9 +147,78 @@ export class MeshController implements ReactiveController {
     return result;
   }
 
+  /** Offers a file to every peer (or those of `to`): a line per peer shows how it goes. */
+  async sendFile(file: Blob, to?: string | readonly string[]): Promise<string[]> {
+    const mesh = this.mesh;
+    if (!mesh) return [];
+    const ids = await mesh.sendFile(file, to === undefined ? {} : { to });
+    const image = /^image\/(png|jpeg|gif|webp|avif|bmp)$/.test(file.type);
+    for (const id of ids) {
+      const line = this.#files.get(id);
+      // Refused at once (a relayed peer): the line exists already and says why.
+      if (line && !line.url && image && line.state !== 'failed') line.url = URL.createObjectURL(file);
+    }
+    this.host.requestUpdate();
+    return ids;
+  }
+
+  readonly #files = new Map<string, FileLine>();
+
+  /** The line of a transfer, made at its first event. */
+  #fileLine(info: FileInfo): FileLine {
+    let line = this.#files.get(info.id);
+    if (!line) {
+      line = {
+        ...info,
+        kind: 'file',
+        key: `f${++this.#keys}`,
+        at: Date.now(),
+        peerName: this.#names.get(info.peer) ?? 'a peer',
+        state: 'offered',
+        bytes: 0,
+        percent: 0,
+        bytesPerSecond: 0,
+        secondsLeft: null,
+        url: null,
+        error: null,
+      };
+      this.#files.set(info.id, line);
+      this.#push(line);
+    }
+    return line;
+  }
+
   #record<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): void {
     const now = Date.now();
     switch (type) {
+      case 'file-offer': {
+        const line = this.#fileLine(detail as MeshEventMap['file-offer']);
+        if ((detail as MeshEventMap['file-offer']).autoAccept) line.state = 'moving';
+        return;
+      }
+      case 'file-progress': {
+        const d = detail as MeshEventMap['file-progress'];
+        const line = this.#fileLine(d);
+        if (line.state === 'done' || line.state === 'failed') return;
+        Object.assign(line, { bytes: d.bytes, percent: d.percent, bytesPerSecond: d.bytesPerSecond, secondsLeft: d.secondsLeft });
+        line.state = d.direction === 'out' && d.bytes >= d.size ? 'verifying' : 'moving';
+        return;
+      }
+      case 'file-complete': {
+        const d = detail as MeshEventMap['file-complete'];
+        const line = this.#fileLine(d);
+        Object.assign(line, { state: 'done', bytes: d.size, percent: 100, secondsLeft: 0 });
+        if (d.file) line.url = URL.createObjectURL(d.file);
+        this.#files.delete(d.id);
+        return;
+      }
+      case 'file-error': {
+        const d = detail as MeshEventMap['file-error'];
+        const line = this.#fileLine(d);
+        Object.assign(line, { state: 'failed', error: d.message });
+        this.#files.delete(d.id);
+        return;
+      }
       case 'message': {
         const d = detail as MeshEventMap['message'];
         this.#push({ kind: 'message', key: `m${++this.#keys}`, from: d.from, name: d.name, text: d.text, at: d.at, own: false, reached: 0 });
@@ -169,6 +263,9 @@ export class MeshController implements ReactiveController {
   #push(line: TranscriptLine): void {
     // In place: a burst of messages must not copy the whole transcript each time.
     this.transcript.push(line);
-    if (this.transcript.length > this.maxLines) this.transcript.splice(0, this.transcript.length - this.maxLines);
+    if (this.transcript.length <= this.maxLines) return;
+    for (const gone of this.transcript.splice(0, this.transcript.length - this.maxLines)) {
+      if (gone.kind === 'file' && gone.url) URL.revokeObjectURL(gone.url);
+    }
   }
 }

@@ -11,6 +11,7 @@ import type { VerificationOutcome } from '../client/peer-verification.js';
 import './events.js';
 import { visuallyHidden } from './shared-styles.js';
 import { lookAlikes, safeName } from '../client/display-name.js';
+import { renderFileLine, type FileActions } from './file-line.js';
 
 /** Created on first use: setting up Intl costs page start-up time. */
 let timeFormat: Intl.DateTimeFormat | null = null;
@@ -37,7 +38,21 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @fires p2p-verify-code - a safety-code comparison finished: `{ id, code, local, remote, source, startedByPeer }`
  * @fires p2p-peer-verify - the person said whether the compared codes matched: `{ id, match, code }`
  * @fires p2p-peer-identity - a peer's identity key was checked: `{ id, key, status: new|verified|changed, reason? }`
+ * @fires p2p-file-offer - a peer offers a file: `{ id, peer, direction, name, size, mime, autoAccept }` (accept with `acceptFile(id)`)
+ * @fires p2p-file-progress - a transfer moved: `{ id, peer, direction, name, size, mime, bytes, percent, bytesPerSecond, secondsLeft }`
+ * @fires p2p-file-complete - a file arrived and every block matched its SHA-256 (both sides): `{ …, file, verified }`
+ * @fires p2p-file-error - a transfer ended without the file (declined, cancelled, refused, broken): `{ …, code, message }`
  * @csspart verify - the safety-code dialog (`<p2p-verify-dialog>`)
+ * @csspart file - a file line in the log (also `own` for files this user sends)
+ * @csspart file-name - a file's name (cleaned: no path, no invisible or reordering characters)
+ * @csspart file-progress - a transfer's `<progress>` bar
+ * @csspart file-accept - the Accept button of an offered file
+ * @csspart file-decline - the Decline button of an offered file
+ * @csspart file-cancel - the Cancel button of a transfer under way
+ * @csspart file-verified - "verified", once every block matched
+ * @csspart file-image - a received (or sent) image, shown inline
+ * @csspart file-save - the link that saves a received file
+ * @csspart attach - the button that picks files to send
  *
  * @csspart container - the whole chat
  * @csspart header - room name and status line
@@ -75,7 +90,14 @@ export class P2pChat extends LitElement {
     iceTransportPolicy: { type: String, reflect: true, attribute: 'ice-transport-policy' },
     identity: { type: String },
     iceServers: { attribute: false },
+    maxFileSize: { type: Number, attribute: 'max-file-size' },
+    autoAcceptImages: { type: Number, attribute: 'auto-accept-images' },
   };
+
+  /** Files offered by peers larger than this many bytes are declined at once (default 2 GiB). */
+  maxFileSize = 2 ** 31;
+  /** Raster images (PNG, JPEG, GIF, WebP, AVIF, BMP) up to this many bytes are accepted without asking (default 10 MB; 0: ask for every file). */
+  autoAcceptImages = 10_000_000;
 
   /**
    * Signaling server URL, e.g. `ws://localhost:8080`, or several separated by spaces (the
@@ -112,8 +134,75 @@ export class P2pChat extends LitElement {
       ...(this.iceTransportPolicy === 'relay' || this.iceTransportPolicy === 'all' ? { iceTransportPolicy: this.iceTransportPolicy } : {}),
       ...(this.identity ? { identity: this.identity } : {}),
       ...(this.iceServers ? { iceServers: this.iceServers as IceServer[] } : {}),
+      ...this.#fileLimits(),
     };
   });
+
+  #fileLimits(): { maxFileSize: number; autoAcceptImages: number } {
+    const bytes = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback);
+    return { maxFileSize: bytes(this.maxFileSize, 2 ** 31), autoAcceptImages: bytes(this.autoAcceptImages, 10_000_000) };
+  }
+
+  /**
+   * Offers a file to every peer in the room (or to the peer ids of `to`); resolves with the
+   * transfers' ids (one per peer). Peers reached through the server relay are refused
+   * (`p2p-file-error` with `file-needs-direct`): files only travel peer to peer.
+   */
+  sendFile(file: Blob, options: { to?: string | readonly string[] } = {}): Promise<string[]> {
+    return this.#mesh.sendFile(file, options.to);
+  }
+
+  /** Accepts a file a peer offered (`p2p-file-offer`). */
+  acceptFile(id: string): boolean {
+    return this.#mesh.mesh?.acceptFile(id) ?? false;
+  }
+
+  declineFile(id: string): boolean {
+    return this.#mesh.mesh?.declineFile(id) ?? false;
+  }
+
+  /** Cancels a transfer under way, either way: the other side is told. */
+  cancelFile(id: string): boolean {
+    return this.#mesh.mesh?.cancelFile(id) ?? false;
+  }
+
+  readonly #fileActions: FileActions = {
+    accept: (id) => this.acceptFile(id),
+    decline: (id) => this.declineFile(id),
+    cancel: (id) => this.cancelFile(id),
+  };
+
+  #sendFiles(files: Iterable<File> | null | undefined): void {
+    for (const file of files ?? []) void this.sendFile(file);
+  }
+
+  #onDrop(event: DragEvent): void {
+    if (!event.dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    this.#dropping = false;
+    this.#sendFiles(event.dataTransfer.files);
+    this.requestUpdate();
+  }
+
+  #onDragOver(event: DragEvent): void {
+    if (!event.dataTransfer?.types.includes('Files')) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = 'copy';
+    if (!this.#dropping) {
+      this.#dropping = true;
+      this.requestUpdate();
+    }
+  }
+
+  #dropping = false;
+
+  /** A pasted image (a screenshot) is sent as a file; pasted text stays text. */
+  #onPaste(event: ClipboardEvent): void {
+    const files = [...(event.clipboardData?.files ?? [])];
+    if (files.length === 0) return;
+    event.preventDefault();
+    this.#sendFiles(files);
+  }
 
   /** Our server-assigned peer id, once joined (null before). */
   get selfId(): string | null {
@@ -322,6 +411,42 @@ export class P2pChat extends LitElement {
         border-radius: var(--p2p-chat-radius, 0.5rem);
         cursor: pointer;
       }
+      button.secondary {
+        background: transparent;
+        color: inherit;
+        border: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+        padding: 0.1rem 0.5rem;
+      }
+      li.file progress {
+        width: min(12rem, 60%);
+        vertical-align: middle;
+      }
+      li.file img {
+        display: block;
+        max-width: min(100%, 16rem);
+        max-height: 12rem;
+        margin-top: 0.25rem;
+        border-radius: var(--p2p-chat-radius, 0.5rem);
+      }
+      .file-name {
+        font-weight: 600;
+      }
+      .file-state,
+      .file-size {
+        font-size: 0.85em;
+        opacity: 0.8;
+      }
+      .file-verified {
+        font-size: 0.85em;
+        color: var(--peer-list-connected-color, light-dark(#1a7f37, #3fb950));
+      }
+      .file-error {
+        color: var(--p2p-chat-error-color, light-dark(#cf222e, #ff7b72));
+      }
+      [part='container'].dropping {
+        outline: 2px dashed var(--p2p-chat-accent, light-dark(#0969da, #4493f8));
+        outline-offset: -4px;
+      }
       button:disabled {
         opacity: 0.5;
         cursor: default;
@@ -343,6 +468,7 @@ export class P2pChat extends LitElement {
 
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (['server', 'room', 'name', 'iceTransportPolicy', 'iceServers', 'identity'].some((key) => changed.has(key as keyof P2pChat))) this.#mesh.restart();
+    else if ((changed.has('maxFileSize') || changed.has('autoAcceptImages')) && this.#mesh.mesh) Object.assign(this.#mesh.mesh, this.#fileLimits());
   }
 
   #stickToBottom = true;
@@ -379,7 +505,9 @@ export class P2pChat extends LitElement {
         const relayed = peers.filter((p) => p.transport === 'relayed').length;
         const direct = peers.filter((p) => p.transport === 'direct' && p.state === 'connected').length;
         const parts = [`${direct} of ${peers.length} peer${peers.length === 1 ? '' : 's'} connected directly (peer-to-peer)`];
-        if (relayed > 0) parts.push(`${relayed} relayed through the server, which can read those messages`);
+        const clear = peers.filter((p) => p.transport === 'relayed' && p.encrypted !== true).length;
+        if (relayed > clear) parts.push(`${relayed - clear} relayed through the server, encrypted end to end`);
+        if (clear > 0) parts.push(`${clear} relayed through the server, which can read those messages`);
         return `${parts.join('; ')}.`;
       }
       case 'reconnecting': {
@@ -424,7 +552,17 @@ export class P2pChat extends LitElement {
     const peers = this.peers;
     const alike = lookAlikes(peers, selfName);
     return html`
-      <section part="container" aria-label="Chat room ${this.room || DEFAULT_ROOM}${selfName ? `, ${selfName}` : ''}">
+      <section
+        part="container"
+        class=${this.#dropping ? 'dropping' : ''}
+        aria-label="Chat room ${this.room || DEFAULT_ROOM}${selfName ? `, ${selfName}` : ''}"
+        @dragover=${this.#onDragOver}
+        @dragleave=${() => {
+          this.#dropping = false;
+          this.requestUpdate();
+        }}
+        @drop=${this.#onDrop}
+      >
         <header part="header">
           <h2>#${this.room || DEFAULT_ROOM}</h2>
           <p part="status" role="status">${this.#statusText(peers)}</p>
@@ -435,24 +573,26 @@ export class P2pChat extends LitElement {
               this.#mesh.transcript,
               (line) => line.key,
               (line) =>
-                line.kind === 'message'
-                  ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
-                      <span part="name" class="name"
-                        ><bdi>${safeName(line.name)}</bdi>${
-                          !line.own && alike.has(line.from)
-                            ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}"
-                                >#${line.from.slice(0, 4)}</span
-                              >`
-                            : nothing
-                        }</span
-                      ><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
-                      ><span part="text" class="text">${line.text}</span>${
-                        line.own && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
-                      }
-                    </li>`
-                  : html`<li part="notice" class="notice${line.error ? ' error' : ''}">
-                      ${line.error ? html`<span class="visually-hidden">Error: </span>` : nothing}${line.text}
-                    </li>`,
+                line.kind === 'file'
+                  ? renderFileLine(line, this.#fileActions)
+                  : line.kind === 'message'
+                    ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
+                        <span part="name" class="name"
+                          ><bdi>${safeName(line.name)}</bdi>${
+                            !line.own && alike.has(line.from)
+                              ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}"
+                                  >#${line.from.slice(0, 4)}</span
+                                >`
+                              : nothing
+                          }</span
+                        ><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
+                        ><span part="text" class="text">${line.text}</span>${
+                          line.own && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
+                        }
+                      </li>`
+                    : html`<li part="notice" class="notice${line.error ? ' error' : ''}">
+                        ${line.error ? html`<span class="visually-hidden">Error: </span>` : nothing}${line.text}
+                      </li>`,
             )}
           </ol>
         </div>
@@ -487,7 +627,29 @@ export class P2pChat extends LitElement {
             maxlength=${LIMITS.maxChatTextLength}
             placeholder="Write a message and press Enter"
             ?disabled=${cannotSend !== null}
+            @paste=${this.#onPaste}
           />
+          <input
+            type="file"
+            multiple
+            hidden
+            @change=${(event: Event) => {
+              const picker = event.target as HTMLInputElement;
+              this.#sendFiles(picker.files);
+              picker.value = '';
+            }}
+          />
+          <button
+            part="attach"
+            type="button"
+            class="secondary"
+            aria-label="Send a file"
+            title="Send a file (or drop it here, or paste an image)"
+            ?disabled=${cannotSend !== null}
+            @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
+          >
+            📎
+          </button>
           <button part="send" type="submit" ?disabled=${cannotSend !== null}>Send</button>
         </form>
       </section>

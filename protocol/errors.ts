@@ -36,6 +36,11 @@ export const ERROR_CODES = {
   'identity-changed': 'A peer shows another identity key than the one verified before, or one not made for this connection: someone may be in the middle.',
   'relay-tampered':
     'A relayed message failed its integrity check (altered on the way, not sealed for this pair, or unencrypted where the pair encrypts): it was dropped.',
+  'file-needs-direct': 'Files need a direct connection: this peer is reached through the server relay (or runs a version without files), so nothing was sent.',
+  'file-too-large': 'The file is larger than this chat accepts.',
+  'file-declined': 'The peer declined the file.',
+  'file-cancelled': 'The file transfer was cancelled.',
+  'file-failed': 'The file transfer broke off: a block did not match its hash, the sender broke the protocol, or the connection closed.',
   'turn-failed': 'A TURN server refused the credentials or could not be reached: pairs that need it use the relay instead.',
 } as const;
 

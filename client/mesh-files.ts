@@ -1,0 +1,242 @@
+/**
+ * The mesh's files (protocol/file.ts), loaded on demand (a sibling file of the drop-in
+ * build) at the first file sent or offered. A file goes to each chosen peer as its own
+ * transfer: an offer on the chat channel; once accepted, the bytes on a data channel of
+ * their own (client/file-transfer.ts), so chat keeps flowing beside a big file; the
+ * receiver checks every block's SHA-256 and says `file-done`, and only then do both sides
+ * call the file verified. Pairs on the server relay are refused: files are never pushed
+ * through the signaling server.
+ */
+import { FILE_LIMITS, type ChannelMessage, type ErrorCode, type FileMessage, type FileOfferMessage } from '../protocol/index.js';
+import type { PeerLink } from './peer-link.js';
+import type { FileInfo, MeshEventMap } from './mesh-events.js';
+import { FileReceiver, FileSender, chunkSizeFor } from './file-transfer.js';
+import { safeFileName } from './file-name.js';
+import { toBase64url } from './base64url.js';
+
+type FileEvent = 'file-offer' | 'file-progress' | 'file-complete' | 'file-error';
+
+export interface FilesHooks {
+  /** The open direct link to a peer, if it takes files; else the refusal to report. */
+  reach(peer: string): PeerLink | { code: ErrorCode; message: string };
+  parse(text: string): ChannelMessage | null;
+  emit<K extends FileEvent>(type: K, detail: MeshEventMap[K]): void;
+  /** The receiving side's limits, read at each offer. */
+  limits(): { maxFileSize: number; autoAcceptImages: number };
+}
+
+type State = 'offered' | 'accepted' | 'moving' | 'verifying' | 'done' | 'over';
+
+interface Transfer {
+  readonly info: FileInfo;
+  readonly offer: FileOfferMessage;
+  readonly link: PeerLink;
+  state: State;
+  file?: Blob;
+  channel?: RTCDataChannel;
+  sender?: FileSender;
+  receiver?: FileReceiver;
+  started: number;
+  lastProgressAt: number;
+}
+
+/** Images shown inline once received: raster formats only (never SVG, which is markup). */
+const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
+const BLOCK_SIZE = 1024 * 1024;
+const PROGRESS_EVERY_MS = 100;
+
+export function isInlineImage(mime: string): boolean {
+  return INLINE_IMAGE.test(mime);
+}
+
+export class MeshFiles {
+  readonly #transfers = new Map<string, Transfer>();
+
+  constructor(readonly hooks: FilesHooks) {}
+
+  /** Offers `file` to each peer of `to`; returns the transfers' ids (refusals are reported as `file-error`). */
+  send(file: Blob, name: string, to: readonly string[]): string[] {
+    const ids: string[] = [];
+    for (const peer of to) {
+      const id = toBase64url(crypto.getRandomValues(new Uint8Array(16)));
+      const offer: FileOfferMessage = {
+        type: 'file-offer',
+        id,
+        name: [...(name || 'file')].slice(0, FILE_LIMITS.maxNameLength).join(''),
+        size: file.size,
+        mime: file.type.slice(0, FILE_LIMITS.maxTypeLength),
+        blockSize: BLOCK_SIZE,
+      };
+      const info: FileInfo = { id, peer, direction: 'out', name: safeFileName(offer.name), size: file.size, mime: offer.mime };
+      ids.push(id);
+      const reach = this.hooks.reach(peer);
+      if (!('pc' in reach)) {
+        this.hooks.emit('file-error', { ...info, ...reach });
+        continue;
+      }
+      this.#transfers.set(id, { info, offer, link: reach, state: 'offered', file, started: 0, lastProgressAt: 0 });
+      reach.sendTrust(offer);
+    }
+    return ids;
+  }
+
+  accept(id: string): boolean {
+    const transfer = this.#transfers.get(id);
+    if (!transfer || transfer.info.direction !== 'in' || transfer.state !== 'offered') return false;
+    transfer.state = 'accepted';
+    transfer.started = performance.now();
+    transfer.receiver = new FileReceiver(transfer.offer, {
+      progress: (bytes) => this.#progress(transfer, bytes),
+      complete: (file) => {
+        transfer.state = 'done';
+        transfer.channel?.send(JSON.stringify({ type: 'file-done', id }));
+        this.#progress(transfer, transfer.offer.size, true);
+        this.#transfers.delete(id);
+        this.hooks.emit('file-complete', { ...transfer.info, file, verified: true });
+      },
+      failed: (reason) => this.#end(transfer, 'file-failed', reason, true),
+    });
+    return transfer.link.sendTrust({ type: 'file-accept', id });
+  }
+
+  decline(id: string): boolean {
+    const transfer = this.#transfers.get(id);
+    if (!transfer || transfer.info.direction !== 'in' || transfer.state !== 'offered') return false;
+    transfer.link.sendTrust({ type: 'file-decline', id });
+    this.#end(transfer, 'file-declined', 'You declined the file.', false);
+    return true;
+  }
+
+  cancel(id: string): boolean {
+    const transfer = this.#transfers.get(id);
+    if (!transfer) return false;
+    this.#end(transfer, 'file-cancelled', 'You cancelled the transfer.', true);
+    return true;
+  }
+
+  /** A file message from `peer`'s chat channel. */
+  control(peer: string, link: PeerLink, message: FileMessage): void {
+    if (message.type === 'file-offer') return this.#offered(peer, link, message);
+    const transfer = this.#transfers.get(message.id);
+    // Another peer's transfer, or one that is over: nothing to do with it.
+    if (!transfer || transfer.info.peer !== peer) return;
+    const { direction } = transfer.info;
+    if (message.type === 'file-accept' && direction === 'out' && transfer.state === 'offered') this.#start(transfer);
+    else if (message.type === 'file-decline' && direction === 'out' && transfer.state === 'offered')
+      this.#end(transfer, 'file-declined', `${transfer.info.name} was declined.`, false);
+    else if (message.type === 'file-cancel')
+      this.#end(transfer, 'file-cancelled', `The transfer was cancelled by the other side${message.reason ? `: ${message.reason}` : '.'}`, false);
+  }
+
+  /** A transfer's data channel, opened by `peer` (the sender). */
+  channel(peer: string, channel: RTCDataChannel): void {
+    const id = channel.label.slice('file-'.length);
+    const transfer = this.#transfers.get(id);
+    if (!transfer || transfer.info.peer !== peer || transfer.info.direction !== 'in' || transfer.state !== 'accepted') {
+      channel.close();
+      return;
+    }
+    transfer.state = 'moving';
+    transfer.channel = channel;
+    channel.binaryType = 'arraybuffer';
+    const receiver = transfer.receiver!;
+    channel.addEventListener('message', (event: MessageEvent) => {
+      if (typeof event.data !== 'string') return receiver.chunk(event.data as ArrayBuffer);
+      const message = this.hooks.parse(event.data);
+      if (message?.type === 'file-block' && message.id === id) receiver.block(message);
+      else receiver.fail('The sender sent something else than the file on its channel.');
+    });
+    channel.addEventListener('close', () => {
+      if (!receiver.over) receiver.fail('The connection closed before the file was complete.');
+    });
+  }
+
+  /** The peer left, or its connection is gone: its transfers end. */
+  peerGone(peer: string): void {
+    for (const transfer of [...this.#transfers.values()]) {
+      if (transfer.info.peer === peer) this.#end(transfer, 'file-failed', 'The other side left before the transfer ended.', false);
+    }
+  }
+
+  #offered(peer: string, link: PeerLink, offer: FileOfferMessage): void {
+    const info: FileInfo = { id: offer.id, peer, direction: 'in', name: safeFileName(offer.name), size: offer.size, mime: offer.mime };
+    if (this.#transfers.has(offer.id)) {
+      link.sendTrust({ type: 'file-decline', id: offer.id });
+      return;
+    }
+    const { maxFileSize, autoAcceptImages } = this.hooks.limits();
+    const transfer: Transfer = { info, offer, link, state: 'offered', started: 0, lastProgressAt: 0 };
+    this.#transfers.set(offer.id, transfer);
+    if (offer.size > maxFileSize) {
+      link.sendTrust({ type: 'file-decline', id: offer.id });
+      this.#end(transfer, 'file-too-large', `${info.name} (${offer.size} bytes) is larger than this chat accepts (${maxFileSize} bytes).`, false);
+      return;
+    }
+    const autoAccept = isInlineImage(offer.mime) && offer.size <= autoAcceptImages;
+    this.hooks.emit('file-offer', { ...info, autoAccept });
+    if (autoAccept) this.accept(offer.id);
+  }
+
+  #start(transfer: Transfer): void {
+    transfer.state = 'moving';
+    transfer.started = performance.now();
+    const channel = transfer.link.openFileChannel(transfer.info.id);
+    transfer.channel = channel;
+    const sender = new FileSender(transfer.offer, transfer.file!, channel, { chunkSize: chunkSizeFor(transfer.link.maxMessageSize) });
+    transfer.sender = sender;
+    channel.addEventListener('message', (event: MessageEvent) => {
+      if (typeof event.data === 'string' && this.hooks.parse(event.data)?.type === 'file-done' && transfer.state !== 'over') {
+        transfer.state = 'done';
+        this.#transfers.delete(transfer.info.id);
+        channel.close();
+        this.hooks.emit('file-complete', { ...transfer.info, file: null, verified: true });
+      }
+    });
+    channel.addEventListener('close', () => {
+      if (transfer.state === 'moving' || transfer.state === 'verifying')
+        this.#end(transfer, 'file-failed', 'The connection closed before the file was verified.', false);
+    });
+    channel.addEventListener('open', () => {
+      sender
+        .run((bytes) => this.#progress(transfer, bytes))
+        .then(
+          () => {
+            if (transfer.state !== 'moving') return;
+            transfer.state = 'verifying';
+            this.#progress(transfer, transfer.offer.size, true);
+          },
+          () => {
+            // Cancelled or closed: #end has said why (or will, from the close).
+          },
+        );
+    });
+  }
+
+  #progress(transfer: Transfer, bytes: number, force = false): void {
+    const now = performance.now();
+    if (!force && now - transfer.lastProgressAt < PROGRESS_EVERY_MS) return;
+    transfer.lastProgressAt = now;
+    const seconds = (now - transfer.started) / 1000;
+    const bytesPerSecond = seconds > 0 ? bytes / seconds : 0;
+    const size = transfer.offer.size;
+    this.hooks.emit('file-progress', {
+      ...transfer.info,
+      bytes,
+      percent: size === 0 ? 100 : Math.min(100, (bytes / size) * 100),
+      bytesPerSecond,
+      secondsLeft: bytesPerSecond > 0 ? (size - bytes) / bytesPerSecond : null,
+    });
+  }
+
+  /** Ends a transfer: tells the other side (if `tell`), closes its channel, reports why. */
+  #end(transfer: Transfer, code: ErrorCode, message: string, tell: boolean): void {
+    if (transfer.state === 'over' || transfer.state === 'done') return;
+    transfer.state = 'over';
+    this.#transfers.delete(transfer.info.id);
+    transfer.sender?.cancel();
+    if (transfer.receiver && !transfer.receiver.over) transfer.receiver.fail(message);
+    if (tell) transfer.link.sendTrust({ type: 'file-cancel', id: transfer.info.id, reason: message.slice(0, FILE_LIMITS.maxReasonLength) });
+    transfer.channel?.close();
+    this.hooks.emit('file-error', { ...transfer.info, code, message });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * How <p2p-chat> shows a file in its log (a FileLine of the transcript): who offers or
+ * receives what, the answer buttons, progress with speed and time left, and the result.
+ * A received raster image is shown inline, only ever through `<img>` from a blob: URL;
+ * any other file (SVG included: it is markup) becomes a download link under its cleaned
+ * name.
+ */
+import { html, nothing } from 'lit';
+import type { FileLine } from './mesh-controller.js';
+import { safeName } from '../client/display-name.js';
+
+export interface FileActions {
+  accept(id: string): void;
+  decline(id: string): void;
+  cancel(id: string): void;
+}
+
+const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
+
+/** `1.2 MB`, `340 kB`, `12 B` (decimal units, as file managers show them). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
+}
+
+function progressText(line: FileLine): string {
+  const parts = [`${Math.floor(line.percent)}%`, `${formatBytes(line.bytes)} of ${formatBytes(line.size)}`];
+  if (line.bytesPerSecond > 0) parts.push(`${formatBytes(line.bytesPerSecond)}/s`);
+  if (line.secondsLeft !== null && line.secondsLeft > 0) parts.push(`${Math.ceil(line.secondsLeft)} s left`);
+  return parts.join(' · ');
+}
+
+export function renderFileLine(line: FileLine, actions: FileActions) {
+  const peer = safeName(line.peerName);
+  const incoming = line.direction === 'in';
+  const what = html`<span part="file-name" class="file-name"><bdi>${line.name}</bdi></span> <span class="file-size">(${formatBytes(line.size)})</span>`;
+  const head = incoming ? html`<bdi>${peer}</bdi> sends ${what}` : html`${what} to <bdi>${peer}</bdi>`;
+  let body: unknown = nothing;
+  switch (line.state) {
+    case 'offered':
+      body = incoming
+        ? html` <button part="file-accept" type="button" @click=${() => actions.accept(line.id)}>Accept</button>
+            <button part="file-decline" type="button" class="secondary" @click=${() => actions.decline(line.id)}>Decline</button>`
+        : html` <span class="file-state">waiting for <bdi>${peer}</bdi> to accept</span>
+            <button part="file-cancel" type="button" class="secondary" @click=${() => actions.cancel(line.id)}>Cancel</button>`;
+      break;
+    case 'moving':
+    case 'verifying':
+      body = html`<br /><progress
+          part="file-progress"
+          max=${Math.max(line.size, 1)}
+          .value=${line.size === 0 ? 1 : line.bytes}
+          aria-label=${`${line.name}: ${Math.floor(line.percent)}%`}
+        ></progress>
+        <span class="file-state">${line.state === 'verifying' ? 'sent; waiting for the check' : progressText(line)}</span>
+        <button part="file-cancel" type="button" class="secondary" @click=${() => actions.cancel(line.id)}>Cancel</button>`;
+      break;
+    case 'done':
+      body = html` <span part="file-verified" class="file-verified" title="Every block matched the sender's SHA-256">✓ verified</span>${
+          line.url && INLINE_IMAGE.test(line.mime) ? html`<br /><img part="file-image" src=${line.url} alt=${line.name} />` : nothing
+        }${incoming && line.url ? html` <a part="file-save" href=${line.url} download=${line.name}>Save</a>` : nothing}`;
+      break;
+    case 'failed':
+      body = html` <span class="file-error"><span class="visually-hidden">Error: </span>${line.error}</span>`;
+      break;
+  }
+  return html`<li part="file${incoming ? '' : ' own'}" class="file${incoming ? '' : ' own'}" data-file=${line.id} data-state=${line.state}>${head}${body}</li>`;
+}

@@ -1,0 +1,170 @@
+/**
+ * Files between real browsers (issue 16): offered, accepted or declined, streamed on a
+ * data channel of their own, verified block by block, cancelled, refused on the relay.
+ */
+import { expect } from '@esm-bundle/chai';
+import type { P2pChat } from '../components/p2p-chat.js';
+import { addChat, addFramedChat, framedChat, record, removeAll, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+
+const MB = 1_000_000;
+
+/** Random bytes (getRandomValues gives at most 64 KiB at a time). */
+function randomBytes(size: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+  return bytes;
+}
+
+async function sha256(blob: Blob): Promise<string> {
+  return [...new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function png(): Promise<Blob> {
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 32;
+  const context = canvas.getContext('2d')!;
+  context.fillStyle = '#0969da';
+  context.fillRect(0, 0, 32, 32);
+  return new Promise((resolve) => canvas.toBlob((blob) => resolve(blob!), 'image/png'));
+}
+
+const lineOf = (chat: P2pChat, id: string) => chat.shadowRoot!.querySelector<HTMLLIElement>(`li[data-file="${id}"]`);
+
+describe('files, peer to peer', () => {
+  let chats: P2pChat[] = [];
+  const frames: HTMLElement[] = [];
+  afterEach(() => {
+    removeAll(chats);
+    chats = [];
+    for (const frame of frames.splice(0)) frame.remove();
+  });
+
+  async function pair(label: string): Promise<[P2pChat, P2pChat]> {
+    const room = uniqueRoom(label);
+    const ann = addChat(room, 'Ann');
+    const bob = addChat(room, 'Bob');
+    chats = [ann, bob];
+    await waitForMesh(chats);
+    return [ann, bob];
+  }
+
+  it('a 6 MB file is offered, accepted, streamed with progress on both sides and verified; chat interleaves with it', async () => {
+    const [ann, bob] = await pair('file');
+    const bytes = randomBytes(6 * MB);
+    const offers = record(bob, 'p2p-file-offer');
+    const bobProgress = record(bob, 'p2p-file-progress');
+    const annProgress = record(ann, 'p2p-file-progress');
+    const bobDone = record(bob, 'p2p-file-complete');
+    const annDone = record(ann, 'p2p-file-complete');
+    const chat = record(bob, 'p2p-message');
+    const [id] = await ann.sendFile(new File([bytes], 'data.bin', { type: 'application/octet-stream' }), { to: bob.selfId! });
+    await waitUntil(() => offers.length === 1, 'Bob is offered the file');
+    expect(offers[0]).to.include({ id, peer: ann.selfId, direction: 'in', name: 'data.bin', size: 6 * MB, mime: 'application/octet-stream', autoAccept: false });
+    await bob.updateComplete;
+    lineOf(bob, id!)!.querySelector<HTMLButtonElement>('[part="file-accept"]')!.click();
+    // A chat line sent once the bytes flow arrives before the file is done: the file has its own channel.
+    await waitUntil(() => bobProgress.length > 0, 'bytes flow');
+    ann.send('while the file moves');
+    await waitUntil(() => chat.length === 1, 'the chat line');
+    expect(bobDone.length, 'the chat line came before the end of the file').to.equal(0);
+    await waitUntil(() => bobDone.length === 1 && annDone.length === 1, 'both sides say verified', 60_000);
+    expect(await sha256(bobDone[0]!.file!)).to.equal(await sha256(new Blob([bytes])));
+    expect(annDone[0]).to.include({ file: null, verified: true, direction: 'out' });
+    for (const list of [bobProgress, annProgress]) {
+      expect(list.length).to.be.greaterThan(1);
+      expect(list.every((p, k) => k === 0 || p.bytes >= list[k - 1]!.bytes)).to.equal(true);
+    }
+    expect(bobProgress.at(-1)!.percent).to.equal(100);
+    await bob.updateComplete;
+    const line = lineOf(bob, id!)!;
+    expect(line.dataset['state']).to.equal('done');
+    expect(line.querySelector('[part="file-verified"]')).to.not.equal(null);
+    const save = line.querySelector<HTMLAnchorElement>('[part="file-save"]')!;
+    expect(save.download).to.equal('data.bin');
+    expect(save.href.startsWith('blob:')).to.equal(true);
+  });
+
+  it('a small image is accepted without asking and shown inline; an SVG waits and is never inline; a hostile name is cleaned', async () => {
+    const [ann, bob] = await pair('image');
+    const offers = record(bob, 'p2p-file-offer');
+    const done = record(bob, 'p2p-file-complete');
+    const [imageId] = await ann.sendFile(new File([await png()], 'screenshot.png', { type: 'image/png' }));
+    await waitUntil(() => done.length === 1, 'the image arrives by itself');
+    expect(offers[0]!.autoAccept).to.equal(true);
+    await bob.updateComplete;
+    const img = lineOf(bob, imageId!)!.querySelector<HTMLImageElement>('[part="file-image"]')!;
+    expect(img.src.startsWith('blob:')).to.equal(true);
+    await waitUntil(() => img.complete && img.naturalWidth === 32, 'the image decodes');
+
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" onload="window.__pwned=1"><script>window.__pwned=1</script></svg>';
+    const [svgId] = await ann.sendFile(new File([svg], '../../etc/pass\u202Ewd.svg', { type: 'image/svg+xml' }));
+    await waitUntil(() => offers.length === 2, 'the SVG is offered');
+    expect(offers[1]).to.include({ autoAccept: false, name: 'passwd.svg' });
+    bob.acceptFile(svgId!);
+    await waitUntil(() => done.length === 2, 'the SVG arrives once accepted');
+    await bob.updateComplete;
+    const svgLine = lineOf(bob, svgId!)!;
+    expect(svgLine.querySelector('img, svg, script')).to.equal(null);
+    expect(svgLine.querySelector<HTMLAnchorElement>('[part="file-save"]')!.download).to.equal('passwd.svg');
+    expect((window as unknown as { __pwned?: number }).__pwned).to.equal(undefined);
+  });
+
+  it('declined, too large for the receiver, or cancelled mid-way: both sides end with a clear state', async () => {
+    const [ann, bob] = await pair('refuse');
+    const annErrors = record(ann, 'p2p-file-error');
+    const bobErrors = record(bob, 'p2p-file-error');
+    const offers = record(bob, 'p2p-file-offer');
+    const [declined] = await ann.sendFile(new File([randomBytes(1000)], 'no.bin'));
+    await waitUntil(() => offers.length === 1, 'offered');
+    bob.declineFile(declined!);
+    await waitUntil(() => annErrors.some((e) => e.id === declined && e.code === 'file-declined'), 'Ann hears it was declined');
+
+    bob.setAttribute('max-file-size', '5000');
+    await bob.updateComplete;
+    const [big] = await ann.sendFile(new File([randomBytes(6000)], 'big.bin'));
+    await waitUntil(() => annErrors.some((e) => e.id === big && e.code === 'file-declined'), 'declined by size at once');
+    expect(bobErrors.find((e) => e.id === big)?.code).to.equal('file-too-large');
+    bob.setAttribute('max-file-size', String(2 ** 31));
+    await bob.updateComplete;
+
+    const progress = record(bob, 'p2p-file-progress');
+    const [cancelled] = await ann.sendFile(new File([randomBytes(40 * MB)], 'long.bin'));
+    await waitUntil(() => offers.some((o) => o.id === cancelled), 'offered');
+    bob.acceptFile(cancelled!);
+    await waitUntil(() => progress.some((p) => p.id === cancelled && p.bytes > 0), 'under way');
+    ann.cancelFile(cancelled!);
+    await waitUntil(() => bobErrors.some((e) => e.id === cancelled && e.code === 'file-cancelled'), 'Bob hears it was cancelled');
+    expect(annErrors.find((e) => e.id === cancelled)?.code).to.equal('file-cancelled');
+    const after = progress.filter((p) => p.id === cancelled).length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(progress.filter((p) => p.id === cancelled).length, 'nothing moves after the cancel').to.equal(after);
+    await bob.updateComplete;
+    expect(lineOf(bob, cancelled!)!.dataset['state']).to.equal('failed');
+  });
+
+  it('a peer that leaves mid-transfer ends it on the other side', async () => {
+    const [ann, bob] = await pair('leave');
+    const annErrors = record(ann, 'p2p-file-error');
+    const offers = record(bob, 'p2p-file-offer');
+    const progress = record(bob, 'p2p-file-progress');
+    const [id] = await ann.sendFile(new File([randomBytes(40 * MB)], 'long.bin'));
+    await waitUntil(() => offers.length === 1, 'offered');
+    bob.acceptFile(id!);
+    await waitUntil(() => progress.some((p) => p.bytes > 0), 'under way');
+    bob.remove();
+    await waitUntil(() => annErrors.some((e) => e.id === id && e.code === 'file-failed'), 'Ann is told', 20_000);
+  });
+
+  it('a pair on the server relay is refused: files never go through the server', async () => {
+    const room = uniqueRoom('file-relay');
+    const ann = addChat(room, 'Ann');
+    const frame = addFramedChat('no-webrtc', ann.getAttribute('server')!, room, 'Kit');
+    chats = [ann];
+    frames.push(frame);
+    await waitUntil(() => ann.peers.some((p) => p.name === 'Kit' && p.transport === 'relayed'), 'Kit is relayed');
+    const errors = record(ann, 'p2p-file-error');
+    const [id] = await ann.sendFile(new File(['hello'], 'hello.txt', { type: 'text/plain' }));
+    await waitUntil(() => errors.length === 1, 'refused');
+    expect(errors[0]).to.include({ id, code: 'file-needs-direct', peer: framedChat(frame)!.selfId });
+  });
+});
