@@ -3,8 +3,11 @@
  * data channel of their own, verified block by block, cancelled, refused on the relay.
  */
 import { expect } from '@esm-bundle/chai';
+import { executeServerCommand } from '@web/test-runner-commands';
 import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, addFramedChat, framedChat, record, removeAll, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+import { addChat, addFramedChat, framedChat, record, removeAll, signalingUrl, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+
+const remote = <T>(payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>('remote-peer', payload);
 
 const MB = 1_000_000;
 
@@ -59,7 +62,15 @@ describe('files, peer to peer', () => {
     const chat = record(bob, 'p2p-message');
     const [id] = await ann.sendFile(new File([bytes], 'data.bin', { type: 'application/octet-stream' }), { to: bob.selfId! });
     await waitUntil(() => offers.length === 1, 'Bob is offered the file');
-    expect(offers[0]).to.include({ id, peer: ann.selfId, direction: 'in', name: 'data.bin', size: 6 * MB, mime: 'application/octet-stream', autoAccept: false });
+    expect(offers[0]).to.include({
+      id,
+      peer: ann.selfId,
+      direction: 'in',
+      name: 'data.bin',
+      size: 6 * MB,
+      mime: 'application/octet-stream',
+      autoAccept: false,
+    });
     await bob.updateComplete;
     lineOf(bob, id!)!.querySelector<HTMLButtonElement>('[part="file-accept"]')!.click();
     // A chat line sent once the bytes flow arrives before the file is done: the file has its own channel.
@@ -142,7 +153,33 @@ describe('files, peer to peer', () => {
     expect(lineOf(bob, cancelled!)!.dataset['state']).to.equal('failed');
   });
 
-  it('a peer that leaves mid-transfer ends it on the other side', async () => {
+  it('three recipients at once each get the file whole; one cancels half-way and the others are not disturbed', async () => {
+    const room = uniqueRoom('three');
+    const ann = addChat(room, 'Ann');
+    const others = ['Bob', 'Cy', 'Di'].map((name) => addChat(room, name));
+    chats = [ann, ...others];
+    await waitForMesh(chats);
+    const bytes = randomBytes(8 * MB);
+    const done = others.map((chat) => record(chat, 'p2p-file-complete'));
+    const errors = others.map((chat) => record(chat, 'p2p-file-error'));
+    const annErrors = record(ann, 'p2p-file-error');
+    const cyProgress = record(others[1]!, 'p2p-file-progress');
+    for (const chat of others) chat.addEventListener('p2p-file-offer', (event) => chat.acceptFile(event.detail.id));
+    const ids = await ann.sendFile(new File([bytes], 'three.bin'));
+    expect(ids.length).to.equal(3);
+    await waitUntil(() => cyProgress.some((p) => p.bytes > 2 * MB), 'Cy is under way');
+    others[1]!.cancelFile(cyProgress[0]!.id);
+    await waitUntil(() => done[0]!.length === 1 && done[2]!.length === 1, 'Bob and Di have it', 60_000);
+    const expected = await sha256(new Blob([bytes]));
+    expect(await sha256(done[0]![0]!.file!)).to.equal(expected);
+    expect(await sha256(done[2]![0]!.file!)).to.equal(expected);
+    expect(done[1]!.length).to.equal(0);
+    expect(errors[1]![0]?.code).to.equal('file-cancelled');
+    await waitUntil(() => annErrors.length === 1, 'Ann hears Cy cancelled');
+    expect(annErrors[0]).to.include({ code: 'file-cancelled', peer: others[1]!.selfId });
+  });
+
+  it('a peer that leaves mid-transfer ends it on the other side (receiver or sender)', async () => {
     const [ann, bob] = await pair('leave');
     const annErrors = record(ann, 'p2p-file-error');
     const offers = record(bob, 'p2p-file-offer');
@@ -153,6 +190,19 @@ describe('files, peer to peer', () => {
     await waitUntil(() => progress.some((p) => p.bytes > 0), 'under way');
     bob.remove();
     await waitUntil(() => annErrors.some((e) => e.id === id && e.code === 'file-failed'), 'Ann is told', 20_000);
+
+    // Now the sender's page goes away mid-way.
+    const cy = addChat(ann.getAttribute('room')!, 'Cy');
+    chats = [ann, cy];
+    await waitForMesh(chats);
+    const cyErrors = record(cy, 'p2p-file-error');
+    const cyProgress = record(cy, 'p2p-file-progress');
+    cy.addEventListener('p2p-file-offer', (event) => cy.acceptFile(event.detail.id));
+    await ann.sendFile(new File([randomBytes(40 * MB)], 'long.bin'));
+    await waitUntil(() => cyProgress.some((p) => p.bytes > 0), 'under way');
+    ann.remove();
+    await waitUntil(() => cyErrors.length === 1, 'Cy is told', 20_000);
+    expect(cyErrors[0]!.code).to.equal('file-failed');
   });
 
   it('a pair on the server relay is refused: files never go through the server', async () => {
@@ -166,5 +216,58 @@ describe('files, peer to peer', () => {
     const [id] = await ann.sendFile(new File(['hello'], 'hello.txt', { type: 'text/plain' }));
     await waitUntil(() => errors.length === 1, 'refused');
     expect(errors[0]).to.include({ id, code: 'file-needs-direct', peer: framedChat(frame)!.selfId });
+  });
+});
+
+describe('files across browsers', () => {
+  let here: P2pChat | null = null;
+  afterEach(async () => {
+    here?.remove();
+    here = null;
+    await remote({ action: 'close' });
+  });
+
+  it('Chromium ↔ Firefox: 50 MB each way, the hash checked on arrival', async () => {
+    const other = navigator.userAgent.includes('Firefox') ? 'chromium' : 'firefox';
+    const room = uniqueRoom('xfile');
+    here = addChat(room, 'here');
+    const url = `${location.origin}/test/fixtures/drop-in.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=there`;
+    const there = (await remote<{ id: string }>({ action: 'open', product: other, url }))!;
+    const run = <T>(expression: string) => remote<T>({ action: 'eval', id: there.id, expression });
+    await waitUntil(() => here!.peers.some((p) => p.state === 'connected' && p.transport === 'direct'), 'a direct connection', 30_000);
+    // The other page (the built drop-in file, its files chunk) accepts what it is offered and keeps the hash of what it gets.
+    await run(`(() => {
+      const chat = window.p2pTest.chat;
+      window.hashes = [];
+      chat.addEventListener('p2p-file-offer', (e) => chat.acceptFile(e.detail.id));
+      chat.addEventListener('p2p-file-complete', async (e) => {
+        if (!e.detail.file) return;
+        const digest = await crypto.subtle.digest('SHA-256', await e.detail.file.arrayBuffer());
+        window.hashes.push([...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''));
+      });
+      return true;
+    })()`);
+    const bytes = randomBytes(50 * MB);
+    await here.sendFile(new File([bytes], 'fifty.bin'));
+    let hashes: string[] = [];
+    for (let k = 0; k < 900 && hashes.length === 0; k++) {
+      hashes = (await run<string[]>('window.hashes'))!;
+      if (hashes.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(hashes).to.deep.equal([await sha256(new Blob([bytes]))]);
+
+    const offers = record(here, 'p2p-file-offer');
+    const done = record(here, 'p2p-file-complete');
+    here.addEventListener('p2p-file-offer', (event) => here!.acceptFile(event.detail.id));
+    const sentHash = await run<string>(`(async () => {
+      const bytes = new Uint8Array(${50 * MB});
+      for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(bytes.length, at + 65536)));
+      const digest = await crypto.subtle.digest('SHA-256', bytes);
+      void window.p2pTest.chat.sendFile(new File([bytes], 'back.bin'));
+      return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+    })()`);
+    await waitUntil(() => done.length === 1, 'the file from the other browser', 90_000);
+    expect(offers[0]).to.include({ name: 'back.bin', size: 50 * MB });
+    expect(await sha256(done[0]!.file!)).to.equal(sentHash);
   });
 });
