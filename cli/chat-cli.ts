@@ -5,6 +5,10 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { openAsBlob } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { saveFile } from './save-file.js';
 import { WebSocket } from 'ws';
 import { Mesh, type SocketConstructor } from '../client/mesh.js';
 import type { PeerConnectionConstructor } from '../client/peer-link.js';
@@ -22,6 +26,9 @@ Options:
                    Redis): one at random, the next whenever the connection fails
   --room <name>    room to join (default lobby)
   --name <name>    your display name (default: the server's guest-xxxx)
+  --download-dir <dir>
+                   accept files peers send and save them there once verified (safe names,
+                   never overwriting); without it, offered files are declined
   -h, --help       show this help
 
 Type a line and press Enter to send it; Ctrl+D or Ctrl+C leaves. Commands:
@@ -29,6 +36,7 @@ Type a line and press Enter to send it; Ctrl+D or Ctrl+C leaves. Commands:
                    in person: the same digits on both screens mean nobody is in between)
   /match <name>    the codes were the same (the peer's key is remembered for this run)
   /nomatch <name>  they were not: someone may be in the middle
+  /send <path>     send a file to everyone in the room (peer to peer, verified block by block)
 `;
 
 async function loadWebRTC(): Promise<PeerConnectionConstructor | null> {
@@ -50,7 +58,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: { server: { type: 'string' }, room: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        server: { type: 'string' },
+        room: { type: 'string' },
+        name: { type: 'string' },
+        'download-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -113,6 +127,48 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   mesh.addEventListener('peer-verify', (e) => say(`* ${shown(e.detail.id)}: codes ${e.detail.match ? 'match: verified' : 'DO NOT match'}`));
 
+  const downloadDir = values['download-dir'];
+  if (downloadDir !== undefined && !(await stat(downloadDir).catch(() => null))?.isDirectory()) {
+    process.stderr.write(`p2p-chat-cli: --download-dir ${terminalSafe(downloadDir)} is not a directory.\n`);
+    mesh.close();
+    process.exitCode = 2;
+    return;
+  }
+  mesh.addEventListener('file-offer', (e) => {
+    const { id, peer, name, size } = e.detail;
+    if (downloadDir === undefined) {
+      mesh.declineFile(id);
+      say(`* ${shown(peer)} offers ${terminalSafe(name)} (${size} bytes): declined (start with --download-dir to receive files)`);
+      return;
+    }
+    say(`* receiving ${terminalSafe(name)} (${size} bytes) from ${shown(peer)}`);
+    if (!e.detail.autoAccept) mesh.acceptFile(id);
+  });
+  mesh.addEventListener('file-complete', (e) => {
+    const { file, name, peer, size } = e.detail;
+    if (!file) {
+      say(`* ${terminalSafe(name)} reached ${shown(peer)}: verified`);
+      return;
+    }
+    void saveFile(downloadDir!, name, file).then(
+      (path) => say(`* saved ${terminalSafe(path)} (${size} bytes from ${shown(peer)}, every block verified)`),
+      (error: Error) => process.stderr.write(`! could not save ${terminalSafe(name)}: ${terminalSafe(error.message)}\n`),
+    );
+  });
+  mesh.addEventListener('file-error', (e) => process.stderr.write(`! ${e.detail.code}: ${terminalSafe(e.detail.message)}\n`));
+  const sendFile = async (path: string) => {
+    let file: Blob;
+    try {
+      // A Blob backed by the file: read a block at a time as it goes out, never whole.
+      file = await openAsBlob(path);
+    } catch (error) {
+      process.stderr.write(`! cannot read ${terminalSafe(path)}: ${terminalSafe((error as Error).message)}\n`);
+      return;
+    }
+    const ids = await mesh.sendFile(file, { name: basename(path) });
+    say(`* offered ${terminalSafe(basename(path))} (${file.size} bytes) to ${ids.length} peer(s)`);
+  };
+
   /** A peer by name, or by id (or the start of one). */
   const peerCalled = (who: string): string | null => {
     const matches = mesh.peers.filter((p) => p.name === who || p.id === who || (who.length >= 4 && p.id.startsWith(who)));
@@ -121,6 +177,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return null;
   };
   const command = (line: string): boolean => {
+    const send = /^\/send\s+(.+)$/.exec(line.trim());
+    if (send) {
+      void sendFile(send[1]!.trim());
+      return true;
+    }
     const match = /^\/(verify|match|nomatch)\s+(.+)$/.exec(line.trim());
     if (!match) return false;
     const id = peerCalled(match[2]!.trim());

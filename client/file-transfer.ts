@@ -40,6 +40,9 @@ async function sha256(data: BufferSource): Promise<string> {
 
 export class TransferClosed extends Error {}
 
+/** How long the sender waits for `bufferedamountlow` before it looks at the buffer again. */
+const RECHECK_MS = 50;
+
 export class FileSender {
   #cancelled = false;
 
@@ -87,7 +90,10 @@ export class FileSender {
       if (this.#cancelled || channel.readyState !== 'open') throw new TransferClosed('The transfer was cancelled or its channel closed.');
       if (channel.bufferedAmount <= highWater) return;
       await new Promise<void>((resolve) => {
+        // Also looked at again after a while: Node's WebRTC never fires bufferedamountlow.
+        const timer = setTimeout(() => done(), RECHECK_MS);
         const done = () => {
+          clearTimeout(timer);
           channel.removeEventListener('bufferedamountlow', done);
           channel.removeEventListener('close', done);
           resolve();

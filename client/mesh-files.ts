@@ -196,7 +196,7 @@ export class MeshFiles {
       if (transfer.state === 'moving' || transfer.state === 'verifying')
         this.#end(transfer, 'file-failed', 'The connection closed before the file was verified.', false);
     });
-    channel.addEventListener('open', () => {
+    const run = () =>
       sender
         .run((bytes) => this.#progress(transfer, bytes))
         .then(
@@ -209,7 +209,9 @@ export class MeshFiles {
             // Cancelled or closed: #end has said why (or will, from the close).
           },
         );
-    });
+    // A channel on a connection that has one already may be open at once (Node's WebRTC says so without an `open` event).
+    if (channel.readyState === 'open') void run();
+    else channel.addEventListener('open', () => void run(), { once: true });
   }
 
   #progress(transfer: Transfer, bytes: number, force = false): void {
