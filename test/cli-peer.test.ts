@@ -78,4 +78,35 @@ describe('the terminal client (p2p-chat-cli, a Node peer)', () => {
     expect(codes[0]!.startedByPeer).to.equal(true);
     expect(/safety code with Browser: (\d{4} \d{4} \d{4})/.exec(printed.stdout)![1]).to.equal(codes[0]!.code);
   });
+
+  it('files: the terminal client receives a file from the browser into --download-dir and sends one with /send, hashes checked', async () => {
+    const room = uniqueRoom('cli-files');
+    chat = addChat(room, 'Browser');
+    await waitUntil(() => chat!.selfId !== null, 'the browser joined');
+    const { id } = (await cli<{ id: string }>({ action: 'start', server: signalingUrl(), room, name: 'bot', downloadDir: true }))!;
+    await waitUntil(() => chat!.peers.some((p) => p.name === 'bot' && p.state === 'connected'), 'the CLI peer is connected', 20_000);
+    await outputUntil(id, (out) => out.stdout.includes('channel to Browser open'), 'the channel');
+
+    const bytes = new Uint8Array(3_000_000);
+    for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(bytes.length, at + 65536)));
+    const sent = record(chat, 'p2p-file-complete');
+    // A hostile name: saved under its last part only.
+    await chat.sendFile(new File([bytes], '../../evil\u202Egnp.bin'));
+    await waitUntil(() => sent.length === 1, 'the CLI verified the file', 30_000);
+    await outputUntil(id, (out) => out.stdout.includes('saved '), 'the CLI saved it');
+    const hex = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    expect(await cli({ action: 'downloads', id })).to.deep.equal({ 'evilgnp.bin': hex });
+
+    const file = (await cli<{ path: string; sha256: string }>({ action: 'make-file', size: 2_500_000, name: 'from-node.bin' }))!;
+    const got = record(chat, 'p2p-file-complete');
+    chat.addEventListener('p2p-file-offer', (event) => chat!.acceptFile(event.detail.id), { once: true });
+    await cli({ action: 'type', id, line: `/send ${file.path}` });
+    await waitUntil(() => got.length === 1, 'the browser has the file', 30_000);
+    expect(got[0]).to.include({ name: 'from-node.bin', size: 2_500_000 });
+    const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await got[0]!.file!.arrayBuffer()))]
+      .map((b) => b.toString(16).padStart(2, '0'))
+      .join('');
+    expect(digest).to.equal(file.sha256);
+    await outputUntil(id, (out) => out.stdout.includes('from-node.bin reached Browser: verified'), 'the CLI hears it was verified');
+  });
 });
