@@ -12,6 +12,7 @@ import { chromiumLaunchOptions } from '../scripts/browsers.mjs';
 import { freePort } from '../scripts/free-port.mjs';
 import { cpuSeconds, rssKb, runLoad, startServer } from './processes.mjs';
 import { clusterRows, clusterScenarios } from './cluster.mjs';
+import { fileScenarios } from './files.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quick = process.env.BENCH_QUICK === '1';
@@ -32,7 +33,7 @@ const N = {
   joinRounds: quick ? 2 : 5,
   clusterRounds: quick ? 1 : 3,
 };
-const results = { date: new Date().toISOString(), quick, browser: {}, server: {}, nat: {}, cluster: {}, bundle: {} };
+const results = { date: new Date().toISOString(), quick, browser: {}, server: {}, nat: {}, cluster: {}, files: {}, bundle: {} };
 const log = (...args) => console.log(...args);
 
 const median = (xs) => quantile(xs, 0.5);
@@ -99,7 +100,8 @@ function perRound(times) {
 
 // ---- browser scenarios ------------------------------------------------------------------
 
-async function browserScenarios() {
+/** `filesOnly`: the file scenarios alone (BENCH_PART=files); the full browser part runs them after the rest. */
+async function browserScenarios({ filesOnly = false } = {}) {
   const web = await startDevServer({
     config: { rootDir: root, port: await freePort(), hostname: '127.0.0.1', nodeResolve: false },
     readCliArgs: false,
@@ -124,11 +126,12 @@ async function browserScenarios() {
     const contexts = await Promise.all(Array.from({ length: count }, () => browser.newContext()));
     const pages = await Promise.all(contexts.map((c) => c.newPage()));
     const id = ++room;
-    // `p2p-aa` is p2p-chat again, as its own baseline: the A/A row shows the bench's noise.
-    const page = lib === 'p2p-aa' ? 'p2p' : lib;
+    // `p2p-aa` is p2p-chat again, as its own baseline: the A/A row shows the bench's noise;
+    // `peerjs-raw` is PeerJS with its `raw` serialization (files).
+    const page = lib === 'p2p-aa' ? 'p2p' : lib === 'peerjs-raw' ? 'peerjs' : lib;
     const urls = pages.map((_, i) =>
       page === 'peerjs'
-        ? `${origin}/bench/pages/peerjs.html?port=${theirs.port}&id=r${id}p${i}&connect=${Array.from({ length: i }, (_, j) => `r${id}p${j}`).join(',')}`
+        ? `${origin}/bench/pages/peerjs.html?port=${theirs.port}&id=r${id}p${i}&connect=${Array.from({ length: i }, (_, j) => `r${id}p${j}`).join(',')}${lib === 'peerjs-raw' ? '&serialization=raw' : ''}`
         : `${origin}/bench/pages/${page}.html?server=${encodeURIComponent(ours.url)}&room=r${id}&name=p${i}`,
     );
     await Promise.all(pages.map((page, i) => page.goto(urls[i])));
@@ -147,6 +150,16 @@ async function browserScenarios() {
       if (Date.now() > deadline) throw new Error(`channels did not open: ${states.map((s) => s.opened.length)}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
+  }
+
+  if (filesOnly) {
+    const files = await fileScenarios({ peers, untilOpen, quick, median, quantile, round, log });
+    results.files = files.results;
+    await browser.close();
+    await ours.stop();
+    await theirs.stop();
+    await web.stop();
+    return;
   }
 
   // The libraries take turns run by run (the order rotating), so a slow spell of this
@@ -279,6 +292,9 @@ async function browserScenarios() {
     log(`burst ${lib}: ${ms} ms, delivered ${counts.join('/')} of ${N.burst}`);
     await close();
   }
+
+  const files = await fileScenarios({ peers, untilOpen, quick, median, quantile, round, log });
+  results.files = files.results;
 
   await browser.close();
   await ours.stop();
@@ -600,13 +616,14 @@ function report() {
 
 const started = Date.now();
 const watchdog = setTimeout(() => {
-  console.error('bench: over 15 minutes, stopping');
+  console.error('bench: over 25 minutes, stopping');
   process.exit(1);
-}, 15 * 60_000);
+}, 25 * 60_000);
 await bundle();
 if (part === 'all' || part === 'server') await serverScenarios();
 if (part === 'all' || part === 'server') await joinScenarios();
 if (part === 'all' || part === 'browser') await browserScenarios();
+if (part === 'files') await browserScenarios({ filesOnly: true });
 if (part === 'all' || part === 'nat') await natScenarios();
 if (part === 'all' || part === 'cluster') {
   const cluster = await clusterScenarios({ rounds: N.clusterRounds, seconds: N.relaySeconds, idleClients: N.idleClients, median, round });

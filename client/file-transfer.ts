@@ -62,15 +62,32 @@ export class FileSender {
   async run(progress: (sent: number) => void = () => {}): Promise<void> {
     const { channel, offer } = this;
     const chunkSize = Math.min(this.options.chunkSize, FILE_LIMITS.maxChunkSize);
-    const highWater = this.options.highWater ?? 1024 * 1024;
-    channel.bufferedAmountLowThreshold = this.options.lowWater ?? 256 * 1024;
+    const highWater = this.options.highWater ?? 256 * 1024;
+    channel.bufferedAmountLowThreshold = this.options.lowWater ?? 64 * 1024;
     let sent = 0;
-    for (let index = 0; index < blockCount(offer.size, offer.blockSize); index++) {
+    const blocks = blockCount(offer.size, offer.blockSize);
+    // The next block is read, and each block hashed, while the one before goes out.
+    const read = (index: number) => {
       const start = index * offer.blockSize;
-      const block = new Uint8Array(await this.file.slice(start, Math.min(start + offer.blockSize, offer.size)).arrayBuffer());
+      return this.file
+        .slice(start, Math.min(start + offer.blockSize, offer.size))
+        .arrayBuffer()
+        .then((buffer) => new Uint8Array(buffer));
+    };
+    let next = read(0);
+    for (let index = 0; index < blocks; index++) {
+      const block = await next;
+      const start = index * offer.blockSize;
       if (start + block.length > offer.size || (block.length < offer.blockSize && start + block.length !== offer.size)) {
         throw new TransferClosed('The file changed while it was being sent.');
       }
+      if (index + 1 < blocks) {
+        next = read(index + 1);
+        // Awaited at the next turn; if the transfer ends first, its failure is of no interest.
+        next.catch(() => {});
+      }
+      const hash = sha256(block);
+      hash.catch(() => {});
       for (let at = 0; at < block.length; at += chunkSize) {
         await this.#room(highWater);
         const chunk = block.subarray(at, Math.min(at + chunkSize, block.length));
@@ -79,7 +96,7 @@ export class FileSender {
         progress(sent);
       }
       await this.#room(highWater);
-      channel.send(JSON.stringify({ type: 'file-block', id: offer.id, index, hash: await sha256(block) } satisfies FileBlockMessage));
+      channel.send(JSON.stringify({ type: 'file-block', id: offer.id, index, hash: await hash } satisfies FileBlockMessage));
     }
   }
 
@@ -160,11 +177,17 @@ export class FileReceiver {
     this.#block = [];
     this.#blockBytes = 0;
     this.#index++;
+    // One copy into a block-sized buffer (hashed here, in this process), kept as a Blob once it matched.
+    const bytes = new Uint8Array(expected);
+    let at = 0;
+    for (const part of parts) {
+      bytes.set(part, at);
+      at += part.length;
+    }
     this.#checking = this.#checking.then(async () => {
-      const block = new Blob(parts as BlobPart[]);
-      if ((await sha256(await block.arrayBuffer())) !== message.hash) return this.fail(`Block ${message.index} does not match its hash.`);
+      if ((await sha256(bytes)) !== message.hash) return this.fail(`Block ${message.index} does not match its hash.`);
       if (this.#over) return;
-      this.#verified.push(block);
+      this.#verified.push(new Blob([bytes]));
       if (!last) return;
       this.#over = true;
       this.hooks.complete(new Blob(this.#verified, { type: this.offer.mime }));

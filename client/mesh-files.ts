@@ -44,6 +44,8 @@ interface Transfer {
 const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
 const BLOCK_SIZE = 1024 * 1024;
 const PROGRESS_EVERY_MS = 100;
+/** How long a closed transfer channel waits for the other side's `file-cancel` before calling it a failure. */
+const CANCEL_GRACE_MS = 1000;
 
 export function isInlineImage(mime: string): boolean {
   return INLINE_IMAGE.test(mime);
@@ -89,7 +91,11 @@ export class MeshFiles {
       progress: (bytes) => this.#progress(transfer, bytes),
       complete: (file) => {
         transfer.state = 'done';
-        transfer.channel?.send(JSON.stringify({ type: 'file-done', id }));
+        try {
+          transfer.channel?.send(JSON.stringify({ type: 'file-done', id }));
+        } catch {
+          // The channel closed just now: the sender will say it was not verified; we have the file.
+        }
         this.#progress(transfer, transfer.offer.size, true);
         this.#transfers.delete(id);
         this.hooks.emit('file-complete', { ...transfer.info, file, verified: true });
@@ -147,7 +153,10 @@ export class MeshFiles {
       else receiver.fail('The sender sent something else than the file on its channel.');
     });
     channel.addEventListener('close', () => {
-      if (!receiver.over) receiver.fail('The connection closed before the file was complete.');
+      // A sender that cancels says so on the chat channel, which may arrive just after this close.
+      setTimeout(() => {
+        if (!receiver.over) receiver.fail('The connection closed before the file was complete.');
+      }, CANCEL_GRACE_MS);
     });
   }
 
@@ -193,8 +202,11 @@ export class MeshFiles {
       }
     });
     channel.addEventListener('close', () => {
-      if (transfer.state === 'moving' || transfer.state === 'verifying')
-        this.#end(transfer, 'file-failed', 'The connection closed before the file was verified.', false);
+      // A receiver that cancels says so on the chat channel, which may arrive just after this close.
+      setTimeout(() => {
+        if (transfer.state === 'moving' || transfer.state === 'verifying')
+          this.#end(transfer, 'file-failed', 'The connection closed before the file was verified.', false);
+      }, CANCEL_GRACE_MS);
     });
     const run = () =>
       sender

@@ -24,14 +24,41 @@ function link(id, offerer) {
   links.set(id, entry);
   pc.onicecandidate = (event) => event.candidate && send({ type: 'candidate', to: id, candidate: event.candidate.toJSON() });
   const track = (channel) => (channel.onopen = () => bench.opened.push({ id, at: now() }));
+  pc.ondatachannel = (event) => (event.channel.label === 'file' ? receiveFile(event.channel) : track(event.channel));
   if (offerer) {
     track(pc.createDataChannel('chat'));
     pc.setLocalDescription().then(() => send({ type: 'offer', to: id, sdp: pc.localDescription.sdp }));
-  } else {
-    pc.ondatachannel = (event) => track(event.channel);
   }
   return entry;
 }
+// Files by hand (bench/files.mjs): a data channel per file, its size first, then 64 KiB
+// chunks held between the same water marks as p2p-chat's (1 MiB / 256 KiB); no hashing.
+bench.files = [];
+function receiveFile(channel) {
+  channel.binaryType = 'arraybuffer';
+  let size = -1;
+  let got = 0;
+  channel.onmessage = (event) => {
+    if (typeof event.data === 'string') size = Number(event.data);
+    else if ((got += event.data.byteLength) === size) bench.files.push({ at: now(), size });
+  };
+}
+async function sendFileOn(channel, size, chunk) {
+  channel.binaryType = 'arraybuffer';
+  await new Promise((resolve) => (channel.onopen = resolve));
+  channel.bufferedAmountLowThreshold = 64 * 1024;
+  channel.send(String(size));
+  for (let sent = 0; sent < size; sent += chunk.length) {
+    if (channel.bufferedAmount > 256 * 1024) await new Promise((resolve) => (channel.onbufferedamountlow = resolve));
+    channel.send(sent + chunk.length <= size ? chunk : chunk.subarray(0, size - sent));
+  }
+}
+bench.sendFile = async (size) => {
+  const chunk = crypto.getRandomValues(new Uint8Array(65536));
+  const start = now();
+  for (const { pc } of links.values()) void sendFileOn(pc.createDataChannel('file'), size, chunk);
+  return start;
+};
 socket.onopen = () => send({ type: 'new-peer', room: params.get('room') });
 socket.onmessage = async (event) => {
   const message = JSON.parse(event.data);
