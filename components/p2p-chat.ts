@@ -196,6 +196,15 @@ export class P2pChat extends LitElement {
 
   #dropping = false;
 
+  /** The file picker: an input made for the moment, so the chat's shadow tree keeps one text input. */
+  #pickFiles(): void {
+    const picker = document.createElement('input');
+    picker.type = 'file';
+    picker.multiple = true;
+    picker.addEventListener('change', () => this.#sendFiles(picker.files), { once: true });
+    picker.click();
+  }
+
   /** A pasted image (a screenshot) is sent as a file; pasted text stays text. */
   #onPaste(event: ClipboardEvent): void {
     const files = [...(event.clipboardData?.files ?? [])];
@@ -629,16 +638,7 @@ export class P2pChat extends LitElement {
             ?disabled=${cannotSend !== null}
             @paste=${this.#onPaste}
           />
-          <input
-            type="file"
-            multiple
-            hidden
-            @change=${(event: Event) => {
-              const picker = event.target as HTMLInputElement;
-              this.#sendFiles(picker.files);
-              picker.value = '';
-            }}
-          />
+          <button part="send" type="submit" ?disabled=${cannotSend !== null}>Send</button>
           <button
             part="attach"
             type="button"
@@ -646,11 +646,10 @@ export class P2pChat extends LitElement {
             aria-label="Send a file"
             title="Send a file (or drop it here, or paste an image)"
             ?disabled=${cannotSend !== null}
-            @click=${() => this.renderRoot.querySelector<HTMLInputElement>('input[type=file]')?.click()}
+            @click=${this.#pickFiles}
           >
             📎
           </button>
-          <button part="send" type="submit" ?disabled=${cannotSend !== null}>Send</button>
         </form>
       </section>
     `;

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PROTOCOL_VERSION } from '../protocol/index.js';
 import { TestClient, withServer } from './test-client.js';
 
 const chat = (text: string) => ({ type: 'chat', id: `m-${text.length}`, text, at: 1, name: 'kit' });
@@ -55,7 +56,7 @@ test('sealed relay (protocol 5): keys and sealed messages pass as they are; malf
   await withServer({}, async (url) => {
     const a = await TestClient.join(url, 'sealed', 'a');
     const b = await TestClient.join(url, 'sealed', 'b');
-    assert.equal(a.welcome.version, 5);
+    assert.equal(a.welcome.version, PROTOCOL_VERSION);
     const key = { type: 'relay-key', key: 'B'.repeat(87) };
     const sealed = { type: 'sealed', iv: 'A'.repeat(16), data: 'z-_9'.repeat(40) };
     a.client.send({ type: 'relay', to: b.welcome.id, message: key });

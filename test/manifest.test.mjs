@@ -22,7 +22,15 @@ test('custom-elements.json is current and lists the public contract', { timeout:
     assert.deepEqual(committed, fresh, 'custom-elements.json is stale: run `npm run analyze` and commit it');
     const chat = committed.modules.flatMap((m) => m.declarations ?? []).find((d) => d.tagName === 'p2p-chat');
     // The three of the contract, and what later issues added (extended, never renamed).
-    assert.deepEqual(chat.attributes.map((a) => a.name).sort(), ['ice-transport-policy', 'identity', 'name', 'room', 'server']);
+    assert.deepEqual(chat.attributes.map((a) => a.name).sort(), [
+      'auto-accept-images',
+      'ice-transport-policy',
+      'identity',
+      'max-file-size',
+      'name',
+      'room',
+      'server',
+    ]);
     for (const event of [
       'p2p-welcome',
       'p2p-peer-join',
@@ -35,6 +43,10 @@ test('custom-elements.json is current and lists the public contract', { timeout:
       'p2p-verify-code',
       'p2p-peer-verify',
       'p2p-peer-identity',
+      'p2p-file-offer',
+      'p2p-file-progress',
+      'p2p-file-complete',
+      'p2p-file-error',
     ]) {
       assert.ok(
         chat.events.some((e) => e.name === event),
@@ -44,6 +56,11 @@ test('custom-elements.json is current and lists the public contract', { timeout:
     assert.ok(chat.members.some((m) => m.name === 'send' && m.kind === 'method'));
     assert.ok(chat.members.some((m) => m.name === 'verifyPeer' && m.kind === 'method'));
     assert.ok(chat.members.some((m) => m.name === 'confirmPeer' && m.kind === 'method'));
+    for (const method of ['sendFile', 'acceptFile', 'declineFile', 'cancelFile'])
+      assert.ok(
+        chat.members.some((m) => m.name === method && m.kind === 'method'),
+        method,
+      );
     assert.ok(chat.members.some((m) => m.name === 'selfId'));
     assert.ok(chat.members.some((m) => m.name === 'peers'));
     assert.ok(chat.cssParts.length > 5 && chat.cssProperties.length > 5);
