@@ -152,15 +152,15 @@ async function browserScenarios({ filesOnly = false } = {}) {
     }
   }
 
-  if (filesOnly) {
-    const files = await fileScenarios({ peers, untilOpen, quick, median, quantile, round, log });
-    results.files = files.results;
+  /** The file scenarios, then everything closed: the last step of the browser part. */
+  const filesThenClose = async () => {
+    results.files = (await fileScenarios({ peers, untilOpen, quick, median, quantile, round, log })).results;
     await browser.close();
     await ours.stop();
     await theirs.stop();
     await web.stop();
-    return;
-  }
+  };
+  if (filesOnly) return filesThenClose();
 
   // The libraries take turns run by run (the order rotating), so a slow spell of this
   // shared machine hits all of them alike.
@@ -293,13 +293,7 @@ async function browserScenarios({ filesOnly = false } = {}) {
     await close();
   }
 
-  const files = await fileScenarios({ peers, untilOpen, quick, median, quantile, round, log });
-  results.files = files.results;
-
-  await browser.close();
-  await ours.stop();
-  await theirs.stop();
-  await web.stop();
+  await filesThenClose();
 }
 
 // ---- server scenarios -------------------------------------------------------------------

@@ -6,11 +6,8 @@
 // other. It forwards everything on the data channels between the two legs (chat, pings,
 // safety-code messages) and keeps what it reads, so a test can show the attack works
 // and that safety codes expose it.
-import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
-
-const token = (n) => randomBytes(n).toString('base64url');
-const LIMITS = { maxRoomSize: 10, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40, relay: true };
+import { join, leaveOnClose, token } from './fixture-members.mjs';
 
 export async function startMitmServer() {
   const { default: wrtc } = await import('@roamhq/wrtc');
@@ -100,20 +97,7 @@ export async function startMitmServer() {
     socket.on('message', async (raw) => {
       const message = JSON.parse(String(raw));
       if (message.type === 'new-peer') {
-        member.name = message.name ?? `guest-${member.id.slice(0, 4)}`;
-        const others = members.slice();
-        members.push(member);
-        send(member, {
-          type: 'welcome',
-          id: member.id,
-          room: message.room,
-          peers: others.map((o) => ({ id: o.id, name: o.name, version: 4 })),
-          iceServers: [],
-          limits: LIMITS,
-          resume: token(18),
-          version: 4,
-        });
-        for (const other of others) send(other, { type: 'new-peer', id: member.id, name: member.name, version: 4 });
+        join(members, member, message, send, 4);
         return;
       }
       const to = members.find((m) => m.id === message.to);
@@ -166,11 +150,7 @@ export async function startMitmServer() {
       // Anything else (a bye, another pair's signals) goes on, stamped as the server does.
       send(to, { ...message, to: undefined, from: member.id });
     });
-    socket.on('close', () => {
-      const index = members.indexOf(member);
-      if (index >= 0) members.splice(index, 1);
-      for (const other of members) send(other, { type: 'peer-disconnected', id: member.id });
-    });
+    leaveOnClose(socket, members, member, send);
   });
 
   return {

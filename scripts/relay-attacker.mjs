@@ -4,12 +4,10 @@
 // next sealed message from the peer it names. With `swap: true` it attacks the key exchange itself: it answers
 // each side's relay key with a key of its own, opens every sealed message, keeps the
 // text and seals it again for the other side (the product's own crypto, from build/).
-import { randomBytes } from 'node:crypto';
 import { WebSocketServer } from 'ws';
+import { join, leaveOnClose, token } from './fixture-members.mjs';
 import { deriveRelayKey, newRelayKeyPair, seal, unseal } from '../build/client/relay-crypto.js';
 
-const token = (n) => randomBytes(n).toString('base64url');
-const LIMITS = { maxRoomSize: 10, maxFrameBytes: 65536, maxChatTextLength: 4000, maxNameLength: 40, relay: true };
 const VERSION = 5;
 
 export async function startRelayAttacker({ swap = false } = {}) {
@@ -23,7 +21,6 @@ export async function startRelayAttacker({ swap = false } = {}) {
   let order = Promise.resolve();
 
   const send = (member, message) => member.socket.readyState === 1 && member.socket.send(JSON.stringify(message));
-  const summary = (m) => ({ id: m.id, name: m.name, version: VERSION, ...(m.webrtc === false ? { webrtc: false } : {}) });
 
   /**
    * With `swap`: `from` sent its key to `to`. The attacker keeps it and derives the key it
@@ -62,21 +59,7 @@ export async function startRelayAttacker({ swap = false } = {}) {
     socket.on('message', (raw) => {
       const message = JSON.parse(String(raw));
       if (message.type === 'new-peer') {
-        member.name = message.name ?? `guest-${member.id.slice(0, 4)}`;
-        member.webrtc = message.webrtc !== false;
-        const others = members.slice();
-        members.push(member);
-        send(member, {
-          type: 'welcome',
-          id: member.id,
-          room: message.room,
-          peers: others.map(summary),
-          iceServers: [],
-          limits: LIMITS,
-          resume: token(18),
-          version: VERSION,
-        });
-        for (const other of others) send(other, { type: 'new-peer', ...summary(member) });
+        join(members, member, message, send, VERSION);
         return;
       }
       const to = members.find((m) => m.id === message.to);
@@ -85,11 +68,7 @@ export async function startRelayAttacker({ swap = false } = {}) {
       if (message.type === 'relay') order = order.then(() => relay(member, to, message.message)).catch(() => {});
       else send(to, { ...message, to: undefined, from: member.id });
     });
-    socket.on('close', () => {
-      const index = members.indexOf(member);
-      if (index >= 0) members.splice(index, 1);
-      for (const other of members) send(other, { type: 'peer-disconnected', id: member.id });
-    });
+    leaveOnClose(socket, members, member, send);
   });
 
   return {
