@@ -23,7 +23,10 @@ function link(id, offerer) {
   const entry = { pc, queued: [] };
   links.set(id, entry);
   pc.onicecandidate = (event) => event.candidate && send({ type: 'candidate', to: id, candidate: event.candidate.toJSON() });
-  const track = (channel) => (channel.onopen = () => bench.opened.push({ id, at: now() }));
+  const track = (channel) => {
+    chats.push(channel);
+    channel.onopen = () => bench.opened.push({ id, at: now() });
+  };
   pc.ondatachannel = (event) => (event.channel.label === 'file' ? receiveFile(event.channel) : track(event.channel));
   if (offerer) {
     track(pc.createDataChannel('chat'));
@@ -31,6 +34,26 @@ function link(id, offerer) {
   }
   return entry;
 }
+// Chat round trips on the chat channel (bench/files.mjs: during a file, beside p2p-chat's).
+const chats = [];
+let onChat = null;
+bench.echo = () => {
+  for (const channel of chats) channel.onmessage = (event) => event.data.startsWith('ping') && channel.send(`pong${event.data.slice(4)}`);
+};
+bench.rtt = async (count) => {
+  const channel = chats[0];
+  channel.onmessage = (event) => onChat?.(event.data);
+  const times = [];
+  for (let i = 0; i < count; i++) {
+    const start = performance.now();
+    await new Promise((resolve) => {
+      onChat = (text) => text === `pong${i}` && resolve();
+      channel.send(`ping${i}`);
+    });
+    times.push(performance.now() - start);
+  }
+  return times;
+};
 // Files by hand (bench/files.mjs): a data channel per file, its size first, then 64 KiB
 // chunks held between the same water marks as p2p-chat's (1 MiB / 256 KiB); no hashing.
 bench.files = [];
