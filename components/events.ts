@@ -53,6 +53,7 @@ export function domEventName<K extends MeshEventName>(type: K): `p2p-${K}` {
   return `p2p-${type}`;
 }
 
+/** Bubbling and composed; `p2p-message` is also cancelable (a cancelled message is not shown). */
 export function p2pEvent<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): CustomEvent<MeshEventMap[K]> {
-  return new CustomEvent(domEventName(type), { detail, bubbles: true, composed: true });
+  return new CustomEvent(domEventName(type), { detail, bubbles: true, composed: true, cancelable: type === 'message' });
 }

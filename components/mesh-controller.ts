@@ -4,7 +4,7 @@
  * visible transcript, and closes the mesh when the element leaves the page.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { Mesh, type MeshOptions, type SendResult } from '../client/mesh.js';
+import { Mesh, type MeshOptions, type MeshStatus, type SendResult } from '../client/mesh.js';
 import type { ErrorDetail, FileInfo, MeshEventMap, MeshEventName, PeerInfo } from '../client/mesh-events.js';
 import { p2pEvent } from './events.js';
 import { safeName } from '../client/display-name.js';
@@ -96,13 +96,28 @@ export class MeshController implements ReactiveController {
   }
 
   hostDisconnected(): void {
+    this.leave();
+  }
+
+  /** Leaves the room (the element stays; `restart` joins again). */
+  leave(): void {
     this.mesh?.close();
     this.mesh = null;
+    this.#left = true;
+    this.host.requestUpdate();
+  }
+
+  #left = false;
+
+  /** The mesh's status; `closed` after leaving, `idle` before any join. */
+  get status(): MeshStatus {
+    return this.mesh?.status ?? (this.#left ? 'closed' : 'idle');
   }
 
   /** Leaves the current room (if any) and joins with the current settings. */
   restart(): void {
     this.#started = true;
+    this.#left = false;
     this.mesh?.close();
     this.mesh = null;
     this.lastError = null;
@@ -117,9 +132,11 @@ export class MeshController implements ReactiveController {
       mesh.addEventListener(type, (event: Event) => {
         if (this.mesh !== mesh) return;
         const detail = (event as CustomEvent<MeshEventMap[typeof type]>).detail;
+        // A chat message is announced before it is shown: the app may cancel it (filter, moderate).
+        const shown = this.host.dispatchEvent(p2pEvent(type, detail));
+        if (type === 'message' && !shown) return;
         this.#record(type, detail);
         this.host.requestUpdate();
-        this.host.dispatchEvent(p2pEvent(type, detail));
       });
     }
     mesh.connect();

@@ -210,4 +210,46 @@ describe('<p2p-chat> in a real mesh', () => {
     }
     expect(thrown).to.equal(null);
   });
+
+  it('the element API: status, leave() and connect(), a cancelled p2p-message stays off screen, focus() lands in the message box, peer-list parts are exported', async () => {
+    const room = uniqueRoom('api');
+    const ann = addChat(room, 'Ann');
+    const bob = addChat(room, 'Bob');
+    chats = [ann, bob];
+    await waitForMesh(chats);
+    expect(ann.status).to.equal('joined');
+
+    // An app filters a message before it renders.
+    ann.addEventListener('p2p-message', (event) => {
+      if (event.detail.text.includes('spam')) event.preventDefault();
+    });
+    bob.send('buy spam now');
+    bob.send('hello Ann');
+    const texts = () => [...ann.shadowRoot!.querySelectorAll('li[part~="message"] [part="text"]')].map((el) => el.textContent);
+    await waitUntil(() => texts().includes('hello Ann'), 'the second message is shown');
+    expect(texts()).to.deep.equal(['hello Ann']);
+
+    ann.focus();
+    expect(ann.shadowRoot!.activeElement).to.equal(ann.shadowRoot!.querySelector('input[part="input"]'));
+
+    // Page CSS reaches the peer list's parts through the chat.
+    const style = document.createElement('style');
+    style.textContent = 'p2p-chat::part(peers-name) { color: rgb(1, 2, 3); }';
+    document.head.append(style);
+    try {
+      const name = ann.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelector('[part="name"]')!;
+      expect(getComputedStyle(name).color).to.equal('rgb(1, 2, 3)');
+    } finally {
+      style.remove();
+    }
+
+    const leaves = record(bob, 'p2p-peer-leave');
+    const annId = ann.selfId;
+    ann.leave();
+    expect(ann.status).to.equal('closed');
+    await waitUntil(() => leaves.some((l) => l.id === annId), 'Bob sees Ann leave');
+    ann.connect();
+    await waitForMesh(chats);
+    expect(ann.status).to.equal('joined');
+  });
 });

@@ -2,7 +2,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { LIMITS, DEFAULT_ROOM, type ErrorCode, type IceServer } from '../protocol/index.js';
 import { MeshController } from './mesh-controller.js';
-import type { SendResult } from '../client/mesh.js';
+import type { MeshStatus, SendResult } from '../client/mesh.js';
 import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
 import './peer-list.js';
 import './verify-dialog.js';
@@ -31,7 +31,7 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @fires p2p-peer-state - a peer's connection state changed: `{ id, state }`
  * @fires p2p-channel-open - the data channel to a peer opened: `{ id }`
  * @fires p2p-channel-close - the data channel to a peer closed: `{ id }`
- * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id }`
+ * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id }`; cancelable: `preventDefault()` keeps it off the screen (filter, moderate)
  * @fires p2p-error - something went wrong: `{ code, message }` (codes are stable)
  * @fires p2p-signal - a signaling step, for learning logs: `{ direction, message, peer?, at }`
  * @fires p2p-status - the signaling connection changed: `{ status, nextAttemptAt? }`
@@ -53,6 +53,7 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @csspart file-image - a received (or sent) image, shown inline
  * @csspart file-save - the link that saves a received file
  * @csspart attach - the button that picks files to send
+ * @csspart peers-list - `<peer-list>`'s parts, exported with the prefix `peers-`: `peers-list`, `peers-peer`, `peers-name`, `peers-state`, `peers-transport`, `peers-path`, `peers-encryption`, `peers-verify`, `peers-verified`, `peers-mismatch`, `peers-changed`, `peers-id-tag`, `peers-empty`
  *
  * @csspart container - the whole chat
  * @csspart header - room name and status line
@@ -77,12 +78,21 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @cssprop [--p2p-chat-color=CanvasText] - text colour
  * @cssprop [--p2p-chat-accent=light-dark(#0969da,#4493f8)] - accent (button, own-name) colour
  * @cssprop [--p2p-chat-on-accent=light-dark(#ffffff,#0d1117)] - text on the accent (the Send button)
+ * @cssprop [--p2p-chat-accent-contrast=var(--p2p-chat-on-accent)] - text on the accent, by its newer name: pick one with at least 4.5:1 against your `--p2p-chat-accent`
  * @cssprop [--p2p-chat-own-background=light-dark(rgba(9,105,218,0.08),rgba(68,147,248,0.16))] - background of own messages
  * @cssprop [--p2p-chat-border=1px solid rgba(127,127,127,0.35)] - borders
  * @cssprop [--p2p-chat-radius=0.5rem] - corner radius
  * @cssprop [--p2p-chat-error-color=light-dark(#cf222e,#ff7b72)] - colour of error notices
  */
+/** `<peer-list>`'s parts, exported from `<p2p-chat>` with the prefix `peers-` (its own parts share some names). */
+const PEER_LIST_PARTS = ['list', 'peer', 'name', 'id-tag', 'state', 'transport', 'path', 'encryption', 'verify', 'verified', 'mismatch', 'changed', 'empty']
+  .map((part) => `${part}: peers-${part}`)
+  .join(', ');
+
 export class P2pChat extends LitElement {
+  /** `chat.focus()` and a click on the chat's frame land in it (the message box, for `focus()`). */
+  static override shadowRootOptions: ShadowRootInit = { ...LitElement.shadowRootOptions, delegatesFocus: true };
+
   static override properties = {
     server: { type: String, reflect: true },
     room: { type: String, reflect: true },
@@ -216,6 +226,31 @@ export class P2pChat extends LitElement {
   /** Our server-assigned peer id, once joined (null before). */
   get selfId(): string | null {
     return this.#mesh.selfId;
+  }
+
+  /**
+   * The connection to the signaling server: `idle` (no server set, or left), `connecting`,
+   * `joined`, `reconnecting`, `disconnected` or `closed`; `p2p-status` says when it changes.
+   */
+  get status(): MeshStatus {
+    return this.#mesh.status;
+  }
+
+  /** Joins (again) with the current settings; the chat does this by itself when `server` is set or changes. */
+  connect(): void {
+    this.#mesh.restart();
+  }
+
+  /** Leaves the room: every connection closes, peers see this one leave; `connect()` joins again. The transcript stays. */
+  leave(): void {
+    this.#mesh.leave();
+  }
+
+  /** Puts the focus in the message box. */
+  override focus(options?: FocusOptions): void {
+    const input = this.renderRoot.querySelector<HTMLInputElement>('input[part="input"]');
+    if (input) input.focus(options);
+    else super.focus(options);
   }
 
   /** The other peers of the room: `{ id, name, state }`. */
@@ -415,7 +450,7 @@ export class P2pChat extends LitElement {
         font: inherit;
         padding: 0.35rem 0.9rem;
         background: var(--p2p-chat-accent, light-dark(#0969da, #4493f8));
-        color: var(--p2p-chat-on-accent, light-dark(#ffffff, #0d1117));
+        color: var(--p2p-chat-accent-contrast, var(--p2p-chat-on-accent, light-dark(#ffffff, #0d1117)));
         border: none;
         border-radius: var(--p2p-chat-radius, 0.5rem);
         cursor: pointer;
@@ -607,6 +642,7 @@ export class P2pChat extends LitElement {
         </div>
         <peer-list
           part="peers"
+          exportparts=${PEER_LIST_PARTS}
           .peers=${peers}
           .paths=${this.#paths(peers)}
           .verifications=${this.#verifications(peers)}
