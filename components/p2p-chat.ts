@@ -17,6 +17,11 @@ import { renderFileLine, type FileActions } from './file-line.js';
 let timeFormat: Intl.DateTimeFormat | null = null;
 const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })).format(at);
 
+/** `<peer-list>`'s parts, exported from `<p2p-chat>` with the prefix `peers-` (its own parts share some names). */
+const PEER_LIST_PARTS = ['list', 'peer', 'name', 'id-tag', 'state', 'transport', 'path', 'encryption', 'verify', 'verified', 'mismatch', 'changed', 'empty']
+  .map((part) => `${part}: peers-${part}`)
+  .join(', ');
+
 /**
  * A peer-to-peer group chat. Messages travel browser-to-browser over WebRTC data
  * channels (a full mesh); the signaling server at `server` only introduces the peers.
@@ -84,11 +89,6 @@ const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undef
  * @cssprop [--p2p-chat-radius=0.5rem] - corner radius
  * @cssprop [--p2p-chat-error-color=light-dark(#cf222e,#ff7b72)] - colour of error notices
  */
-/** `<peer-list>`'s parts, exported from `<p2p-chat>` with the prefix `peers-` (its own parts share some names). */
-const PEER_LIST_PARTS = ['list', 'peer', 'name', 'id-tag', 'state', 'transport', 'path', 'encryption', 'verify', 'verified', 'mismatch', 'changed', 'empty']
-  .map((part) => `${part}: peers-${part}`)
-  .join(', ');
-
 export class P2pChat extends LitElement {
   /** `chat.focus()` and a click on the chat's frame land in it (the message box, for `focus()`). */
   static override shadowRootOptions: ShadowRootInit = { ...LitElement.shadowRootOptions, delegatesFocus: true };
