@@ -49,6 +49,8 @@ export interface MessageDetail {
   readonly at: number;
   /** The message id, unique per sender. */
   readonly id: string;
+  /** Sent to this peer only (the sender used `sendTo`). */
+  readonly private?: boolean;
 }
 export interface ErrorDetail {
   readonly code: ErrorCode;

@@ -411,6 +411,15 @@ export class Mesh extends EventTarget {
 
   /** Sends a chat message to every peer of the room, directly or through the relay. */
   send(text: string): SendResult {
+    return this.#send(text, null);
+  }
+
+  /** Sends a private message to one peer of the room (directly, or through the sealed relay); only that peer gets it. */
+  sendTo(id: string, text: string): SendResult {
+    return this.#send(text, id);
+  }
+
+  #send(text: string, to: string | null): SendResult {
     const trimmed = text.trim();
     if (trimmed === '') return { message: null, sent: [], queued: [], error: 'missing-field' };
     if (trimmed.length > LIMITS.maxChatTextLength) {
@@ -424,11 +433,17 @@ export class Mesh extends EventTarget {
       text: trimmed,
       at: Date.now(),
       name: this.displayName ?? 'guest',
+      ...(to === null ? {} : { private: true as const }),
     };
+    if (to !== null && !this.#peers.has(to)) {
+      this.#error('unknown-peer', 'That peer is not in the room: the private message was not sent.', to);
+      return { message: null, sent: [], queued: [], error: 'unknown-peer' };
+    }
     const frame = encodeChannelMessage(message);
     const sent: string[] = [];
     const queued: string[] = [];
     for (const peer of this.#peers.entries()) {
+      if (to !== null && peer.id !== to) continue;
       let outcome: 'sent' | 'queued' | 'closed' | 'dropped' = 'dropped';
       if (peer.link) outcome = peer.link.sendChat(frame);
       else if (peer.transport === 'relayed') outcome = this.#sendRelayed(peer, message);
@@ -1000,7 +1015,7 @@ export class Mesh extends EventTarget {
     seen.add(message.id);
     if (seen.size > SEEN_PER_PEER) seen.delete(seen.values().next().value as string);
     // The name the server introduced is the one we trust, not the one in the message.
-    this.#emit('message', { from, name, text: message.text, at: message.at, id: message.id });
+    this.#emit('message', { from, name, text: message.text, at: message.at, id: message.id, ...(message.private ? { private: true } : {}) });
   }
 
   // ---- events ------------------------------------------------------------------------

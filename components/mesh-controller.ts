@@ -41,6 +41,8 @@ export type TranscriptLine =
       readonly at: number;
       readonly own: boolean;
       readonly reached: number;
+      /** A private message: to this peer (own lines), or to us only (received ones). */
+      readonly privateWith?: { readonly id: string; readonly name: string };
     }
   | { readonly kind: 'notice'; readonly key: string; readonly text: string; readonly at: number; readonly error: boolean };
 
@@ -143,10 +145,11 @@ export class MeshController implements ReactiveController {
     this.host.requestUpdate();
   }
 
-  send(text: string): SendResult {
+  /** Sends to the room, or privately to peer `to`. */
+  send(text: string, to: string | null = null): SendResult {
     const mesh = this.mesh;
     if (!mesh) return { message: null, sent: [], queued: [], error: 'signaling-unavailable' };
-    const result = mesh.send(text);
+    const result = to === null ? mesh.send(text) : mesh.sendTo(to, text);
     if (result.message && !result.error) {
       const m = result.message;
       this.#push({
@@ -158,6 +161,7 @@ export class MeshController implements ReactiveController {
         at: m.at,
         own: true,
         reached: result.sent.length + result.queued.length,
+        ...(to === null ? {} : { privateWith: { id: to, name: this.#names.get(to) ?? 'a peer' } }),
       });
     }
     this.host.requestUpdate();
@@ -238,7 +242,17 @@ export class MeshController implements ReactiveController {
       }
       case 'message': {
         const d = detail as MeshEventMap['message'];
-        this.#push({ kind: 'message', key: `m${++this.#keys}`, from: d.from, name: d.name, text: d.text, at: d.at, own: false, reached: 0 });
+        this.#push({
+          kind: 'message',
+          key: `m${++this.#keys}`,
+          from: d.from,
+          name: d.name,
+          text: d.text,
+          at: d.at,
+          own: false,
+          reached: 0,
+          ...(d.private ? { privateWith: { id: d.from, name: d.name } } : {}),
+        });
         return;
       }
       case 'verify-code': {

@@ -252,4 +252,45 @@ describe('<p2p-chat> in a real mesh', () => {
     await waitForMesh(chats);
     expect(ann.status).to.equal('joined');
   });
+
+  it('private messages: chosen in the peer list, only that peer gets them, both sides show them as private; Escape writes to everyone again', async () => {
+    const room = uniqueRoom('private');
+    const ann = addChat(room, 'Ann');
+    const bob = addChat(room, 'Bob');
+    const cy = addChat(room, 'Cy');
+    chats = [ann, bob, cy];
+    await waitForMesh(chats);
+    const toBob = record(bob, 'p2p-message');
+    const toCy = record(cy, 'p2p-message');
+    await ann.updateComplete;
+    const list = ann.shadowRoot!.querySelector('peer-list')!.shadowRoot!;
+    list.querySelector<HTMLButtonElement>(`li[data-peer-id="${bob.selfId}"] [part="private"]`)!.click();
+    await ann.updateComplete;
+    const input = ann.shadowRoot!.querySelector<HTMLInputElement>('input[part="input"]')!;
+    expect(ann.shadowRoot!.activeElement).to.equal(input);
+    expect(input.placeholder).to.equal('Private message to Bob');
+    input.value = 'just for Bob';
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => toBob.length === 1, 'Bob gets it');
+    expect(toBob[0]).to.include({ text: 'just for Bob', private: true, from: ann.selfId });
+    // Back to everyone: a public line reaches Cy, and nothing private came before it.
+    await sendKeys({ press: 'Escape' });
+    await ann.updateComplete;
+    expect(input.placeholder).to.equal('Write a message and press Enter');
+    input.value = 'for everyone';
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => toCy.length === 1 && toBob.length === 2, 'the public line arrives');
+    expect(toCy.map((m) => m.text)).to.deep.equal(['for everyone']);
+    expect(toBob[1]!.private).to.equal(undefined);
+    await bob.updateComplete;
+    const bobLine = bob.shadowRoot!.querySelector(`li[part~="message"][data-from="${ann.selfId}"]`)!;
+    expect(bobLine.querySelector('[part="private"]')!.textContent!.trim()).to.equal('private');
+    const annLine = ann.shadowRoot!.querySelector('li[part~="own"]')!;
+    expect(annLine.querySelector('[part="private"]')!.textContent!.replace(/\s+/g, ' ').trim()).to.equal('to Bob, private');
+    // The plain class too, without the element.
+    const result = cy.mesh!.sendTo(bob.selfId!, 'from Cy, privately');
+    expect(result.sent).to.deep.equal([bob.selfId]);
+    await waitUntil(() => toBob.length === 3, 'Bob gets Cy’s');
+    expect(toBob[2]).to.include({ private: true, from: cy.selfId });
+  });
 });

@@ -18,7 +18,22 @@ let timeFormat: Intl.DateTimeFormat | null = null;
 const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })).format(at);
 
 /** `<peer-list>`'s parts, exported from `<p2p-chat>` with the prefix `peers-` (its own parts share some names). */
-const PEER_LIST_PARTS = ['list', 'peer', 'name', 'id-tag', 'state', 'transport', 'path', 'encryption', 'verify', 'verified', 'mismatch', 'changed', 'empty']
+const PEER_LIST_PARTS = [
+  'list',
+  'peer',
+  'name',
+  'id-tag',
+  'state',
+  'transport',
+  'path',
+  'encryption',
+  'verify',
+  'verified',
+  'mismatch',
+  'changed',
+  'private',
+  'empty',
+]
   .map((part) => `${part}: peers-${part}`)
   .join(', ');
 
@@ -58,6 +73,8 @@ const PEER_LIST_PARTS = ['list', 'peer', 'name', 'id-tag', 'state', 'transport',
  * @csspart file-image - a received (or sent) image, shown inline
  * @csspart file-save - the link that saves a received file
  * @csspart attach - the button that picks files to send
+ * @csspart private - "private" beside a private message (and "to Name" on one this user sent)
+ * @csspart private-to - above the message box while writing privately: to whom, and a button back to everyone
  * @csspart peers-list - `<peer-list>`'s parts, exported with the prefix `peers-`: `peers-list`, `peers-peer`, `peers-name`, `peers-state`, `peers-transport`, `peers-path`, `peers-encryption`, `peers-verify`, `peers-verified`, `peers-mismatch`, `peers-changed`, `peers-id-tag`, `peers-empty`
  *
  * @csspart container - the whole chat
@@ -329,6 +346,20 @@ export class P2pChat extends LitElement {
     return this.#mesh.send(text);
   }
 
+  /** Sends a private message to one peer (only that peer gets it; both sides show it as private). */
+  sendTo(id: string, text: string): SendResult {
+    return this.#mesh.send(text, id);
+  }
+
+  /** The peer the message box writes to privately (chosen in the peer list), or null for everyone. */
+  #privateTo: string | null = null;
+
+  #writePrivately(id: string | null): void {
+    this.#privateTo = id;
+    this.requestUpdate();
+    void this.updateComplete.then(() => this.focus());
+  }
+
   static override styles = [
     visuallyHidden,
     css`
@@ -472,6 +503,17 @@ export class P2pChat extends LitElement {
         margin-top: 0.25rem;
         border-radius: var(--p2p-chat-radius, 0.5rem);
       }
+      [part='private-to'] {
+        /* Shown first, though it comes last for the keyboard and for scripts looking for the message box. */
+        order: -1;
+        white-space: nowrap;
+      }
+      .private {
+        font-size: 0.8em;
+        font-style: italic;
+        margin-inline-start: 0.35rem;
+        color: var(--p2p-chat-accent, light-dark(#0969da, #4493f8));
+      }
       .file-name {
         font-weight: 600;
       }
@@ -580,7 +622,8 @@ export class P2pChat extends LitElement {
     event.preventDefault();
     const input = this.renderRoot.querySelector('input');
     if (!input || input.value.trim() === '') return;
-    const result = this.send(input.value);
+    const to = this.#privateTo !== null && this.peers.some((p) => p.id === this.#privateTo) ? this.#privateTo : null;
+    const result = to === null ? this.send(input.value) : this.sendTo(to, input.value);
     // Sent or waiting to go out: the box empties. Reached nobody: the text stays, so it is
     // not lost, and the notice says why.
     if (result.message && !result.error) input.value = '';
@@ -595,6 +638,8 @@ export class P2pChat extends LitElement {
     // The peer list is built afresh by each read of `peers`: read once per render.
     const peers = this.peers;
     const alike = lookAlikes(peers, selfName);
+    // A peer chosen for private messages that has left: back to everyone.
+    const privateTo = this.#privateTo === null ? null : (peers.find((p) => p.id === this.#privateTo) ?? null);
     return html`
       <section
         part="container"
@@ -629,7 +674,13 @@ export class P2pChat extends LitElement {
                                 >`
                               : nothing
                           }</span
-                        ><time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
+                        >${
+                          line.privateWith
+                            ? html` <span part="private" class="private"
+                                >${line.own ? html`to <bdi>${safeName(line.privateWith.name)}</bdi>, ` : nothing}private</span
+                              >`
+                            : nothing
+                        }<time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
                         ><span part="text" class="text">${line.text}</span>${
                           line.own && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
                         }
@@ -648,6 +699,8 @@ export class P2pChat extends LitElement {
           .verifications=${this.#verifications(peers)}
           self-name=${selfName}
           @verify-request=${(event: CustomEvent<{ id: string }>) => void this.verifyPeer(event.detail.id)}
+          .privateMessages=${true}
+          @private-request=${(event: CustomEvent<{ id: string }>) => this.#writePrivately(event.detail.id)}
         ></peer-list>
         <p2p-verify-dialog
           part="verify"
@@ -670,7 +723,8 @@ export class P2pChat extends LitElement {
             name="message"
             autocomplete="off"
             maxlength=${LIMITS.maxChatTextLength}
-            placeholder="Write a message and press Enter"
+            placeholder=${privateTo ? `Private message to ${safeName(privateTo.name)}` : 'Write a message and press Enter'}
+            @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && this.#privateTo !== null && this.#writePrivately(null)}
             ?disabled=${cannotSend !== null}
             @paste=${this.#onPaste}
           />
@@ -686,6 +740,14 @@ export class P2pChat extends LitElement {
           >
             📎
           </button>
+          ${
+            privateTo
+              ? html`<span part="private-to" class="private"
+                  >to <bdi>${safeName(privateTo.name)}</bdi>, private
+                  <button type="button" class="secondary" aria-label="write to everyone again" @click=${() => this.#writePrivately(null)}>✕</button></span
+                >`
+              : nothing
+          }
         </form>
       </section>
     `;

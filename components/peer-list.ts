@@ -43,6 +43,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * The peers of a room and the live state of the connection to each.
  *
  * @fires verify-request - `{ id }` when a peer's "verify" button is pressed
+ * @fires private-request - `{ id }` when a peer's "private message" button is pressed (shown with `privateMessages`)
  * States are written out in words (not shown by colour alone).
  *
  * @csspart list - the `<ul>` of peers
@@ -54,6 +55,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart encryption - on a relayed pair: `encrypted` (end to end: the server carries ciphertext) or `not encrypted` (the server can read it)
  * @csspart path - which way a direct connection runs: `local`, `via NAT` or `via TURN` (from the selected candidate pair)
  * @csspart verify - the "verify" button of a peer whose safety code can be compared
+ * @csspart private - the "private message" button of a peer (with `privateMessages`)
  * @csspart verified - "verified", after the codes were compared and matched
  * @csspart mismatch - the warning after the codes did not match
  * @csspart changed - the warning when a peer shows another identity key than the one verified before
@@ -69,7 +71,11 @@ export class PeerList extends LitElement {
     selfName: { type: String, attribute: 'self-name' },
     paths: { attribute: false },
     verifications: { attribute: false },
+    privateMessages: { attribute: false },
   };
+
+  /** Show a "private message" button beside each reachable peer (`<p2p-chat>` does). */
+  privateMessages = false;
 
   /** The peers to show, as `<p2p-chat>`'s `peers` property gives them. */
   peers: readonly PeerInfo[] = [];
@@ -233,7 +239,19 @@ export class PeerList extends LitElement {
                   title=${TRANSPORT_TITLE[peer.transport]}
                   >${TRANSPORT_LABEL[peer.transport]}</span
                 >${this.#pathLabel(peer)}${this.#encryptionLabel(peer)}
-                <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${this.#verification(peer)}
+                <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${this.#verification(peer)}${
+                  this.privateMessages && peer.state === 'connected'
+                    ? html` <button
+                        part="private"
+                        type="button"
+                        class="verify"
+                        aria-label=${`write to ${safeName(peer.name)} privately`}
+                        @click=${() => this.dispatchEvent(new CustomEvent('private-request', { detail: { id: peer.id }, bubbles: true, composed: true }))}
+                      >
+                        private
+                      </button>`
+                    : nothing
+                }
               </span>
             </li>`,
         )}

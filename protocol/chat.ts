@@ -3,7 +3,7 @@
  * `chat` channel, the server is not involved). Parsed with the same rules as signaling.
  */
 import type { Result } from './errors.js';
-import { number, parseObject, reject, string, type JsonObject } from './fields.js';
+import { number, optionalBoolean, parseObject, reject, string, type JsonObject } from './fields.js';
 import { LIMITS, NAME_FORBIDDEN } from './limits.js';
 import { readFileMessage, type FileMessage } from './file.js';
 
@@ -19,6 +19,8 @@ export interface ChatMessage {
   readonly at: number;
   /** Sender's display name as it says it; receivers prefer the name the server vouched for. */
   readonly name: string;
+  /** Sent to this one peer only (`sendTo`), and shown as private on both sides. Older receivers ignore the field. */
+  readonly private?: true;
 }
 
 /**
@@ -99,6 +101,7 @@ export function readChatMessage(obj: JsonObject): ChatMessage {
     text: string(obj, 'text', { min: 1, max: LIMITS.maxChatTextLength }),
     at: number(obj, 'at', { min: 0, max: 8.64e15 }),
     name: string(obj, 'name', { min: 1, max: LIMITS.maxNameLength, forbidden: NAME_FORBIDDEN }),
+    ...(optionalBoolean(obj, 'private') === true ? { private: true as const } : {}),
   };
 }
 
