@@ -185,6 +185,8 @@ export interface MeshEventMap {
   'verify-code': VerifyCodeDetail;
   'peer-verify': PeerVerifyDetail;
   'peer-identity': PeerIdentityDetail;
+  /** A peer is typing (shown for a few seconds; ephemeral). */
+  typing: PeerIdDetail;
   'file-offer': FileOfferDetail;
   'file-progress': FileProgressDetail;
   'file-complete': FileCompleteDetail;

@@ -105,6 +105,8 @@ export interface SendResult {
   readonly error?: ErrorCode;
 }
 
+/** How often, at most, `typing` goes out while someone types. */
+const TYPING_EVERY_MS = 2000;
 /** How long a closed channel waits for the server's peer-disconnected before falling back to the relay. */
 const CHANNEL_CLOSE_GRACE_MS = 1500;
 /** How long a `bye` waits for the direct channel to prove it still works (it came through the server). */
@@ -414,6 +416,19 @@ export class Mesh extends EventTarget {
     return this.#send(text, null);
   }
 
+  /**
+   * Says "I am typing" to the room (or to peer `to` only, while writing privately), at
+   * most every 2 s however often it is called; over direct channels only, never stored.
+   */
+  typing(to: string | null = null): void {
+    const now = Date.now();
+    if (now - this.#typingSentAt < TYPING_EVERY_MS) return;
+    this.#typingSentAt = now;
+    for (const link of this.#peers.links()) if (to === null || link.remoteId === to) link.sendTyping();
+  }
+
+  #typingSentAt = 0;
+
   /** Sends a private message to one peer of the room (directly, or through the sealed relay); only that peer gets it. */
   sendTo(id: string, text: string): SendResult {
     return this.#send(text, id);
@@ -439,6 +454,8 @@ export class Mesh extends EventTarget {
       this.#error('unknown-peer', 'That peer is not in the room: the private message was not sent.', to);
       return { message: null, sent: [], queued: [], error: 'unknown-peer' };
     }
+    // The message ends the typing: the next keystroke may say so again at once.
+    this.#typingSentAt = 0;
     const frame = encodeChannelMessage(message);
     const sent: string[] = [];
     const queued: string[] = [];
@@ -907,6 +924,7 @@ export class Mesh extends EventTarget {
             }, CHANNEL_CLOSE_GRACE_MS);
           },
           channelMessage: (message) => this.#deliver(id, link.name, message),
+          typing: () => this.#emit('typing', { id }),
           // In the order they came: the loading promise runs its callbacks in order.
           verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),
           identityMessage: (message) => void this.#loadTrust().then((trust) => trust?.identities.receive(id, link.name, trust.channel(id, link)!, message)),

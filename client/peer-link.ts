@@ -72,6 +72,8 @@ export interface PeerLinkHooks {
   verifyMessage(message: VerifyCommitMessage | VerifyRevealMessage): void;
   /** The peer's long-lived key and its signature over this connection (protocol version 4). */
   identityMessage(message: IdentityMessage): void;
+  /** The peer is typing (ephemeral). */
+  typing(): void;
   /** An offer or answer about a file (protocol version 6), on the chat channel. */
   fileMessage(message: FileMessage): void;
   /** The peer opened a transfer's data channel (`file-<id>`). */
@@ -244,6 +246,11 @@ export class PeerLink {
 
   start(): void {
     this.handle({ type: 'start' });
+  }
+
+  /** Says "typing" on the open channel (nothing if it is not open). */
+  sendTyping(): void {
+    if (this.#channel?.readyState === 'open') this.#channel.send(encodeChannelMessage({ type: 'typing' }));
   }
 
   /** A transfer's own data channel (ordered, reliable), for the file sender. */
@@ -527,6 +534,9 @@ export class PeerLink {
         case 'ready':
           this.#peerListening = true;
           this.#flush();
+          return;
+        case 'typing':
+          this.hooks.typing();
           return;
         case 'ping':
           if (channel.readyState === 'open') channel.send(encodeChannelMessage({ type: 'pong', n: message.n }));

@@ -37,6 +37,7 @@ export interface P2pEventMap {
   'p2p-verify-code': CustomEvent<VerifyCodeDetail>;
   'p2p-peer-verify': CustomEvent<PeerVerifyDetail>;
   'p2p-peer-identity': CustomEvent<PeerIdentityDetail>;
+  'p2p-typing': CustomEvent<PeerIdDetail>;
   'p2p-file-offer': CustomEvent<FileOfferDetail>;
   'p2p-file-progress': CustomEvent<FileProgressDetail>;
   'p2p-file-complete': CustomEvent<FileCompleteDetail>;

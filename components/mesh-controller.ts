@@ -46,6 +46,9 @@ export type TranscriptLine =
     }
   | { readonly kind: 'notice'; readonly key: string; readonly text: string; readonly at: number; readonly error: boolean };
 
+/** How long "… is typing" shows after the last `typing` from a peer. */
+const TYPING_SHOWN_MS = 4000;
+
 const RELAYED_EVENTS: readonly MeshEventName[] = [
   'status',
   'welcome',
@@ -60,6 +63,7 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
   'verify-code',
   'peer-verify',
   'peer-identity',
+  'typing',
   'file-offer',
   'file-progress',
   'file-complete',
@@ -105,6 +109,8 @@ export class MeshController implements ReactiveController {
   leave(): void {
     this.mesh?.close();
     this.mesh = null;
+    this.#typing.clear();
+    this.#scheduleTypingExpiry();
     this.#left = true;
     this.host.requestUpdate();
   }
@@ -209,9 +215,45 @@ export class MeshController implements ReactiveController {
     return line;
   }
 
+  /** Peers typing now (id → when it stops showing), and the timer that clears the next one. */
+  readonly #typing = new Map<string, number>();
+  #typingTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** The names of peers typing just now. */
+  get typingNames(): string[] {
+    const now = Date.now();
+    return [...this.#typing].filter(([, until]) => until > now).map(([id]) => this.#names.get(id) ?? 'A peer');
+  }
+
+  #setTyping(id: string, typing: boolean): void {
+    if (typing) this.#typing.set(id, Date.now() + TYPING_SHOWN_MS);
+    else if (!this.#typing.delete(id)) return;
+    this.#scheduleTypingExpiry();
+  }
+
+  /** One timer for the next "… is typing" to go. */
+  #scheduleTypingExpiry(): void {
+    if (this.#typingTimer) clearTimeout(this.#typingTimer);
+    this.#typingTimer = null;
+    if (this.#typing.size === 0) return;
+    const next = Math.min(...this.#typing.values());
+    this.#typingTimer = setTimeout(
+      () => {
+        const now = Date.now();
+        for (const [peer, until] of this.#typing) if (until <= now) this.#typing.delete(peer);
+        this.#scheduleTypingExpiry();
+        this.host.requestUpdate();
+      },
+      Math.max(0, next - Date.now()) + 10,
+    );
+  }
+
   #record<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): void {
     const now = Date.now();
     switch (type) {
+      case 'typing':
+        this.#setTyping((detail as MeshEventMap['typing']).id, true);
+        return;
       case 'file-offer': {
         const line = this.#fileLine(detail as MeshEventMap['file-offer']);
         if ((detail as MeshEventMap['file-offer']).autoAccept) line.state = 'moving';
@@ -242,6 +284,7 @@ export class MeshController implements ReactiveController {
       }
       case 'message': {
         const d = detail as MeshEventMap['message'];
+        this.#setTyping(d.from, false);
         this.#push({
           kind: 'message',
           key: `m${++this.#keys}`,
@@ -276,6 +319,7 @@ export class MeshController implements ReactiveController {
       }
       case 'peer-leave': {
         const d = detail as MeshEventMap['peer-leave'];
+        this.#setTyping(d.id, false);
         const name = safeName(this.#names.get(d.id) ?? 'A peer');
         this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${name} left`, at: now, error: false });
         return;

@@ -293,4 +293,24 @@ describe('<p2p-chat> in a real mesh', () => {
     await waitUntil(() => toBob.length === 3, 'Bob gets Cy’s');
     expect(toBob[2]).to.include({ private: true, from: cy.selfId });
   });
+
+  it('typing: the other side reads "Ann is typing…" while she types, and it goes when her message arrives', async () => {
+    const room = uniqueRoom('typing');
+    const ann = addChat(room, 'Ann');
+    const bob = addChat(room, 'Bob');
+    chats = [ann, bob];
+    await waitForMesh(chats);
+    const typing = record(bob, 'p2p-typing');
+    const shown = () => bob.shadowRoot!.querySelector('[part="typing"]')!.textContent!.trim();
+    const input = ann.shadowRoot!.querySelector<HTMLInputElement>('input[part="input"]')!;
+    input.focus();
+    await sendKeys({ type: 'hel' });
+    await waitUntil(() => shown() === 'Ann is typing…', 'Bob reads that Ann is typing');
+    expect(typing.length, 'a few keys make one typing message (at most every 2 s)').to.equal(1);
+    expect(typing[0]!.id).to.equal(ann.selfId);
+    await sendKeys({ type: 'lo' });
+    await sendKeys({ press: 'Enter' });
+    await waitUntil(() => shown() === '', 'it goes when the message arrives');
+    expect(bob.shadowRoot!.querySelector('li[part~="message"] [part="text"]')!.textContent).to.equal('hello');
+  });
 });

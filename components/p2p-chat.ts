@@ -51,6 +51,7 @@ const PEER_LIST_PARTS = [
  * @fires p2p-peer-state - a peer's connection state changed: `{ id, state }`
  * @fires p2p-channel-open - the data channel to a peer opened: `{ id }`
  * @fires p2p-channel-close - the data channel to a peer closed: `{ id }`
+ * @fires p2p-typing - a peer is typing: `{ id }` (shown for 4 s, or until its message arrives)
  * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id }`; cancelable: `preventDefault()` keeps it off the screen (filter, moderate)
  * @fires p2p-error - something went wrong: `{ code, message }` (codes are stable)
  * @fires p2p-signal - a signaling step, for learning logs: `{ direction, message, peer?, at }`
@@ -73,6 +74,7 @@ const PEER_LIST_PARTS = [
  * @csspart file-image - a received (or sent) image, shown inline
  * @csspart file-save - the link that saves a received file
  * @csspart attach - the button that picks files to send
+ * @csspart typing - "Ann is typing…" under the messages (empty when nobody is)
  * @csspart private - "private" beside a private message (and "to Name" on one this user sent)
  * @csspart private-to - above the message box while writing privately: to whom, and a button back to everyone
  * @csspart peers-list - `<peer-list>`'s parts, exported with the prefix `peers-`: `peers-list`, `peers-peer`, `peers-name`, `peers-state`, `peers-transport`, `peers-path`, `peers-encryption`, `peers-verify`, `peers-verified`, `peers-mismatch`, `peers-changed`, `peers-id-tag`, `peers-empty`
@@ -379,9 +381,9 @@ export class P2pChat extends LitElement {
       }
       [part='container'] {
         display: grid;
-        grid-template-rows: auto 1fr auto;
+        grid-template-rows: auto 1fr auto auto;
         grid-template-columns: minmax(0, 1fr) minmax(8rem, 12rem);
-        grid-template-areas: 'header header' 'log peers' 'form form';
+        grid-template-areas: 'header header' 'log peers' 'typing peers' 'form form';
         height: 100%;
       }
       header {
@@ -514,6 +516,15 @@ export class P2pChat extends LitElement {
         margin-inline-start: 0.35rem;
         color: var(--p2p-chat-accent, light-dark(#0969da, #4493f8));
       }
+      .typing {
+        grid-area: typing;
+        margin: 0;
+        padding: 0 0.75rem;
+        min-height: 1.2em;
+        font-size: 0.8em;
+        font-style: italic;
+        opacity: 0.8;
+      }
       .file-name {
         font-weight: 600;
       }
@@ -540,8 +551,8 @@ export class P2pChat extends LitElement {
       @media (max-width: 30rem) {
         [part='container'] {
           grid-template-columns: 1fr;
-          grid-template-rows: auto auto 1fr auto;
-          grid-template-areas: 'header' 'peers' 'log' 'form';
+          grid-template-rows: auto auto 1fr auto auto;
+          grid-template-areas: 'header' 'peers' 'log' 'typing' 'form';
         }
         peer-list {
           border-left: none;
@@ -576,6 +587,15 @@ export class P2pChat extends LitElement {
       const log = this.renderRoot.querySelector('ol');
       if (log) log.scrollTop = log.scrollHeight;
     });
+  }
+
+  /** "Ann is typing…", "Ann and Bob are typing…", "3 people are typing…", or nothing. */
+  #typingText(): string {
+    const names = this.#mesh.typingNames.map((name) => safeName(name));
+    if (names.length === 0) return '';
+    if (names.length === 1) return `${names[0]} is typing…`;
+    if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
+    return `${names.length} people are typing…`;
   }
 
   #statusText(peers: readonly PeerInfo[]): string {
@@ -691,6 +711,7 @@ export class P2pChat extends LitElement {
             )}
           </ol>
         </div>
+        <p part="typing" class="typing">${this.#typingText()}</p>
         <peer-list
           part="peers"
           exportparts=${PEER_LIST_PARTS}
@@ -725,6 +746,7 @@ export class P2pChat extends LitElement {
             maxlength=${LIMITS.maxChatTextLength}
             placeholder=${privateTo ? `Private message to ${safeName(privateTo.name)}` : 'Write a message and press Enter'}
             @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && this.#privateTo !== null && this.#writePrivately(null)}
+            @input=${(event: InputEvent) => (event.target as HTMLInputElement).value.trim() !== '' && this.#mesh.mesh?.typing(this.#privateTo)}
             ?disabled=${cannotSend !== null}
             @paste=${this.#onPaste}
           />

@@ -38,6 +38,15 @@ export interface ReadyMessage {
  * Used before trusting news that the direct path is dead (`bye` comes through the
  * server, which could forge it): a peer that still answers on the channel is there.
  */
+/**
+ * "I am typing": sent now and then while someone types (at most every 2 s), never stored;
+ * the receiver shows it for a few seconds, or until a message from that peer arrives.
+ * Older receivers do not know the type and ignore it.
+ */
+export interface TypingMessage {
+  readonly type: 'typing';
+}
+
 export interface PingMessage {
   readonly type: 'ping';
   readonly n: number;
@@ -82,7 +91,8 @@ export interface IdentityMessage {
   readonly sig: string;
 }
 
-export type ChannelMessage = ChatMessage | ReadyMessage | PingMessage | PongMessage | VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage;
+export type ChannelMessage =
+  ChatMessage | ReadyMessage | TypingMessage | PingMessage | PongMessage | VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage;
 
 /** 32 bytes in base64url without padding. */
 const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
@@ -109,6 +119,7 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
   const type = string(obj, 'type', { max: 32 });
   switch (type) {
     case 'ready':
+    case 'typing':
       return { type };
     case 'ping':
     case 'pong':

@@ -65,9 +65,12 @@ describe('real network faults', function () {
     const gotB = messagesOf(b);
     await network('cut');
     const cutAt = performance.now();
-    // Both channels still read open and take these; the path under them is gone.
-    expect(a.send('A into the dead channel').sent).to.deep.equal([b.selfId]);
-    expect(b.send('B into the dead channel').sent).to.deep.equal([a.selfId]);
+    // The path under the channels is gone. Each side takes these: sent on a channel that
+    // still reads open, or (Firefox, now and then, if its channel closed at once) queued for
+    // whatever carries the pair next. Either way they must arrive once, below.
+    const taken = (result: { sent: readonly string[]; queued: readonly string[] }) => [...result.sent, ...result.queued];
+    expect(taken(a.send('A into the dead channel'))).to.deep.equal([b.selfId]);
+    expect(taken(b.send('B into the dead channel'))).to.deep.equal([a.selfId]);
     await waitUntil(() => transportTo(a, b)[0] === 'relayed/connected' && transportTo(b, a)[0] === 'relayed/connected', 'both sides on the relay', 60_000);
     console.log(`both on the relay ${Math.round(performance.now() - cutAt)} ms after the cut`);
     a.send('A relayed');

@@ -49,6 +49,7 @@ function link(peerVersion = 2) {
     channelClose: () => {},
     turnError: () => {},
     fileMessage: () => {},
+    typing: () => {},
     fileChannel: () => {},
     verifyMessage: () => {},
     identityMessage: () => {},
