@@ -4,7 +4,7 @@
  * `exe.txt` for `txt.exe`, control or invisible characters, a device name Windows
  * refuses (`CON`), or ten thousand characters. What is left: the last path component,
  * without those characters and without leading dots, shortened in the middle with its
- * extension kept, never empty.
+ * extension kept, never empty. Also here: which files are images safe to show inline.
  */
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
@@ -13,6 +13,13 @@ const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u20
 /** Characters Windows does not allow in names. */
 const RESERVED_CHARACTERS = /[<>:"|?*]/g;
 const RESERVED_NAMES = /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i;
+
+/** Images shown inline (only ever as `<img>` from a blob: URL): raster formats, never SVG, which is markup. */
+const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
+
+export function isInlineImage(mime: string): boolean {
+  return INLINE_IMAGE.test(mime);
+}
 
 export function safeFileName(name: string, maxLength = 120): string {
   let clean = (name.split(/[\\/]/).pop() ?? '').replace(CONTROL, '').replace(INVISIBLE, '').replace(RESERVED_CHARACTERS, '_');

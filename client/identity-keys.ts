@@ -23,11 +23,15 @@ const DB = 'p2p-chat-identity';
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
+/** The first 16 bytes of the SHA-256 of a raw public key (base64url), as upper-case hex pairs: what key fingerprints are made of. */
+export async function keyDigestHex(publicKey: string): Promise<string[]> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', fromBase64url(publicKey)));
+  return [...digest.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0').toUpperCase());
+}
+
 /** `AB12 CD34 …`: SHA-256 of the raw public key, first 16 bytes. */
 export async function keyFingerprint(publicKey: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', fromBase64url(publicKey)));
-  const hex = [...digest.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join('');
-  return hex.match(/.{4}/g)!.join(' ');
+  return (await keyDigestHex(publicKey)).join('').match(/.{4}/g)!.join(' ');
 }
 
 function openDb(): Promise<IDBDatabase | null> {

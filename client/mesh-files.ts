@@ -11,7 +11,7 @@ import { FILE_LIMITS, type ChannelMessage, type ErrorCode, type FileMessage, typ
 import type { PeerLink } from './peer-link.js';
 import type { FileInfo, MeshEventMap } from './mesh-events.js';
 import { FileReceiver, FileSender, chunkSizeFor } from './file-transfer.js';
-import { safeFileName } from './file-name.js';
+import { isInlineImage, safeFileName } from './file-name.js';
 import { toBase64url } from './base64url.js';
 
 type FileEvent = 'file-offer' | 'file-progress' | 'file-complete' | 'file-error';
@@ -40,16 +40,10 @@ interface Transfer {
   lastProgressAt: number;
 }
 
-/** Images shown inline once received: raster formats only (never SVG, which is markup). */
-const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
 const BLOCK_SIZE = 1024 * 1024;
 const PROGRESS_EVERY_MS = 100;
 /** How long a closed transfer channel waits for the other side's `file-cancel` before calling it a failure. */
 const CANCEL_GRACE_MS = 1000;
-
-export function isInlineImage(mime: string): boolean {
-  return INLINE_IMAGE.test(mime);
-}
 
 export class MeshFiles {
   readonly #transfers = new Map<string, Transfer>();
@@ -77,7 +71,7 @@ export class MeshFiles {
         continue;
       }
       this.#transfers.set(id, { info, offer, link: reach, state: 'offered', file, started: 0, lastProgressAt: 0 });
-      reach.sendTrust(offer);
+      reach.sendControl(offer);
     }
     return ids;
   }
@@ -102,13 +96,13 @@ export class MeshFiles {
       },
       failed: (reason) => this.#end(transfer, 'file-failed', reason, true),
     });
-    return transfer.link.sendTrust({ type: 'file-accept', id });
+    return transfer.link.sendControl({ type: 'file-accept', id });
   }
 
   decline(id: string): boolean {
     const transfer = this.#transfers.get(id);
     if (!transfer || transfer.info.direction !== 'in' || transfer.state !== 'offered') return false;
-    transfer.link.sendTrust({ type: 'file-decline', id });
+    transfer.link.sendControl({ type: 'file-decline', id });
     this.#end(transfer, 'file-declined', 'You declined the file.', false);
     return true;
   }
@@ -170,14 +164,14 @@ export class MeshFiles {
   #offered(peer: string, link: PeerLink, offer: FileOfferMessage): void {
     const info: FileInfo = { id: offer.id, peer, direction: 'in', name: safeFileName(offer.name), size: offer.size, mime: offer.mime };
     if (this.#transfers.has(offer.id)) {
-      link.sendTrust({ type: 'file-decline', id: offer.id });
+      link.sendControl({ type: 'file-decline', id: offer.id });
       return;
     }
     const { maxFileSize, autoAcceptImages } = this.hooks.limits();
     const transfer: Transfer = { info, offer, link, state: 'offered', started: 0, lastProgressAt: 0 };
     this.#transfers.set(offer.id, transfer);
     if (offer.size > maxFileSize) {
-      link.sendTrust({ type: 'file-decline', id: offer.id });
+      link.sendControl({ type: 'file-decline', id: offer.id });
       this.#end(transfer, 'file-too-large', `${info.name} (${offer.size} bytes) is larger than this chat accepts (${maxFileSize} bytes).`, false);
       return;
     }
@@ -249,7 +243,7 @@ export class MeshFiles {
     this.#transfers.delete(transfer.info.id);
     transfer.sender?.cancel();
     if (transfer.receiver && !transfer.receiver.over) transfer.receiver.fail(message);
-    if (tell) transfer.link.sendTrust({ type: 'file-cancel', id: transfer.info.id, reason: message.slice(0, FILE_LIMITS.maxReasonLength) });
+    if (tell) transfer.link.sendControl({ type: 'file-cancel', id: transfer.info.id, reason: message.slice(0, FILE_LIMITS.maxReasonLength) });
     transfer.channel?.close();
     this.hooks.emit('file-error', { ...transfer.info, code, message });
   }

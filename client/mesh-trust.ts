@@ -64,7 +64,7 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
     let channel = adapters.get(link);
     if (!channel) {
       channel = {
-        send: (message) => link.sendTrust(message),
+        send: (message) => link.sendControl(message),
         fingerprints: () => connectionFingerprints(link.pc),
         get closed() {
           return link.pc.connectionState === 'closed';

@@ -21,6 +21,7 @@ import {
   epochVerdict,
   parseChannelMessage,
   protocolError,
+  type ChannelMessage,
   type ChatMessage,
   type ClientMessage,
   type ErrorCode,
@@ -325,7 +326,7 @@ export class Mesh extends EventTarget {
    */
   confirmVerification(id: string, match: boolean): boolean {
     const channel = this.#trust?.channel(id, this.#peers.link(id) ?? null);
-    const code = channel ? (this.#trust!.verifier.confirm(channel, match) ?? null) : null;
+    const code = channel ? this.#trust!.verifier.confirm(channel, match) : null;
     const name = this.#peers.get(id)?.name ?? 'a peer';
     if (code === null) return false;
     this.#emit('peer-verify', { id, match, code });
@@ -358,10 +359,7 @@ export class Mesh extends EventTarget {
       selfId: () => this.#selfId,
       identityName: this.#options.identity?.trim() || 'default',
       encode: encodeChannelMessage,
-      parse: (text) => {
-        const parsed = parseChannelMessage(text);
-        return parsed.ok ? parsed.value : null;
-      },
+      parse: channelMessageOrNull,
       nameOf: (id) => this.#peers.get(id)?.name ?? defaultPeerName(id),
       post: (to, payload) => this.#relay?.post(to, payload) ?? 'dropped',
       relayedChat: (from, message) => this.#onRelayedChat(from, message),
@@ -516,10 +514,7 @@ export class Mesh extends EventTarget {
             if (link?.isOpen) return { code: 'file-needs-direct', message: `${name} runs an older version that cannot take files.` };
             return { code: 'not-connected', message: `${name} is not connected: the file was not sent.` };
           },
-          parse: (text) => {
-            const parsed = parseChannelMessage(text);
-            return parsed.ok ? parsed.value : null;
-          },
+          parse: channelMessageOrNull,
           emit: (type, detail) => this.#emit(type, detail),
           limits: () => ({ maxFileSize: this.maxFileSize, autoAcceptImages: this.autoAcceptImages }),
         })),
@@ -761,8 +756,9 @@ export class Mesh extends EventTarget {
     if (!this.#sealable(peer)) return relay.post(peer.id, message);
     if (this.#trust) return this.#trust.sealed.send(peer.id, message);
     void this.#loadTrust().then((trust) => {
-      if (trust) trust.sealed.send(peer.id, message);
-      else if (this.#announceClear(peer.id)) relay.post(peer.id, message);
+      if (trust) return trust.sealed.send(peer.id, message);
+      this.#announceClear(peer.id);
+      relay.post(peer.id, message);
     });
     return 'queued';
   }
@@ -770,16 +766,14 @@ export class Mesh extends EventTarget {
   /** Starts the sealed relay with a peer whose pair just went to the relay. */
   #startSealing(id: string): void {
     const peer = this.#peers.get(id);
-    if (peer && this.#sealable(peer)) void this.#loadTrust().then((trust) => (trust ? trust.sealed.start(id) : void this.#announceClear(id)));
+    if (peer && this.#sealable(peer)) void this.#loadTrust().then((trust) => (trust ? trust.sealed.start(id) : this.#announceClear(id)));
   }
 
   /** Without the trust module (its file did not load), this side cannot seal: it tells the peer once, and relays clear text. */
-  #announceClear(id: string): boolean {
-    if (!this.#clearAnnounced.has(id)) {
-      this.#clearAnnounced.add(id);
-      this.#relay?.post(id, { type: 'relay-key' });
-    }
-    return true;
+  #announceClear(id: string): void {
+    if (this.#clearAnnounced.has(id)) return;
+    this.#clearAnnounced.add(id);
+    this.#relay?.post(id, { type: 'relay-key' });
   }
 
   /** What the relay brought from a peer: clear chat, or (sealable pairs) keys and sealed messages, in order. */
@@ -1085,6 +1079,12 @@ export class Mesh extends EventTarget {
 /** An ICE server as RTCPeerConnection takes it (a copy: `urls` is mutable there). */
 function toRtcIceServer(server: IceServer): RTCIceServer {
   return { ...server, urls: typeof server.urls === 'string' ? server.urls : [...server.urls] };
+}
+
+/** The channel message in `text`, or null: the parser the on-demand modules are handed (so they carry no copy of the protocol). */
+function channelMessageOrNull(text: string): ChannelMessage | null {
+  const parsed = parseChannelMessage(text);
+  return parsed.ok ? parsed.value : null;
 }
 
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));

@@ -266,8 +266,8 @@ export class PeerLink {
     return this.pc.sctp?.maxMessageSize ?? null;
   }
 
-  /** A safety-code, identity or file message (protocol versions 4 and 6), on the open channel only (false if it is not open). */
-  sendTrust(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage): boolean {
+  /** A control message beside the chat: safety codes, identity (protocol version 4), files (version 6); on the open channel only (false if it is not open). */
+  sendControl(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage): boolean {
     const channel = this.#channel;
     if (!channel || channel.readyState !== 'open') return false;
     channel.send(encodeChannelMessage(message));

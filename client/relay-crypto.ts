@@ -7,6 +7,7 @@
  * to a third peer: it fails the tag check there.
  */
 import { fromBase64url, toBase64url } from './base64url.js';
+import { keyDigestHex } from './identity-keys.js';
 
 export interface RelayKeyPair {
   readonly privateKey: CryptoKey;
@@ -68,6 +69,5 @@ export async function unseal(key: CryptoKey, sealed: { iv: string; data: string 
 
 /** `p-256 AB12…`: how a relay key shows where a DTLS fingerprint would (SHA-256 of the key, first 16 bytes). */
 export async function relayKeyFingerprint(publicKey: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', fromBase64url(publicKey)));
-  return `p-256 ${[...digest.subarray(0, 16)].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':')}`;
+  return `p-256 ${(await keyDigestHex(publicKey)).join(':')}`;
 }

@@ -8,14 +8,13 @@
 import { html, nothing } from 'lit';
 import type { FileLine } from './mesh-controller.js';
 import { safeName } from '../client/display-name.js';
+import { isInlineImage } from '../client/file-name.js';
 
 export interface FileActions {
   accept(id: string): void;
   decline(id: string): void;
   cancel(id: string): void;
 }
-
-const INLINE_IMAGE = /^image\/(png|jpeg|gif|webp|avif|bmp)$/;
 
 /** `1.2 MB`, `340 kB`, `12 B` (decimal units, as file managers show them). */
 export function formatBytes(bytes: number): string {
@@ -64,7 +63,7 @@ export function renderFileLine(line: FileLine, actions: FileActions) {
       break;
     case 'done':
       body = html` <span part="file-verified" class="file-verified" title="Every block matched the sender's SHA-256">✓ verified</span>${
-          line.url && INLINE_IMAGE.test(line.mime) ? html`<br /><img part="file-image" src=${line.url} alt=${line.name} />` : nothing
+          line.url && isInlineImage(line.mime) ? html`<br /><img part="file-image" src=${line.url} alt=${line.name} />` : nothing
         }${incoming && line.url ? html` <a part="file-save" href=${line.url} download=${line.name}>Save</a>` : nothing}`;
       break;
     case 'failed':

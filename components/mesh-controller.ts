@@ -8,6 +8,7 @@ import { Mesh, type MeshOptions, type MeshStatus, type SendResult } from '../cli
 import type { ErrorDetail, FileInfo, MeshEventMap, MeshEventName, PeerInfo } from '../client/mesh-events.js';
 import { p2pEvent } from './events.js';
 import { safeName } from '../client/display-name.js';
+import { isInlineImage } from '../client/file-name.js';
 
 /**
  * A file going to or coming from one peer, updated in place as it moves: `offered`
@@ -179,7 +180,7 @@ export class MeshController implements ReactiveController {
     const mesh = this.mesh;
     if (!mesh) return [];
     const ids = await mesh.sendFile(file, to === undefined ? {} : { to });
-    const image = /^image\/(png|jpeg|gif|webp|avif|bmp)$/.test(file.type);
+    const image = isInlineImage(file.type);
     for (const id of ids) {
       const line = this.#files.get(id);
       // Refused at once (a relayed peer): the line exists already and says why.
