@@ -144,47 +144,45 @@ process.once('exit', () => {
   cluster.redis.kill();
 });
 
+/**
+ * A test-only server fixture as a command: `{ action: 'start', … }` starts a fresh one
+ * (closing the last) → `{ url }`; `{ action: 'stop' }` closes it; anything else goes to
+ * `other(fixture, payload)`.
+ */
+function fixtureServerPlugin(name, start, other) {
+  let fixture = null;
+  return commandPlugin(
+    name,
+    async (payload) => {
+      if (payload?.action === 'start') {
+        await fixture?.close();
+        fixture = await start(payload);
+        return { url: fixture.url };
+      }
+      if (payload?.action === 'stop') {
+        await fixture?.close();
+        fixture = null;
+        return {};
+      }
+      return other(fixture, payload);
+    },
+    () => fixture?.close(),
+  );
+}
+
 // A malicious signaling server in the middle (test/mitm.test.ts, a test-only fixture):
 // { action: 'start' } → { url }, { action: 'captured' } → { captured, fingerprints }, { action: 'stop' }.
-let mitm = null;
-const mitmPlugin = commandPlugin(
-  'mitm',
-  async (payload) => {
-    if (payload?.action === 'start') {
-      await mitm?.close();
-      mitm = await startMitmServer();
-      return { url: mitm.url };
-    }
-    if (payload?.action === 'stop') {
-      await mitm?.close();
-      mitm = null;
-      return {};
-    }
-    return { captured: mitm?.captured ?? [], fingerprints: mitm?.fingerprints() ?? [] };
-  },
-  () => mitm?.close(),
-);
+const mitmPlugin = fixtureServerPlugin('mitm', startMitmServer, (mitm) => ({ captured: mitm?.captured ?? [], fingerprints: mitm?.fingerprints() ?? [] }));
 
 // A malicious server for relayed pairs (test/relay-attacker.test.ts, a test-only fixture):
 // { action: 'start', swap } → { url }, { action: 'tamper', from: name }, { action: 'captured' } → { captured }, { action: 'stop' }.
-let relayAttacker = null;
-const relayAttackerPlugin = commandPlugin(
+const relayAttackerPlugin = fixtureServerPlugin(
   'relay-attacker',
-  async (payload) => {
-    if (payload?.action === 'start') {
-      await relayAttacker?.close();
-      relayAttacker = await startRelayAttacker({ swap: payload.swap === true });
-      return { url: relayAttacker.url };
-    }
-    if (payload?.action === 'stop') {
-      await relayAttacker?.close();
-      relayAttacker = null;
-      return {};
-    }
-    if (payload?.action === 'tamper') relayAttacker?.tamper(payload.from);
-    return { captured: relayAttacker?.captured ?? [] };
+  (payload) => startRelayAttacker({ swap: payload.swap === true }),
+  (attacker, payload) => {
+    if (payload?.action === 'tamper') attacker?.tamper(payload.from);
+    return { captured: attacker?.captured ?? [] };
   },
-  () => relayAttacker?.close(),
 );
 
 // Real network faults (test/network-faults.test.ts): the path between pages cut with

@@ -1,7 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import { executeServerCommand } from '@web/test-runner-commands';
 import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, record, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
+import { addChat, randomBytes, record, sha256Hex, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
 
 interface Output {
   stdout: string;
@@ -87,15 +87,13 @@ describe('the terminal client (p2p-chat-cli, a Node peer)', () => {
     await waitUntil(() => chat!.peers.some((p) => p.name === 'bot' && p.state === 'connected'), 'the CLI peer is connected', 20_000);
     await outputUntil(id, (out) => out.stdout.includes('channel to Browser open'), 'the channel');
 
-    const bytes = new Uint8Array(3_000_000);
-    for (let at = 0; at < bytes.length; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(bytes.length, at + 65536)));
+    const bytes = randomBytes(3_000_000);
     const sent = record(chat, 'p2p-file-complete');
     // A hostile name: saved under its last part only.
     await chat.sendFile(new File([bytes], '../../evil\u202Egnp.bin'));
     await waitUntil(() => sent.length === 1, 'the CLI verified the file', 30_000);
     await outputUntil(id, (out) => out.stdout.includes('saved '), 'the CLI saved it');
-    const hex = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
-    expect(await cli({ action: 'downloads', id })).to.deep.equal({ 'evilgnp.bin': hex });
+    expect(await cli({ action: 'downloads', id })).to.deep.equal({ 'evilgnp.bin': await sha256Hex(bytes) });
 
     const file = (await cli<{ path: string; sha256: string }>({ action: 'make-file', size: 2_500_000, name: 'from-node.bin' }))!;
     const got = record(chat, 'p2p-file-complete');
@@ -103,10 +101,7 @@ describe('the terminal client (p2p-chat-cli, a Node peer)', () => {
     await cli({ action: 'type', id, line: `/send ${file.path}` });
     await waitUntil(() => got.length === 1, 'the browser has the file', 30_000);
     expect(got[0]).to.include({ name: 'from-node.bin', size: 2_500_000 });
-    const digest = [...new Uint8Array(await crypto.subtle.digest('SHA-256', await got[0]!.file!.arrayBuffer()))]
-      .map((b) => b.toString(16).padStart(2, '0'))
-      .join('');
-    expect(digest).to.equal(file.sha256);
+    expect(await sha256Hex(got[0]!.file!)).to.equal(file.sha256);
     await outputUntil(id, (out) => out.stdout.includes('from-node.bin reached Browser: verified'), 'the CLI hears it was verified');
   });
 });

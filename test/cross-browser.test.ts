@@ -1,13 +1,11 @@
 import { expect } from '@esm-bundle/chai';
-import { executeServerCommand } from '@web/test-runner-commands';
 import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, record, signalingUrl, textsFrom, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+import { addChat, record, remote, signalingUrl, textsFrom, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
 
 interface Remote {
   id: string;
   userAgent: string;
 }
-const remote = <T>(payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>('remote-peer', payload);
 
 describe('cross-browser mesh', () => {
   const here: P2pChat[] = [];

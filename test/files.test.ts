@@ -3,24 +3,23 @@
  * data channel of their own, verified block by block, cancelled, refused on the relay.
  */
 import { expect } from '@esm-bundle/chai';
-import { executeServerCommand } from '@web/test-runner-commands';
 import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, addFramedChat, framedChat, record, removeAll, signalingUrl, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
-
-const remote = <T>(payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>('remote-peer', payload);
+import {
+  addChat,
+  addFramedChat,
+  framedChat,
+  randomBytes,
+  record,
+  remote,
+  removeAll,
+  sha256Hex,
+  signalingUrl,
+  uniqueRoom,
+  waitForMesh,
+  waitUntil,
+} from './helpers.js';
 
 const MB = 1_000_000;
-
-/** Random bytes (getRandomValues gives at most 64 KiB at a time). */
-function randomBytes(size: number): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(size);
-  for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
-  return bytes;
-}
-
-async function sha256(blob: Blob): Promise<string> {
-  return [...new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()))].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 async function png(): Promise<Blob> {
   const canvas = document.createElement('canvas');
@@ -79,7 +78,7 @@ describe('files, peer to peer', () => {
     await waitUntil(() => chat.length === 1, 'the chat line');
     expect(bobDone.length, 'the chat line came before the end of the file').to.equal(0);
     await waitUntil(() => bobDone.length === 1 && annDone.length === 1, 'both sides say verified', 60_000);
-    expect(await sha256(bobDone[0]!.file!)).to.equal(await sha256(new Blob([bytes])));
+    expect(await sha256Hex(bobDone[0]!.file!)).to.equal(await sha256Hex(new Blob([bytes])));
     expect(annDone[0]).to.include({ file: null, verified: true, direction: 'out' });
     for (const list of [bobProgress, annProgress]) {
       expect(list.length).to.be.greaterThan(1);
@@ -170,9 +169,9 @@ describe('files, peer to peer', () => {
     await waitUntil(() => cyProgress.some((p) => p.bytes > 2 * MB), 'Cy is under way');
     others[1]!.cancelFile(cyProgress[0]!.id);
     await waitUntil(() => done[0]!.length === 1 && done[2]!.length === 1, 'Bob and Di have it', 60_000);
-    const expected = await sha256(new Blob([bytes]));
-    expect(await sha256(done[0]![0]!.file!)).to.equal(expected);
-    expect(await sha256(done[2]![0]!.file!)).to.equal(expected);
+    const expected = await sha256Hex(new Blob([bytes]));
+    expect(await sha256Hex(done[0]![0]!.file!)).to.equal(expected);
+    expect(await sha256Hex(done[2]![0]!.file!)).to.equal(expected);
     expect(done[1]!.length).to.equal(0);
     expect(errors[1]![0]?.code).to.equal('file-cancelled');
     await waitUntil(() => annErrors.length === 1, 'Ann hears Cy cancelled');
@@ -254,7 +253,7 @@ describe('files across browsers', () => {
       hashes = (await run<string[]>('window.hashes'))!;
       if (hashes.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(hashes).to.deep.equal([await sha256(new Blob([bytes]))]);
+    expect(hashes).to.deep.equal([await sha256Hex(new Blob([bytes]))]);
 
     const offers = record(here, 'p2p-file-offer');
     const done = record(here, 'p2p-file-complete');
@@ -268,6 +267,6 @@ describe('files across browsers', () => {
     })()`);
     await waitUntil(() => done.length === 1, 'the file from the other browser', 90_000);
     expect(offers[0]).to.include({ name: 'back.bin', size: 50 * MB });
-    expect(await sha256(done[0]!.file!)).to.equal(sentHash);
+    expect(await sha256Hex(done[0]!.file!)).to.equal(sentHash);
   });
 });

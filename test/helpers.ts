@@ -1,4 +1,5 @@
 /** Helpers for the real-browser tests: a real signaling server, real RTCPeerConnections. */
+import { executeServerCommand } from '@web/test-runner-commands';
 import '../components/index.js';
 import type { P2pChat } from '../components/p2p-chat.js';
 import type { P2pInspector } from '../components/p2p-inspector.js';
@@ -142,4 +143,20 @@ export function addDemoFrame(room: string): HTMLIFrameElement {
 export async function demoLoaded(frame: HTMLIFrameElement): Promise<Document> {
   await waitUntil(() => frame.contentDocument?.readyState === 'complete' && frame.contentDocument.getElementById('chat') !== null, 'the demo');
   return frame.contentDocument!;
+}
+
+/** A page in the other browser, driven by the server command `remote-peer` (scripts/remote-peers.mjs). */
+export const remote = <T>(payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>('remote-peer', payload);
+
+/** `size` random bytes (getRandomValues gives at most 64 KiB at a time). */
+export function randomBytes(size: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+  return bytes;
+}
+
+/** SHA-256 as lower-case hex, as `sha256sum` prints it. */
+export async function sha256Hex(data: Blob | BufferSource): Promise<string> {
+  const bytes = data instanceof Blob ? await data.arrayBuffer() : data;
+  return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }

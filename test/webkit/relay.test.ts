@@ -1,12 +1,10 @@
 import { expect } from '@esm-bundle/chai';
-import { executeServerCommand } from '@web/test-runner-commands';
-import { addChat, noRelayUrl, record, signalingUrl, uniqueRoom, waitUntil } from '../helpers.js';
+import { addChat, noRelayUrl, record, remote, signalingUrl, uniqueRoom, waitUntil } from '../helpers.js';
 import type { P2pChat } from '../../components/p2p-chat.js';
 
 interface Remote {
   id: string;
 }
-const remote = <T>(payload: Record<string, unknown>) => executeServerCommand<T, Record<string, unknown>>('remote-peer', payload);
 const hasWebRTC = typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function';
 
 describe(`this browser (${hasWebRTC ? 'with' : 'without'} WebRTC) and a Chromium peer`, () => {
