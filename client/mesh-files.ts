@@ -7,7 +7,7 @@
  * call the file verified. Pairs on the server relay are refused: files are never pushed
  * through the signaling server.
  */
-import { FILE_LIMITS, type ChannelMessage, type ErrorCode, type FileMessage, type FileOfferMessage } from '../protocol/index.js';
+import { FILE_LIMITS, encodeChannelMessage, type ChannelMessage, type ErrorCode, type FileMessage, type FileOfferMessage } from '../protocol/index.js';
 import type { PeerLink } from './peer-link.js';
 import type { FileInfo, MeshEventMap } from './mesh-events.js';
 import { FileReceiver, FileSender, chunkSizeFor } from './file-transfer.js';
@@ -146,6 +146,13 @@ export class MeshFiles {
       if (message?.type === 'file-block' && message.id === id) receiver.block(message);
       else receiver.fail('The sender sent something else than the file on its channel.');
     });
+    // We listen now: the sender starts on this (Node's WebRTC reorders, and holds back, what
+    // arrives on a channel before its script has the channel object: measured, bench/README.md).
+    const listening = () => {
+      if (channel.readyState === 'open') channel.send(encodeChannelMessage({ type: 'ready' }));
+    };
+    if (channel.readyState === 'open') listening();
+    else channel.addEventListener('open', listening, { once: true });
     channel.addEventListener('close', () => {
       // A sender that cancels says so on the chat channel, which may arrive just after this close.
       setTimeout(() => {
@@ -187,8 +194,35 @@ export class MeshFiles {
     transfer.channel = channel;
     const sender = new FileSender(transfer.offer, transfer.file!, channel, { chunkSize: chunkSizeFor(transfer.link.maxMessageSize) });
     transfer.sender = sender;
+    let heardReady = false;
+    let started = false;
+    // The bytes go once the receiver listens (its `ready`) and the channel is open here
+    // (a busy browser may hand over that first message before its `open` event).
+    const start = () => {
+      if (started || !heardReady || channel.readyState !== 'open') return;
+      started = true;
+      sender
+        .run((bytes) => this.#progress(transfer, bytes))
+        .then(
+          () => {
+            if (transfer.state !== 'moving') return;
+            transfer.state = 'verifying';
+            this.#progress(transfer, transfer.offer.size, true);
+          },
+          (error: unknown) => {
+            // Cancelled (#end has said why) or closed (the close handler will): else, say what stopped it.
+            if (transfer.state === 'moving' && channel.readyState === 'open')
+              this.#end(transfer, 'file-failed', error instanceof Error ? error.message : String(error), true);
+          },
+        );
+    };
+    channel.addEventListener('open', start);
     channel.addEventListener('message', (event: MessageEvent) => {
-      if (typeof event.data === 'string' && this.hooks.parse(event.data)?.type === 'file-done' && transfer.state !== 'over') {
+      const message = typeof event.data === 'string' ? this.hooks.parse(event.data) : null;
+      if (message?.type === 'ready') {
+        heardReady = true;
+        start();
+      } else if (message?.type === 'file-done' && transfer.state !== 'over') {
         transfer.state = 'done';
         this.#transfers.delete(transfer.info.id);
         channel.close();
@@ -202,22 +236,6 @@ export class MeshFiles {
           this.#end(transfer, 'file-failed', 'The connection closed before the file was verified.', false);
       }, CANCEL_GRACE_MS);
     });
-    const run = () =>
-      sender
-        .run((bytes) => this.#progress(transfer, bytes))
-        .then(
-          () => {
-            if (transfer.state !== 'moving') return;
-            transfer.state = 'verifying';
-            this.#progress(transfer, transfer.offer.size, true);
-          },
-          () => {
-            // Cancelled or closed: #end has said why (or will, from the close).
-          },
-        );
-    // A channel on a connection that has one already may be open at once (Node's WebRTC says so without an `open` event).
-    if (channel.readyState === 'open') void run();
-    else channel.addEventListener('open', () => void run(), { once: true });
   }
 
   #progress(transfer: Transfer, bytes: number, force = false): void {

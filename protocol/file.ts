@@ -1,8 +1,8 @@
 /**
  * Files peer to peer (protocol version 6). The offer and the answer to it travel on the
  * `chat` channel; the bytes on a data channel of their own per transfer (label
- * `file-<id>`, ordered and reliable, so chat lines interleave with a big file):
- * binary chunks in order, and after each block of `blockSize` bytes (the last may be
+ * `file-<id>`, ordered and reliable, so chat lines interleave with a big file): once the
+ * receiver listens on it, it says `ready` (as on `chat`); then binary chunks in order, and after each block of `blockSize` bytes (the last may be
  * shorter) a `file-block` text message with that block's SHA-256, so the receiver checks
  * the file block by block without holding it whole. The receiver answers `file-done`
  * once every block matched (then both sides show "verified"). Either side may
