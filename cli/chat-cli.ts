@@ -109,7 +109,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   });
   mesh.addEventListener('peer-leave', (e) => say(`* ${shown(e.detail.id)} left`));
   mesh.addEventListener('channel-open', (e) => say(`* direct (peer-to-peer) channel to ${shown(e.detail.id)} open`));
-  mesh.addEventListener('message', (e) => say(terminalMessage(`[${time(e.detail.at)}] ${shown(e.detail.from, e.detail.name)}: `, e.detail.text)));
+  mesh.addEventListener('message', (e) => {
+    const { from, name, at, text, via } = e.detail;
+    const tag = e.detail.private ? ' (private)' : e.detail.history ? ` (earlier, passed on by ${shown(via ?? '')})` : '';
+    say(terminalMessage(`[${time(at)}] ${shown(from, name)}${tag}: `, text));
+  });
   mesh.addEventListener('error', (e) => process.stderr.write(`! ${e.detail.code}: ${terminalSafe(e.detail.message)}\n`));
   mesh.connect();
 

@@ -51,6 +51,14 @@ export interface MessageDetail {
   readonly id: string;
   /** Sent to this peer only (the sender used `sendTo`). */
   readonly private?: boolean;
+  /**
+   * An earlier message of the room, passed on when this side joined (history for late
+   * joiners), not received from its author: only as trustworthy as the peer `via` that
+   * passed it on.
+   */
+  readonly history?: boolean;
+  /** Who passed on an earlier message (`history`): that peer's id. */
+  readonly via?: string;
 }
 export interface ErrorDetail {
   readonly code: ErrorCode;

@@ -36,12 +36,14 @@ import {
   FILE_VERSION,
   SEALED_RELAY_VERSION,
   VERIFY_VERSION,
+  HISTORY_VERSION,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
 import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
+import { MeshHistory, type HistoryLine, type HistorySettings } from './mesh-history.js';
 import type { MeshTrust } from './mesh-trust.js';
 import type { MeshFiles } from './mesh-files.js';
 import type { VerificationOutcome } from './peer-verification.js';
@@ -82,6 +84,12 @@ export interface MeshOptions {
   readonly maxFileSize?: number;
   /** Raster images up to this size (bytes) are accepted without asking. Default 10 MB; 0: ask for every file. */
   readonly autoAcceptImages?: number;
+  /**
+   * History for late joiners: the room's recent public messages are kept (default the
+   * last 200 of the last 24 hours), passed on to peers that join later, and asked of the
+   * peers already here on joining. `false`: none of that.
+   */
+  readonly history?: false | HistorySettings;
   readonly negotiation?: Partial<NegotiationOptions>;
   /**
    * Reconnecting to the signaling server after the socket drops: exponential backoff
@@ -143,6 +151,10 @@ export class Mesh extends EventTarget {
   /** Safety codes and identity keys (client/mesh-trust.ts), loaded when first needed. */
   #trust: MeshTrust | null = null;
   #trustLoading: Promise<MeshTrust | null> | null = null;
+  /** The room's recent messages for late joiners; null with `history: false`. */
+  readonly #history: MeshHistory | null;
+  /** The peers our first welcome listed: the ones to ask for history. */
+  readonly #historySources = new Set<string>();
   /** Files (client/mesh-files.ts), loaded at the first file sent or offered. */
   #files: MeshFiles | null = null;
   #filesLoading: Promise<MeshFiles | null> | null = null;
@@ -183,6 +195,13 @@ export class Mesh extends EventTarget {
     this.name = options.name?.trim() || undefined;
     this.maxFileSize = options.maxFileSize ?? 2 ** 31;
     this.autoAcceptImages = options.autoAcceptImages ?? 10_000_000;
+    this.#history =
+      options.history === false
+        ? null
+        : new MeshHistory(options.history ?? {}, {
+            send: (peer, message) => (this.#peers.link(peer)?.sendControl(message) ?? false) as boolean,
+            deliver: (line, via) => this.#deliverEarlier(line, via),
+          });
     this.#Socket = options.WebSocket === undefined ? (globalThis.WebSocket as unknown as SocketConstructor | undefined) : (options.WebSocket ?? undefined);
     this.#PeerConnection =
       options.RTCPeerConnection === undefined
@@ -469,6 +488,7 @@ export class Mesh extends EventTarget {
       this.#error('not-connected');
       return { message, sent, queued, error: 'not-connected' };
     }
+    if (to === null) this.#history?.record({ id: message.id, from: this.#selfId ?? '', name: message.name, text: message.text, at: message.at });
     return { message, sent, queued };
   }
 
@@ -533,6 +553,7 @@ export class Mesh extends EventTarget {
     this.#unconfirmed.clear();
     for (const peer of this.#peers.clear()) peer.link?.close('close');
     this.#relay?.clear();
+    this.#history?.close();
     this.#connection?.close();
     this.#setStatus('closed');
   }
@@ -596,6 +617,7 @@ export class Mesh extends EventTarget {
       connection?.dropQueued();
       for (const peer of [...this.#peers.entries()]) this.#removePeer(peer.id);
     }
+    if (!rejoined) for (const peer of message.peers) this.#historySources.add(peer.id);
     this.#selfId = message.id;
     this.#iceServers = this.#options.iceServers ?? message.iceServers;
     this.#relayAllowed = message.limits.relay;
@@ -901,6 +923,7 @@ export class Mesh extends EventTarget {
           note: (code, detail) => this.#note(id, code, detail),
           channelOpen: () => {
             this.#emit('channel-open', { id });
+            if (version >= HISTORY_VERSION && this.#historySources.has(id)) this.#history?.ask(id);
             if (version >= VERIFY_VERSION) void this.#loadTrust().then((trust) => trust?.identities.send(id, trust.channel(id, link)!));
           },
           channelClose: () => {
@@ -923,6 +946,7 @@ export class Mesh extends EventTarget {
           verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),
           identityMessage: (message) => void this.#loadTrust().then((trust) => trust?.identities.receive(id, link.name, trust.channel(id, link)!, message)),
           fileMessage: (message) => void this.#loadFiles().then((files) => files?.control(id, link, message)),
+          historyMessage: (message) => this.#history?.receive(id, message),
           fileChannel: (channel) => void this.#loadFiles().then((files) => (files ? files.channel(id, channel) : channel.close())),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
@@ -1012,6 +1036,7 @@ export class Mesh extends EventTarget {
     this.#relay?.discard(id);
     this.#trust?.sealed.drop(id);
     this.#files?.peerGone(id);
+    this.#history?.peerGone(id);
     this.#clearAnnounced.delete(id);
     const peer = this.#peers.remove(id);
     if (!peer) return;
@@ -1028,6 +1053,17 @@ export class Mesh extends EventTarget {
     if (seen.size > SEEN_PER_PEER) seen.delete(seen.values().next().value as string);
     // The name the server introduced is the one we trust, not the one in the message.
     this.#emit('message', { from, name, text: message.text, at: message.at, id: message.id, ...(message.private ? { private: true } : {}) });
+    if (!message.private) this.#history?.record({ id: message.id, from, name, text: message.text, at: message.at });
+  }
+
+  /** An earlier message a peer passed on (history): shown once, unless it came live already. */
+  #deliverEarlier(line: HistoryLine, via: string): boolean {
+    let seen = this.#seen.get(line.from);
+    if (!seen) this.#seen.set(line.from, (seen = new Set()));
+    if (seen.has(line.id)) return false;
+    seen.add(line.id);
+    this.#emit('message', { from: line.from, name: line.name, text: line.text, at: line.at, id: line.id, history: true, via });
+    return true;
   }
 
   // ---- events ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import {
   parseChannelMessage,
   type ChatMessage,
   type FileMessage,
+  type HistoryMessage,
   type IdentityMessage,
   type VerifyCommitMessage,
   type VerifyRevealMessage,
@@ -76,6 +77,8 @@ export interface PeerLinkHooks {
   typing(): void;
   /** An offer or answer about a file (protocol version 6), on the chat channel. */
   fileMessage(message: FileMessage): void;
+  /** History for late joiners (protocol version 7): a request, a line or the end. */
+  historyMessage(message: HistoryMessage): void;
   /** The peer opened a transfer's data channel (`file-<id>`). */
   fileChannel(channel: RTCDataChannel): void;
   /** The peer sent something on the channel that does not parse. */
@@ -266,8 +269,8 @@ export class PeerLink {
     return this.pc.sctp?.maxMessageSize ?? null;
   }
 
-  /** A control message beside the chat: safety codes, identity (protocol version 4), files (version 6); on the open channel only (false if it is not open). */
-  sendControl(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage): boolean {
+  /** A control message beside the chat: safety codes, identity (protocol version 4), files (version 6), history (version 7); on the open channel only (false if it is not open). */
+  sendControl(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage | HistoryMessage): boolean {
     const channel = this.#channel;
     if (!channel || channel.readyState !== 'open') return false;
     channel.send(encodeChannelMessage(message));
@@ -553,6 +556,11 @@ export class PeerLink {
           return;
         case 'chat':
           this.hooks.channelMessage(message);
+          return;
+        case 'history-request':
+        case 'history':
+        case 'history-end':
+          this.hooks.historyMessage(message);
           return;
         default:
           this.hooks.fileMessage(message);

@@ -30,22 +30,25 @@ export interface FileLine extends FileInfo {
   error: string | null;
 }
 
+export interface MessageLine {
+  readonly kind: 'message';
+  readonly key: string;
+  readonly from: string;
+  readonly name: string;
+  readonly text: string;
+  readonly at: number;
+  readonly own: boolean;
+  readonly reached: number;
+  /** A private message: to this peer (own lines), or to us only (received ones). */
+  readonly privateWith?: { readonly id: string; readonly name: string };
+  /** An earlier message, passed on by this peer when we joined (history). */
+  readonly via?: { readonly id: string; readonly name: string };
+  readonly id?: string;
+}
+
 /** One line of the transcript: a chat message, a file, or a short note (join, leave, error). */
 export type TranscriptLine =
-  | FileLine
-  | {
-      readonly kind: 'message';
-      readonly key: string;
-      readonly from: string;
-      readonly name: string;
-      readonly text: string;
-      readonly at: number;
-      readonly own: boolean;
-      readonly reached: number;
-      /** A private message: to this peer (own lines), or to us only (received ones). */
-      readonly privateWith?: { readonly id: string; readonly name: string };
-    }
-  | { readonly kind: 'notice'; readonly key: string; readonly text: string; readonly at: number; readonly error: boolean };
+  FileLine | MessageLine | { readonly kind: 'notice'; readonly key: string; readonly text: string; readonly at: number; readonly error: boolean };
 
 /** How long "… is typing" shows after the last `typing` from a peer. */
 const TYPING_SHOWN_MS = 4000;
@@ -74,6 +77,8 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
 export class MeshController implements ReactiveController {
   mesh: Mesh | null = null;
   transcript: TranscriptLine[] = [];
+  /** Earlier messages peers passed on when we joined (history), oldest first, shown above the transcript. */
+  earlier: MessageLine[] = [];
   lastError: ErrorDetail | null = null;
   #keys = 0;
   #started = false;
@@ -285,6 +290,7 @@ export class MeshController implements ReactiveController {
       }
       case 'message': {
         const d = detail as MeshEventMap['message'];
+        if (d.history) return this.#addEarlier(d);
         this.#setTyping(d.from, false);
         this.#push({
           kind: 'message',
@@ -334,6 +340,26 @@ export class MeshController implements ReactiveController {
       default:
         return;
     }
+  }
+
+  /** Sorted in by sent time, then id: answers may come in more than one batch. */
+  #addEarlier(d: MeshEventMap['message']): void {
+    const line: MessageLine = {
+      kind: 'message',
+      key: `h${++this.#keys}`,
+      from: d.from,
+      name: d.name,
+      text: d.text,
+      at: d.at,
+      own: d.from === this.selfId,
+      reached: 0,
+      id: d.id,
+      via: { id: d.via ?? '', name: this.#names.get(d.via ?? '') ?? 'a peer' },
+    };
+    const after = (other: MessageLine) => other.at > line.at || (other.at === line.at && (other.id ?? '') > d.id);
+    const at = this.earlier.findIndex(after);
+    this.earlier.splice(at === -1 ? this.earlier.length : at, 0, line);
+    if (this.earlier.length > this.maxLines) this.earlier.splice(0, this.earlier.length - this.maxLines);
   }
 
   #push(line: TranscriptLine): void {

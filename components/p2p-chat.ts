@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { LIMITS, DEFAULT_ROOM, type ErrorCode, type IceServer } from '../protocol/index.js';
-import { MeshController } from './mesh-controller.js';
+import { MeshController, type MessageLine } from './mesh-controller.js';
 import type { MeshStatus, SendResult } from '../client/mesh.js';
 import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
 import './peer-list.js';
@@ -84,6 +84,9 @@ const PEER_LIST_PARTS = [
  * @csspart status - the status line (role=status)
  * @csspart peers - the `<peer-list>`
  * @csspart messages - the list of messages (inside a role=log live region: new lines are announced, once)
+ * @csspart earlier - the list of earlier messages peers passed on when this user joined (above the messages, not announced)
+ * @csspart earlier-divider - the line under the earlier messages
+ * @csspart via - "earlier, passed on by Name" on an earlier message (also the part `earlier` on its line)
  * @csspart message - one message; own messages also have the part `own`
  * @csspart own - a message this user sent
  * @csspart notice - a join/leave/error line in the log
@@ -121,8 +124,16 @@ export class P2pChat extends LitElement {
     iceServers: { attribute: false },
     maxFileSize: { type: Number, attribute: 'max-file-size' },
     autoAcceptImages: { type: Number, attribute: 'auto-accept-images' },
+    history: { type: String },
   };
 
+  /**
+   * History for late joiners: empty (the default) keeps the room's last 200 public
+   * messages of the last 24 hours, passes them on to peers who join later and shows those
+   * the peers already here pass on when you join (marked as earlier, and by whom); a
+   * number instead of 200 (at most 500); `off`: none of that. Read when the chat joins.
+   */
+  history = '';
   /** Files offered by peers larger than this many bytes are declined at once (default 2 GiB). */
   maxFileSize = 2 ** 31;
   /** Raster images (PNG, JPEG, GIF, WebP, AVIF, BMP) up to this many bytes are accepted without asking (default 10 MB; 0: ask for every file). */
@@ -164,8 +175,16 @@ export class P2pChat extends LitElement {
       ...(this.identity ? { identity: this.identity } : {}),
       ...(this.iceServers ? { iceServers: this.iceServers as IceServer[] } : {}),
       ...this.#fileLimits(),
+      history: this.#historySettings(),
     };
   });
+
+  #historySettings(): false | { limit?: number } {
+    const value = (this.history ?? '').trim().toLowerCase();
+    if (value === 'off' || value === 'false') return false;
+    const limit = Number(value);
+    return value !== '' && Number.isInteger(limit) && limit > 0 ? { limit } : {};
+  }
 
   #fileLimits(): { maxFileSize: number; autoAcceptImages: number } {
     const bytes = (value: unknown, fallback: number) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : fallback);
@@ -411,22 +430,34 @@ export class P2pChat extends LitElement {
         overflow: auto;
         font-size: 0.9em;
       }
-      .log {
+      .scroll {
         grid-area: log;
         display: flex;
         flex-direction: column;
         min-height: 0;
+        overflow-y: auto;
+      }
+      .log {
+        flex: 1;
       }
       ol {
-        flex: 1;
-        min-height: 0;
         list-style: none;
         margin: 0;
         padding: 0.5rem 0.75rem;
-        overflow-y: auto;
         display: flex;
         flex-direction: column;
         gap: 0.35rem;
+      }
+      .earlier-divider {
+        margin: 0 0.75rem;
+        padding-bottom: 0.25rem;
+        border-bottom: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
+        font-size: 0.8em;
+        text-align: center;
+      }
+      .via {
+        font-size: 0.8em;
+        font-style: italic;
       }
       li {
         overflow-wrap: anywhere;
@@ -573,7 +604,7 @@ export class P2pChat extends LitElement {
 
   protected override update(changed: PropertyValues<this>): void {
     // Before the DOM changes: follow new messages only if the reader was at the bottom.
-    const log = this.renderRoot.querySelector?.('ol');
+    const log = this.renderRoot.querySelector?.('.scroll');
     if (log && !this.#scrollQueued) this.#stickToBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     super.update(changed);
   }
@@ -584,9 +615,38 @@ export class P2pChat extends LitElement {
     this.#scrollQueued = true;
     requestAnimationFrame(() => {
       this.#scrollQueued = false;
-      const log = this.renderRoot.querySelector('ol');
+      const log = this.renderRoot.querySelector('.scroll');
       if (log) log.scrollTop = log.scrollHeight;
     });
+  }
+
+  /** One chat message (live, or earlier: passed on by a peer when this side joined). */
+  #messageLine(line: MessageLine, alike: ReadonlySet<string>) {
+    return html`<li
+      part="message${line.own ? ' own' : ''}${line.via ? ' earlier' : ''}"
+      class="${line.own ? 'own' : ''}${line.via ? ' earlier' : ''}"
+      data-from=${line.from}
+    >
+      <span part="name" class="name"
+        ><bdi>${safeName(line.name)}</bdi>${
+          !line.own && alike.has(line.from)
+            ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}"
+                >#${line.from.slice(0, 4)}</span
+              >`
+            : nothing
+        }</span
+      >${
+        line.privateWith
+          ? html` <span part="private" class="private">${line.own ? html`to <bdi>${safeName(line.privateWith.name)}</bdi>, ` : nothing}private</span>`
+          : nothing
+      }${line.via ? html` <span part="via" class="via">earlier, passed on by <bdi>${safeName(line.via.name)}</bdi></span>` : nothing}<time
+        part="time"
+        datetime=${new Date(line.at).toISOString()}
+        >${formatTime(line.at)}</time
+      ><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${
+        line.own && !line.via && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
+      }
+    </li>`;
   }
 
   /** "Ann is typing…", "Ann and Bob are typing…", "3 people are typing…", or nothing. */
@@ -676,40 +736,37 @@ export class P2pChat extends LitElement {
           <h2>#${this.room || DEFAULT_ROOM}</h2>
           <p part="status" role="status">${this.#statusText(peers)}</p>
         </header>
-        <div class="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
-          <ol part="messages" tabindex="0" aria-label="Messages">
-            ${repeat(
-              this.#mesh.transcript,
-              (line) => line.key,
-              (line) =>
-                line.kind === 'file'
-                  ? renderFileLine(line, this.#fileActions)
-                  : line.kind === 'message'
-                    ? html`<li part="message${line.own ? ' own' : ''}" class=${line.own ? 'own' : ''} data-from=${line.from}>
-                        <span part="name" class="name"
-                          ><bdi>${safeName(line.name)}</bdi>${
-                            !line.own && alike.has(line.from)
-                              ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}"
-                                  >#${line.from.slice(0, 4)}</span
-                                >`
-                              : nothing
-                          }</span
-                        >${
-                          line.privateWith
-                            ? html` <span part="private" class="private"
-                                >${line.own ? html`to <bdi>${safeName(line.privateWith.name)}</bdi>, ` : nothing}private</span
-                              >`
-                            : nothing
-                        }<time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
-                        ><span part="text" class="text">${line.text}</span>${
-                          line.own && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
-                        }
-                      </li>`
-                    : html`<li part="notice" class="notice${line.error ? ' error' : ''}">
-                        ${line.error ? html`<span class="visually-hidden">Error: </span>` : nothing}${line.text}
-                      </li>`,
-            )}
-          </ol>
+        <div class="scroll" tabindex="0" role="group" aria-label="Chat">
+          ${
+            this.#mesh.earlier.length === 0
+              ? nothing
+              : html`<section class="earlier" aria-label="Earlier messages">
+                  <ol part="earlier">
+                    ${repeat(
+                      this.#mesh.earlier,
+                      (line) => line.key,
+                      (line) => this.#messageLine(line, alike),
+                    )}
+                  </ol>
+                  <p part="earlier-divider" class="earlier-divider">Earlier messages above, passed on by peers who were here</p>
+                </section>`
+          }
+          <div class="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
+            <ol part="messages" aria-label="Messages">
+              ${repeat(
+                this.#mesh.transcript,
+                (line) => line.key,
+                (line) =>
+                  line.kind === 'file'
+                    ? renderFileLine(line, this.#fileActions)
+                    : line.kind === 'message'
+                      ? this.#messageLine(line, alike)
+                      : html`<li part="notice" class="notice${line.error ? ' error' : ''}">
+                          ${line.error ? html`<span class="visually-hidden">Error: </span>` : nothing}${line.text}
+                        </li>`,
+              )}
+            </ol>
+          </div>
         </div>
         <p part="typing" class="typing">${this.#typingText()}</p>
         <peer-list

@@ -6,6 +6,7 @@ import type { Result } from './errors.js';
 import { number, optionalBoolean, parseObject, reject, string, type JsonObject } from './fields.js';
 import { LIMITS, NAME_FORBIDDEN } from './limits.js';
 import { readFileMessage, type FileMessage } from './file.js';
+import { readHistoryMessage, type HistoryMessage } from './history.js';
 
 /** The label of the one data channel the offerer creates, as in the reference. */
 export const CHAT_CHANNEL_LABEL = 'chat';
@@ -92,7 +93,16 @@ export interface IdentityMessage {
 }
 
 export type ChannelMessage =
-  ChatMessage | ReadyMessage | TypingMessage | PingMessage | PongMessage | VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage;
+  | ChatMessage
+  | ReadyMessage
+  | TypingMessage
+  | PingMessage
+  | PongMessage
+  | VerifyCommitMessage
+  | VerifyRevealMessage
+  | IdentityMessage
+  | FileMessage
+  | HistoryMessage;
 
 /** 32 bytes in base64url without padding. */
 const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
@@ -135,7 +145,8 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
         sig: string(obj, 'sig', { min: 86, max: 86, pattern: BASE64URL }),
       };
     default:
-      return type.startsWith('file-') ? readFileMessage(obj) : readChatMessage(obj);
+      if (type.startsWith('file-')) return readFileMessage(obj);
+      return type.startsWith('history') ? readHistoryMessage(obj) : readChatMessage(obj);
   }
 }
 

@@ -5,4 +5,5 @@ export * from './signaling.js';
 export * from './chat.js';
 export * from './relay-payload.js';
 export * from './file.js';
+export * from './history.js';
 export * from './negotiation.js';

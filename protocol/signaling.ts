@@ -38,11 +38,12 @@ import { readRelayPayload, type RelayPayload } from './relay-payload.js';
  * data-channel messages `verify-commit` and `verify-reveal` (safety codes) and
  * `identity` (a long-lived key bound to the connection); version 5 adds what `relay`
  * may carry besides clear chat: `relay-key` and `sealed` (relayed chat encrypted end to end);
- * version 6 adds the `file-*` data-channel messages and transfer channels (files).
+ * version 6 adds the `file-*` data-channel messages and transfer channels (files);
+ * version 7 adds `history-request`, `history` and `history-end` (history for late joiners).
  * Receivers ignore message types they do not know, so newer messages never break an
  * older client; a sender uses a newer message only with a peer that announced it.
  */
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {

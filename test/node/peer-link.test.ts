@@ -49,6 +49,7 @@ function link(peerVersion = 2) {
     channelClose: () => {},
     turnError: () => {},
     fileMessage: () => {},
+    historyMessage: () => {},
     typing: () => {},
     fileChannel: () => {},
     verifyMessage: () => {},

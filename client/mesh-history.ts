@@ -1,0 +1,133 @@
+/**
+ * History for late joiners (protocol/history.ts): this side's transcript of the room's
+ * public messages (bounded by count and age), answers to a newcomer's request, and, for
+ * this side as the newcomer, the answers of every peer it asked merged into one ordered
+ * list without duplicates (by author and message id, ordered by sent time, then id), of
+ * which only the last `limit` are shown. Private messages are never kept or passed on.
+ */
+import { HISTORY_LIMITS, type HistoryLineMessage, type HistoryMessage } from '../protocol/index.js';
+
+export type HistoryLine = Omit<HistoryLineMessage, 'type'>;
+
+export interface HistorySettings {
+  /** Lines kept, asked for and passed on at most. Default 200. */
+  readonly limit?: number;
+  /** Only lines at most this old (ms). Default 24 hours. */
+  readonly windowMs?: number;
+}
+
+export interface HistoryHooks {
+  send(peer: string, message: HistoryMessage): boolean;
+  /** An earlier line passed on by `via`, in order; false if it was shown already. */
+  deliver(line: HistoryLine, via: string): boolean;
+}
+
+/** How long a newcomer waits for a peer's `history-end` before it shows what came. */
+const ANSWER_WAIT_MS = 5000;
+/** Lines dated further ahead than this (clocks differ) are not believed. */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+
+const order = (a: HistoryLine, b: HistoryLine) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+export class MeshHistory {
+  readonly limit: number;
+  readonly windowMs: number;
+  /** This side's transcript, oldest first. */
+  readonly #lines: HistoryLine[] = [];
+  /** Peers asked whose answer is still coming: lines so far, and when to stop waiting. */
+  readonly #asking = new Map<string, { lines: number; timer: ReturnType<typeof setTimeout> }>();
+  /** Peers ever asked (once per session each). */
+  readonly #asked = new Set<string>();
+  /** Peers answered while they are here (a peer asking again gets nothing more). */
+  readonly #answered = new Set<string>();
+  #pending: { line: HistoryLine; via: string }[] = [];
+  #shown = 0;
+
+  constructor(
+    settings: HistorySettings,
+    readonly hooks: HistoryHooks,
+  ) {
+    this.limit = Math.max(1, Math.min(HISTORY_LIMITS.maxLines, Math.floor(settings.limit ?? 200)));
+    this.windowMs = settings.windowMs ?? 24 * 60 * 60 * 1000;
+  }
+
+  /** A public message this side sent, received live, or was passed: kept for the next newcomer. */
+  record(line: HistoryLine): void {
+    const lines = this.#lines;
+    let at = lines.length;
+    while (at > 0 && order(lines[at - 1]!, line) > 0) at--;
+    lines.splice(at, 0, line);
+    if (lines.length > this.limit) lines.splice(0, lines.length - this.limit);
+  }
+
+  /** Asks `peer` (there before us) for the room's recent messages; once per peer. */
+  ask(peer: string): void {
+    if (this.#asked.has(peer)) return;
+    if (!this.hooks.send(peer, { type: 'history-request', limit: this.limit, since: Date.now() - this.windowMs })) return;
+    this.#asked.add(peer);
+    this.#asking.set(peer, { lines: 0, timer: setTimeout(() => this.#ended(peer), ANSWER_WAIT_MS) });
+  }
+
+  receive(peer: string, message: HistoryMessage): void {
+    if (message.type === 'history-request') return this.#answer(peer, message.limit, message.since);
+    const asking = this.#asking.get(peer);
+    // Lines nobody asked for, or more than asked: not shown.
+    if (!asking) return;
+    if (message.type === 'history-end') return this.#ended(peer);
+    if (++asking.lines > this.limit) return this.#ended(peer);
+    const { type: _type, ...line } = message;
+    if (line.at > Date.now() + CLOCK_SKEW_MS || line.at < Date.now() - this.windowMs) return;
+    this.#pending.push({ line, via: peer });
+  }
+
+  /** The peer left: an answer it owed is given up, and it may ask again when it is back. */
+  peerGone(peer: string): void {
+    this.#answered.delete(peer);
+    if (this.#asking.has(peer)) this.#ended(peer);
+  }
+
+  /** Stops every wait. */
+  close(): void {
+    for (const { timer } of this.#asking.values()) clearTimeout(timer);
+    this.#asking.clear();
+    this.#pending = [];
+  }
+
+  #answer(peer: string, limit: number, since: number): void {
+    if (this.#answered.has(peer)) return;
+    this.#answered.add(peer);
+    const oldest = Math.max(since, Date.now() - this.windowMs);
+    const lines = this.#lines.filter((line) => line.at >= oldest).slice(-Math.min(limit, this.limit));
+    for (const line of lines) if (!this.hooks.send(peer, { type: 'history', ...line })) return;
+    this.hooks.send(peer, { type: 'history-end' });
+  }
+
+  #ended(peer: string): void {
+    const asking = this.#asking.get(peer);
+    if (!asking) return;
+    clearTimeout(asking.timer);
+    this.#asking.delete(peer);
+    // Every answer is in (or given up on): show the merged lines at once, in order.
+    if (this.#asking.size === 0) this.#flush();
+  }
+
+  #flush(): void {
+    const pending = this.#pending.sort((a, b) => order(a.line, b.line));
+    this.#pending = [];
+    const unique: typeof pending = [];
+    const keys = new Set<string>();
+    for (const entry of pending) {
+      const key = `${entry.line.from}\n${entry.line.id}`;
+      if (keys.has(key)) continue;
+      keys.add(key);
+      unique.push(entry);
+    }
+    const room = this.limit - this.#shown;
+    if (room <= 0) return;
+    for (const { line, via } of unique.slice(Math.max(0, unique.length - room))) {
+      if (!this.hooks.deliver(line, via)) continue;
+      this.#shown++;
+      this.record(line);
+    }
+  }
+}

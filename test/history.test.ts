@@ -1,0 +1,93 @@
+/**
+ * History for late joiners between real browsers (issue 18, item 1): the peers already in
+ * the room pass on its recent public messages over their data channels; the newcomer
+ * shows the last N once, in order, marked as earlier and by whom; private messages are
+ * never passed on; `history="off"` neither asks nor answers.
+ */
+import { expect } from '@esm-bundle/chai';
+import type { P2pChat } from '../components/p2p-chat.js';
+import { addChat, record, removeAll, signalingUrl, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+
+function joinLate(room: string, name: string, history: string): P2pChat {
+  const chat = document.createElement('p2p-chat');
+  chat.setAttribute('history', history);
+  chat.setAttribute('room', room);
+  chat.setAttribute('name', name);
+  chat.setAttribute('server', signalingUrl());
+  document.body.append(chat);
+  return chat;
+}
+
+describe('history for late joiners', () => {
+  let chats: P2pChat[] = [];
+  afterEach(() => {
+    removeAll(chats);
+    chats = [];
+  });
+
+  it('a late joiner gets exactly the last N messages once, in order, passed on by the peers already there; never a private one', async () => {
+    const room = uniqueRoom('history');
+    const ann = addChat(room, 'Ann');
+    const bob = addChat(room, 'Bob');
+    chats = [ann, bob];
+    await waitForMesh(chats);
+    const annGot = record(ann, 'p2p-message');
+    const bobGot = record(bob, 'p2p-message');
+    const said = ['one', 'two', 'three', 'four', 'five'];
+    for (const [i, text] of said.entries()) {
+      const [from, to] = i % 2 === 0 ? [ann, bobGot] : [bob, annGot];
+      from.send(text);
+      await waitUntil(() => to.some((m) => m.text === text), `"${text}" arrives`);
+    }
+    ann.sendTo(bob.selfId!, 'a secret for Bob');
+    await waitUntil(() => bobGot.some((m) => m.text === 'a secret for Bob'), 'the private message arrives');
+
+    const cy = joinLate(room, 'Cy', '4');
+    chats.push(cy);
+    const cyGot = record(cy, 'p2p-message');
+    await waitUntil(() => cyGot.length >= 4, 'Cy gets the earlier messages');
+    // Every answer is in before any line shows (they come as one ordered batch): a short settle finds nothing more.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(cyGot.map((m) => m.text)).to.deep.equal(['two', 'three', 'four', 'five']);
+    expect(cyGot.every((m) => m.history === true)).to.equal(true);
+    expect(cyGot.map((m) => m.name)).to.deep.equal(['Bob', 'Ann', 'Bob', 'Ann']);
+    expect(cyGot.every((m) => m.via === ann.selfId || m.via === bob.selfId)).to.equal(true);
+    expect(cyGot.map((m) => m.from)).to.deep.equal([bob.selfId, ann.selfId, bob.selfId, ann.selfId]);
+
+    // Shown above the live messages, outside the live region, each saying who passed it on.
+    await cy.updateComplete;
+    const earlier = [...cy.shadowRoot!.querySelectorAll('[part="earlier"] li')];
+    expect(earlier.map((li) => li.querySelector('[part="text"]')!.textContent)).to.deep.equal(['two', 'three', 'four', 'five']);
+    expect(earlier.every((li) => /passed on by (Ann|Bob)/.test(li.querySelector('[part="via"]')!.textContent!))).to.equal(true);
+    expect(cy.shadowRoot!.querySelector('[role="log"] [part="earlier"]')).to.equal(null);
+
+    // What is said now arrives live, once, and is not marked earlier.
+    await waitForMesh(chats);
+    ann.send('six');
+    await waitUntil(() => cyGot.some((m) => m.text === 'six'), 'a live message reaches Cy');
+    expect(cyGot.filter((m) => m.text === 'six')).to.have.length(1);
+    expect(cyGot.find((m) => m.text === 'six')!.history).to.equal(undefined);
+    expect(cy.shadowRoot!.querySelector('[role="log"] [part~="message"] [part="text"]')!.textContent).to.equal('six');
+  });
+
+  it('history="off": the newcomer asks for nothing and shows nothing earlier', async () => {
+    const room = uniqueRoom('history-off');
+    const ann = addChat(room, 'Ann');
+    const bob = addChat(room, 'Bob');
+    chats = [ann, bob];
+    await waitForMesh(chats);
+    const bobGot = record(bob, 'p2p-message');
+    ann.send('before Di');
+    await waitUntil(() => bobGot.length === 1, 'the message arrives');
+    const di = joinLate(room, 'Di', 'off');
+    chats.push(di);
+    const diGot = record(di, 'p2p-message');
+    await waitForMesh(chats);
+    // A live message as the sentinel: anything earlier would have come before it on the same channel.
+    ann.send('now');
+    await waitUntil(() => diGot.some((m) => m.text === 'now'), 'a live message reaches Di');
+    expect(diGot.map((m) => m.text)).to.deep.equal(['now']);
+    await di.updateComplete;
+    expect(di.shadowRoot!.querySelector('[part="earlier"]')).to.equal(null);
+  });
+});
