@@ -24,6 +24,7 @@ test('custom-elements.json is current and lists the public contract', { timeout:
     // The three of the contract, and what later issues added (extended, never renamed).
     assert.deepEqual(chat.attributes.map((a) => a.name).sort(), [
       'auto-accept-images',
+      'history',
       'ice-transport-policy',
       'identity',
       'max-file-size',
