@@ -110,9 +110,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   mesh.addEventListener('peer-leave', (e) => say(`* ${shown(e.detail.id)} left`));
   mesh.addEventListener('channel-open', (e) => say(`* direct (peer-to-peer) channel to ${shown(e.detail.id)} open`));
   mesh.addEventListener('message', (e) => {
-    const { from, name, at, text, via } = e.detail;
-    const tag = e.detail.private ? ' (private)' : e.detail.history ? ` (earlier, passed on by ${shown(via ?? '')})` : '';
-    say(terminalMessage(`[${time(at)}] ${shown(from, name)}${tag}: `, text));
+    const { from, name, at, text } = e.detail;
+    say(terminalMessage(`[${time(at)}] ${shown(from, name)}${e.detail.private ? ' (private)' : ''}: `, text));
+  });
+  mesh.addEventListener('history', (e) => {
+    say(`* ${e.detail.messages.length} earlier message(s), passed on by the peers who were here:`);
+    for (const { from, name, at, text, via } of e.detail.messages)
+      say(terminalMessage(`[${time(at)}] ${shown(from, name)} (earlier, via ${shown(via ?? '')}): `, text));
   });
   mesh.addEventListener('error', (e) => process.stderr.write(`! ${e.detail.code}: ${terminalSafe(e.detail.message)}\n`));
   mesh.connect();

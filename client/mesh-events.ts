@@ -52,13 +52,17 @@ export interface MessageDetail {
   /** Sent to this peer only (the sender used `sendTo`). */
   readonly private?: boolean;
   /**
-   * An earlier message of the room, passed on when this side joined (history for late
-   * joiners), not received from its author: only as trustworthy as the peer `via` that
+   * An earlier message of the room, passed on when this side joined (only in a `history`
+   * event), not received from its author: only as trustworthy as the peer `via` that
    * passed it on.
    */
   readonly history?: boolean;
   /** Who passed on an earlier message (`history`): that peer's id. */
   readonly via?: string;
+}
+/** Earlier messages of the room the peers already there passed on when we joined, oldest first. */
+export interface HistoryDetail {
+  readonly messages: readonly MessageDetail[];
 }
 export interface ErrorDetail {
   readonly code: ErrorCode;
@@ -195,6 +199,8 @@ export interface MeshEventMap {
   'peer-identity': PeerIdentityDetail;
   /** A peer is typing (shown for a few seconds; ephemeral). */
   typing: PeerIdDetail;
+  /** Earlier messages passed on when we joined (history for late joiners), one batch per set of answers. */
+  history: HistoryDetail;
   'file-offer': FileOfferDetail;
   'file-progress': FileProgressDetail;
   'file-complete': FileCompleteDetail;

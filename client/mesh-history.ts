@@ -9,6 +9,12 @@ import { HISTORY_LIMITS, type HistoryLineMessage, type HistoryMessage } from '..
 
 export type HistoryLine = Omit<HistoryLineMessage, 'type'>;
 
+/** A line and the peer that passed it on. */
+export interface HistoryEntry {
+  readonly line: HistoryLine;
+  readonly via: string;
+}
+
 export interface HistorySettings {
   /** Lines kept, asked for and passed on at most. Default 200. */
   readonly limit?: number;
@@ -18,8 +24,8 @@ export interface HistorySettings {
 
 export interface HistoryHooks {
   send(peer: string, message: HistoryMessage): boolean;
-  /** An earlier line passed on by `via`, in order; false if it was shown already. */
-  deliver(line: HistoryLine, via: string): boolean;
+  /** Earlier lines passed on (each by `via`), in order: returns those shown (the others were seen already). */
+  deliver(entries: readonly HistoryEntry[]): readonly HistoryEntry[];
 }
 
 /** How long a newcomer waits for a peer's `history-end` before it shows what came. */
@@ -40,7 +46,7 @@ export class MeshHistory {
   readonly #asked = new Set<string>();
   /** Peers answered while they are here (a peer asking again gets nothing more). */
   readonly #answered = new Set<string>();
-  #pending: { line: HistoryLine; via: string }[] = [];
+  #pending: HistoryEntry[] = [];
   #shown = 0;
 
   constructor(
@@ -124,8 +130,8 @@ export class MeshHistory {
     }
     const room = this.limit - this.#shown;
     if (room <= 0) return;
-    for (const { line, via } of unique.slice(Math.max(0, unique.length - room))) {
-      if (!this.hooks.deliver(line, via)) continue;
+    if (unique.length === 0) return;
+    for (const { line } of this.hooks.deliver(unique.slice(Math.max(0, unique.length - room)))) {
       this.#shown++;
       this.record(line);
     }

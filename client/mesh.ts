@@ -43,7 +43,7 @@ import { makeDtlsCertificate } from './dtls-certificate.js';
 import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
-import { MeshHistory, type HistoryLine, type HistorySettings } from './mesh-history.js';
+import { MeshHistory, type HistoryEntry, type HistorySettings } from './mesh-history.js';
 import type { MeshTrust } from './mesh-trust.js';
 import type { MeshFiles } from './mesh-files.js';
 import type { VerificationOutcome } from './peer-verification.js';
@@ -200,7 +200,7 @@ export class Mesh extends EventTarget {
         ? null
         : new MeshHistory(options.history ?? {}, {
             send: (peer, message) => (this.#peers.link(peer)?.sendControl(message) ?? false) as boolean,
-            deliver: (line, via) => this.#deliverEarlier(line, via),
+            deliver: (entries) => this.#deliverEarlier(entries),
           });
     this.#Socket = options.WebSocket === undefined ? (globalThis.WebSocket as unknown as SocketConstructor | undefined) : (options.WebSocket ?? undefined);
     this.#PeerConnection =
@@ -1056,14 +1056,20 @@ export class Mesh extends EventTarget {
     if (!message.private) this.#history?.record({ id: message.id, from, name, text: message.text, at: message.at });
   }
 
-  /** An earlier message a peer passed on (history): shown once, unless it came live already. */
-  #deliverEarlier(line: HistoryLine, via: string): boolean {
-    let seen = this.#seen.get(line.from);
-    if (!seen) this.#seen.set(line.from, (seen = new Set()));
-    if (seen.has(line.id)) return false;
-    seen.add(line.id);
-    this.#emit('message', { from: line.from, name: line.name, text: line.text, at: line.at, id: line.id, history: true, via });
-    return true;
+  /** Earlier messages peers passed on (history), as one `history` event: each once, unless it came live already. */
+  #deliverEarlier(entries: readonly HistoryEntry[]): HistoryEntry[] {
+    const shown = entries.filter(({ line }) => {
+      let seen = this.#seen.get(line.from);
+      if (!seen) this.#seen.set(line.from, (seen = new Set()));
+      if (seen.has(line.id)) return false;
+      seen.add(line.id);
+      return true;
+    });
+    if (shown.length > 0) {
+      const messages = shown.map(({ line, via }) => ({ from: line.from, name: line.name, text: line.text, at: line.at, id: line.id, history: true, via }));
+      this.#emit('history', { messages });
+    }
+    return shown;
   }
 
   // ---- events ------------------------------------------------------------------------

@@ -6,6 +6,7 @@
 import type {
   ErrorDetail,
   MessageDetail,
+  HistoryDetail,
   MeshEventMap,
   MeshEventName,
   PeerIdDetail,
@@ -38,6 +39,7 @@ export interface P2pEventMap {
   'p2p-peer-verify': CustomEvent<PeerVerifyDetail>;
   'p2p-peer-identity': CustomEvent<PeerIdentityDetail>;
   'p2p-typing': CustomEvent<PeerIdDetail>;
+  'p2p-history': CustomEvent<HistoryDetail>;
   'p2p-file-offer': CustomEvent<FileOfferDetail>;
   'p2p-file-progress': CustomEvent<FileProgressDetail>;
   'p2p-file-complete': CustomEvent<FileCompleteDetail>;
@@ -54,7 +56,7 @@ export function domEventName<K extends MeshEventName>(type: K): `p2p-${K}` {
   return `p2p-${type}`;
 }
 
-/** Bubbling and composed; `p2p-message` is also cancelable (a cancelled message is not shown). */
+/** Bubbling and composed; `p2p-message` and `p2p-history` are also cancelable (what is cancelled is not shown). */
 export function p2pEvent<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): CustomEvent<MeshEventMap[K]> {
-  return new CustomEvent(domEventName(type), { detail, bubbles: true, composed: true, cancelable: type === 'message' });
+  return new CustomEvent(domEventName(type), { detail, bubbles: true, composed: true, cancelable: type === 'message' || type === 'history' });
 }

@@ -68,6 +68,7 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
   'peer-verify',
   'peer-identity',
   'typing',
+  'history',
   'file-offer',
   'file-progress',
   'file-complete',
@@ -146,9 +147,9 @@ export class MeshController implements ReactiveController {
       mesh.addEventListener(type, (event: Event) => {
         if (this.mesh !== mesh) return;
         const detail = (event as CustomEvent<MeshEventMap[typeof type]>).detail;
-        // A chat message is announced before it is shown: the app may cancel it (filter, moderate).
+        // A chat message (or earlier ones) is announced before it is shown: the app may cancel it (filter, moderate).
         const shown = this.host.dispatchEvent(p2pEvent(type, detail));
-        if (type === 'message' && !shown) return;
+        if ((type === 'message' || type === 'history') && !shown) return;
         this.#record(type, detail);
         this.host.requestUpdate();
       });
@@ -288,9 +289,11 @@ export class MeshController implements ReactiveController {
         this.#files.delete(d.id);
         return;
       }
+      case 'history':
+        for (const message of (detail as MeshEventMap['history']).messages) this.#addEarlier(message);
+        return;
       case 'message': {
         const d = detail as MeshEventMap['message'];
-        if (d.history) return this.#addEarlier(d);
         this.#setTyping(d.from, false);
         this.#push({
           kind: 'message',

@@ -52,7 +52,8 @@ const PEER_LIST_PARTS = [
  * @fires p2p-channel-open - the data channel to a peer opened: `{ id }`
  * @fires p2p-channel-close - the data channel to a peer closed: `{ id }`
  * @fires p2p-typing - a peer is typing: `{ id }` (shown for 4 s, or until its message arrives)
- * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id }`; cancelable: `preventDefault()` keeps it off the screen (filter, moderate)
+ * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id, private? }`; cancelable: `preventDefault()` keeps it off the screen (filter, moderate)
+ * @fires p2p-history - earlier messages the peers already here passed on when you joined: `{ messages }` (each `{ from, name, text, at, id, history: true, via }`); cancelable: `preventDefault()` keeps them off the screen
  * @fires p2p-error - something went wrong: `{ code, message }` (codes are stable)
  * @fires p2p-signal - a signaling step, for learning logs: `{ direction, message, peer?, at }`
  * @fires p2p-status - the signaling connection changed: `{ status, nextAttemptAt? }`

@@ -45,14 +45,18 @@ describe('history for late joiners', () => {
     const cy = joinLate(room, 'Cy', '4');
     chats.push(cy);
     const cyGot = record(cy, 'p2p-message');
-    await waitUntil(() => cyGot.length >= 4, 'Cy gets the earlier messages');
-    // Every answer is in before any line shows (they come as one ordered batch): a short settle finds nothing more.
+    const cyHistory = record(cy, 'p2p-history');
+    await waitUntil(() => cyHistory.length >= 1, 'Cy gets the earlier messages');
+    // Every answer is in before any line shows: one ordered batch, and a short settle finds nothing more.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(cyGot.map((m) => m.text)).to.deep.equal(['two', 'three', 'four', 'five']);
-    expect(cyGot.every((m) => m.history === true)).to.equal(true);
-    expect(cyGot.map((m) => m.name)).to.deep.equal(['Bob', 'Ann', 'Bob', 'Ann']);
-    expect(cyGot.every((m) => m.via === ann.selfId || m.via === bob.selfId)).to.equal(true);
-    expect(cyGot.map((m) => m.from)).to.deep.equal([bob.selfId, ann.selfId, bob.selfId, ann.selfId]);
+    expect(cyHistory).to.have.length(1);
+    expect(cyGot, 'earlier messages are not live messages').to.deep.equal([]);
+    const earlierGot = cyHistory[0]!.messages;
+    expect(earlierGot.map((m) => m.text)).to.deep.equal(['two', 'three', 'four', 'five']);
+    expect(earlierGot.every((m) => m.history === true)).to.equal(true);
+    expect(earlierGot.map((m) => m.name)).to.deep.equal(['Bob', 'Ann', 'Bob', 'Ann']);
+    expect(earlierGot.every((m) => m.via === ann.selfId || m.via === bob.selfId)).to.equal(true);
+    expect(earlierGot.map((m) => m.from)).to.deep.equal([bob.selfId, ann.selfId, bob.selfId, ann.selfId]);
 
     // Shown above the live messages, outside the live region, each saying who passed it on.
     await cy.updateComplete;
@@ -65,8 +69,7 @@ describe('history for late joiners', () => {
     await waitForMesh(chats);
     ann.send('six');
     await waitUntil(() => cyGot.some((m) => m.text === 'six'), 'a live message reaches Cy');
-    expect(cyGot.filter((m) => m.text === 'six')).to.have.length(1);
-    expect(cyGot.find((m) => m.text === 'six')!.history).to.equal(undefined);
+    expect(cyGot.map((m) => m.text)).to.deep.equal(['six']);
     expect(cy.shadowRoot!.querySelector('[role="log"] [part~="message"] [part="text"]')!.textContent).to.equal('six');
   });
 
@@ -82,11 +85,13 @@ describe('history for late joiners', () => {
     const di = joinLate(room, 'Di', 'off');
     chats.push(di);
     const diGot = record(di, 'p2p-message');
+    const diHistory = record(di, 'p2p-history');
     await waitForMesh(chats);
     // A live message as the sentinel: anything earlier would have come before it on the same channel.
     ann.send('now');
     await waitUntil(() => diGot.some((m) => m.text === 'now'), 'a live message reaches Di');
     expect(diGot.map((m) => m.text)).to.deep.equal(['now']);
+    expect(diHistory).to.deep.equal([]);
     await di.updateComplete;
     expect(di.shadowRoot!.querySelector('[part="earlier"]')).to.equal(null);
   });

@@ -23,13 +23,14 @@ function room(settings: Record<string, { limit?: number; windowMs?: number }>) {
         setTimeout(() => histories[peer]?.receive(id, parsed.value as HistoryMessage), 0);
         return true;
       },
-      deliver: (line, via) => {
-        const key = `${line.from}/${line.id}`;
-        if (seen[id]!.has(key)) return false;
-        seen[id]!.add(key);
-        shown[id]!.push({ line, via });
-        return true;
-      },
+      deliver: (entries) =>
+        entries.filter(({ line, via }) => {
+          const key = `${line.from}/${line.id}`;
+          if (seen[id]!.has(key)) return false;
+          seen[id]!.add(key);
+          shown[id]!.push({ line, via });
+          return true;
+        }),
     });
   }
   return { histories, shown, seen };
@@ -113,7 +114,7 @@ test('a hostile supplier: lines nobody asked for, more than asked, from the futu
 
 test('a peer that asks twice is answered once; it may ask again after it left and came back', async () => {
   const sent: HistoryMessage[] = [];
-  const ann = new MeshHistory({}, { send: (_peer, message) => (sent.push(message), true), deliver: () => true });
+  const ann = new MeshHistory({}, { send: (_peer, message) => (sent.push(message), true), deliver: (entries) => entries });
   ann.record(line('ann', 1));
   ann.receive('cy', { type: 'history-request', limit: 10, since: 0 });
   ann.receive('cy', { type: 'history-request', limit: 10, since: 0 });
