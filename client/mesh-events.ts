@@ -64,6 +64,18 @@ export interface MessageDetail {
 export interface HistoryDetail {
   readonly messages: readonly MessageDetail[];
 }
+/**
+ * How far one of our messages got: `delivered` of the `of` peers that can confirm it
+ * (direct channels to peers of protocol version 7) said it arrived; `peers` are they.
+ * Peers reached through the relay or running an older version cannot confirm and are
+ * not counted in `of`.
+ */
+export interface MessageStatusDetail {
+  readonly id: string;
+  readonly delivered: number;
+  readonly of: number;
+  readonly peers: readonly string[];
+}
 export interface ErrorDetail {
   readonly code: ErrorCode;
   readonly message: string;
@@ -199,6 +211,8 @@ export interface MeshEventMap {
   'peer-identity': PeerIdentityDetail;
   /** A peer is typing (shown for a few seconds; ephemeral). */
   typing: PeerIdDetail;
+  /** Peers confirmed one of our messages (delivery receipts). */
+  'message-status': MessageStatusDetail;
   /** Earlier messages passed on when we joined (history for late joiners), one batch per set of answers. */
   history: HistoryDetail;
   'file-offer': FileOfferDetail;

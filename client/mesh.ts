@@ -37,6 +37,8 @@ import {
   SEALED_RELAY_VERSION,
   VERIFY_VERSION,
   HISTORY_VERSION,
+  MAX_RECEIPT_IDS,
+  RECEIPT_VERSION,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
@@ -123,6 +125,10 @@ const BYE_PROBE_MS = 2000;
 /** After a rejoin, how long a peer the new welcome did not list may take to come back. */
 const ROSTER_GRACE_MS = 15_000;
 const SEEN_PER_PEER = 4096;
+/** Receipts wait this long to go out together. */
+const RECEIPT_BATCH_MS = 100;
+/** Our messages whose receipts are followed (the latest). */
+const FOLLOWED_MESSAGES = 500;
 
 // The typed event methods of the class below (declaration merging is how an EventTarget
 // subclass gets them without redeclaring every method).
@@ -153,6 +159,11 @@ export class Mesh extends EventTarget {
   #trustLoading: Promise<MeshTrust | null> | null = null;
   /** The room's recent messages for late joiners; null with `history: false`. */
   readonly #history: MeshHistory | null;
+  /** Our recent messages: who can confirm each, and who did. */
+  readonly #followed = new Map<string, { readonly to: ReadonlySet<string>; readonly delivered: Set<string> }>();
+  /** Ids of messages received per peer, to confirm in the next batch. */
+  readonly #toConfirm = new Map<string, string[]>();
+  #confirmTimer: ReturnType<typeof setTimeout> | null = null;
   /** The peers our first welcome listed: the ones to ask for history. */
   readonly #historySources = new Set<string>();
   /** Files (client/mesh-files.ts), loaded at the first file sent or offered. */
@@ -488,6 +499,7 @@ export class Mesh extends EventTarget {
       this.#error('not-connected');
       return { message, sent, queued, error: 'not-connected' };
     }
+    this.#follow(message.id, sent, queued);
     if (to === null) this.#history?.record({ id: message.id, from: this.#selfId ?? '', name: message.name, text: message.text, at: message.at });
     return { message, sent, queued };
   }
@@ -554,6 +566,7 @@ export class Mesh extends EventTarget {
     for (const peer of this.#peers.clear()) peer.link?.close('close');
     this.#relay?.clear();
     this.#history?.close();
+    if (this.#confirmTimer) clearTimeout(this.#confirmTimer);
     this.#connection?.close();
     this.#setStatus('closed');
   }
@@ -940,7 +953,11 @@ export class Mesh extends EventTarget {
               this.#fallBack(id, link, `The direct connection to ${link.name} is gone.`);
             }, CHANNEL_CLOSE_GRACE_MS);
           },
-          channelMessage: (message) => this.#deliver(id, link.name, message),
+          channelMessage: (message) => {
+            this.#deliver(id, link.name, message);
+            if (version >= RECEIPT_VERSION) this.#confirm(id, message.id);
+          },
+          receipt: (ids) => this.#receipted(id, ids),
           typing: () => this.#emit('typing', { id }),
           // In the order they came: the loading promise runs its callbacks in order.
           verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),
@@ -1054,6 +1071,39 @@ export class Mesh extends EventTarget {
     // The name the server introduced is the one we trust, not the one in the message.
     this.#emit('message', { from, name, text: message.text, at: message.at, id: message.id, ...(message.private ? { private: true } : {}) });
     if (!message.private) this.#history?.record({ id: message.id, from, name, text: message.text, at: message.at });
+  }
+
+  /** Follows a message we sent: the peers that can confirm it are those on a direct channel that speak receipts. */
+  #follow(id: string, sent: readonly string[], queued: readonly string[]): void {
+    const to = new Set([...sent, ...queued].filter((peer) => this.#peers.link(peer) && (this.#peers.get(peer)?.version ?? 1) >= RECEIPT_VERSION));
+    if (to.size === 0) return;
+    this.#followed.set(id, { to, delivered: new Set() });
+    if (this.#followed.size > FOLLOWED_MESSAGES) this.#followed.delete(this.#followed.keys().next().value as string);
+  }
+
+  /** A peer confirmed messages of ours: each counts once, only from a peer it went to. */
+  #receipted(peer: string, ids: readonly string[]): void {
+    for (const id of ids) {
+      const followed = this.#followed.get(id);
+      if (!followed?.to.has(peer) || followed.delivered.has(peer)) continue;
+      followed.delivered.add(peer);
+      this.#emit('message-status', { id, delivered: followed.delivered.size, of: followed.to.size, peers: [...followed.delivered] });
+    }
+  }
+
+  /** Confirms a message that came on the channel (again, too: the sender may have sent it twice), in the next batch. */
+  #confirm(peer: string, id: string): void {
+    let ids = this.#toConfirm.get(peer);
+    if (!ids) this.#toConfirm.set(peer, (ids = []));
+    ids.push(id);
+    this.#confirmTimer ??= setTimeout(() => {
+      this.#confirmTimer = null;
+      for (const [to, all] of this.#toConfirm) {
+        const link = this.#peers.link(to);
+        for (let at = 0; link && at < all.length; at += MAX_RECEIPT_IDS) link.sendControl({ type: 'receipt', ids: all.slice(at, at + MAX_RECEIPT_IDS) });
+      }
+      this.#toConfirm.clear();
+    }, RECEIPT_BATCH_MS);
   }
 
   /** Earlier messages peers passed on (history), as one `history` event: each once, unless it came live already. */

@@ -19,6 +19,7 @@ import {
   type FileMessage,
   type HistoryMessage,
   type IdentityMessage,
+  type ReceiptMessage,
   type VerifyCommitMessage,
   type VerifyRevealMessage,
   type ProtocolError,
@@ -77,6 +78,8 @@ export interface PeerLinkHooks {
   typing(): void;
   /** An offer or answer about a file (protocol version 6), on the chat channel. */
   fileMessage(message: FileMessage): void;
+  /** The peer confirms messages of ours it received (protocol version 7). */
+  receipt(ids: readonly string[]): void;
   /** History for late joiners (protocol version 7): a request, a line or the end. */
   historyMessage(message: HistoryMessage): void;
   /** The peer opened a transfer's data channel (`file-<id>`). */
@@ -270,7 +273,7 @@ export class PeerLink {
   }
 
   /** A control message beside the chat: safety codes, identity (protocol version 4), files (version 6), history (version 7); on the open channel only (false if it is not open). */
-  sendControl(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage | HistoryMessage): boolean {
+  sendControl(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage | HistoryMessage | ReceiptMessage): boolean {
     const channel = this.#channel;
     if (!channel || channel.readyState !== 'open') return false;
     channel.send(encodeChannelMessage(message));
@@ -556,6 +559,9 @@ export class PeerLink {
           return;
         case 'chat':
           this.hooks.channelMessage(message);
+          return;
+        case 'receipt':
+          this.hooks.receipt(message.ids);
           return;
         case 'history-request':
         case 'history':

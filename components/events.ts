@@ -7,6 +7,7 @@ import type {
   ErrorDetail,
   MessageDetail,
   HistoryDetail,
+  MessageStatusDetail,
   MeshEventMap,
   MeshEventName,
   PeerIdDetail,
@@ -39,6 +40,7 @@ export interface P2pEventMap {
   'p2p-peer-verify': CustomEvent<PeerVerifyDetail>;
   'p2p-peer-identity': CustomEvent<PeerIdentityDetail>;
   'p2p-typing': CustomEvent<PeerIdDetail>;
+  'p2p-message-status': CustomEvent<MessageStatusDetail>;
   'p2p-history': CustomEvent<HistoryDetail>;
   'p2p-file-offer': CustomEvent<FileOfferDetail>;
   'p2p-file-progress': CustomEvent<FileProgressDetail>;

@@ -41,6 +41,9 @@ export interface MessageLine {
   readonly reached: number;
   /** A private message: to this peer (own lines), or to us only (received ones). */
   readonly privateWith?: { readonly id: string; readonly name: string };
+  /** Own messages: how many of the peers that can confirm it did (delivery receipts), of how many. */
+  delivered?: number;
+  confirmable?: number;
   /** An earlier message, passed on by this peer when we joined (history). */
   readonly via?: { readonly id: string; readonly name: string };
   readonly id?: string;
@@ -68,6 +71,7 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
   'peer-verify',
   'peer-identity',
   'typing',
+  'message-status',
   'history',
   'file-offer',
   'file-progress',
@@ -174,6 +178,8 @@ export class MeshController implements ReactiveController {
         at: m.at,
         own: true,
         reached: result.sent.length + result.queued.length,
+        id: m.id,
+        delivered: 0,
         ...(to === null ? {} : { privateWith: { id: to, name: this.#names.get(to) ?? 'a peer' } }),
       });
     }
@@ -261,6 +267,12 @@ export class MeshController implements ReactiveController {
       case 'typing':
         this.#setTyping((detail as MeshEventMap['typing']).id, true);
         return;
+      case 'message-status': {
+        const d = detail as MeshEventMap['message-status'];
+        const line = this.#ownLines.get(d.id);
+        if (line) Object.assign(line, { delivered: d.delivered, confirmable: d.of });
+        return;
+      }
       case 'file-offer': {
         const line = this.#fileLine(detail as MeshEventMap['file-offer']);
         if ((detail as MeshEventMap['file-offer']).autoAccept) line.state = 'moving';
@@ -365,12 +377,17 @@ export class MeshController implements ReactiveController {
     if (this.earlier.length > this.maxLines) this.earlier.splice(0, this.earlier.length - this.maxLines);
   }
 
+  /** Own message lines by message id, for their receipts. */
+  readonly #ownLines = new Map<string, MessageLine>();
+
   #push(line: TranscriptLine): void {
     // In place: a burst of messages must not copy the whole transcript each time.
     this.transcript.push(line);
+    if (line.kind === 'message' && line.own && line.id) this.#ownLines.set(line.id, line);
     if (this.transcript.length <= this.maxLines) return;
     for (const gone of this.transcript.splice(0, this.transcript.length - this.maxLines)) {
       if (gone.kind === 'file' && gone.url) URL.revokeObjectURL(gone.url);
+      if (gone.kind === 'message' && gone.id) this.#ownLines.delete(gone.id);
     }
   }
 }

@@ -53,6 +53,7 @@ const PEER_LIST_PARTS = [
  * @fires p2p-channel-close - the data channel to a peer closed: `{ id }`
  * @fires p2p-typing - a peer is typing: `{ id }` (shown for 4 s, or until its message arrives)
  * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id, private? }`; cancelable: `preventDefault()` keeps it off the screen (filter, moderate)
+ * @fires p2p-message-status - peers confirmed one of your messages: `{ id, delivered, of, peers }`
  * @fires p2p-history - earlier messages the peers already here passed on when you joined: `{ messages }` (each `{ from, name, text, at, id, history: true, via }`); cancelable: `preventDefault()` keeps them off the screen
  * @fires p2p-error - something went wrong: `{ code, message }` (codes are stable)
  * @fires p2p-signal - a signaling step, for learning logs: `{ direction, message, peer?, at }`
@@ -87,6 +88,7 @@ const PEER_LIST_PARTS = [
  * @csspart messages - the list of messages (inside a role=log live region: new lines are announced, once)
  * @csspart earlier - the list of earlier messages peers passed on when this user joined (above the messages, not announced)
  * @csspart earlier-divider - the line under the earlier messages
+ * @csspart receipt - "delivered to 2 of 3" on a message this user sent (once a peer confirmed it)
  * @csspart via - "earlier, passed on by Name" on an earlier message (also the part `earlier` on its line)
  * @csspart message - one message; own messages also have the part `own`
  * @csspart own - a message this user sent
@@ -112,6 +114,11 @@ const PEER_LIST_PARTS = [
  * @cssprop [--p2p-chat-radius=0.5rem] - corner radius
  * @cssprop [--p2p-chat-error-color=light-dark(#cf222e,#ff7b72)] - colour of error notices
  */
+/** The receipt line of an own message. */
+function receiptText(delivered: number, of: number): string {
+  return `delivered to ${delivered} of ${of}`;
+}
+
 export class P2pChat extends LitElement {
   /** `chat.focus()` and a click on the chat's frame land in it (the message box, for `focus()`). */
   static override shadowRootOptions: ShadowRootInit = { ...LitElement.shadowRootOptions, delegatesFocus: true };
@@ -456,6 +463,10 @@ export class P2pChat extends LitElement {
         font-size: 0.8em;
         text-align: center;
       }
+      .receipt {
+        font-size: 0.8em;
+        opacity: 0.8;
+      }
       .via {
         font-size: 0.8em;
         font-style: italic;
@@ -646,7 +657,7 @@ export class P2pChat extends LitElement {
         >${formatTime(line.at)}</time
       ><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${
         line.own && !line.via && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
-      }
+      }${line.confirmable ? html` <span part="receipt" class="receipt">${receiptText(line.delivered ?? 0, line.confirmable)}</span>` : nothing}
     </li>`;
   }
 

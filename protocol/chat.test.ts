@@ -31,3 +31,13 @@ test('the ready message (receiver listens) parses, and nothing else rides along'
   assert.deepEqual(parseChannelMessage('{"type":"ready"}'), { ok: true, value: { type: 'ready' } });
   assert.deepEqual(parseChannelMessage(encodeChannelMessage({ type: 'ready' })), { ok: true, value: { type: 'ready' } });
 });
+
+test('a receipt names 1 to 100 message ids; anything else is refused with the field at fault', () => {
+  const parsed = parseChannelMessage(JSON.stringify({ type: 'receipt', ids: ['a', 'b'] }));
+  assert.deepEqual(parsed.ok && parsed.value, { type: 'receipt', ids: ['a', 'b'] });
+  for (const ids of [[], Array.from({ length: 101 }, (_, i) => `m${i}`), [''], ['x'.repeat(LIMITS.maxChatIdLength + 1)], [7], 'a']) {
+    const bad = parseChannelMessage(JSON.stringify({ type: 'receipt', ids }));
+    assert.equal(bad.ok, false, JSON.stringify(ids).slice(0, 40));
+    assert.equal(!bad.ok && bad.error.field, 'ids');
+  }
+});

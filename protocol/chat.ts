@@ -3,7 +3,7 @@
  * `chat` channel, the server is not involved). Parsed with the same rules as signaling.
  */
 import type { Result } from './errors.js';
-import { number, optionalBoolean, parseObject, reject, string, type JsonObject } from './fields.js';
+import { array, checkString, number, optionalBoolean, parseObject, reject, string, type JsonObject } from './fields.js';
 import { LIMITS, NAME_FORBIDDEN } from './limits.js';
 import { readFileMessage, type FileMessage } from './file.js';
 import { readHistoryMessage, type HistoryMessage } from './history.js';
@@ -92,6 +92,22 @@ export interface IdentityMessage {
   readonly sig: string;
 }
 
+/**
+ * "These messages of yours reached me" (protocol version 7): a receiver confirms the chat
+ * messages that arrived on its data channel, a batch at a time; the sender shows
+ * "delivered to k of n". Sent only to peers that announced version 7.
+ */
+export interface ReceiptMessage {
+  readonly type: 'receipt';
+  /** Message ids, 1 to 100. */
+  readonly ids: readonly string[];
+}
+
+/** The protocol version that brought receipts. */
+export const RECEIPT_VERSION = 7;
+/** The most ids in one receipt. */
+export const MAX_RECEIPT_IDS = 100;
+
 export type ChannelMessage =
   | ChatMessage
   | ReadyMessage
@@ -102,7 +118,8 @@ export type ChannelMessage =
   | VerifyRevealMessage
   | IdentityMessage
   | FileMessage
-  | HistoryMessage;
+  | HistoryMessage
+  | ReceiptMessage;
 
 /** 32 bytes in base64url without padding. */
 const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
@@ -138,6 +155,11 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
       return { type, commit: string(obj, 'commit', { min: 43, max: 43, pattern: BASE64URL_32 }) };
     case 'verify-reveal':
       return { type, nonce: string(obj, 'nonce', { min: 43, max: 43, pattern: BASE64URL_32 }) };
+    case 'receipt': {
+      const ids = array(obj, 'ids', MAX_RECEIPT_IDS);
+      if (ids.length === 0) reject('bad-value', 'A receipt names at least one message.', 'ids');
+      return { type, ids: ids.map((id) => checkString(id, 'ids', { min: 1, max: LIMITS.maxChatIdLength })) };
+    }
     case 'identity':
       return {
         type,

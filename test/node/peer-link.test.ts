@@ -50,6 +50,7 @@ function link(peerVersion = 2) {
     turnError: () => {},
     fileMessage: () => {},
     historyMessage: () => {},
+    receipt: () => {},
     typing: () => {},
     fileChannel: () => {},
     verifyMessage: () => {},
