@@ -37,6 +37,11 @@ const PEER_LIST_PARTS = [
   .map((part) => `${part}: peers-${part}`)
   .join(', ');
 
+/** The receipt line of an own message. */
+function receiptText(delivered: number, of: number): string {
+  return `delivered to ${delivered} of ${of}`;
+}
+
 /**
  * A peer-to-peer group chat. Messages travel browser-to-browser over WebRTC data
  * channels (a full mesh); the signaling server at `server` only introduces the peers.
@@ -114,11 +119,6 @@ const PEER_LIST_PARTS = [
  * @cssprop [--p2p-chat-radius=0.5rem] - corner radius
  * @cssprop [--p2p-chat-error-color=light-dark(#cf222e,#ff7b72)] - colour of error notices
  */
-/** The receipt line of an own message. */
-function receiptText(delivered: number, of: number): string {
-  return `delivered to ${delivered} of ${of}`;
-}
-
 export class P2pChat extends LitElement {
   /** `chat.focus()` and a click on the chat's frame land in it (the message box, for `focus()`). */
   static override shadowRootOptions: ShadowRootInit = { ...LitElement.shadowRootOptions, delegatesFocus: true };
