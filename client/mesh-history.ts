@@ -38,8 +38,11 @@ const order = (a: HistoryLine, b: HistoryLine) => a.at - b.at || (a.id < b.id ? 
 export class MeshHistory {
   readonly limit: number;
   readonly windowMs: number;
-  /** This side's transcript, oldest first. */
-  readonly #lines: HistoryLine[] = [];
+  /** This side's transcript, oldest first, each with when it was kept (a count). */
+  readonly #lines: { readonly line: HistoryLine; readonly kept: number }[] = [];
+  #kept = 0;
+  /** When each peer became known here (the count then): what we kept later went to it live. */
+  readonly #knownAt = new Map<string, number>();
   /** Peers asked whose answer is still coming: lines so far, and when to stop waiting. */
   readonly #asking = new Map<string, { lines: number; timer: ReturnType<typeof setTimeout> }>();
   /** Peers ever asked (once per session each). */
@@ -61,9 +64,18 @@ export class MeshHistory {
   record(line: HistoryLine): void {
     const lines = this.#lines;
     let at = lines.length;
-    while (at > 0 && order(lines[at - 1]!, line) > 0) at--;
-    lines.splice(at, 0, line);
+    while (at > 0 && order(lines[at - 1]!.line, line) > 0) at--;
+    lines.splice(at, 0, { line, kept: ++this.#kept });
     if (lines.length > this.limit) lines.splice(0, lines.length - this.limit);
+  }
+
+  /**
+   * A peer is in the room now. Messages kept from now on were sent to it live (ours), or
+   * most likely were (the others learn of it at the same moment): they are not passed on
+   * to it as history, or its live copies would be taken for ones it had already.
+   */
+  peerJoined(peer: string): void {
+    if (!this.#knownAt.has(peer)) this.#knownAt.set(peer, this.#kept);
   }
 
   /** Asks `peer` (there before us) for the room's recent messages; once per peer. */
@@ -89,6 +101,7 @@ export class MeshHistory {
   /** The peer left: an answer it owed is given up, and it may ask again when it is back. */
   peerGone(peer: string): void {
     this.#answered.delete(peer);
+    this.#knownAt.delete(peer);
     if (this.#asking.has(peer)) this.#ended(peer);
   }
 
@@ -103,8 +116,9 @@ export class MeshHistory {
     if (this.#answered.has(peer)) return;
     this.#answered.add(peer);
     const oldest = Math.max(since, Date.now() - this.windowMs);
-    const lines = this.#lines.filter((line) => line.at >= oldest).slice(-Math.min(limit, this.limit));
-    for (const line of lines) if (!this.hooks.send(peer, { type: 'history', ...line })) return;
+    const knownAt = this.#knownAt.get(peer) ?? Infinity;
+    const lines = this.#lines.filter(({ line, kept }) => line.at >= oldest && kept <= knownAt).slice(-Math.min(limit, this.limit));
+    for (const { line } of lines) if (!this.hooks.send(peer, { type: 'history', ...line })) return;
     this.hooks.send(peer, { type: 'history-end' });
   }
 

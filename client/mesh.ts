@@ -853,6 +853,7 @@ export class Mesh extends EventTarget {
     if (!selfId || peer.id === selfId) return undefined;
     this.#stopAwaiting(peer.id);
     const { entry, added } = this.#peers.introduce(peer.id, peer.name, peer.version ?? 1, peer.webrtc !== false);
+    this.#history?.peerJoined(peer.id);
     if (!PeerConnection || peer.webrtc === false) {
       // One side has no WebRTC: this pair chats through the server's relay, if allowed.
       if (!added && entry.transport !== 'direct') return undefined;

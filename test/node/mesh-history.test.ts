@@ -143,3 +143,17 @@ test('history messages: valid ones parse; broken ones are refused with the field
   assert.equal(field({ type: 'history', id: 'x', from: 'abc', name: 'Ann', text: '', at: 1 }), 'text');
   assert.equal(field({ type: 'history', id: 'x', from: 'abc', name: 'Ann', text: 'x'.repeat(4001), at: 1 }), 'text');
 });
+
+test('what was kept after a peer joined went to it live: it is not passed on to it again', async () => {
+  const { histories, shown } = room({ ann: {}, cy: {} });
+  histories['ann']!.record(line('ann', 1));
+  histories['ann']!.peerJoined('cy');
+  // Said while Cy's channel was still opening: it reaches Cy live (queued), not as history.
+  histories['ann']!.record(line('ann', 2));
+  histories['cy']!.ask('ann');
+  await settle();
+  assert.deepEqual(
+    shown['cy']!.map(({ line }) => line.id),
+    ['ann-1'],
+  );
+});
