@@ -18,6 +18,13 @@ export interface PeerInfo {
   readonly transport: 'direct' | 'relayed' | 'none';
   /** Relayed pairs: true once chat is encrypted end to end, false when it goes in clear text; absent while the keys are swapped. */
   readonly encrypted?: boolean;
+  /** The peer's page is hidden (it said so: protocol version 7). */
+  readonly away?: boolean;
+}
+
+export interface PresenceDetail {
+  readonly id: string;
+  readonly state: 'active' | 'away';
 }
 
 /**
@@ -211,6 +218,8 @@ export interface MeshEventMap {
   'peer-identity': PeerIdentityDetail;
   /** A peer is typing (shown for a few seconds; ephemeral). */
   typing: PeerIdDetail;
+  /** A peer went away (its page hidden) or came back. */
+  presence: PresenceDetail;
   /** Peers confirmed one of our messages (delivery receipts). */
   'message-status': MessageStatusDetail;
   /** Earlier messages passed on when we joined (history for late joiners), one batch per set of answers. */

@@ -159,6 +159,10 @@ export class Mesh extends EventTarget {
   #trustLoading: Promise<MeshTrust | null> | null = null;
   /** The room's recent messages for late joiners; null with `history: false`. */
   readonly #history: MeshHistory | null;
+  /** Whether this side said it is away. */
+  #away = false;
+  /** Peers that said they are away. */
+  readonly #awayPeers = new Set<string>();
   /** Our recent messages: who can confirm each, and who did. */
   readonly #followed = new Map<string, { readonly to: ReadonlySet<string>; readonly delivered: Set<string> }>();
   /** Ids of messages received per peer, to confirm in the next batch. */
@@ -236,7 +240,8 @@ export class Mesh extends EventTarget {
 
   /** The other peers of the room and the state of our connection to each. */
   get peers(): PeerInfo[] {
-    return this.#peers.list(this.#relayAllowed).map((peer) => {
+    return this.#peers.list(this.#relayAllowed).map((listed) => {
+      const peer = this.#awayPeers.has(listed.id) ? { ...listed, away: true } : listed;
       if (peer.transport !== 'relayed') return peer;
       const state = this.#sealable(this.#peers.get(peer.id)!) ? this.#trust?.sealed.stateOf(peer.id) : 'plain';
       return state === 'sealed' || state === 'plain' ? { ...peer, encrypted: state === 'sealed' } : peer;
@@ -456,6 +461,19 @@ export class Mesh extends EventTarget {
   }
 
   #typingSentAt = 0;
+
+  /**
+   * Says whether this side is away (its page hidden) or active, to every peer on a direct
+   * channel that speaks protocol version 7 (and to later ones, when away); never stored.
+   * `<p2p-chat>` calls it from the page's visibility.
+   */
+  setPresence(state: 'active' | 'away'): void {
+    if (this.#away === (state === 'away')) return;
+    this.#away = state === 'away';
+    for (const peer of this.#peers.entries()) {
+      if (peer.link && peer.version >= RECEIPT_VERSION) peer.link.sendControl({ type: 'presence', state });
+    }
+  }
 
   /** Sends a private message to one peer of the room (directly, or through the sealed relay); only that peer gets it. */
   sendTo(id: string, text: string): SendResult {
@@ -938,6 +956,7 @@ export class Mesh extends EventTarget {
           channelOpen: () => {
             this.#emit('channel-open', { id });
             if (version >= HISTORY_VERSION && this.#historySources.has(id)) this.#history?.ask(id);
+            if (version >= RECEIPT_VERSION && this.#away) link.sendControl({ type: 'presence', state: 'away' });
             if (version >= VERIFY_VERSION) void this.#loadTrust().then((trust) => trust?.identities.send(id, trust.channel(id, link)!));
           },
           channelClose: () => {
@@ -959,6 +978,12 @@ export class Mesh extends EventTarget {
             if (version >= RECEIPT_VERSION) this.#confirm(id, message.id);
           },
           receipt: (ids) => this.#receipted(id, ids),
+          presence: (state) => {
+            if ((state === 'away') === this.#awayPeers.has(id)) return;
+            if (state === 'away') this.#awayPeers.add(id);
+            else this.#awayPeers.delete(id);
+            this.#emit('presence', { id, state });
+          },
           typing: () => this.#emit('typing', { id }),
           // In the order they came: the loading promise runs its callbacks in order.
           verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),
@@ -1055,6 +1080,7 @@ export class Mesh extends EventTarget {
     this.#trust?.sealed.drop(id);
     this.#files?.peerGone(id);
     this.#history?.peerGone(id);
+    this.#awayPeers.delete(id);
     this.#clearAnnounced.delete(id);
     const peer = this.#peers.remove(id);
     if (!peer) return;

@@ -20,6 +20,7 @@ import {
   type HistoryMessage,
   type IdentityMessage,
   type ReceiptMessage,
+  type PresenceMessage,
   type VerifyCommitMessage,
   type VerifyRevealMessage,
   type ProtocolError,
@@ -78,6 +79,8 @@ export interface PeerLinkHooks {
   typing(): void;
   /** An offer or answer about a file (protocol version 6), on the chat channel. */
   fileMessage(message: FileMessage): void;
+  /** The peer is away (its page hidden) or back (protocol version 7). */
+  presence(state: 'active' | 'away'): void;
   /** The peer confirms messages of ours it received (protocol version 7). */
   receipt(ids: readonly string[]): void;
   /** History for late joiners (protocol version 7): a request, a line or the end. */
@@ -273,7 +276,7 @@ export class PeerLink {
   }
 
   /** A control message beside the chat: safety codes, identity (protocol version 4), files (version 6), history (version 7); on the open channel only (false if it is not open). */
-  sendControl(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage | HistoryMessage | ReceiptMessage): boolean {
+  sendControl(message: VerifyCommitMessage | VerifyRevealMessage | IdentityMessage | FileMessage | HistoryMessage | ReceiptMessage | PresenceMessage): boolean {
     const channel = this.#channel;
     if (!channel || channel.readyState !== 'open') return false;
     channel.send(encodeChannelMessage(message));
@@ -562,6 +565,9 @@ export class PeerLink {
           return;
         case 'receipt':
           this.hooks.receipt(message.ids);
+          return;
+        case 'presence':
+          this.hooks.presence(message.state);
           return;
         case 'history-request':
         case 'history':

@@ -8,6 +8,7 @@ import type {
   MessageDetail,
   HistoryDetail,
   MessageStatusDetail,
+  PresenceDetail,
   MeshEventMap,
   MeshEventName,
   PeerIdDetail,
@@ -41,6 +42,7 @@ export interface P2pEventMap {
   'p2p-peer-identity': CustomEvent<PeerIdentityDetail>;
   'p2p-typing': CustomEvent<PeerIdDetail>;
   'p2p-message-status': CustomEvent<MessageStatusDetail>;
+  'p2p-presence': CustomEvent<PresenceDetail>;
   'p2p-history': CustomEvent<HistoryDetail>;
   'p2p-file-offer': CustomEvent<FileOfferDetail>;
   'p2p-file-progress': CustomEvent<FileProgressDetail>;

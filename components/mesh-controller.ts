@@ -72,6 +72,7 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
   'peer-identity',
   'typing',
   'message-status',
+  'presence',
   'history',
   'file-offer',
   'file-progress',
@@ -107,14 +108,19 @@ export class MeshController implements ReactiveController {
   }
 
   hostConnected(): void {
+    document.addEventListener('visibilitychange', this.#onVisibility);
     // Re-joins when the element is moved or re-attached; the first join waits for the
     // element's first update, which knows its attributes.
     if (this.#started) this.restart();
   }
 
   hostDisconnected(): void {
+    document.removeEventListener('visibilitychange', this.#onVisibility);
     this.leave();
   }
+
+  /** Away while the page is hidden: the peers' lists say so. */
+  readonly #onVisibility = () => this.mesh?.setPresence(document.visibilityState === 'hidden' ? 'away' : 'active');
 
   /** Leaves the room (the element stays; `restart` joins again). */
   leave(): void {
@@ -159,6 +165,7 @@ export class MeshController implements ReactiveController {
       });
     }
     mesh.connect();
+    this.#onVisibility();
     this.host.requestUpdate();
   }
 

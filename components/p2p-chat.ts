@@ -24,6 +24,7 @@ const PEER_LIST_PARTS = [
   'name',
   'id-tag',
   'state',
+  'away',
   'transport',
   'path',
   'encryption',
@@ -59,6 +60,7 @@ function receiptText(delivered: number, of: number): string {
  * @fires p2p-typing - a peer is typing: `{ id }` (shown for 4 s, or until its message arrives)
  * @fires p2p-message - a chat message arrived: `{ from, name, text, at, id, private? }`; cancelable: `preventDefault()` keeps it off the screen (filter, moderate)
  * @fires p2p-message-status - peers confirmed one of your messages: `{ id, delivered, of, peers }`
+ * @fires p2p-presence - a peer went away (its page hidden) or came back: `{ id, state: 'away' | 'active' }`
  * @fires p2p-history - earlier messages the peers already here passed on when you joined: `{ messages }` (each `{ from, name, text, at, id, history: true, via }`); cancelable: `preventDefault()` keeps them off the screen
  * @fires p2p-error - something went wrong: `{ code, message }` (codes are stable)
  * @fires p2p-signal - a signaling step, for learning logs: `{ direction, message, peer?, at }`

@@ -51,6 +51,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart name - a peer's name (invisible and text-reordering characters removed)
  * @csspart id-tag - a short id shown beside names that look alike, so people can tell them apart
  * @csspart state - a peer's connection state, in words
+ * @csspart away - "away" beside a peer whose page is hidden
  * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
  * @csspart encryption - on a relayed pair: `encrypted` (end to end: the server carries ciphertext) or `not encrypted` (the server can read it)
  * @csspart path - which way a direct connection runs: `local`, `via NAT` or `via TURN` (from the selected candidate pair)
@@ -238,8 +239,9 @@ export class PeerList extends LitElement {
                   data-transport=${peer.transport}
                   title=${TRANSPORT_TITLE[peer.transport]}
                   >${TRANSPORT_LABEL[peer.transport]}</span
-                >${this.#pathLabel(peer)}${this.#encryptionLabel(peer)}
-                <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${this.#verification(peer)}${
+                >${this.#pathLabel(peer)}${this.#encryptionLabel(peer)} <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${
+                  peer.away ? html` <span part="away" class="away" title="Their page is hidden">away</span>` : nothing
+                }${this.#verification(peer)}${
                   this.privateMessages && peer.state === 'connected'
                     ? html` <button
                         part="private"

@@ -41,3 +41,12 @@ test('a receipt names 1 to 100 message ids; anything else is refused with the fi
     assert.equal(!bad.ok && bad.error.field, 'ids');
   }
 });
+
+test('presence is "active" or "away", nothing else', () => {
+  const parsed = parseChannelMessage(JSON.stringify({ type: 'presence', state: 'away' }));
+  assert.deepEqual(parsed.ok && parsed.value, { type: 'presence', state: 'away' });
+  for (const state of ['busy', '', 1, undefined]) {
+    const bad = parseChannelMessage(JSON.stringify({ type: 'presence', state }));
+    assert.equal(!bad.ok && bad.error.field, 'state');
+  }
+});

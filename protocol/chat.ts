@@ -103,6 +103,15 @@ export interface ReceiptMessage {
   readonly ids: readonly string[];
 }
 
+/**
+ * "I am away" / "I am back" (protocol version 7): from the page's visibility; never
+ * stored. Sent when it changes, and once to a new peer when away.
+ */
+export interface PresenceMessage {
+  readonly type: 'presence';
+  readonly state: 'active' | 'away';
+}
+
 /** The protocol version that brought receipts. */
 export const RECEIPT_VERSION = 7;
 /** The most ids in one receipt. */
@@ -119,7 +128,8 @@ export type ChannelMessage =
   | IdentityMessage
   | FileMessage
   | HistoryMessage
-  | ReceiptMessage;
+  | ReceiptMessage
+  | PresenceMessage;
 
 /** 32 bytes in base64url without padding. */
 const BASE64URL_32 = /^[A-Za-z0-9_-]{43}$/;
@@ -155,6 +165,11 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
       return { type, commit: string(obj, 'commit', { min: 43, max: 43, pattern: BASE64URL_32 }) };
     case 'verify-reveal':
       return { type, nonce: string(obj, 'nonce', { min: 43, max: 43, pattern: BASE64URL_32 }) };
+    case 'presence': {
+      const state = string(obj, 'state', { max: 16 });
+      if (state !== 'active' && state !== 'away') reject('bad-value', 'Presence is "active" or "away".', 'state');
+      return { type, state };
+    }
     case 'receipt': {
       const ids = array(obj, 'ids', MAX_RECEIPT_IDS);
       if (ids.length === 0) reject('bad-value', 'A receipt names at least one message.', 'ids');

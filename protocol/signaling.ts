@@ -40,7 +40,7 @@ import { readRelayPayload, type RelayPayload } from './relay-payload.js';
  * may carry besides clear chat: `relay-key` and `sealed` (relayed chat encrypted end to end);
  * version 6 adds the `file-*` data-channel messages and transfer channels (files);
  * version 7 adds `history-request`, `history` and `history-end` (history for late joiners)
- * and `receipt` (delivery receipts).
+ * and `receipt` (delivery receipts) and `presence` (away/active).
  * Receivers ignore message types they do not know, so newer messages never break an
  * older client; a sender uses a newer message only with a peer that announced it.
  */

@@ -51,6 +51,7 @@ function link(peerVersion = 2) {
     fileMessage: () => {},
     historyMessage: () => {},
     receipt: () => {},
+    presence: () => {},
     typing: () => {},
     fileChannel: () => {},
     verifyMessage: () => {},
