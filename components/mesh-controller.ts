@@ -82,6 +82,8 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
 
 export class MeshController implements ReactiveController {
   mesh: Mesh | null = null;
+  /** Called for each live message from a peer once it is shown (not cancelled). */
+  onMessageShown: ((detail: MeshEventMap['message']) => void) | null = null;
   transcript: TranscriptLine[] = [];
   /** Earlier messages peers passed on when we joined (history), oldest first, shown above the transcript. */
   earlier: MessageLine[] = [];
@@ -314,6 +316,7 @@ export class MeshController implements ReactiveController {
       case 'message': {
         const d = detail as MeshEventMap['message'];
         this.#setTyping(d.from, false);
+        this.onMessageShown?.(d);
         this.#push({
           kind: 'message',
           key: `m${++this.#keys}`,

@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { LIMITS, DEFAULT_ROOM, type ErrorCode, type IceServer } from '../protocol/index.js';
 import { MeshController, type MessageLine } from './mesh-controller.js';
+import { NotifyController } from './notify-controller.js';
 import type { MeshStatus, SendResult } from '../client/mesh.js';
 import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
 import './peer-list.js';
@@ -135,6 +136,7 @@ export class P2pChat extends LitElement {
     maxFileSize: { type: Number, attribute: 'max-file-size' },
     autoAcceptImages: { type: Number, attribute: 'auto-accept-images' },
     history: { type: String },
+    notify: { type: Boolean, reflect: true },
   };
 
   /**
@@ -144,6 +146,12 @@ export class P2pChat extends LitElement {
    * number instead of 200 (at most 500); `off`: none of that. Read when the chat joins.
    */
   history = '';
+  /**
+   * While the page is hidden, each new message raises a desktop notification (the browser
+   * asks the person once, at their first message sent) and counts in the page's title,
+   * "(3) Title", until the page shows again.
+   */
+  notify = false;
   /** Files offered by peers larger than this many bytes are declined at once (default 2 GiB). */
   maxFileSize = 2 ** 31;
   /** Raster images (PNG, JPEG, GIF, WebP, AVIF, BMP) up to this many bytes are accepted without asking (default 10 MB; 0: ask for every file). */
@@ -188,6 +196,12 @@ export class P2pChat extends LitElement {
       history: this.#historySettings(),
     };
   });
+
+  readonly #notifications = new NotifyController(
+    this,
+    () => this.notify === true,
+    () => this.room || DEFAULT_ROOM,
+  );
 
   #historySettings(): false | { limit?: number } {
     const value = (this.history ?? '').trim().toLowerCase();
@@ -320,6 +334,7 @@ export class P2pChat extends LitElement {
 
   constructor() {
     super();
+    this.#mesh.onMessageShown = (detail) => this.#notifications.message(detail);
     // A code for the dialog on screen. (A comparison the peer started opens nothing by
     // itself, which would take the focus from whatever the person was doing: a notice
     // says it, and their verify button shows the same code.)
@@ -714,6 +729,7 @@ export class P2pChat extends LitElement {
 
   #onSubmit(event: SubmitEvent): void {
     event.preventDefault();
+    this.#notifications.askPermission();
     const input = this.renderRoot.querySelector('input');
     if (!input || input.value.trim() === '') return;
     const to = this.#privateTo !== null && this.peers.some((p) => p.id === this.#privateTo) ? this.#privateTo : null;

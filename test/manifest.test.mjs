@@ -29,6 +29,7 @@ test('custom-elements.json is current and lists the public contract', { timeout:
       'identity',
       'max-file-size',
       'name',
+      'notify',
       'room',
       'server',
     ]);

@@ -1,0 +1,81 @@
+/**
+ * Notifications (issue 18, item 6) in real browsers: with `notify`, a message that
+ * arrives while the page is hidden raises a desktop notification and counts in the
+ * title; showing the page clears the count. The browser's permission prompt cannot be
+ * answered from a test, so `Notification` is a recording stand-in with permission granted.
+ */
+import { expect } from '@esm-bundle/chai';
+import type { P2pChat } from '../components/p2p-chat.js';
+import { addChat, removeAll, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+
+function setVisibility(state: 'hidden' | 'visible'): void {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  document.dispatchEvent(new Event('visibilitychange'));
+}
+
+const shown: { title: string; body: string | undefined; tag: string | undefined }[] = [];
+class RecordingNotification extends EventTarget {
+  static permission: NotificationPermission = 'granted';
+  static requestPermission = () => Promise.resolve<NotificationPermission>('granted');
+  constructor(title: string, options: NotificationOptions = {}) {
+    super();
+    shown.push({ title, body: options.body, tag: options.tag });
+  }
+  close(): void {}
+}
+
+describe('notifications', () => {
+  let chats: P2pChat[] = [];
+  const real = window.Notification;
+  const title = document.title;
+  beforeEach(() => {
+    shown.length = 0;
+    (window as unknown as { Notification: unknown }).Notification = RecordingNotification;
+  });
+  afterEach(() => {
+    setVisibility('visible');
+    (window as unknown as { Notification: unknown }).Notification = real;
+    document.title = title;
+    removeAll(chats);
+    chats = [];
+  });
+
+  it('with notify: hidden page, a message raises a notification and counts in the title; shown again, the count goes', async () => {
+    document.title = 'Team chat';
+    const room = uniqueRoom('notify');
+    const ann = addChat(room, 'Ann');
+    const bob = addChat(room, 'Bob');
+    chats = [ann, bob];
+    bob.setAttribute('notify', '');
+    await waitForMesh(chats);
+    // Visible: nothing.
+    ann.send('while you look');
+    await waitUntil(() => bob.shadowRoot!.querySelector('[role="log"]')!.textContent!.includes('while you look'), 'the message shows');
+    expect(shown).to.deep.equal([]);
+    expect(document.title).to.equal('Team chat');
+
+    setVisibility('hidden');
+    ann.send('first while away');
+    ann.send('second while away');
+    await waitUntil(() => shown.length === 2, 'two notifications');
+    expect(shown[0]).to.deep.equal({ title: `Ann in #${room}`, body: 'first while away', tag: `p2p-chat-${room}` });
+    expect(document.title).to.equal('(2) Team chat');
+
+    setVisibility('visible');
+    expect(document.title).to.equal('Team chat');
+  });
+
+  it('without notify: nothing, hidden or not', async () => {
+    const room = uniqueRoom('no-notify');
+    const ann = addChat(room, 'Ann');
+    const bob = addChat(room, 'Bob');
+    chats = [ann, bob];
+    await waitForMesh(chats);
+    const before = document.title;
+    setVisibility('hidden');
+    ann.send('unseen');
+    await waitUntil(() => bob.shadowRoot!.querySelector('[role="log"]')!.textContent!.includes('unseen'), 'the message shows');
+    expect(shown).to.deep.equal([]);
+    expect(document.title).to.equal(before);
+  });
+});
