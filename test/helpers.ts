@@ -160,3 +160,9 @@ export async function sha256Hex(data: Blob | BufferSource): Promise<string> {
   const bytes = data instanceof Blob ? await data.arrayBuffer() : data;
   return [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
+
+/** Makes the document report `state` and fires visibilitychange, as a browser does when a tab is hidden or shown. */
+export function setVisibility(state: 'hidden' | 'visible'): void {
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
+  document.dispatchEvent(new Event('visibilitychange'));
+}

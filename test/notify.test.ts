@@ -6,12 +6,7 @@
  */
 import { expect } from '@esm-bundle/chai';
 import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, removeAll, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
-
-function setVisibility(state: 'hidden' | 'visible'): void {
-  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
-  document.dispatchEvent(new Event('visibilitychange'));
-}
+import { addChat, removeAll, setVisibility, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
 
 const shown: { title: string; body: string | undefined; tag: string | undefined }[] = [];
 class RecordingNotification extends EventTarget {

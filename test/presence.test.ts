@@ -4,13 +4,7 @@
  */
 import { expect } from '@esm-bundle/chai';
 import type { P2pChat } from '../components/p2p-chat.js';
-import { addChat, record, removeAll, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
-
-/** Makes the document report `state` and fires visibilitychange, as a browser does when a tab is hidden or shown. */
-function setVisibility(state: 'hidden' | 'visible'): void {
-  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => state });
-  document.dispatchEvent(new Event('visibilitychange'));
-}
+import { addChat, record, removeAll, setVisibility, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
 
 const awayMark = (chat: P2pChat, peer: string) =>
   chat.shadowRoot!.querySelector('peer-list')!.shadowRoot!.querySelector(`li[data-peer-id="${peer}"] [part="away"]`);
