@@ -20,6 +20,8 @@ export interface PeerInfo {
   readonly encrypted?: boolean;
   /** The peer's page is hidden (it said so: protocol version 7). */
   readonly away?: boolean;
+  /** Blocked here (`block(id)`): nothing of theirs is shown. */
+  readonly blocked?: boolean;
 }
 
 export interface PresenceDetail {

@@ -159,6 +159,8 @@ export class Mesh extends EventTarget {
   #trustLoading: Promise<MeshTrust | null> | null = null;
   /** The room's recent messages for late joiners; null with `history: false`. */
   readonly #history: MeshHistory | null;
+  /** Peers blocked here (`block`): nothing of theirs is shown, and they are not told. */
+  readonly #blocked = new Set<string>();
   /** Whether this side said it is away. */
   #away = false;
   /** Peers that said they are away. */
@@ -241,7 +243,8 @@ export class Mesh extends EventTarget {
   /** The other peers of the room and the state of our connection to each. */
   get peers(): PeerInfo[] {
     return this.#peers.list(this.#relayAllowed).map((listed) => {
-      const peer = this.#awayPeers.has(listed.id) ? { ...listed, away: true } : listed;
+      const flags = { ...(this.#awayPeers.has(listed.id) ? { away: true } : {}), ...(this.#blocked.has(listed.id) ? { blocked: true } : {}) };
+      const peer = flags.away || flags.blocked ? { ...listed, ...flags } : listed;
       if (peer.transport !== 'relayed') return peer;
       const state = this.#sealable(this.#peers.get(peer.id)!) ? this.#trust?.sealed.stateOf(peer.id) : 'plain';
       return state === 'sealed' || state === 'plain' ? { ...peer, encrypted: state === 'sealed' } : peer;
@@ -473,6 +476,26 @@ export class Mesh extends EventTarget {
     for (const peer of this.#peers.entries()) {
       if (peer.link && peer.version >= RECEIPT_VERSION) peer.link.sendControl({ type: 'presence', state });
     }
+  }
+
+  /**
+   * Blocks a peer, here only: its messages, typing, presence and the earlier messages it
+   * passes on are no longer shown (no events), its files are declined; it is not told,
+   * and the connection stays. For this session (a peer that rejoins with a new id is not
+   * blocked).
+   */
+  block(id: string): void {
+    this.#blocked.add(id);
+    this.#awayPeers.delete(id);
+  }
+
+  unblock(id: string): void {
+    this.#blocked.delete(id);
+  }
+
+  /** The ids blocked here. */
+  get blocked(): string[] {
+    return [...this.#blocked];
   }
 
   /** Sends a private message to one peer of the room (directly, or through the sealed relay); only that peer gets it. */
@@ -979,16 +1002,21 @@ export class Mesh extends EventTarget {
           },
           receipt: (ids) => this.#receipted(id, ids),
           presence: (state) => {
-            if ((state === 'away') === this.#awayPeers.has(id)) return;
+            if (this.#blocked.has(id) || (state === 'away') === this.#awayPeers.has(id)) return;
             if (state === 'away') this.#awayPeers.add(id);
             else this.#awayPeers.delete(id);
             this.#emit('presence', { id, state });
           },
-          typing: () => this.#emit('typing', { id }),
+          typing: () => {
+            if (!this.#blocked.has(id)) this.#emit('typing', { id });
+          },
           // In the order they came: the loading promise runs its callbacks in order.
           verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),
           identityMessage: (message) => void this.#loadTrust().then((trust) => trust?.identities.receive(id, link.name, trust.channel(id, link)!, message)),
-          fileMessage: (message) => void this.#loadFiles().then((files) => files?.control(id, link, message)),
+          fileMessage: (message) => {
+            if (this.#blocked.has(id) && message.type === 'file-offer') link.sendControl({ type: 'file-decline', id: message.id });
+            else void this.#loadFiles().then((files) => files?.control(id, link, message));
+          },
           historyMessage: (message) => this.#history?.receive(id, message),
           fileChannel: (channel) => void this.#loadFiles().then((files) => (files ? files.channel(id, channel) : channel.close())),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
@@ -1095,6 +1123,7 @@ export class Mesh extends EventTarget {
     if (seen.has(message.id)) return;
     seen.add(message.id);
     if (seen.size > SEEN_PER_PEER) seen.delete(seen.values().next().value as string);
+    if (this.#blocked.has(from)) return;
     // The name the server introduced is the one we trust, not the one in the message.
     this.#emit('message', { from, name, text: message.text, at: message.at, id: message.id, ...(message.private ? { private: true } : {}) });
     if (!message.private) this.#history?.record({ id: message.id, from, name, text: message.text, at: message.at });
@@ -1143,8 +1172,10 @@ export class Mesh extends EventTarget {
       return true;
     });
     if (shown.length > 0) {
-      const messages = shown.map(({ line, via }) => ({ from: line.from, name: line.name, text: line.text, at: line.at, id: line.id, history: true, via }));
-      this.#emit('history', { messages });
+      const messages = shown
+        .filter(({ line, via }) => !this.#blocked.has(line.from) && !this.#blocked.has(via))
+        .map(({ line, via }) => ({ from: line.from, name: line.name, text: line.text, at: line.at, id: line.id, history: true, via }));
+      if (messages.length > 0) this.#emit('history', { messages });
     }
     return shown;
   }

@@ -1,7 +1,7 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { LIMITS, DEFAULT_ROOM, type ErrorCode, type IceServer } from '../protocol/index.js';
-import { MeshController, type MessageLine } from './mesh-controller.js';
+import { MeshController, type MessageLine, type TranscriptLine } from './mesh-controller.js';
 import { NotifyController } from './notify-controller.js';
 import type { MeshStatus, SendResult } from '../client/mesh.js';
 import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
@@ -26,6 +26,7 @@ const PEER_LIST_PARTS = [
   'id-tag',
   'state',
   'away',
+  'blocked',
   'transport',
   'path',
   'encryption',
@@ -397,6 +398,21 @@ export class P2pChat extends LitElement {
     return this.#mesh.send(text, id);
   }
 
+  /**
+   * Blocks a peer here: its messages (those already shown too), typing, presence and the
+   * earlier messages it passes on are hidden, its files declined; it is not told. The peer
+   * list says **blocked**. Until `unblock(id)` or the chat leaves the room.
+   */
+  block(id: string): void {
+    this.#mesh.mesh?.block(id);
+    this.requestUpdate();
+  }
+
+  unblock(id: string): void {
+    this.#mesh.mesh?.unblock(id);
+    this.requestUpdate();
+  }
+
   /** The peer the message box writes to privately (chosen in the peer list), or null for everyone. */
   #privateTo: string | null = null;
 
@@ -649,6 +665,13 @@ export class P2pChat extends LitElement {
     });
   }
 
+  /** The lines to show: none from a blocked peer (nor earlier ones it passed on). */
+  #visible<T extends TranscriptLine>(lines: T[]): T[] {
+    const blocked = new Set(this.#mesh.mesh?.blocked ?? []);
+    if (blocked.size === 0) return lines;
+    return lines.filter((line) => line.kind !== 'message' || (!blocked.has(line.from) && !blocked.has(line.via?.id ?? '')));
+  }
+
   /** One chat message (live, or earlier: passed on by a peer when this side joined). */
   #messageLine(line: MessageLine, alike: ReadonlySet<string>) {
     return html`<li
@@ -773,7 +796,7 @@ export class P2pChat extends LitElement {
               : html`<section class="earlier" aria-label="Earlier messages">
                   <ol part="earlier">
                     ${repeat(
-                      this.#mesh.earlier,
+                      this.#visible(this.#mesh.earlier),
                       (line) => line.key,
                       (line) => this.#messageLine(line, alike),
                     )}
@@ -784,7 +807,7 @@ export class P2pChat extends LitElement {
           <div class="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
             <ol part="messages" aria-label="Messages">
               ${repeat(
-                this.#mesh.transcript,
+                this.#visible(this.#mesh.transcript),
                 (line) => line.key,
                 (line) =>
                   line.kind === 'file'

@@ -52,6 +52,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart id-tag - a short id shown beside names that look alike, so people can tell them apart
  * @csspart state - a peer's connection state, in words
  * @csspart away - "away" beside a peer whose page is hidden
+ * @csspart blocked - "blocked" beside a peer blocked here
  * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
  * @csspart encryption - on a relayed pair: `encrypted` (end to end: the server carries ciphertext) or `not encrypted` (the server can read it)
  * @csspart path - which way a direct connection runs: `local`, `via NAT` or `via TURN` (from the selected candidate pair)
@@ -241,7 +242,7 @@ export class PeerList extends LitElement {
                   >${TRANSPORT_LABEL[peer.transport]}</span
                 >${this.#pathLabel(peer)}${this.#encryptionLabel(peer)} <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${
                   peer.away ? html` <span part="away" class="away" title="Their page is hidden">away</span>` : nothing
-                }${this.#verification(peer)}${
+                }${peer.blocked ? html` <span part="blocked" class="blocked" title="Nothing of theirs is shown here">blocked</span>` : nothing}${this.#verification(peer)}${
                   this.privateMessages && peer.state === 'connected'
                     ? html` <button
                         part="private"
