@@ -3,10 +3,11 @@
  * `chat` channel, the server is not involved). Parsed with the same rules as signaling.
  */
 import type { Result } from './errors.js';
-import { array, checkString, number, optionalBoolean, parseObject, reject, string, type JsonObject } from './fields.js';
+import { number, optionalBoolean, parseObject, reject, string, type JsonObject } from './fields.js';
 import { LIMITS, NAME_FORBIDDEN } from './limits.js';
 import { readFileMessage, type FileMessage } from './file.js';
 import { readHistoryMessage, type HistoryMessage } from './history.js';
+import { readPresenceMessage, type PresenceMessage, type ReceiptMessage, type TypingMessage } from './presence.js';
 
 /** The label of the one data channel the offerer creates, as in the reference. */
 export const CHAT_CHANNEL_LABEL = 'chat';
@@ -39,15 +40,6 @@ export interface ReadyMessage {
  * Used before trusting news that the direct path is dead (`bye` comes through the
  * server, which could forge it): a peer that still answers on the channel is there.
  */
-/**
- * "I am typing": sent now and then while someone types (at most every 2 s), never stored;
- * the receiver shows it for a few seconds, or until a message from that peer arrives.
- * Older receivers do not know the type and ignore it.
- */
-export interface TypingMessage {
-  readonly type: 'typing';
-}
-
 export interface PingMessage {
   readonly type: 'ping';
   readonly n: number;
@@ -92,31 +84,6 @@ export interface IdentityMessage {
   readonly sig: string;
 }
 
-/**
- * "These messages of yours reached me" (protocol version 7): a receiver confirms the chat
- * messages that arrived on its data channel, a batch at a time; the sender shows
- * "delivered to k of n". Sent only to peers that announced version 7.
- */
-export interface ReceiptMessage {
-  readonly type: 'receipt';
-  /** Message ids, 1 to 100. */
-  readonly ids: readonly string[];
-}
-
-/**
- * "I am away" / "I am back" (protocol version 7): from the page's visibility; never
- * stored. Sent when it changes, and once to a new peer when away.
- */
-export interface PresenceMessage {
-  readonly type: 'presence';
-  readonly state: 'active' | 'away';
-}
-
-/** The protocol version that brought receipts. */
-export const RECEIPT_VERSION = 7;
-/** The most ids in one receipt. */
-export const MAX_RECEIPT_IDS = 100;
-
 export type ChannelMessage =
   | ChatMessage
   | ReadyMessage
@@ -156,8 +123,11 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
   const type = string(obj, 'type', { max: 32 });
   switch (type) {
     case 'ready':
-    case 'typing':
       return { type };
+    case 'typing':
+    case 'presence':
+    case 'receipt':
+      return readPresenceMessage(obj);
     case 'ping':
     case 'pong':
       return { type, n: number(obj, 'n', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }) };
@@ -165,16 +135,6 @@ function readChannelMessage(obj: JsonObject): ChannelMessage {
       return { type, commit: string(obj, 'commit', { min: 43, max: 43, pattern: BASE64URL_32 }) };
     case 'verify-reveal':
       return { type, nonce: string(obj, 'nonce', { min: 43, max: 43, pattern: BASE64URL_32 }) };
-    case 'presence': {
-      const state = string(obj, 'state', { max: 16 });
-      if (state !== 'active' && state !== 'away') reject('bad-value', 'Presence is "active" or "away".', 'state');
-      return { type, state };
-    }
-    case 'receipt': {
-      const ids = array(obj, 'ids', MAX_RECEIPT_IDS);
-      if (ids.length === 0) reject('bad-value', 'A receipt names at least one message.', 'ids');
-      return { type, ids: ids.map((id) => checkString(id, 'ids', { min: 1, max: LIMITS.maxChatIdLength })) };
-    }
     case 'identity':
       return {
         type,

@@ -6,4 +6,5 @@ export * from './chat.js';
 export * from './relay-payload.js';
 export * from './file.js';
 export * from './history.js';
+export * from './presence.js';
 export * from './negotiation.js';
