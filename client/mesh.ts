@@ -216,7 +216,7 @@ export class Mesh extends EventTarget {
       options.history === false
         ? null
         : new MeshHistory(options.history ?? {}, {
-            send: (peer, message) => (this.#peers.link(peer)?.sendControl(message) ?? false) as boolean,
+            send: (peer, message) => this.#peers.link(peer)?.sendControl(message) ?? false,
             deliver: (entries) => this.#deliverEarlier(entries),
           });
     this.#Socket = options.WebSocket === undefined ? (globalThis.WebSocket as unknown as SocketConstructor | undefined) : (options.WebSocket ?? undefined);
@@ -1118,12 +1118,7 @@ export class Mesh extends EventTarget {
 
   /** Hands a chat message to the application once, however it travelled. */
   #deliver(from: string, name: string, message: ChatMessage): void {
-    let seen = this.#seen.get(from);
-    if (!seen) this.#seen.set(from, (seen = new Set()));
-    if (seen.has(message.id)) return;
-    seen.add(message.id);
-    if (seen.size > SEEN_PER_PEER) seen.delete(seen.values().next().value as string);
-    if (this.#blocked.has(from)) return;
+    if (!this.#firstSight(from, message.id) || this.#blocked.has(from)) return;
     // The name the server introduced is the one we trust, not the one in the message.
     this.#emit('message', { from, name, text: message.text, at: message.at, id: message.id, ...(message.private ? { private: true } : {}) });
     if (!message.private) this.#history?.record({ id: message.id, from, name, text: message.text, at: message.at });
@@ -1162,15 +1157,19 @@ export class Mesh extends EventTarget {
     }, RECEIPT_BATCH_MS);
   }
 
+  /** Whether message `id` of `from` is new here (live or passed on); notes it as seen, the latest SEEN_PER_PEER per sender. */
+  #firstSight(from: string, id: string): boolean {
+    let seen = this.#seen.get(from);
+    if (!seen) this.#seen.set(from, (seen = new Set()));
+    if (seen.has(id)) return false;
+    seen.add(id);
+    if (seen.size > SEEN_PER_PEER) seen.delete(seen.values().next().value as string);
+    return true;
+  }
+
   /** Earlier messages peers passed on (history), as one `history` event: each once, unless it came live already. */
   #deliverEarlier(entries: readonly HistoryEntry[]): HistoryEntry[] {
-    const shown = entries.filter(({ line }) => {
-      let seen = this.#seen.get(line.from);
-      if (!seen) this.#seen.set(line.from, (seen = new Set()));
-      if (seen.has(line.id)) return false;
-      seen.add(line.id);
-      return true;
-    });
+    const shown = entries.filter(({ line }) => this.#firstSight(line.from, line.id));
     if (shown.length > 0) {
       const messages = shown
         .filter(({ line, via }) => !this.#blocked.has(line.from) && !this.#blocked.has(via))
