@@ -211,10 +211,13 @@ describe('files, peer to peer', () => {
     chats = [ann];
     frames.push(frame);
     await waitUntil(() => ann.peers.some((p) => p.name === 'Kit' && p.transport === 'relayed'), 'Kit is relayed');
+    // Ann may hear of Kit (new-peer) before Kit's own page has read its welcome: wait for both to agree on the id.
+    const kitId = ann.peers.find((p) => p.name === 'Kit')!.id;
+    await waitUntil(() => framedChat(frame)?.selfId === kitId, 'Kit knows its id');
     const errors = record(ann, 'p2p-file-error');
     const [id] = await ann.sendFile(new File(['hello'], 'hello.txt', { type: 'text/plain' }));
     await waitUntil(() => errors.length === 1, 'refused');
-    expect(errors[0]).to.include({ id, code: 'file-needs-direct', peer: framedChat(frame)!.selfId });
+    expect(errors[0]).to.include({ id, code: 'file-needs-direct', peer: kitId });
   });
 });
 
