@@ -105,6 +105,11 @@ export class MeshHistory {
     if (this.#asking.has(peer)) this.#ended(peer);
   }
 
+  /** Forgets the kept transcript (clearHistory): nothing of it is passed on any more. */
+  forget(): void {
+    this.#lines.length = 0;
+  }
+
   /** Stops every wait. */
   close(): void {
     for (const { timer } of this.#asking.values()) clearTimeout(timer);

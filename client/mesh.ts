@@ -92,6 +92,18 @@ export interface MeshOptions {
    * peers already here on joining. `false`: none of that.
    */
   readonly history?: false | HistorySettings;
+  /**
+   * The `resume` token of an earlier welcome (see `resumeToken`): joining with it keeps
+   * that id, e.g. after a reload. A token whose id is in use elsewhere takes it over.
+   */
+  readonly resume?: string;
+  /**
+   * Tells the server this page keeps its token across a reload: if its socket drops
+   * without a clean close, peers wait a moment for it (`returning`) instead of saying it left.
+   */
+  readonly persist?: boolean;
+  /** How long a peer whose page went away saying it would be back (`returning`) is waited for, in ms. Default 10 000. */
+  readonly returnGraceMs?: number;
   readonly negotiation?: Partial<NegotiationOptions>;
   /**
    * Reconnecting to the signaling server after the socket drops: exponential backoff
@@ -120,6 +132,8 @@ export interface SendResult {
 const TYPING_EVERY_MS = 2000;
 /** How long a closed channel waits for the server's peer-disconnected before falling back to the relay. */
 const CHANNEL_CLOSE_GRACE_MS = 1500;
+/** How long a peer whose page went away saying it would be back (a reload) is waited for. */
+const RETURN_GRACE_MS = 10_000;
 /** How long a `bye` waits for the direct channel to prove it still works (it came through the server). */
 const BYE_PROBE_MS = 2000;
 /** After a rejoin, how long a peer the new welcome did not list may take to come back. */
@@ -193,6 +207,8 @@ export class Mesh extends EventTarget {
   readonly #clearAnnounced = new Set<string>();
   /** Message ids seen per sender: a message shows once, however many ways it came. */
   readonly #seen = new Map<string, Set<string>>();
+  /** Peers whose page went away saying it would be back (a reload), with the timer that gives up on them. */
+  readonly #returning = new Map<string, ReturnType<typeof setTimeout>>();
   /** Peers a rejoin's welcome did not list, with the timer that forgets them. */
   readonly #unconfirmed = new Map<string, ReturnType<typeof setTimeout>>();
   readonly #Socket: SocketConstructor | undefined;
@@ -243,8 +259,12 @@ export class Mesh extends EventTarget {
   /** The other peers of the room and the state of our connection to each. */
   get peers(): PeerInfo[] {
     return this.#peers.list(this.#relayAllowed).map((listed) => {
-      const flags = { ...(this.#awayPeers.has(listed.id) ? { away: true } : {}), ...(this.#blocked.has(listed.id) ? { blocked: true } : {}) };
-      const peer = flags.away || flags.blocked ? { ...listed, ...flags } : listed;
+      const flags = {
+        ...(this.#awayPeers.has(listed.id) ? { away: true } : {}),
+        ...(this.#blocked.has(listed.id) ? { blocked: true } : {}),
+        ...(this.#returning.has(listed.id) ? { state: 'reconnecting' as const } : {}),
+      };
+      const peer = flags.away || flags.blocked || flags.state ? { ...listed, ...flags } : listed;
       if (peer.transport !== 'relayed') return peer;
       const state = this.#sealable(this.#peers.get(peer.id)!) ? this.#trust?.sealed.stateOf(peer.id) : 'plain';
       return state === 'sealed' || state === 'plain' ? { ...peer, encrypted: state === 'sealed' } : peer;
@@ -311,7 +331,16 @@ export class Mesh extends EventTarget {
       return;
     }
     const connection = new SignalingConnection(
-      { url: this.server, room: this.room, name: this.name, webrtc: this.webrtc, Socket: this.#Socket, reconnect: this.#options.reconnect },
+      {
+        url: this.server,
+        room: this.room,
+        name: this.name,
+        webrtc: this.webrtc,
+        Socket: this.#Socket,
+        reconnect: this.#options.reconnect,
+        resume: this.#options.resume,
+        persist: this.#options.persist === true,
+      },
       {
         message: (message) => this.#onServerMessage(message),
         badMessage: (error) => this.#error(error.code, `The server sent a bad message: ${error.message}`),
@@ -329,6 +358,41 @@ export class Mesh extends EventTarget {
     this.#setStatus('connecting');
     connection.open();
     if (this.#PeerConnection) void makeDtlsCertificate(this.#PeerConnection).then((certificate) => (this.#certificate = certificate));
+  }
+
+  /**
+   * The secret that proves our id to the server (from the last welcome): kept across a
+   * reload (`resume` option) it brings the same id back. A credential: keep it per tab
+   * (sessionStorage), never in the page's URL or a shared store.
+   */
+  get resumeToken(): string | null {
+    return this.#connection?.resumeToken ?? null;
+  }
+
+  /**
+   * Messages this side had before (a transcript kept across a reload): shown already, so
+   * the same ones coming again (history, a resend) are not shown twice; public ones are
+   * passed on to later joiners like any other.
+   */
+  remember(
+    lines: readonly {
+      readonly id: string;
+      readonly from: string;
+      readonly name: string;
+      readonly text: string;
+      readonly at: number;
+      readonly private?: boolean;
+    }[],
+  ): void {
+    for (const { private: secret, ...line } of lines) {
+      if (!this.#firstSight(line.from, line.id) || secret) continue;
+      this.#history?.record(line);
+    }
+  }
+
+  /** Forgets the messages kept for later joiners: none of them is passed on from here any more. */
+  clearHistory(): void {
+    this.#history?.forget();
   }
 
   /** Reconnects now instead of waiting for the backoff timer. */
@@ -647,7 +711,8 @@ export class Mesh extends EventTarget {
       case 'bye':
         return this.#onSignal(message);
       case 'peer-disconnected':
-        this.#removePeer(message.id);
+        if (message.returning && this.#peers.has(message.id)) this.#awaitReturn(message.id);
+        else this.#removePeer(message.id);
         return;
       case 'relay':
         return this.#onRelayed(message.from, message.message);
@@ -757,11 +822,32 @@ export class Mesh extends EventTarget {
     );
   }
 
+  /**
+   * The peer's page went away saying it would be back (a reload with persist): its entry,
+   * its connection and what we send it wait for it; it leaves only if it is not back in time.
+   */
+  #awaitReturn(id: string): void {
+    if (this.#returning.has(id)) return;
+    const grace = this.#options.returnGraceMs ?? RETURN_GRACE_MS;
+    this.#returning.set(
+      id,
+      setTimeout(() => {
+        this.#returning.delete(id);
+        this.#removePeer(id);
+      }, grace),
+    );
+    this.#note(id, 'peer-returning', `its page went away; waiting up to ${grace / 1000} s for it to come back`);
+    this.#emit('peer-state', { id, state: 'reconnecting' });
+  }
+
   /** The peer is back (introduced again) or gone: its reintroduction is no longer awaited. */
-  #stopAwaiting(id: string): void {
+  #stopAwaiting(id: string): boolean {
     const pending = this.#unconfirmed.get(id);
     if (pending !== undefined) clearTimeout(pending);
     this.#unconfirmed.delete(id);
+    const returning = this.#returning.get(id);
+    if (returning !== undefined) clearTimeout(returning);
+    return this.#returning.delete(id);
   }
 
   /** Offers, answers, candidates and byes: routed to the connection they belong to. */
@@ -892,7 +978,8 @@ export class Mesh extends EventTarget {
     const selfId = this.#selfId;
     const PeerConnection = this.#PeerConnection;
     if (!selfId || peer.id === selfId) return undefined;
-    this.#stopAwaiting(peer.id);
+    // Back from a reload: a new page that kept only what it saved; it may ask for history again.
+    if (this.#stopAwaiting(peer.id)) this.#history?.peerGone(peer.id);
     const { entry, added } = this.#peers.introduce(peer.id, peer.name, peer.version ?? 1, peer.webrtc !== false);
     this.#history?.peerJoined(peer.id);
     if (!PeerConnection || peer.webrtc === false) {
@@ -989,7 +1076,7 @@ export class Mesh extends EventTarget {
             // the room after a moment, its side gave up on the direct connection.
             if (this.#peers.link(id) !== link) return;
             setTimeout(() => {
-              if (this.#peers.link(id) !== link || this.#status === 'closed') return;
+              if (this.#peers.link(id) !== link || this.#status === 'closed' || this.#returning.has(id)) return;
               // Without the server we cannot know whether the peer is still here: the next
               // welcome decides (listed: a new connection; not listed: gone).
               if (this.#status !== 'joined') return;
@@ -1021,13 +1108,14 @@ export class Mesh extends EventTarget {
           fileChannel: (channel) => void this.#loadFiles().then((files) => (files ? files.channel(id, channel) : channel.close())),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
-            if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state, ...(link.path ? { path: link.path } : {}) });
+            if (this.#peers.link(id) !== link) return;
+            this.#emit('peer-state', { id, state: this.#returning.has(id) ? 'reconnecting' : state, ...(link.path ? { path: link.path } : {}) });
           },
           pathChange: (path) => {
             if (this.#peers.link(id) === link) this.#emit('peer-state', { id, state: link.peerState, path });
           },
           failed: (reason) => {
-            if (this.#peers.link(id) === link) this.#fallBack(id, link, `${link.name}: ${reason}`);
+            if (this.#peers.link(id) === link && !this.#returning.has(id)) this.#fallBack(id, link, `${link.name}: ${reason}`);
           },
           turnError: (url, code, text) => this.#turnError(url, code, text),
         },

@@ -47,6 +47,10 @@ export interface SignalingConnectionOptions {
   readonly Socket: SocketConstructor;
   /** `false`: do not reconnect after the socket drops. */
   readonly reconnect: false | ReconnectSettings | undefined;
+  /** A resume token kept from an earlier page (a reload): the first join asks for that id. */
+  readonly resume?: string | undefined;
+  /** Say in the join that this page keeps its token across a reload (protocol version 8). */
+  readonly persist?: boolean;
 }
 
 export interface SignalingConnectionHooks {
@@ -93,6 +97,12 @@ export class SignalingConnection {
     this.#urls = serverUrls(options.url);
     // At random, so the clients of a page spread over the processes.
     this.#index = Math.floor(Math.random() * this.#urls.length);
+    this.#resume = options.resume || null;
+  }
+
+  /** The token of the last welcome (a credential: it proves our id). */
+  get resumeToken(): string | null {
+    return this.#resume;
   }
 
   /** The server URL in use (or to be tried next). */
@@ -141,6 +151,7 @@ export class SignalingConnection {
         ...(this.options.name ? { name: this.options.name } : {}),
         ...(this.#resume ? { resume: this.#resume } : {}),
         ...(this.options.webrtc ? {} : { webrtc: false as const }),
+        ...(this.options.persist ? { persist: true as const } : {}),
         version: PROTOCOL_VERSION,
       };
       this.#write(join);

@@ -9,6 +9,8 @@ import type { ErrorDetail, FileInfo, MeshEventMap, MeshEventName, PeerInfo } fro
 import { p2pEvent } from './events.js';
 import { safeName } from '../client/display-name.js';
 import { isInlineImage } from '../client/file-name.js';
+import type { StoredLine } from '../client/transcript-store.js';
+import { SavedSession } from './saved-session.js';
 
 /**
  * A file going to or coming from one peer, updated in place as it moves: `offered`
@@ -46,6 +48,8 @@ export interface MessageLine {
   confirmable?: number;
   /** An earlier message, passed on by this peer when we joined (history). */
   readonly via?: { readonly id: string; readonly name: string };
+  /** Kept in this browser from before a reload (`persist`). */
+  readonly restored?: true;
   readonly id?: string;
 }
 
@@ -111,6 +115,8 @@ export class MeshController implements ReactiveController {
 
   hostConnected(): void {
     document.addEventListener('visibilitychange', this.#onVisibility);
+    addEventListener('pagehide', this.#onPageHide);
+    addEventListener('pageshow', this.#onPageShow);
     // Re-joins when the element is moved or re-attached; the first join waits for the
     // element's first update, which knows its attributes.
     if (this.#started) this.restart();
@@ -118,14 +124,31 @@ export class MeshController implements ReactiveController {
 
   hostDisconnected(): void {
     document.removeEventListener('visibilitychange', this.#onVisibility);
+    removeEventListener('pagehide', this.#onPageHide);
+    removeEventListener('pageshow', this.#onPageShow);
     this.leave();
   }
+
+  /** With persist: what this page kept and keeps (token, transcript); null without. */
+  #saved: SavedSession | null = null;
+
+  /** The page goes away (a reload, most likely): the next page of this tab gets our id and the latest lines. */
+  readonly #onPageHide = () => {
+    this.#saved?.keepToken(this.mesh?.resumeToken ?? null);
+    void this.#saved?.flush();
+  };
+
+  /** Back from the back/forward cache: this page is the one using the token again. */
+  readonly #onPageShow = (event: PageTransitionEvent) => {
+    if (event.persisted) this.#saved?.takeToken();
+  };
 
   /** Away while the page is hidden: the peers' lists say so. */
   readonly #onVisibility = () => this.mesh?.setPresence(document.visibilityState === 'hidden' ? 'away' : 'active');
 
   /** Leaves the room (the element stays; `restart` joins again). */
   leave(): void {
+    void this.#saved?.flush();
     this.mesh?.close();
     this.mesh = null;
     this.#typing.clear();
@@ -148,11 +171,17 @@ export class MeshController implements ReactiveController {
     this.mesh?.close();
     this.mesh = null;
     this.lastError = null;
-    const options = this.settings();
+    let options = this.settings();
+    void this.#saved?.flush();
+    this.#saved = null;
     if (!options || !this.host.isConnected) {
       this.host.requestUpdate();
       return;
     }
+    const saved = options.persist ? new SavedSession(options.server, options.room ?? 'lobby') : null;
+    const resume = saved?.takeToken();
+    if (resume) options = { ...options, resume };
+    this.#saved = saved;
     const mesh = new Mesh(options);
     this.mesh = mesh;
     for (const type of RELAYED_EVENTS) {
@@ -166,9 +195,69 @@ export class MeshController implements ReactiveController {
         this.host.requestUpdate();
       });
     }
-    mesh.connect();
-    this.#onVisibility();
+    const join = () => {
+      mesh.connect();
+      this.#onVisibility();
+      this.host.requestUpdate();
+    };
+    if (!saved) return join();
+    // The kept transcript first: the mesh must know those messages before any comes again.
+    void saved.load().then((lines) => {
+      if (this.mesh !== mesh) return;
+      this.#restore(lines);
+      mesh.remember(lines.map((line) => ({ ...line, ...(line.privateWith ? { private: true } : {}) })));
+      join();
+    });
+  }
+
+  /** Shows the lines kept from before the reload, above anything shown since (none already shown twice). */
+  #restore(lines: readonly StoredLine[]): void {
+    const shown = new Set<string>();
+    for (const line of [...this.earlier, ...this.transcript]) if (line.kind === 'message' && line.id) shown.add(line.id);
+    const restored: MessageLine[] = lines
+      .filter((line) => !shown.has(line.id))
+      .map((line) => ({
+        kind: 'message',
+        key: `r${++this.#keys}`,
+        id: line.id,
+        from: line.from,
+        name: line.name,
+        text: line.text,
+        at: line.at,
+        own: line.own === true,
+        reached: 0,
+        restored: true,
+        ...(line.privateWith ? { privateWith: line.privateWith } : {}),
+      }));
+    this.transcript.unshift(...restored);
+    for (const line of restored) if (line.own) this.#ownLines.set(line.id!, line);
+  }
+
+  /** The messages to keep (earlier ones and the transcript's), as the store takes them. */
+  #storedLines(): StoredLine[] {
+    const out: StoredLine[] = [];
+    for (const line of [...this.earlier, ...this.transcript]) {
+      if (line.kind !== 'message' || !line.id) continue;
+      const { id, from, name, text, at, own, privateWith } = line;
+      out.push({ id, from, name, text, at, ...(own ? { own } : {}), ...(privateWith ? { privateWith } : {}) });
+    }
+    return out;
+  }
+
+  /**
+   * Forgets the room's messages: those shown (the transcript empties), those kept in this
+   * browser (persist) and those this side would pass on to later joiners.
+   */
+  async clearHistory(): Promise<void> {
+    for (const line of this.transcript) if (line.kind === 'file' && line.url) URL.revokeObjectURL(line.url);
+    this.transcript = [];
+    this.earlier = [];
+    this.#ownLines.clear();
+    this.mesh?.clearHistory();
     this.host.requestUpdate();
+    const options = this.settings();
+    const saved = this.#saved ?? (options ? new SavedSession(options.server, options.room ?? 'lobby') : null);
+    await saved?.clear();
   }
 
   /** Sends to the room, or privately to peer `to`. */
@@ -326,6 +415,7 @@ export class MeshController implements ReactiveController {
           at: d.at,
           own: false,
           reached: 0,
+          id: d.id,
           ...(d.private ? { privateWith: { id: d.from, name: d.name } } : {}),
         });
         return;
@@ -385,6 +475,11 @@ export class MeshController implements ReactiveController {
     const at = this.earlier.findIndex(after);
     this.earlier.splice(at === -1 ? this.earlier.length : at, 0, line);
     if (this.earlier.length > this.maxLines) this.earlier.splice(0, this.earlier.length - this.maxLines);
+    this.#saveSoon();
+  }
+
+  #saveSoon(): void {
+    this.#saved?.saveSoon(() => this.#storedLines());
   }
 
   /** Own message lines by message id, for their receipts. */
@@ -394,6 +489,7 @@ export class MeshController implements ReactiveController {
     // In place: a burst of messages must not copy the whole transcript each time.
     this.transcript.push(line);
     if (line.kind === 'message' && line.own && line.id) this.#ownLines.set(line.id, line);
+    if (line.kind === 'message') this.#saveSoon();
     if (this.transcript.length <= this.maxLines) return;
     for (const gone of this.transcript.splice(0, this.transcript.length - this.maxLines)) {
       if (gone.kind === 'file' && gone.url) URL.revokeObjectURL(gone.url);

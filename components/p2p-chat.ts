@@ -101,6 +101,7 @@ function receiptText(delivered: number, of: number): string {
  * @csspart via - "earlier, passed on by Name" on an earlier message (also the part `earlier` on its line)
  * @csspart message - one message; own messages also have the part `own`
  * @csspart own - a message this user sent
+ * @csspart restored - a message kept in this browser from before a reload (`persist`)
  * @csspart notice - a join/leave/error line in the log
  * @csspart name - a message's sender name (invisible and text-reordering characters removed)
  * @csspart id-tag - a short sender id shown beside names that look like another's
@@ -138,7 +139,17 @@ export class P2pChat extends LitElement {
     autoAcceptImages: { type: Number, attribute: 'auto-accept-images' },
     history: { type: String },
     notify: { type: Boolean, reflect: true },
+    persist: { type: Boolean, reflect: true },
   };
+
+  /**
+   * Survives a reload: this tab keeps its id (the resume token, in sessionStorage, only
+   * from the page going away to the next one reading it) and the room's last 200
+   * messages in this browser (IndexedDB; `clearHistory()` forgets them). Peers wait up to
+   * 10 s for a page that went away without leaving, so a reload shows no leave and join.
+   * Read when the chat joins.
+   */
+  persist = false;
 
   /**
    * History for late joiners: empty (the default) keeps the room's last 200 public
@@ -195,6 +206,7 @@ export class P2pChat extends LitElement {
       ...(this.iceServers ? { iceServers: this.iceServers as IceServer[] } : {}),
       ...this.#fileLimits(),
       history: this.#historySettings(),
+      ...(this.persist ? { persist: true } : {}),
     };
   });
 
@@ -307,6 +319,14 @@ export class P2pChat extends LitElement {
   /** Leaves the room: every connection closes, peers see this one leave; `connect()` joins again. The transcript stays. */
   leave(): void {
     this.#mesh.leave();
+  }
+
+  /**
+   * Forgets this room's messages: the ones shown, the ones kept in this browser
+   * (`persist`), and the ones this chat would pass on to peers who join later.
+   */
+  clearHistory(): Promise<void> {
+    return this.#mesh.clearHistory();
   }
 
   /** Puts the focus in the message box. */
@@ -675,7 +695,7 @@ export class P2pChat extends LitElement {
   /** One chat message (live, or earlier: passed on by a peer when this side joined). */
   #messageLine(line: MessageLine, alike: ReadonlySet<string>) {
     return html`<li
-      part="message${line.own ? ' own' : ''}${line.via ? ' earlier' : ''}"
+      part="message${line.own ? ' own' : ''}${line.via ? ' earlier' : ''}${line.restored ? ' restored' : ''}"
       class="${line.own ? 'own' : ''}${line.via ? ' earlier' : ''}"
       data-from=${line.from}
     >
@@ -696,7 +716,7 @@ export class P2pChat extends LitElement {
         datetime=${new Date(line.at).toISOString()}
         >${formatTime(line.at)}</time
       ><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${
-        line.own && !line.via && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
+        line.own && !line.via && !line.restored && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
       }${line.confirmable ? html` <span part="receipt" class="receipt">${receiptText(line.delivered ?? 0, line.confirmable)}</span>` : nothing}
     </li>`;
   }

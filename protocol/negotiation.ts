@@ -170,8 +170,10 @@ export type NoteCode =
   | 'operation-failed'
   /** Notes of the mesh around the machine: a signal for a connection that is gone... */
   | 'stale-signal-ignored'
-  /** ...and a connection replaced by a new one (the other side started afresh). */
-  | 'connection-replaced';
+  /** ...a connection replaced by a new one (the other side started afresh)... */
+  | 'connection-replaced'
+  /** ...and a peer whose page went away saying it would be back (a reload), waited for. */
+  | 'peer-returning';
 
 export type Effect =
   | { readonly type: 'create-channel'; readonly label: string }

@@ -40,11 +40,13 @@ import { readRelayPayload, type RelayPayload } from './relay-payload.js';
  * may carry besides clear chat: `relay-key` and `sealed` (relayed chat encrypted end to end);
  * version 6 adds the `file-*` data-channel messages and transfer channels (files);
  * version 7 adds `history-request`, `history` and `history-end` (history for late joiners)
- * and `receipt` (delivery receipts) and `presence` (away/active).
+ * and `receipt` (delivery receipts) and `presence` (away/active); version 8 adds `persist`
+ * on `new-peer` and `returning` on `peer-disconnected` (a reload keeps the id and peers
+ * wait for it) and the data-channel message `rename`.
  * Receivers ignore message types they do not know, so newer messages never break an
  * older client; a sender uses a newer message only with a peer that announced it.
  */
-export const PROTOCOL_VERSION = 7;
+export const PROTOCOL_VERSION = 8;
 
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {
@@ -96,6 +98,12 @@ export interface NewPeerRequest {
   readonly webrtc?: false;
   /** The protocol version the client speaks (absent: 1). */
   readonly version?: number;
+  /**
+   * true (protocol version 8): this page keeps its resume token across a reload (the
+   * `persist` attribute). If its socket drops without a clean close, the server tells the
+   * room it is `returning`, so peers wait a moment for it before saying it left.
+   */
+  readonly persist?: true;
 }
 
 /**
@@ -197,6 +205,11 @@ export interface ByeMessage extends SignalEpochs {
 export interface PeerDisconnectedMessage {
   readonly type: 'peer-disconnected';
   readonly id: string;
+  /**
+   * true (protocol version 8): the peer's page went away without leaving (a reload, most
+   * likely) and it said it would come back with its id: wait a moment before saying it left.
+   */
+  readonly returning?: true;
 }
 export interface ErrorMessage {
   readonly type: 'error';
@@ -276,6 +289,7 @@ function readClientMessage(obj: JsonObject): ClientMessage {
       const peerName = readName(obj);
       const resume = optionalString(obj, 'resume', resumeToken);
       const webrtc = optionalBoolean(obj, 'webrtc');
+      const persist = optionalBoolean(obj, 'persist');
       return withVersion(
         {
           type,
@@ -283,6 +297,7 @@ function readClientMessage(obj: JsonObject): ClientMessage {
           ...(peerName === undefined ? {} : { name: peerName }),
           ...(resume === undefined ? {} : { resume }),
           ...(webrtc === false ? { webrtc } : {}),
+          ...(persist === true ? { persist } : {}),
         },
         obj,
       );
@@ -369,7 +384,7 @@ function readServerMessage(obj: JsonObject): ServerMessage {
     case 'bye':
       return { type, from: string(obj, 'from', peerId), ...readEpochs(obj) };
     case 'peer-disconnected':
-      return { type, id: string(obj, 'id', peerId) };
+      return optionalBoolean(obj, 'returning') === true ? { type, id: string(obj, 'id', peerId), returning: true } : { type, id: string(obj, 'id', peerId) };
     case 'ice-servers':
       return { type, iceServers: array(obj, 'iceServers', LIMITS.maxIceServers).map(readIceServer) };
     case 'error': {

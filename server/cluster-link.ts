@@ -48,6 +48,8 @@ export type ClusterEvent =
       readonly a: number;
       readonly l: number;
       readonly x: number;
+      /** 1: the peer may be back in a moment (`returning`). */
+      readonly b?: number;
     }
   /** A room's whole membership (m: id, entry, id, entry, ...; an empty room may come as {}). */
   | { readonly t: 's'; readonly r: string; readonly m: readonly string[] | Record<string, never> };
@@ -188,8 +190,9 @@ export class ClusterLink {
     return this.#commands.p2pJoin(this.prefix, id, this.node, conn, entry, room, String(maxRoomSize), force ? '1' : '0');
   }
 
-  async leave(id: string, conn: string): Promise<boolean> {
-    return (await this.#commands.p2pLeave(this.prefix, id, conn)) === 1;
+  /** `returning`: the room hears the peer may be back in a moment (a reload with persist). */
+  async leave(id: string, conn: string, returning = false): Promise<boolean> {
+    return (await this.#commands.p2pLeave(this.prefix, id, conn, returning ? '1' : '0')) === 1;
   }
 
   /** Asks for a room's whole membership: it comes as an `s` event, in order with the others. */

@@ -14,7 +14,7 @@
  * away is still announced here) and to the others through Redis.
  */
 import { encode, type NewPeerRequest, type PeerSummary, type ServerMessage } from '../protocol/index.js';
-import { RoomRouter, type JoinGate, type RoomRouterOptions, type RouterMember, type RouterOutput } from './room-router.js';
+import { departure, RoomRouter, type JoinGate, type RoomRouterOptions, type RouterMember, type RouterOutput } from './room-router.js';
 import { summaryOf } from './room-registry.js';
 import { newIdentity, resumedIdentity, type Identity } from './identity.js';
 import { silentLogger, type Logger } from './log.js';
@@ -152,7 +152,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     return true;
   }
 
-  override leave(member: M, why: string, announce = true): void {
+  override leave(member: M, why: string, announce = true, returning = false): void {
     const { id, room, conn } = member;
     if (conn !== 0 && room === null) {
       // Left while its join was on the way: the join event will find it gone.
@@ -162,20 +162,21 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       return;
     }
     const listed = id !== null && room !== null && this.rooms.find(room, id) === member;
-    super.leave(member, why, announce);
+    const back = returning && member.persist === true;
+    super.leave(member, why, announce, returning);
     member.conn = 0;
     if (!listed || this.shuttingDown) return;
     this.#dropMirrorIfUnused(room!);
-    void this.#leaveRedis(id!, String(conn));
+    void this.#leaveRedis(id!, String(conn), back);
   }
 
-  async #leaveRedis(id: string, conn: string): Promise<void> {
+  async #leaveRedis(id: string, conn: string, returning = false): Promise<void> {
     if (!this.#link || !this.#up) {
       this.#unsentLeaves.set(id, conn);
       return;
     }
     try {
-      await this.#link.leave(id, conn);
+      await this.#link.leave(id, conn, returning);
     } catch {
       this.#unsentLeaves.set(id, conn);
     }
@@ -309,7 +310,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       this.#dropMirrorIfUnused(event.r);
       return;
     }
-    if (event.a && !(event.l && event.n === node)) this.#tellLocal(event.r, event.i, { type: 'peer-disconnected', id: event.i });
+    if (event.a && !(event.l && event.n === node)) this.#tellLocal(event.r, event.i, departure(event.i, event.b === 1));
     this.#dropMirrorIfUnused(event.r);
   }
 

@@ -15,7 +15,8 @@
  *
  * Events are JSON: join `{t:'j', q, r, i, c, n, e, m?}` (m: every member, only to the
  * joiner's own process), leave `{t:'l', q, r, i, c, n, a, l, x}` (a: announce it,
- * l: already announced by its process, x: the connection was replaced from elsewhere),
+ * l: already announced by its process, x: the connection was replaced from elsewhere,
+ * b: it may be back in a moment, a reload),
  * and a room's whole membership `{t:'s', r, m}` that a process asks for after Redis was
  * away. q counts a room's changes (for logs: the order is the channel's own).
  * Keys built inside the scripts are fine on a single Redis (not Redis Cluster).
@@ -40,14 +41,14 @@ local function publish(nodes, event)
   for _, n in ipairs(nodes) do redis.call('PUBLISH', P .. 'c:' .. n, text) end
 end
 -- Takes a member out of its room and tells the room's processes.
-local function remove(id, node, conn, room, announce, announced, replaced)
+local function remove(id, node, conn, room, announce, announced, replaced, back)
   local hash, seq = P .. 'r:' .. room, P .. 's:' .. room
   local targets = nodesOf(hash, node)
   redis.call('HDEL', hash, id)
   local q = redis.call('INCR', seq)
   if redis.call('HLEN', hash) == 0 then redis.call('DEL', hash, seq) end
   redis.call('SREM', P .. 'n:' .. node, id)
-  publish(targets, { t = 'l', q = q, r = room, i = id, c = conn, n = node, a = announce, l = announced, x = replaced })
+  publish(targets, { t = 'l', q = q, r = room, i = id, c = conn, n = node, a = announce, l = announced, x = replaced, b = back or 0 })
 end
 `;
 
@@ -84,15 +85,15 @@ publish({ node }, event)
 return 'ok'
 `;
 
-/** Leave: ARGV prefix, id, conn. Only the connection that holds the id can take it out. */
+/** Leave: ARGV prefix, id, conn, returning ('1': it may be back in a moment). Only the connection that holds the id can take it out. */
 export const LEAVE_SCRIPT = `${HELPERS}
-local id, conn = ARGV[2], ARGV[3]
+local id, conn, back = ARGV[2], ARGV[3], tonumber(ARGV[4]) or 0
 local prev = redis.call('GET', P .. 'p:' .. id)
 if not prev then return 0 end
 local pnode, pconn, proom = split(prev)
 if pconn ~= conn then return 0 end
 redis.call('DEL', P .. 'p:' .. id)
-remove(id, pnode, pconn, proom, 1, 1, 0)
+remove(id, pnode, pconn, proom, 1, 1, 0, back)
 return 1
 `;
 

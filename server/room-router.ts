@@ -30,6 +30,8 @@ export interface RouterMember {
   room: string | null;
   webrtc: boolean;
   version: number;
+  /** It keeps its resume token across a reload (`persist` in its join). */
+  persist?: boolean;
 }
 
 export interface RouterOutput<M extends RouterMember> {
@@ -144,6 +146,7 @@ export class RoomRouter<M extends RouterMember> {
     member.name = request.name ?? defaultPeerName(id);
     member.webrtc = request.webrtc !== false;
     member.version = request.version ?? 1;
+    member.persist = request.persist === true;
   }
 
   /** The member is in the room (listed in `rooms`): it is known by its id and welcomed. */
@@ -191,15 +194,19 @@ export class RoomRouter<M extends RouterMember> {
     return minted && minted.length > 0 ? [...this.options.iceServers, ...minted] : this.options.iceServers;
   }
 
-  /** Takes a member out of its room; tells the room unless `announce` is false. */
-  leave(member: M, why: string, announce = true): void {
+  /**
+   * Takes a member out of its room; tells the room unless `announce` is false. `returning`:
+   * its socket went without a clean close; if it keeps its token (persist), the room hears
+   * it may come back (a reload) and waits for it before saying it left.
+   */
+  leave(member: M, why: string, announce = true, returning = false): void {
     const { room, id } = member;
     member.room = null;
     if (id !== null && this.#byId.get(id) === member) this.#byId.delete(id);
     if (room === null || id === null || this.rooms.find(room, id) !== member || !this.rooms.leave(room, id)) return;
     this.#log({ event: 'leave', id, room, why });
     this.leaves++;
-    if (announce) this.broadcast(room, id, { type: 'peer-disconnected', id });
+    if (announce) this.broadcast(room, id, departure(id, returning && member.persist === true));
   }
 
   /** One message to every member of a room but one: encoded once for all of them. */
@@ -208,4 +215,9 @@ export class RoomRouter<M extends RouterMember> {
     const encoded = () => (frame ??= Buffer.from(encode(message)));
     this.rooms.forEachOther(room, exceptId, (other) => this.out.sendEncoded(other, encoded));
   }
+}
+
+/** What a room hears when a member goes: `returning` if it may be back in a moment (a reload). */
+export function departure(id: string, returning: boolean): ServerMessage {
+  return returning ? { type: 'peer-disconnected', id, returning } : { type: 'peer-disconnected', id };
 }

@@ -396,12 +396,13 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     setTimeout(() => client.terminate(), CLOSE_GRACE_MS).unref();
   }
 
-  function disconnect(client: Client, why: string): void {
+  /** The socket is gone; `returning`: not on purpose, the page may come back (a reload). */
+  function disconnect(client: Client, why: string, returning: boolean): void {
     if (client.phase === 0) return;
     client.phase = 0;
     connected--;
     admission.release(client.group);
-    router.leave(client, why);
+    router.leave(client, why, true, returning);
   }
 
   /** Rate limiting: a token per frame; floods get one error a second, then the door. */
@@ -463,7 +464,9 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     log({ event: 'socket-error', level: 'debug', id: (this as Client).id, code: error.code ?? error.message });
   }
   function onSocketClose(this: WebSocket, code: number): void {
-    disconnect(this as Client, `close ${code}`);
+    // 1001: the page went away (navigation, reload); 1006: no close frame (the network). A
+    // page that leaves on purpose closes with a code of its own (the chat: 1000).
+    disconnect(this as Client, `close ${code}`, code === 1001 || code === 1006);
   }
   wss.on('error', (error) => log({ event: 'server-error', level: 'error', message: error.message }));
 
@@ -477,7 +480,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       if (!client.alive) {
         log({ event: 'heartbeat-timeout', level: 'info', id: client.id });
         client.terminate();
-        disconnect(client, 'heartbeat');
+        disconnect(client, 'heartbeat', true);
         continue;
       }
       client.alive = false;

@@ -30,6 +30,7 @@ test('custom-elements.json is current and lists the public contract', { timeout:
       'max-file-size',
       'name',
       'notify',
+      'persist',
       'room',
       'server',
     ]);

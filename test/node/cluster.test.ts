@@ -319,3 +319,22 @@ test('README, "Running more than one server": its three processes and Redis, run
     for (const child of children.reverse()) child.kill('SIGKILL');
   }
 });
+
+test('persist across processes: a reload on one process is announced as returning on the other, and comes back with its id', async () => {
+  const [p1, p2] = [await serverProcess(), await serverProcess()];
+  const stay = await join(p2.url, 'reload', 'Stay');
+  const kit = await open(p1.url);
+  kit.send({ type: 'new-peer', room: 'reload', name: 'Kit', persist: true, version: 8 });
+  const welcome = await kit.next('welcome', 5000);
+  await stay.client.next('new-peer', 5000);
+  kit.socket.terminate();
+  assert.deepEqual(await stay.client.next('peer-disconnected', 5000), { type: 'peer-disconnected', id: welcome.id, returning: true });
+  // Back through the other process, with its id.
+  const again = await open(p2.url);
+  again.send({ type: 'new-peer', room: 'reload', name: 'Kit', persist: true, version: 8, resume: welcome.resume });
+  assert.equal((await again.next('welcome', 5000)).id, welcome.id);
+  assert.equal((await stay.client.next('new-peer', 5000)).id, welcome.id);
+  // A clean close is a plain leave.
+  again.close();
+  assert.deepEqual(await stay.client.next('peer-disconnected', 5000), { type: 'peer-disconnected', id: welcome.id });
+});

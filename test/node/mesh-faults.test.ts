@@ -244,3 +244,42 @@ test('a browser that refuses to make a peer connection (a policy, a setting it r
     await cleanup();
   }
 });
+
+test('a peer announced as returning (a reload) is waited for: no relay, no leave; gone for good after the grace', async (t) => {
+  const pc = needsWrtc(t);
+  if (!pc) return;
+  try {
+    const proxy = await SignalingProxy.start(server.url);
+    proxies.push(proxy);
+    const r = room('returning');
+    const grace = 1500;
+    const b = track(nodeMesh(pc, { server: server.url, room: r, name: 'B', returnGraceMs: grace }));
+    await waitFor(() => b.status === 'joined', 'B joined');
+    const a = track(nodeMesh(pc, { server: proxy.url, room: r, name: 'A', persist: true, reconnect: false }));
+    await waitForDirectMesh([a, b]);
+    const aId = a.selfId!;
+    const leaves = record(b, 'peer-leave');
+    const errors = record(b, 'error');
+    const states = record(b, 'peer-state');
+    // A's page goes away without a word: its socket drops, then its connections close.
+    proxy.cut({ refuse: true });
+    await waitFor(() => states.some((s) => s.id === aId && s.state === 'reconnecting'), 'B waits for A');
+    const since = Date.now();
+    a.close();
+    assert.deepEqual(
+      b.peers.map((p) => [p.id, p.state]),
+      [[aId, 'reconnecting']],
+    );
+    await waitFor(() => leaves.length === 1, 'A is gone for good', 10_000);
+    assert.ok(Date.now() - since >= grace - 300, `not before the grace (${Date.now() - since} ms)`);
+    assert.deepEqual(leaves, [{ id: aId }]);
+    assert.deepEqual(
+      errors.filter((e) => e.code === 'peer-failed'),
+      [],
+      'never sent to the relay meanwhile',
+    );
+    assert.deepEqual(b.peers, []);
+  } finally {
+    await cleanup();
+  }
+});

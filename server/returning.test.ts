@@ -1,0 +1,40 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TestClient, withServer } from './test-client.js';
+
+/** Joins with `persist` (protocol version 8): this page keeps its token across a reload. */
+async function joinPersistent(url: string, room: string, name: string, resume?: string) {
+  const client = await TestClient.open(url);
+  client.send({ type: 'new-peer', room, name, persist: true, version: 8, ...(resume ? { resume } : {}) });
+  return { client, welcome: await client.next('welcome') };
+}
+
+test('persist: a page that goes without a clean close is announced as returning, and comes back with its id', async () => {
+  await withServer({}, async (url) => {
+    const stay = await TestClient.join(url, 'back', 'stay');
+    const kit = await joinPersistent(url, 'back', 'kit');
+    await stay.client.next('new-peer');
+
+    // The page goes away (a reload: the browser says 1001; a dead network says nothing at all).
+    kit.client.socket.terminate();
+    assert.deepEqual(await stay.client.next('peer-disconnected'), { type: 'peer-disconnected', id: kit.welcome.id, returning: true });
+    const again = await joinPersistent(url, 'back', 'kit', kit.welcome.resume);
+    assert.equal(again.welcome.id, kit.welcome.id);
+    assert.deepEqual(
+      again.welcome.peers.map((p) => p.id),
+      [stay.welcome.id],
+    );
+    assert.equal((await stay.client.next('new-peer')).id, kit.welcome.id);
+
+    // Leaving on purpose (a clean close) is a plain leave.
+    again.client.close();
+    assert.deepEqual(await stay.client.next('peer-disconnected'), { type: 'peer-disconnected', id: kit.welcome.id });
+
+    // Without persist, a dropped socket is a plain leave too.
+    const plain = await TestClient.join(url, 'back', 'plain');
+    await stay.client.next('new-peer');
+    plain.client.socket.terminate();
+    assert.deepEqual(await stay.client.next('peer-disconnected'), { type: 'peer-disconnected', id: plain.welcome.id });
+    stay.client.close();
+  });
+});
