@@ -37,6 +37,7 @@ Type a line and press Enter to send it; Ctrl+D or Ctrl+C leaves. Commands:
   /match <name>    the codes were the same (the peer's key is remembered for this run)
   /nomatch <name>  they were not: someone may be in the middle
   /send <path>     send a file to everyone in the room (peer to peer, verified block by block)
+  /nick <name>     take a new name without leaving (the peers see "old is now new")
 `;
 
 async function loadWebRTC(): Promise<PeerConnectionConstructor | null> {
@@ -133,6 +134,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     const status = e.detail.status === 'changed' ? '⚠ CHANGED: someone may be in the middle' : e.detail.status;
     say(`* identity key of ${shown(e.detail.id)}: ${e.detail.key} (${status})`);
   });
+  mesh.addEventListener('peer-rename', (e) => {
+    const before = shown(e.detail.id);
+    names.set(e.detail.id, e.detail.name);
+    say(`* ${before} is now ${shown(e.detail.id)}`);
+  });
   mesh.addEventListener('peer-verify', (e) => say(`* ${shown(e.detail.id)}: codes ${e.detail.match ? 'match: verified' : 'DO NOT match'}`));
 
   const downloadDir = values['download-dir'];
@@ -185,6 +191,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return null;
   };
   const command = (line: string): boolean => {
+    const nick = /^\/nick\s+(.+)$/.exec(line.trim());
+    if (nick) {
+      if (mesh.rename(nick[1]!)) say(`* you are now ${terminalSafe(nick[1]!.trim())}`);
+      else if (mesh.status === 'joined') process.stderr.write('! not renamed: the server is older (protocol version 8 renames), or the name was refused\n');
+      else process.stderr.write('! not renamed: not joined\n');
+      return true;
+    }
     const send = /^\/send\s+(.+)$/.exec(line.trim());
     if (send) {
       void sendFile(send[1]!.trim());

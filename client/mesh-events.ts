@@ -2,7 +2,7 @@
  * What a Mesh reports. The element re-dispatches each of these as a `p2p-*` DOM event
  * with the same detail, so this file is the one definition of the event payloads.
  */
-import type { ErrorCode, NoteCode, PeerSummary, RelayRequest, ServerMessage } from '../protocol/index.js';
+import type { ErrorCode, NoteCode, PeerSummary, RelayRequest, RenameRequest, ServerMessage } from '../protocol/index.js';
 
 /** A peer's connection as a person would describe it. */
 export type PeerState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
@@ -45,6 +45,12 @@ export interface WelcomeDetail {
 export interface PeerJoinDetail {
   readonly id: string;
   readonly name: string;
+}
+/** A peer took a new name without leaving (`previous`: the one it had). */
+export interface PeerRenameDetail {
+  readonly id: string;
+  readonly name: string;
+  readonly previous: string;
 }
 export interface PeerIdDetail {
   readonly id: string;
@@ -98,7 +104,7 @@ export interface ErrorDetail {
 export type SignalDetail =
   | {
       readonly direction: 'out';
-      readonly message: RelayRequest | { readonly type: 'new-peer'; readonly room: string; readonly name?: string };
+      readonly message: RelayRequest | RenameRequest | { readonly type: 'new-peer'; readonly room: string; readonly name?: string };
       readonly peer?: string;
       readonly at: number;
     }
@@ -209,6 +215,8 @@ export interface MeshEventMap {
   welcome: WelcomeDetail;
   'peer-join': PeerJoinDetail;
   'peer-leave': PeerIdDetail;
+  /** A peer took a new name (protocol version 8). */
+  'peer-rename': PeerRenameDetail;
   'peer-state': PeerStateDetail;
   'channel-open': PeerIdDetail;
   'channel-close': PeerIdDetail;

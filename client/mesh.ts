@@ -30,7 +30,6 @@ import {
   type NoteCode,
   type PeerSummary,
   type RelayPayload,
-  type RelayRequest,
   type RelayedMessage,
   type ServerMessage,
   FILE_VERSION,
@@ -39,6 +38,8 @@ import {
   HISTORY_VERSION,
   MAX_RECEIPT_IDS,
   RECEIPT_VERSION,
+  RENAME_VERSION,
+  parseClientMessage,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
@@ -166,7 +167,7 @@ export interface Mesh {
 export class Mesh extends EventTarget {
   readonly server: string;
   readonly room: string;
-  readonly name: string | undefined;
+  #name: string | undefined;
   readonly #options: MeshOptions;
   /** Safety codes and identity keys (client/mesh-trust.ts), loaded when first needed. */
   #trust: MeshTrust | null = null;
@@ -225,7 +226,7 @@ export class Mesh extends EventTarget {
     this.#options = options;
     this.server = options.server;
     this.room = options.room || 'lobby';
-    this.name = options.name?.trim() || undefined;
+    this.#name = options.name?.trim() || undefined;
     this.maxFileSize = options.maxFileSize ?? 2 ** 31;
     this.autoAcceptImages = options.autoAcceptImages ?? 10_000_000;
     this.#history =
@@ -242,6 +243,30 @@ export class Mesh extends EventTarget {
         : (options.RTCPeerConnection ?? undefined);
   }
 
+  /** The display name asked for (undefined: the server's `guest-xxxx`; see `displayName`). */
+  get name(): string | undefined {
+    return this.#name;
+  }
+
+  /**
+   * Takes a new display name without leaving (protocol version 8): the server checks it,
+   * keeps it for peers who join later and tells the room (`peer-rename` there). False
+   * (with an `error`) for a name the protocol refuses; false too, with nothing said, when
+   * not joined or the server is older: then rejoin (the element does) to be renamed.
+   */
+  rename(name: string): boolean {
+    const trimmed = name.trim();
+    const parsed = parseClientMessage(JSON.stringify({ type: 'rename', name: trimmed }));
+    if (!parsed.ok) {
+      this.#error(parsed.error.code, `That name cannot be used: ${parsed.error.message}`);
+      return false;
+    }
+    if (this.#status !== 'joined' || this.#serverVersion < RENAME_VERSION || !this.#connection) return false;
+    if (this.#connection.rename(trimmed) !== 'sent') return false;
+    this.#name = trimmed;
+    return true;
+  }
+
   /** Our server-assigned id, once welcomed. */
   get selfId(): string | null {
     return this.#selfId;
@@ -249,7 +274,7 @@ export class Mesh extends EventTarget {
 
   /** The name the others see: ours, or the server's `guest-xxxx` once welcomed. */
   get displayName(): string | null {
-    return this.name ?? (this.#selfId ? defaultPeerName(this.#selfId) : null);
+    return this.#name ?? (this.#selfId ? defaultPeerName(this.#selfId) : null);
   }
 
   get status(): MeshStatus {
@@ -334,7 +359,7 @@ export class Mesh extends EventTarget {
       {
         url: this.server,
         room: this.room,
-        name: this.name,
+        name: this.#name,
         webrtc: this.webrtc,
         Socket: this.#Socket,
         reconnect: this.#options.reconnect,
@@ -710,6 +735,8 @@ export class Mesh extends EventTarget {
       case 'candidate':
       case 'bye':
         return this.#onSignal(message);
+      case 'peer-renamed':
+        return this.#onPeerRenamed(message.id, message.name);
       case 'peer-disconnected':
         if (message.returning && this.#peers.has(message.id)) this.#awaitReturn(message.id);
         else this.#removePeer(message.id);
@@ -820,6 +847,16 @@ export class Mesh extends EventTarget {
         if (peer && !peer.link?.isOpen) this.#removePeer(id);
       }, ROSTER_GRACE_MS),
     );
+  }
+
+  /** The server says a peer took a new name: the list, its connection and what it sends from now on use it. */
+  #onPeerRenamed(id: string, name: string): void {
+    const peer = this.#peers.get(id);
+    if (!peer || peer.name === name) return;
+    const previous = peer.name;
+    this.#peers.introduce(id, name, peer.version, peer.webrtc);
+    if (peer.link) peer.link.name = name;
+    if (!this.#blocked.has(id)) this.#emit('peer-rename', { id, name, previous });
   }
 
   /**
@@ -1283,11 +1320,17 @@ export class Mesh extends EventTarget {
       this.#emit('signal', { direction: 'out', message: shown, at: Date.now() });
       return;
     }
-    this.#emit('signal', { direction: 'out', message: message as RelayRequest, peer: message.to, at: Date.now() });
+    if (message.type === 'rename') return this.#emit('signal', { direction: 'out', message, at: Date.now() });
+    this.#emit('signal', { direction: 'out', message, peer: message.to, at: Date.now() });
   }
 
   #emitSignalIn(message: ServerMessage): void {
-    const peer = 'from' in message ? message.from : message.type === 'new-peer' || message.type === 'peer-disconnected' ? message.id : undefined;
+    const peer =
+      'from' in message
+        ? message.from
+        : message.type === 'new-peer' || message.type === 'peer-disconnected' || message.type === 'peer-renamed'
+          ? message.id
+          : undefined;
     const shown: ServerMessage = message.type === 'welcome' ? { ...message, resume: 'hidden' } : message;
     this.#emit('signal', { direction: 'in', message: shown, ...(peer === undefined ? {} : { peer }), at: Date.now() });
   }

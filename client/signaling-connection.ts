@@ -98,6 +98,16 @@ export class SignalingConnection {
     // At random, so the clients of a page spread over the processes.
     this.#index = Math.floor(Math.random() * this.#urls.length);
     this.#resume = options.resume || null;
+    this.#name = options.name;
+  }
+
+  /** The name joins and rejoins give (a rename changes it). */
+  #name: string | undefined;
+
+  /** Asks the server for a new name (protocol version 8); later rejoins give it too. */
+  rename(name: string): 'sent' | 'queued' | 'dropped' {
+    this.#name = name;
+    return this.send({ type: 'rename', name }, { queue: false });
   }
 
   /** The token of the last welcome (a credential: it proves our id). */
@@ -148,7 +158,7 @@ export class SignalingConnection {
       const join: NewPeerRequest = {
         type: 'new-peer',
         room: this.options.room,
-        ...(this.options.name ? { name: this.options.name } : {}),
+        ...(this.#name ? { name: this.#name } : {}),
         ...(this.#resume ? { resume: this.#resume } : {}),
         ...(this.options.webrtc ? {} : { webrtc: false as const }),
         ...(this.options.persist ? { persist: true as const } : {}),

@@ -13,6 +13,7 @@ import type {
   MeshEventName,
   PeerIdDetail,
   PeerJoinDetail,
+  PeerRenameDetail,
   PeerStateDetail,
   SignalDetail,
   StatusDetail,
@@ -30,6 +31,7 @@ export interface P2pEventMap {
   'p2p-welcome': CustomEvent<WelcomeDetail>;
   'p2p-peer-join': CustomEvent<PeerJoinDetail>;
   'p2p-peer-leave': CustomEvent<PeerIdDetail>;
+  'p2p-peer-rename': CustomEvent<PeerRenameDetail>;
   'p2p-peer-state': CustomEvent<PeerStateDetail>;
   'p2p-channel-open': CustomEvent<PeerIdDetail>;
   'p2p-channel-close': CustomEvent<PeerIdDetail>;

@@ -65,6 +65,7 @@ const RELAYED_EVENTS: readonly MeshEventName[] = [
   'welcome',
   'peer-join',
   'peer-leave',
+  'peer-rename',
   'peer-state',
   'channel-open',
   'channel-close',
@@ -437,6 +438,12 @@ export class MeshController implements ReactiveController {
         const d = detail as MeshEventMap['peer-join'];
         this.#names.set(d.id, d.name);
         this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${safeName(d.name)} is here`, at: now, error: false });
+        return;
+      }
+      case 'peer-rename': {
+        const d = detail as MeshEventMap['peer-rename'];
+        this.#names.set(d.id, d.name);
+        this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${safeName(d.previous)} is now ${safeName(d.name)}`, at: now, error: false });
         return;
       }
       case 'peer-leave': {

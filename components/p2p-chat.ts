@@ -56,6 +56,7 @@ function receiptText(delivered: number, of: number): string {
  * @fires p2p-welcome - joined the room: `{ id, room, peers }`
  * @fires p2p-peer-join - a peer is in the room: `{ id, name }`
  * @fires p2p-peer-leave - a peer left or its connection failed for good: `{ id }`
+ * @fires p2p-peer-rename - a peer took a new name without leaving: `{ id, name, previous }`
  * @fires p2p-peer-state - a peer's connection state changed: `{ id, state }`
  * @fires p2p-channel-open - the data channel to a peer opened: `{ id }`
  * @fires p2p-channel-close - the data channel to a peer closed: `{ id }`
@@ -183,7 +184,11 @@ export class P2pChat extends LitElement {
    * "Verifying who you talk to").
    */
   identity = '';
-  /** Your display name (default: the server's `guest-xxxx`). */
+  /**
+   * Your display name (default: the server's `guest-xxxx`). Changed while joined, it is a
+   * rename: the peers keep their connections and see "Ann is now Annie" (an older server:
+   * the chat rejoins instead).
+   */
   name = '';
   /**
    * `relay`: connect only through TURN, so peers never learn your addresses ("hide my IP
@@ -660,7 +665,9 @@ export class P2pChat extends LitElement {
   ];
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (['server', 'room', 'name', 'iceTransportPolicy', 'iceServers', 'identity'].some((key) => changed.has(key as keyof P2pChat))) this.#mesh.restart();
+    if (['server', 'room', 'iceTransportPolicy', 'iceServers', 'identity'].some((key) => changed.has(key as keyof P2pChat))) this.#mesh.restart();
+    // A new name while joined is a rename (the peers keep their connections); else a rejoin.
+    else if (changed.has('name') && !this.#mesh.mesh?.rename(this.name ?? '')) this.#mesh.restart();
     else if ((changed.has('maxFileSize') || changed.has('autoAcceptImages')) && this.#mesh.mesh) Object.assign(this.#mesh.mesh, this.#fileLimits());
   }
 

@@ -158,7 +158,19 @@ export interface ChatRelayRequest {
   readonly message: RelayPayload;
 }
 
-export type ClientMessage = NewPeerRequest | RelayRequest | ChatRelayRequest;
+/**
+ * Version 8: "call me this from now on", without leaving. The server checks the name as
+ * in a join, keeps it (later joiners are introduced with it) and tells the room.
+ */
+/** The protocol version that has `rename` and `peer-renamed`, `persist` and `returning`. */
+export const RENAME_VERSION = 8;
+
+export interface RenameRequest {
+  readonly type: 'rename';
+  readonly name: string;
+}
+
+export type ClientMessage = NewPeerRequest | RelayRequest | ChatRelayRequest | RenameRequest;
 
 // ---- server -> client ----------------------------------------------------------------
 
@@ -236,7 +248,21 @@ export interface ChatRelayMessage {
 }
 
 export type RelayedMessage = OfferMessage | AnswerMessage | CandidateMessage | ByeMessage;
-export type ServerMessage = WelcomeMessage | NewPeerNotice | RelayedMessage | ChatRelayMessage | IceServersMessage | PeerDisconnectedMessage | ErrorMessage;
+/** Version 8: a peer of the room took a new display name (`rename`). */
+export interface PeerRenamedMessage {
+  readonly type: 'peer-renamed';
+  readonly id: string;
+  readonly name: string;
+}
+export type ServerMessage =
+  | WelcomeMessage
+  | NewPeerNotice
+  | RelayedMessage
+  | ChatRelayMessage
+  | IceServersMessage
+  | PeerDisconnectedMessage
+  | PeerRenamedMessage
+  | ErrorMessage;
 
 export type SignalingMessage = ClientMessage | ServerMessage;
 
@@ -311,6 +337,10 @@ function readClientMessage(obj: JsonObject): ClientMessage {
       return { type, to: string(obj, 'to', peerId), ...readEpochs(obj) };
     case 'relay':
       return { type, to: string(obj, 'to', peerId), message: readRelayPayload(object(obj, 'message')) };
+    case 'rename': {
+      const newName = readName(obj);
+      return newName === undefined ? reject('missing-field', 'A new name is needed.', 'name') : { type, name: newName };
+    }
     default:
       return reject('unknown-type', `Unknown message type "${type}".`, 'type');
   }
@@ -383,6 +413,8 @@ function readServerMessage(obj: JsonObject): ServerMessage {
       return { type, from: string(obj, 'from', peerId), candidate: readCandidate(obj), ...readEpochs(obj) };
     case 'bye':
       return { type, from: string(obj, 'from', peerId), ...readEpochs(obj) };
+    case 'peer-renamed':
+      return { type, id: string(obj, 'id', peerId), name: string(obj, 'name', name) };
     case 'peer-disconnected':
       return optionalBoolean(obj, 'returning') === true ? { type, id: string(obj, 'id', peerId), returning: true } : { type, id: string(obj, 'id', peerId) };
     case 'ice-servers':

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
-import { DEAD_NODES_SCRIPT, JOIN_SCRIPT, LEAVE_SCRIPT, REAP_SCRIPT, SYNC_SCRIPT } from './redis-scripts.js';
+import { DEAD_NODES_SCRIPT, JOIN_SCRIPT, LEAVE_SCRIPT, RENAME_SCRIPT, REAP_SCRIPT, SYNC_SCRIPT } from './redis-scripts.js';
 import { silentLogger, type Logger } from './log.js';
 
 export interface ClusterSettings {
@@ -51,6 +51,8 @@ export type ClusterEvent =
       /** 1: the peer may be back in a moment (`returning`). */
       readonly b?: number;
     }
+  /** A member's new entry (a rename). */
+  | { readonly t: 'n'; readonly q: number; readonly r: string; readonly i: string; readonly c: string; readonly n: string; readonly e: string }
   /** A room's whole membership (m: id, entry, id, entry, ...; an empty room may come as {}). */
   | { readonly t: 's'; readonly r: string; readonly m: readonly string[] | Record<string, never> };
 
@@ -67,6 +69,7 @@ type JoinOutcome = 'ok' | 'full' | 'moved';
 interface ClusterCommands {
   p2pJoin(...args: string[]): Promise<JoinOutcome>;
   p2pLeave(...args: string[]): Promise<number>;
+  p2pRename(...args: string[]): Promise<number>;
   p2pReap(...args: string[]): Promise<number>;
   p2pDeadNodes(...args: string[]): Promise<string[]>;
   p2pSync(...args: string[]): Promise<number>;
@@ -111,6 +114,7 @@ export class ClusterLink {
     this.#subscriber = new Redis(settings.url, { ...options, enableOfflineQueue: true, connectionName: `p2p-chat-${this.node}-sub` });
     this.#commands.defineCommand('p2pJoin', { numberOfKeys: 0, lua: JOIN_SCRIPT });
     this.#commands.defineCommand('p2pLeave', { numberOfKeys: 0, lua: LEAVE_SCRIPT });
+    this.#commands.defineCommand('p2pRename', { numberOfKeys: 0, lua: RENAME_SCRIPT });
     this.#commands.defineCommand('p2pReap', { numberOfKeys: 0, lua: REAP_SCRIPT });
     this.#commands.defineCommand('p2pDeadNodes', { numberOfKeys: 0, lua: DEAD_NODES_SCRIPT });
     this.#commands.defineCommand('p2pSync', { numberOfKeys: 0, lua: SYNC_SCRIPT });
@@ -193,6 +197,11 @@ export class ClusterLink {
   /** `returning`: the room hears the peer may be back in a moment (a reload with persist). */
   async leave(id: string, conn: string, returning = false): Promise<boolean> {
     return (await this.#commands.p2pLeave(this.prefix, id, conn, returning ? '1' : '0')) === 1;
+  }
+
+  /** A member held by this connection takes a new entry (a rename): the room's processes get an `n` event. */
+  async rename(id: string, conn: string, entry: string): Promise<boolean> {
+    return (await this.#commands.p2pRename(this.prefix, id, this.node, conn, entry)) === 1;
   }
 
   /** Asks for a room's whole membership: it comes as an `s` event, in order with the others. */

@@ -209,7 +209,25 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
   onEvent(event: ClusterEvent): void {
     if (event.t === 'j') this.#onJoinEvent(event);
     else if (event.t === 'l') this.#onLeaveEvent(event);
+    else if (event.t === 'n') this.#onRenameEvent(event);
     else this.#onSyncEvent(event);
+  }
+
+  /** Told here at once; to the other processes (and kept for later joiners) through Redis. */
+  override rename(member: M, name: string): boolean {
+    if (!super.rename(member, name)) return false;
+    const link = this.#link;
+    if (link && this.#up) {
+      const entry = `${link.node}\n${member.conn}\n${JSON.stringify(summaryOf(member.id!, member))}`;
+      void link.rename(member.id!, String(member.conn), entry).catch(() => {});
+    }
+    return true;
+  }
+
+  #onRenameEvent(event: Extract<ClusterEvent, { t: 'n' }>): void {
+    const mirror = this.#mirrors.get(event.r);
+    if (mirror?.has(event.i)) mirror.set(event.i, event.e);
+    if (event.n !== this.#link?.node) this.#tellLocal(event.r, event.i, { type: 'peer-renamed', id: event.i, name: summaryIn(event.e).name });
   }
 
   /** A frame from a peer on another process for one of ours: never across rooms. */

@@ -17,7 +17,7 @@
  * joiner's own process), leave `{t:'l', q, r, i, c, n, a, l, x}` (a: announce it,
  * l: already announced by its process, x: the connection was replaced from elsewhere,
  * b: it may be back in a moment, a reload),
- * and a room's whole membership `{t:'s', r, m}` that a process asks for after Redis was
+ * a rename `{t:'n', q, r, i, c, n, e}`, and a room's whole membership `{t:'s', r, m}` that a process asks for after Redis was
  * away. q counts a room's changes (for logs: the order is the channel's own).
  * Keys built inside the scripts are fine on a single Redis (not Redis Cluster).
  */
@@ -94,6 +94,21 @@ local pnode, pconn, proom = split(prev)
 if pconn ~= conn then return 0 end
 redis.call('DEL', P .. 'p:' .. id)
 remove(id, pnode, pconn, proom, 1, 1, 0, back)
+return 1
+`;
+
+/** Rename: ARGV prefix, id, node, conn, entry. Only the connection that holds the id can change its entry. */
+export const RENAME_SCRIPT = `${HELPERS}
+local id, node, conn, entry = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local prev = redis.call('GET', P .. 'p:' .. id)
+if not prev then return 0 end
+local pnode, pconn, proom = split(prev)
+if pnode ~= node or pconn ~= conn then return 0 end
+local hash, seq = P .. 'r:' .. proom, P .. 's:' .. proom
+if redis.call('HEXISTS', hash, id) == 0 then return 0 end
+redis.call('HSET', hash, id, entry)
+local q = redis.call('INCR', seq)
+publish(nodesOf(hash, node), { t = 'n', q = q, r = proom, i = id, c = conn, n = node, e = entry })
 return 1
 `;
 

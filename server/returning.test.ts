@@ -38,3 +38,28 @@ test('persist: a page that goes without a clean close is announced as returning,
     stay.client.close();
   });
 });
+
+test('rename (protocol 8): checked as in a join, told to the room, kept for later joiners', async () => {
+  await withServer({ maxNameLength: 12 }, async (url) => {
+    const ann = await TestClient.join(url, 'names', 'ann');
+    const bob = await TestClient.join(url, 'names', 'bob');
+    await ann.client.next('new-peer');
+    bob.client.send({ type: 'rename', name: '  Robert  ' });
+    assert.deepEqual(await ann.client.next('peer-renamed'), { type: 'peer-renamed', id: bob.welcome.id, name: 'Robert' });
+    const cy = await TestClient.join(url, 'names', 'cy');
+    assert.equal(cy.welcome.peers.find((p) => p.id === bob.welcome.id)?.name, 'Robert');
+    // Refused: too long here, empty, forbidden characters; before joining.
+    bob.client.send({ type: 'rename', name: 'a'.repeat(13) });
+    assert.equal((await bob.client.next('error')).code, 'too-large');
+    bob.client.send({ type: 'rename', name: '   ' });
+    assert.equal((await bob.client.next('error')).code, 'missing-field');
+    bob.client.send({ type: 'rename', name: 'bell\u0007' });
+    assert.equal((await bob.client.next('error')).field, 'name');
+    const early = await TestClient.open(url);
+    early.send({ type: 'rename', name: 'early' });
+    assert.equal((await early.next('error')).code, 'not-joined');
+    await ann.client.settle();
+    assert.equal(ann.client.received.filter((m) => m.type === 'peer-renamed').length, 0, 'no refused rename was told');
+    for (const c of [ann.client, bob.client, cy.client, early]) c.close();
+  });
+});

@@ -179,6 +179,23 @@ export class RoomRouter<M extends RouterMember> {
     if (!this.deliver(member, member.room, request.to, message)) this.reject(member, 'unknown-peer', `No peer "${request.to}" in your room.`, 'to');
   }
 
+  /** A joined member takes a new name (protocol version 8): kept for later joiners, told to the room. False if refused. */
+  rename(member: M, name: string): boolean {
+    if (member.room === null || member.id === null) {
+      this.reject(member, 'not-joined');
+      return false;
+    }
+    const { maxNameLength } = this.options;
+    if (name.length > maxNameLength) {
+      this.reject(member, 'too-large', `Names have at most ${maxNameLength} characters here.`, 'name');
+      return false;
+    }
+    member.name = name;
+    this.#log({ event: 'rename', id: member.id, room: member.room });
+    this.broadcast(member.room, member.id, { type: 'peer-renamed', id: member.id, name });
+    return true;
+  }
+
   /** Hands a stamped message to peer `to` of `room`; false if there is no such peer. */
   protected deliver(from: M, room: string, to: string, message: ServerMessage): boolean {
     const target = this.rooms.find(room, to);

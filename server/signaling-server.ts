@@ -433,8 +433,9 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     const parsed = parseClientMessage(text, maxPayload);
     if (!parsed.ok) return router.reject(client, parsed.error.code, parsed.error.message, parsed.error.field);
     const message = parsed.value;
-    if (message.type !== 'new-peer') return router.relay(client, message);
-    router.join(client, message);
+    if (message.type === 'new-peer') return router.join(client, message);
+    if (message.type === 'rename') return void router.rename(client, message.name);
+    router.relay(client, message);
   }
 
   wss.on('connection', (client, request) => {

@@ -338,3 +338,21 @@ test('persist across processes: a reload on one process is announced as returnin
   again.close();
   assert.deepEqual(await stay.client.next('peer-disconnected', 5000), { type: 'peer-disconnected', id: welcome.id });
 });
+
+test('rename across processes: told on the other process, kept in Redis for a later joiner there', async () => {
+  const [p1, p2] = [await serverProcess(), await serverProcess()];
+  const ann = await join(p1.url, 'names', 'Ann');
+  const bob = await join(p2.url, 'names', 'Bob');
+  const local = await join(p1.url, 'names', 'Local');
+  await ann.client.next('new-peer', 5000);
+  bob.client.send({ type: 'rename', name: 'Robert' });
+  assert.deepEqual(await ann.client.next('peer-renamed', 5000), { type: 'peer-renamed', id: bob.welcome.id, name: 'Robert' });
+  assert.deepEqual(await local.client.next('peer-renamed', 5000), { type: 'peer-renamed', id: bob.welcome.id, name: 'Robert' });
+  const later = await join(p1.url, 'names', 'Later');
+  assert.equal(later.welcome.peers.find((p) => p.id === bob.welcome.id)?.name, 'Robert');
+  // Bob's own process tells its members at once too.
+  const near = await join(p2.url, 'names', 'Near');
+  ann.client.send({ type: 'rename', name: 'Annie' });
+  assert.deepEqual(await near.client.next('peer-renamed', 5000), { type: 'peer-renamed', id: ann.welcome.id, name: 'Annie' });
+  assert.deepEqual(await bob.client.next('peer-renamed', 5000), { type: 'peer-renamed', id: ann.welcome.id, name: 'Annie' });
+});
