@@ -255,14 +255,7 @@ export interface PeerRenamedMessage {
   readonly name: string;
 }
 export type ServerMessage =
-  | WelcomeMessage
-  | NewPeerNotice
-  | RelayedMessage
-  | ChatRelayMessage
-  | IceServersMessage
-  | PeerDisconnectedMessage
-  | PeerRenamedMessage
-  | ErrorMessage;
+  WelcomeMessage | NewPeerNotice | RelayedMessage | ChatRelayMessage | IceServersMessage | PeerDisconnectedMessage | PeerRenamedMessage | ErrorMessage;
 
 export type SignalingMessage = ClientMessage | ServerMessage;
 
