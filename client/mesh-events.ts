@@ -22,6 +22,8 @@ export interface PeerInfo {
   readonly away?: boolean;
   /** Blocked here (`block(id)`): nothing of theirs is shown. */
   readonly blocked?: boolean;
+  /** Muted here (`mute(id)`): shown, but no notification and no typing. */
+  readonly muted?: boolean;
 }
 
 export interface PresenceDetail {

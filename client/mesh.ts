@@ -287,9 +287,10 @@ export class Mesh extends EventTarget {
       const flags = {
         ...(this.#awayPeers.has(listed.id) ? { away: true } : {}),
         ...(this.#blocked.has(listed.id) ? { blocked: true } : {}),
+        ...(this.#muted.has(listed.id) ? { muted: true } : {}),
         ...(this.#returning.has(listed.id) ? { state: 'reconnecting' as const } : {}),
       };
-      const peer = flags.away || flags.blocked || flags.state ? { ...listed, ...flags } : listed;
+      const peer = flags.away || flags.blocked || flags.muted || flags.state ? { ...listed, ...flags } : listed;
       if (peer.transport !== 'relayed') return peer;
       const state = this.#sealable(this.#peers.get(peer.id)!) ? this.#trust?.sealed.stateOf(peer.id) : 'plain';
       return state === 'sealed' || state === 'plain' ? { ...peer, encrypted: state === 'sealed' } : peer;
@@ -585,6 +586,26 @@ export class Mesh extends EventTarget {
   /** The ids blocked here. */
   get blocked(): string[] {
     return [...this.#blocked];
+  }
+
+  /** Peers muted here (`mute`): shown as ever, but they raise no notification. */
+  readonly #muted = new Set<string>();
+
+  /**
+   * Mutes a peer, here only: its messages are shown but raise no notification or title
+   * count (`notify`), and its typing is not shown; it is not told. For this session.
+   */
+  mute(id: string): void {
+    this.#muted.add(id);
+  }
+
+  unmute(id: string): void {
+    this.#muted.delete(id);
+  }
+
+  /** Whether a peer is muted here. */
+  isMuted(id: string): boolean {
+    return this.#muted.has(id);
   }
 
   /** Sends a private message to one peer of the room (directly, or through the sealed relay); only that peer gets it. */
@@ -1132,7 +1153,7 @@ export class Mesh extends EventTarget {
             this.#emit('presence', { id, state });
           },
           typing: () => {
-            if (!this.#blocked.has(id)) this.#emit('typing', { id });
+            if (!this.#blocked.has(id) && !this.#muted.has(id)) this.#emit('typing', { id });
           },
           // In the order they came: the loading promise runs its callbacks in order.
           verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),

@@ -27,6 +27,7 @@ const PEER_LIST_PARTS = [
   'state',
   'away',
   'blocked',
+  'muted',
   'transport',
   'path',
   'encryption',
@@ -360,7 +361,9 @@ export class P2pChat extends LitElement {
 
   constructor() {
     super();
-    this.#mesh.onMessageShown = (detail) => this.#notifications.message(detail);
+    this.#mesh.onMessageShown = (detail) => {
+      if (!this.#mesh.mesh?.isMuted(detail.from)) this.#notifications.message(detail);
+    };
     // A code for the dialog on screen. (A comparison the peer started opens nothing by
     // itself, which would take the focus from whatever the person was doing: a notice
     // says it, and their verify button shows the same code.)
@@ -435,6 +438,21 @@ export class P2pChat extends LitElement {
 
   unblock(id: string): void {
     this.#mesh.mesh?.unblock(id);
+    this.requestUpdate();
+  }
+
+  /**
+   * Mutes a peer here: its messages are still shown, but raise no notification or title
+   * count (`notify`), and its typing is not shown; it is not told. The peer list says
+   * **muted**. Until `unmute(id)` or the chat leaves the room.
+   */
+  mute(id: string): void {
+    this.#mesh.mesh?.mute(id);
+    this.requestUpdate();
+  }
+
+  unmute(id: string): void {
+    this.#mesh.mesh?.unmute(id);
     this.requestUpdate();
   }
 

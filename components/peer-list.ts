@@ -53,6 +53,7 @@ const STATE_LABEL: Record<PeerState, string> = {
  * @csspart state - a peer's connection state, in words
  * @csspart away - "away" beside a peer whose page is hidden
  * @csspart blocked - "blocked" beside a peer blocked here
+ * @csspart muted - "muted" beside a peer muted here (no notifications from it)
  * @csspart transport - how messages reach the peer: `P2P` (direct) or `via server` (relayed)
  * @csspart encryption - on a relayed pair: `encrypted` (end to end: the server carries ciphertext) or `not encrypted` (the server can read it)
  * @csspart path - which way a direct connection runs: `local`, `via NAT` or `via TURN` (from the selected candidate pair)
@@ -242,7 +243,9 @@ export class PeerList extends LitElement {
                   >${TRANSPORT_LABEL[peer.transport]}</span
                 >${this.#pathLabel(peer)}${this.#encryptionLabel(peer)} <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${
                   peer.away ? html` <span part="away" class="away" title="Their page is hidden">away</span>` : nothing
-                }${peer.blocked ? html` <span part="blocked" class="blocked" title="Nothing of theirs is shown here">blocked</span>` : nothing}${this.#verification(peer)}${
+                }${peer.blocked ? html` <span part="blocked" class="blocked" title="Nothing of theirs is shown here">blocked</span>` : nothing}${
+                  peer.muted ? html` <span part="muted" class="muted" title="No notifications from them">muted</span>` : nothing
+                }${this.#verification(peer)}${
                   this.privateMessages && peer.state === 'connected'
                     ? html` <button
                         part="private"

@@ -60,6 +60,36 @@ describe('notifications', () => {
     expect(document.title).to.equal('Team chat');
   });
 
+  it('a muted peer is shown but raises nothing; unmuted, it does again', async () => {
+    document.title = 'Team chat';
+    const room = uniqueRoom('mute');
+    const ann = addChat(room, 'Ann');
+    const cy = addChat(room, 'Cy');
+    const bob = addChat(room, 'Bob');
+    chats = [ann, cy, bob];
+    bob.setAttribute('notify', '');
+    await waitForMesh(chats);
+    bob.mute(ann.selfId!);
+    expect(bob.peers.find((p) => p.id === ann.selfId)?.muted).to.equal(true);
+    await bob.updateComplete;
+    const list = bob.shadowRoot!.querySelector('peer-list')!;
+    await waitUntil(() => list.shadowRoot!.querySelector('[part="muted"]') !== null, 'the list says muted');
+
+    setVisibility('hidden');
+    ann.send('muted line');
+    cy.send('from Cy');
+    const log = () => bob.shadowRoot!.querySelector('[role="log"]')!.textContent!;
+    await waitUntil(() => log().includes('muted line') && log().includes('from Cy'), 'both show');
+    await waitUntil(() => shown.length === 1, 'one notification');
+    expect(shown.map((n) => n.body)).to.deep.equal(['from Cy']);
+    expect(document.title).to.equal('(1) Team chat');
+
+    bob.unmute(ann.selfId!);
+    ann.send('heard again');
+    await waitUntil(() => shown.length === 2, 'Ann notifies again');
+    expect(shown[1]!.body).to.equal('heard again');
+  });
+
   it('without notify: nothing, hidden or not', async () => {
     const room = uniqueRoom('no-notify');
     const ann = addChat(room, 'Ann');
