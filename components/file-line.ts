@@ -9,6 +9,7 @@ import { html, nothing } from 'lit';
 import type { FileLine } from './mesh-controller.js';
 import { safeName } from '../client/display-name.js';
 import { isInlineImage } from '../client/file-name.js';
+import type { ChatStrings } from './chat-strings.js';
 
 export interface FileActions {
   accept(id: string): void;
@@ -29,26 +30,29 @@ export function formatBytes(bytes: number): string {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
-function progressText(line: FileLine): string {
-  const parts = [`${Math.floor(line.percent)}%`, `${formatBytes(line.bytes)} of ${formatBytes(line.size)}`];
-  if (line.bytesPerSecond > 0) parts.push(`${formatBytes(line.bytesPerSecond)}/s`);
-  if (line.secondsLeft !== null && line.secondsLeft > 0) parts.push(`${Math.ceil(line.secondsLeft)} s left`);
-  return parts.join(' · ');
+function progressText(line: FileLine, s: ChatStrings): string {
+  return s.progress(
+    Math.floor(line.percent),
+    formatBytes(line.bytes),
+    formatBytes(line.size),
+    line.bytesPerSecond > 0 ? formatBytes(line.bytesPerSecond) : null,
+    line.secondsLeft !== null && line.secondsLeft > 0 ? Math.ceil(line.secondsLeft) : null,
+  );
 }
 
-export function renderFileLine(line: FileLine, actions: FileActions) {
-  const peer = safeName(line.peerName);
+export function renderFileLine(line: FileLine, actions: FileActions, s: ChatStrings) {
+  const peer = html`<bdi>${safeName(line.peerName)}</bdi>`;
   const incoming = line.direction === 'in';
   const what = html`<span part="file-name" class="file-name"><bdi>${line.name}</bdi></span> <span class="file-size">(${formatBytes(line.size)})</span>`;
-  const head = incoming ? html`<bdi>${peer}</bdi> sends ${what}` : html`${what} to <bdi>${peer}</bdi>`;
+  const head = incoming ? s.fileFrom(peer, what) : s.fileTo(what, peer);
   let body: unknown = nothing;
   switch (line.state) {
     case 'offered':
       body = incoming
-        ? html` <button part="file-accept" type="button" @click=${() => actions.accept(line.id)}>Accept</button>
-            <button part="file-decline" type="button" class="secondary" @click=${() => actions.decline(line.id)}>Decline</button>`
-        : html` <span class="file-state">waiting for <bdi>${peer}</bdi> to accept</span>
-            <button part="file-cancel" type="button" class="secondary" @click=${() => actions.cancel(line.id)}>Cancel</button>`;
+        ? html` <button part="file-accept" type="button" @click=${() => actions.accept(line.id)}>${s.accept}</button>
+            <button part="file-decline" type="button" class="secondary" @click=${() => actions.decline(line.id)}>${s.decline}</button>`
+        : html` <span class="file-state">${s.waitingFor(peer)}</span>
+            <button part="file-cancel" type="button" class="secondary" @click=${() => actions.cancel(line.id)}>${s.cancel}</button>`;
       break;
     case 'moving':
     case 'verifying':
@@ -58,16 +62,16 @@ export function renderFileLine(line: FileLine, actions: FileActions) {
           .value=${line.size === 0 ? 1 : line.bytes}
           aria-label=${`${line.name}: ${Math.floor(line.percent)}%`}
         ></progress>
-        <span class="file-state">${line.state === 'verifying' ? 'sent; waiting for the check' : progressText(line)}</span>
-        <button part="file-cancel" type="button" class="secondary" @click=${() => actions.cancel(line.id)}>Cancel</button>`;
+        <span class="file-state">${line.state === 'verifying' ? s.sentWaitingCheck : progressText(line, s)}</span>
+        <button part="file-cancel" type="button" class="secondary" @click=${() => actions.cancel(line.id)}>${s.cancel}</button>`;
       break;
     case 'done':
-      body = html` <span part="file-verified" class="file-verified" title="Every block matched the sender's SHA-256">✓ verified</span>${
+      body = html` <span part="file-verified" class="file-verified" title=${s.fileVerifiedTitle}>${s.fileVerified}</span>${
           line.url && isInlineImage(line.mime) ? html`<br /><img part="file-image" src=${line.url} alt=${line.name} />` : nothing
-        }${incoming && line.url ? html` <a part="file-save" href=${line.url} download=${line.name}>Save</a>` : nothing}`;
+        }${incoming && line.url ? html` <a part="file-save" href=${line.url} download=${line.name}>${s.save}</a>` : nothing}`;
       break;
     case 'failed':
-      body = html` <span class="file-error"><span class="visually-hidden">Error: </span>${line.error}</span>`;
+      body = html` <span class="file-error"><span class="visually-hidden">${s.errorPrefix}</span>${line.error}</span>`;
       break;
   }
   return html`<li part="file${incoming ? '' : ' own'}" class="file${incoming ? '' : ' own'}" data-file=${line.id} data-state=${line.state}>${head}${body}</li>`;

@@ -11,6 +11,8 @@ import { safeName } from '../client/display-name.js';
 import { isInlineImage } from '../client/file-name.js';
 import type { StoredLine } from '../client/transcript-store.js';
 import { SavedSession } from './saved-session.js';
+import { EN, type ChatStrings } from './chat-strings.js';
+import type { ErrorCode } from '../protocol/index.js';
 
 /**
  * A file going to or coming from one peer, updated in place as it moves: `offered`
@@ -53,9 +55,22 @@ export interface MessageLine {
   readonly id?: string;
 }
 
-/** One line of the transcript: a chat message, a file, or a short note (join, leave, error). */
-export type TranscriptLine =
-  FileLine | MessageLine | { readonly kind: 'notice'; readonly key: string; readonly text: string; readonly at: number; readonly error: boolean };
+/**
+ * A short note (join, leave, rename, error): `text` in English, `say` to put it in the
+ * chat's language at render time; an error's `code` picks its translation.
+ */
+export interface NoticeLine {
+  readonly kind: 'notice';
+  readonly key: string;
+  readonly text: string;
+  readonly at: number;
+  readonly error: boolean;
+  readonly say?: (strings: ChatStrings) => string;
+  readonly code?: ErrorCode;
+}
+
+/** One line of the transcript: a chat message, a file, or a short note. */
+export type TranscriptLine = FileLine | MessageLine | NoticeLine;
 
 /** How long "… is typing" shows after the last `typing` from a peer. */
 const TYPING_SHOWN_MS = 4000;
@@ -425,43 +440,42 @@ export class MeshController implements ReactiveController {
         const d = detail as MeshEventMap['verify-code'];
         if (!d.startedByPeer) return;
         const name = safeName(this.#names.get(d.id) ?? 'A peer');
-        this.#push({
-          kind: 'notice',
-          key: `n${++this.#keys}`,
-          text: `${name} asks to compare safety codes: press verify beside their name.`,
-          at: now,
-          error: false,
-        });
+        this.#notice((s) => s.asksToVerify(name));
         return;
       }
       case 'peer-join': {
         const d = detail as MeshEventMap['peer-join'];
         this.#names.set(d.id, d.name);
-        this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${safeName(d.name)} is here`, at: now, error: false });
+        this.#notice((s) => s.isHere(safeName(d.name)));
         return;
       }
       case 'peer-rename': {
         const d = detail as MeshEventMap['peer-rename'];
         this.#names.set(d.id, d.name);
-        this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${safeName(d.previous)} is now ${safeName(d.name)}`, at: now, error: false });
+        this.#notice((s) => s.isNow(safeName(d.previous), safeName(d.name)));
         return;
       }
       case 'peer-leave': {
         const d = detail as MeshEventMap['peer-leave'];
         this.#setTyping(d.id, false);
         const name = safeName(this.#names.get(d.id) ?? 'A peer');
-        this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: `${name} left`, at: now, error: false });
+        this.#notice((s) => s.left(name));
         return;
       }
       case 'error': {
         const d = detail as MeshEventMap['error'];
         this.lastError = d;
-        this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: d.message, at: now, error: true });
+        this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: d.message, at: now, error: true, code: d.code });
         return;
       }
       default:
         return;
     }
+  }
+
+  /** A note in the chat's language (English as `text`). */
+  #notice(say: (strings: ChatStrings) => string): void {
+    this.#push({ kind: 'notice', key: `n${++this.#keys}`, text: say(EN), at: Date.now(), error: false, say });
   }
 
   /** Sorted in by sent time, then id: answers may come in more than one batch. */

@@ -20,6 +20,8 @@ export class NotifyController implements ReactiveController {
     private readonly host: ReactiveControllerHost & HTMLElement,
     private readonly enabled: () => boolean,
     private readonly room: () => string,
+    private readonly title: (name: string, room: string, secret: boolean) => string = (name, room, secret) =>
+      `${name}${secret ? ' (private)' : ''} in #${room}`,
   ) {
     host.addController(this);
   }
@@ -53,7 +55,7 @@ export class NotifyController implements ReactiveController {
     const text = detail.text.length > BODY_LENGTH ? `${detail.text.slice(0, BODY_LENGTH - 1)}…` : detail.text;
     try {
       // One notification per room: a newer one replaces the last instead of piling up.
-      const notification = new Notification(`${safeName(detail.name)}${detail.private ? ' (private)' : ''} in #${this.room()}`, {
+      const notification = new Notification(this.title(safeName(detail.name), this.room(), detail.private === true), {
         body: text,
         tag: `p2p-chat-${this.room()}`,
       });

@@ -13,6 +13,7 @@ import './events.js';
 import { visuallyHidden } from './shared-styles.js';
 import { lookAlikes, safeName } from '../client/display-name.js';
 import { renderFileLine, type FileActions } from './file-line.js';
+import { addChatLanguage, chatStrings, languageOf, type ChatStrings } from './chat-strings.js';
 
 /** Created on first use: setting up Intl costs page start-up time. */
 let timeFormat: Intl.DateTimeFormat | null = null;
@@ -40,11 +41,6 @@ const PEER_LIST_PARTS = [
 ]
   .map((part) => `${part}: peers-${part}`)
   .join(', ');
-
-/** The receipt line of an own message. */
-function receiptText(delivered: number, of: number): string {
-  return `delivered to ${delivered} of ${of}`;
-}
 
 /**
  * A peer-to-peer group chat. Messages travel browser-to-browser over WebRTC data
@@ -142,7 +138,30 @@ export class P2pChat extends LitElement {
     history: { type: String },
     notify: { type: Boolean, reflect: true },
     persist: { type: Boolean, reflect: true },
+    lang: { type: String },
   };
+
+  /**
+   * The language of every string the chat shows: `en`, `ko` (its strings load on demand
+   * from a file beside the chat's) or one an app added with `P2pChat.addLanguage`.
+   * Default: the nearest `lang` around the chat, else the document's.
+   */
+  override lang = '';
+
+  /**
+   * Adds (or extends) a language for every chat of the page: `lang` a BCP 47 tag (`fr`,
+   * `pt-BR`), `strings` any of the strings in components/chat-strings.ts (those left out
+   * stay English). Chats with that `lang` use it from their next update.
+   */
+  static addLanguage(lang: string, strings: Partial<ChatStrings>): void {
+    addChatLanguage(lang, strings);
+    for (const chat of document.querySelectorAll('p2p-chat')) chat.requestUpdate();
+  }
+
+  /** The strings in the chat's language (English while another language's file loads). */
+  #strings(): ChatStrings {
+    return chatStrings(languageOf(this), () => this.requestUpdate());
+  }
 
   /**
    * Survives a reload: this tab keeps its id (the resume token, in sessionStorage, only
@@ -220,6 +239,7 @@ export class P2pChat extends LitElement {
     this,
     () => this.notify === true,
     () => this.room || DEFAULT_ROOM,
+    (name, room, secret) => this.#strings().notification(name, room, secret),
   );
 
   #historySettings(): false | { limit?: number } {
@@ -718,7 +738,7 @@ export class P2pChat extends LitElement {
   }
 
   /** One chat message (live, or earlier: passed on by a peer when this side joined). */
-  #messageLine(line: MessageLine, alike: ReadonlySet<string>) {
+  #messageLine(line: MessageLine, alike: ReadonlySet<string>, s: ChatStrings) {
     return html`<li
       part="message${line.own ? ' own' : ''}${line.via ? ' earlier' : ''}${line.restored ? ' restored' : ''}"
       class="${line.own ? 'own' : ''}${line.via ? ' earlier' : ''}"
@@ -727,61 +747,61 @@ export class P2pChat extends LitElement {
       <span part="name" class="name"
         ><bdi>${safeName(line.name)}</bdi>${
           !line.own && alike.has(line.from)
-            ? html` <span part="id-tag" class="id-tag" title="This name looks like another one here: this is peer ${line.from}"
-                >#${line.from.slice(0, 4)}</span
-              >`
+            ? html` <span part="id-tag" class="id-tag" title=${s.sameNameTitle(line.from)}>#${line.from.slice(0, 4)}</span>`
             : nothing
         }</span
       >${
         line.privateWith
-          ? html` <span part="private" class="private">${line.own ? html`to <bdi>${safeName(line.privateWith.name)}</bdi>, ` : nothing}private</span>`
+          ? html` <span part="private" class="private"
+              >${line.own ? s.privateTo(html`<bdi>${safeName(line.privateWith.name)}</bdi>`) : nothing}${s.privateMark}</span
+            >`
           : nothing
-      }${line.via ? html` <span part="via" class="via">earlier, passed on by <bdi>${safeName(line.via.name)}</bdi></span>` : nothing}<time
+      }${line.via ? html` <span part="via" class="via">${s.passedOnBy(html`<bdi>${safeName(line.via.name)}</bdi>`)}</span>` : nothing}<time
         part="time"
         datetime=${new Date(line.at).toISOString()}
         >${formatTime(line.at)}</time
       ><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${
-        line.own && !line.via && !line.restored && line.reached === 0 ? html` <em class="undelivered">(no one else is here: not delivered)</em>` : nothing
-      }${line.confirmable ? html` <span part="receipt" class="receipt">${receiptText(line.delivered ?? 0, line.confirmable)}</span>` : nothing}
+        line.own && !line.via && !line.restored && line.reached === 0 ? html` <em class="undelivered">${s.undelivered}</em>` : nothing
+      }${line.confirmable ? html` <span part="receipt" class="receipt">${s.delivered(line.delivered ?? 0, line.confirmable)}</span>` : nothing}
     </li>`;
   }
 
   /** "Ann is typing…", "Ann and Bob are typing…", "3 people are typing…", or nothing. */
-  #typingText(): string {
+  #typingText(s: ChatStrings): string {
     const names = this.#mesh.typingNames.map((name) => safeName(name));
     if (names.length === 0) return '';
-    if (names.length === 1) return `${names[0]} is typing…`;
-    if (names.length === 2) return `${names[0]} and ${names[1]} are typing…`;
-    return `${names.length} people are typing…`;
+    if (names.length === 1) return s.typingOne(names[0]!);
+    if (names.length === 2) return s.typingTwo(names[0]!, names[1]!);
+    return s.typingMany(names.length);
   }
 
-  #statusText(peers: readonly PeerInfo[]): string {
+  #statusText(peers: readonly PeerInfo[], s: ChatStrings): string {
     const mesh = this.#mesh.mesh;
     const error = this.#mesh.lastError;
-    if (!mesh) return this.server ? 'Not connected.' : 'No signaling server set (the server attribute).';
+    const reason = error ? (s.errors[error.code] ?? error.message) : '';
+    if (!mesh) return this.server ? s.notConnected : s.noServer;
     const open = peers.filter((p) => p.state === 'connected').length;
     switch (mesh.status) {
       case 'connecting':
-        return `Connecting to ${mesh.serverUrl}…`;
+        return s.connecting(mesh.serverUrl);
       case 'joined': {
-        if (!mesh.canChat) return error?.message ?? 'This browser cannot chat here.';
+        if (!mesh.canChat) return reason || s.cannotChat;
         const relayed = peers.filter((p) => p.transport === 'relayed').length;
         const direct = peers.filter((p) => p.transport === 'direct' && p.state === 'connected').length;
-        const parts = [`${direct} of ${peers.length} peer${peers.length === 1 ? '' : 's'} connected directly (peer-to-peer)`];
+        const parts = [s.connectedDirectly(direct, peers.length)];
         const clear = peers.filter((p) => p.transport === 'relayed' && p.encrypted !== true).length;
-        if (relayed > clear) parts.push(`${relayed - clear} relayed through the server, encrypted end to end`);
-        if (clear > 0) parts.push(`${clear} relayed through the server, which can read those messages`);
+        if (relayed > clear) parts.push(s.relayedEncrypted(relayed - clear));
+        if (clear > 0) parts.push(s.relayedClear(clear));
         return `${parts.join('; ')}.`;
       }
       case 'reconnecting': {
         const due = mesh.nextAttemptAt;
-        const inSeconds = due === null ? 0 : Math.max(0, Math.ceil((due - Date.now()) / 1000));
-        return `Signaling server unreachable: reconnecting${inSeconds > 0 ? ` in ${inSeconds} s` : '…'} ${open} peer${open === 1 ? '' : 's'} still connected directly: chat keeps working.`;
+        return s.reconnecting(due === null ? 0 : Math.max(0, Math.ceil((due - Date.now()) / 1000)), open);
       }
       case 'disconnected':
-        return `Signaling lost${error ? `: ${error.message}` : ''} Open chats keep working; new peers cannot join.`;
+        return s.disconnected(reason);
       default:
-        return error ? error.message : 'Closed.';
+        return reason || s.closed;
     }
   }
 
@@ -818,11 +838,14 @@ export class P2pChat extends LitElement {
     const alike = lookAlikes(peers, selfName);
     // A peer chosen for private messages that has left: back to everyone.
     const privateTo = this.#privateTo === null ? null : (peers.find((p) => p.id === this.#privateTo) ?? null);
+    const s = this.#strings();
+    const language = languageOf(this);
     return html`
       <section
         part="container"
+        lang=${language}
         class=${this.#dropping ? 'dropping' : ''}
-        aria-label="Chat room ${this.room || DEFAULT_ROOM}${selfName ? `, ${selfName}` : ''}"
+        aria-label=${s.chatRoom(this.room || DEFAULT_ROOM, selfName)}
         @dragover=${this.#onDragOver}
         @dragleave=${() => {
           this.#dropping = false;
@@ -832,43 +855,46 @@ export class P2pChat extends LitElement {
       >
         <header part="header">
           <h2>#${this.room || DEFAULT_ROOM}</h2>
-          <p part="status" role="status">${this.#statusText(peers)}</p>
+          <p part="status" role="status">${this.#statusText(peers, s)}</p>
         </header>
-        <div class="scroll" tabindex="0" role="group" aria-label="Chat">
+        <div class="scroll" tabindex="0" role="group" aria-label=${s.chatLabel}>
           ${
             this.#mesh.earlier.length === 0
               ? nothing
-              : html`<section class="earlier" aria-label="Earlier messages">
+              : html`<section class="earlier" aria-label=${s.earlierLabel}>
                   <ol part="earlier">
                     ${repeat(
                       this.#visible(this.#mesh.earlier),
                       (line) => line.key,
-                      (line) => this.#messageLine(line, alike),
+                      (line) => this.#messageLine(line, alike, s),
                     )}
                   </ol>
-                  <p part="earlier-divider" class="earlier-divider">Earlier messages above, passed on by peers who were here</p>
+                  <p part="earlier-divider" class="earlier-divider">${s.earlierDivider}</p>
                 </section>`
           }
-          <div class="log" role="log" aria-live="polite" aria-relevant="additions" aria-label="Messages">
-            <ol part="messages" aria-label="Messages">
+          <div class="log" role="log" aria-live="polite" aria-relevant="additions" aria-label=${s.messagesLabel}>
+            <ol part="messages" aria-label=${s.messagesLabel}>
               ${repeat(
                 this.#visible(this.#mesh.transcript),
                 (line) => line.key,
                 (line) =>
                   line.kind === 'file'
-                    ? renderFileLine(line, this.#fileActions)
+                    ? renderFileLine(line, this.#fileActions, s)
                     : line.kind === 'message'
-                      ? this.#messageLine(line, alike)
+                      ? this.#messageLine(line, alike, s)
                       : html`<li part="notice" class="notice${line.error ? ' error' : ''}">
-                          ${line.error ? html`<span class="visually-hidden">Error: </span>` : nothing}${line.text}
+                          ${line.error ? html`<span class="visually-hidden">${s.errorPrefix}</span>` : nothing}${
+                            line.say ? line.say(s) : ((line.code && s.errors[line.code]) ?? line.text)
+                          }
                         </li>`,
               )}
             </ol>
           </div>
         </div>
-        <p part="typing" class="typing">${this.#typingText()}</p>
+        <p part="typing" class="typing">${this.#typingText(s)}</p>
         <peer-list
           part="peers"
+          lang=${language}
           exportparts=${PEER_LIST_PARTS}
           .peers=${peers}
           .paths=${this.#paths(peers)}
@@ -880,6 +906,7 @@ export class P2pChat extends LitElement {
         ></peer-list>
         <p2p-verify-dialog
           part="verify"
+          lang=${language}
           .peerId=${this.#verifying?.id ?? ''}
           .peerName=${peers.find((p) => p.id === this.#verifying?.id)?.name ?? ''}
           .code=${this.#verifying?.code ?? null}
@@ -892,26 +919,26 @@ export class P2pChat extends LitElement {
           }}
         ></p2p-verify-dialog>
         <form part="form" @submit=${this.#onSubmit}>
-          <label part="label" for="message" class="visually-hidden">Message</label>
+          <label part="label" for="message" class="visually-hidden">${s.messageLabel}</label>
           <input
             part="input"
             id="message"
             name="message"
             autocomplete="off"
             maxlength=${LIMITS.maxChatTextLength}
-            placeholder=${privateTo ? `Private message to ${safeName(privateTo.name)}` : 'Write a message and press Enter'}
+            placeholder=${privateTo ? s.placeholderPrivate(safeName(privateTo.name)) : s.placeholder}
             @keydown=${(event: KeyboardEvent) => event.key === 'Escape' && this.#privateTo !== null && this.#writePrivately(null)}
             @input=${(event: InputEvent) => (event.target as HTMLInputElement).value.trim() !== '' && this.#mesh.mesh?.typing(this.#privateTo)}
             ?disabled=${cannotSend !== null}
             @paste=${this.#onPaste}
           />
-          <button part="send" type="submit" ?disabled=${cannotSend !== null}>Send</button>
+          <button part="send" type="submit" ?disabled=${cannotSend !== null}>${s.send}</button>
           <button
             part="attach"
             type="button"
             class="secondary"
-            aria-label="Send a file"
-            title="Send a file (or drop it here, or paste an image)"
+            aria-label=${s.attach}
+            title=${s.attachTitle}
             ?disabled=${cannotSend !== null}
             @click=${this.#pickFiles}
           >
@@ -920,8 +947,8 @@ export class P2pChat extends LitElement {
           ${
             privateTo
               ? html`<span part="private-to" class="private"
-                  >to <bdi>${safeName(privateTo.name)}</bdi>, private
-                  <button type="button" class="secondary" aria-label="write to everyone again" @click=${() => this.#writePrivately(null)}>✕</button></span
+                  >${s.privateBanner(html`<bdi>${safeName(privateTo.name)}</bdi>`)}
+                  <button type="button" class="secondary" aria-label=${s.writeToEveryone} @click=${() => this.#writePrivately(null)}>✕</button></span
                 >`
               : nothing
           }

@@ -1,43 +1,7 @@
 import { LitElement, css, html, nothing } from 'lit';
-import type { PeerInfo, PeerPath, PeerState } from '../client/mesh-events.js';
+import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
 import { lookAlikes, safeName } from '../client/display-name.js';
-
-const TRANSPORT_LABEL: Record<PeerInfo['transport'], string> = {
-  direct: 'P2P',
-  relayed: 'via server',
-  none: 'unreachable',
-};
-
-const TRANSPORT_TITLE: Record<PeerInfo['transport'], string> = {
-  direct: 'Direct WebRTC data channel: messages go browser to browser, the server never sees them.',
-  relayed: 'Relayed: this pair cannot connect directly, so messages pass through the signaling server, which can read them.',
-  none: 'No direct connection is possible and the server does not relay messages.',
-};
-
-const RELAY_ENCRYPTED_TITLE =
-  'Encrypted end to end: the server carries only ciphertext it cannot read or alter. Compare safety codes (verify) to be sure it did not swap the keys.';
-const RELAY_CLEAR_TITLE = 'Not encrypted: the peer, the server or this page cannot seal relayed messages, so the server can read them.';
-
-/** Which way a direct connection runs (the selected ICE candidate pair). */
-const PATH_LABEL: Record<'host' | 'nat' | 'turn', string> = {
-  host: 'local',
-  nat: 'via NAT',
-  turn: 'via TURN',
-};
-
-const PATH_TITLE: Record<'host' | 'nat' | 'turn', string> = {
-  host: "Between your devices' own addresses: the same machine or local network.",
-  nat: 'Directly through a NAT router: the addresses were found with STUN.',
-  turn: 'Through a TURN relay server, because no direct path exists: still encrypted end to end, the TURN server cannot read the messages.',
-};
-
-const STATE_LABEL: Record<PeerState, string> = {
-  connecting: 'connecting',
-  connected: 'connected',
-  reconnecting: 'reconnecting',
-  failed: 'failed',
-  closed: 'closed',
-};
+import { chatStrings, languageOf, type ChatStrings } from './chat-strings.js';
 
 /**
  * The peers of a room and the live state of the connection to each.
@@ -75,7 +39,15 @@ export class PeerList extends LitElement {
     paths: { attribute: false },
     verifications: { attribute: false },
     privateMessages: { attribute: false },
+    lang: { type: String },
   };
+
+  /** `en`, `ko` or a language an app added (`P2pChat.addLanguage`); default: the nearest `lang` around it. */
+  override lang = '';
+
+  #strings(): ChatStrings {
+    return chatStrings(languageOf(this), () => this.requestUpdate());
+  }
 
   /** Show a "private message" button beside each reachable peer (`<p2p-chat>` does). */
   privateMessages = false;
@@ -173,52 +145,43 @@ export class PeerList extends LitElement {
     }
   `;
 
-  #encryptionLabel(peer: PeerInfo) {
+  #encryptionLabel(peer: PeerInfo, s: ChatStrings) {
     if (peer.transport !== 'relayed' || peer.encrypted === undefined) return nothing;
     return peer.encrypted
-      ? html`<span part="encryption" class="path" data-encrypted="true" title=${RELAY_ENCRYPTED_TITLE}>encrypted</span>`
-      : html`<span part="encryption" class="path" data-encrypted="false" title=${RELAY_CLEAR_TITLE}>not encrypted</span>`;
+      ? html`<span part="encryption" class="path" data-encrypted="true" title=${s.encryptedTitle}>${s.encrypted}</span>`
+      : html`<span part="encryption" class="path" data-encrypted="false" title=${s.notEncryptedTitle}>${s.notEncrypted}</span>`;
   }
 
-  #pathLabel(peer: PeerInfo) {
+  #pathLabel(peer: PeerInfo, s: ChatStrings) {
     const path = this.paths[peer.id];
     if (peer.transport !== 'direct' || !path || path === 'server') return nothing;
-    return html`<span part="path path-${path}" class="path" data-path=${path} title=${PATH_TITLE[path]}>${PATH_LABEL[path]}</span>`;
+    return html`<span part="path path-${path}" class="path" data-path=${path} title=${s.pathTitle[path]}>${s.path[path]}</span>`;
   }
 
-  #verification(peer: PeerInfo) {
+  #verification(peer: PeerInfo, s: ChatStrings) {
     const status = this.verifications[peer.id];
     if (!status) return nothing;
     const request = () => this.dispatchEvent(new CustomEvent('verify-request', { detail: { id: peer.id }, bubbles: true, composed: true }));
     return html`${
         status === 'match'
-          ? html` <span part="verified" class="verified" title="You compared safety codes with this peer (now, or with this same key before) and they matched"
-              >✓ verified</span
-            >`
+          ? html` <span part="verified" class="verified" title=${s.verifiedTitle}>${s.verified}</span>`
           : status === 'mismatch'
-            ? html` <strong part="mismatch" class="mismatch" title="The safety codes did not match: someone may be reading this connection"
-                >⚠ codes differ</strong
-              >`
+            ? html` <strong part="mismatch" class="mismatch" title=${s.codesDifferTitle}>${s.codesDiffer}</strong>`
             : status === 'changed'
-              ? html` <strong
-                  part="changed"
-                  class="mismatch"
-                  title="This peer shows another identity key than the one you verified before, or one not made for this connection: compare safety codes again"
-                  >⚠ key changed</strong
-                >`
+              ? html` <strong part="changed" class="mismatch" title=${s.keyChangedTitle}>${s.keyChanged}</strong>`
               : nothing
-      }
-      <button part="verify" type="button" class="verify" @click=${request} aria-label=${`verify ${safeName(peer.name)}: compare safety codes`}>verify</button>`;
+      } <button part="verify" type="button" class="verify" @click=${request} aria-label=${s.verifyLabel(safeName(peer.name))}>${s.verify}</button>`;
   }
 
   override render() {
     const alike = lookAlikes(this.peers, this.selfName);
+    const s = this.#strings();
     return html`
-      <ul part="list" aria-label="People in this room">
+      <ul part="list" aria-label=${s.peopleLabel}>
         ${
           this.selfName
             ? html`<li part="peer peer-self">
-                <span part="name"><bdi>${safeName(this.selfName)}</bdi> (you)</span>
+                <span part="name"><bdi>${safeName(this.selfName)}</bdi> ${s.you}</span>
               </li>`
             : nothing
         }
@@ -227,11 +190,7 @@ export class PeerList extends LitElement {
             html`<li part="peer peer-${peer.state}" data-peer-id=${peer.id} data-state=${peer.state}>
               <span part="name"
                 ><bdi>${safeName(peer.name)}</bdi>${
-                  alike.has(peer.id)
-                    ? html` <span part="id-tag" class="id-tag" title="Another name here looks like this one: this is peer ${peer.id}"
-                        >#${peer.id.slice(0, 4)}</span
-                      >`
-                    : nothing
+                  alike.has(peer.id) ? html` <span part="id-tag" class="id-tag" title=${s.otherNameTitle(peer.id)}>#${peer.id.slice(0, 4)}</span>` : nothing
                 }</span
               >
               <span class="meta">
@@ -239,22 +198,22 @@ export class PeerList extends LitElement {
                   part="transport transport-${peer.transport}"
                   class="transport ${peer.transport}"
                   data-transport=${peer.transport}
-                  title=${TRANSPORT_TITLE[peer.transport]}
-                  >${TRANSPORT_LABEL[peer.transport]}</span
-                >${this.#pathLabel(peer)}${this.#encryptionLabel(peer)} <span part="state" class="state ${peer.state}">${STATE_LABEL[peer.state]}</span>${
-                  peer.away ? html` <span part="away" class="away" title="Their page is hidden">away</span>` : nothing
-                }${peer.blocked ? html` <span part="blocked" class="blocked" title="Nothing of theirs is shown here">blocked</span>` : nothing}${
-                  peer.muted ? html` <span part="muted" class="muted" title="No notifications from them">muted</span>` : nothing
-                }${this.#verification(peer)}${
+                  title=${s.transportTitle[peer.transport]}
+                  >${s.transport[peer.transport]}</span
+                >${this.#pathLabel(peer, s)}${this.#encryptionLabel(peer, s)} <span part="state" class="state ${peer.state}">${s.state[peer.state]}</span>${
+                  peer.away ? html` <span part="away" class="away" title=${s.awayTitle}>${s.away}</span>` : nothing
+                }${peer.blocked ? html` <span part="blocked" class="blocked" title=${s.blockedTitle}>${s.blocked}</span>` : nothing}${
+                  peer.muted ? html` <span part="muted" class="muted" title=${s.mutedTitle}>${s.muted}</span>` : nothing
+                }${this.#verification(peer, s)}${
                   this.privateMessages && peer.state === 'connected'
                     ? html` <button
                         part="private"
                         type="button"
                         class="verify"
-                        aria-label=${`write to ${safeName(peer.name)} privately`}
+                        aria-label=${s.privateLabel(safeName(peer.name))}
                         @click=${() => this.dispatchEvent(new CustomEvent('private-request', { detail: { id: peer.id }, bubbles: true, composed: true }))}
                       >
-                        private
+                        ${s.privateButton}
                       </button>`
                     : nothing
                 }
@@ -262,7 +221,7 @@ export class PeerList extends LitElement {
             </li>`,
         )}
       </ul>
-      ${this.peers.length === 0 ? html`<p part="empty" class="empty">No one else is here yet.</p>` : nothing}
+      ${this.peers.length === 0 ? html`<p part="empty" class="empty">${s.nobodyElse}</p>` : nothing}
     `;
   }
 }

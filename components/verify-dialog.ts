@@ -1,5 +1,6 @@
 import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { safeName } from '../client/display-name.js';
+import { chatStrings, languageOf } from './chat-strings.js';
 
 /** What the person said after comparing codes. */
 export interface VerifyAnswerDetail {
@@ -25,7 +26,11 @@ export class VerifyDialog extends LitElement {
     code: { attribute: false },
     error: { attribute: false },
     startedByPeer: { attribute: false },
+    lang: { type: String },
   };
+
+  /** The language (as `<p2p-chat>`'s); default: the nearest `lang` around it. */
+  override lang = '';
 
   /** The peer whose code is compared; empty: the dialog is closed. */
   peerId = '';
@@ -84,26 +89,27 @@ export class VerifyDialog extends LitElement {
   }
 
   override render() {
-    const name = safeName(this.peerName);
+    const name = html`<bdi>${safeName(this.peerName)}</bdi>`;
+    const s = chatStrings(languageOf(this), () => this.requestUpdate());
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.#closed}>
-      <h3 id="title" tabindex="-1">Compare safety codes with <bdi>${name}</bdi></h3>
-      ${this.startedByPeer ? html`<p><bdi>${name}</bdi> asked to compare codes with you.</p>` : nothing}
+      <h3 id="title" tabindex="-1">${s.compareWith(name)}</h3>
+      ${this.startedByPeer ? html`<p>${s.askedToCompare(name)}</p>` : nothing}
       ${
         this.error
           ? html`<p role="alert">${this.error}</p>`
           : this.code
-            ? html`<p>Read these digits to <bdi>${name}</bdi> by voice or in person. If both screens show the same code, nobody is between you.</p>
-                <p part="code" class="code" aria-label=${`Safety code ${this.code}`}>${this.code}</p>`
-            : html`<p role="status">Comparing…</p>`
+            ? html`<p>${s.readDigits(name)}</p>
+                <p part="code" class="code" aria-label=${s.safetyCode(this.code)}>${this.code}</p>`
+            : html`<p role="status">${s.comparing}</p>`
       }
       <div class="buttons">
         ${
           this.code && !this.error
-            ? html`<button part="match" type="button" @click=${() => this.#answer(true)}>They match</button>
-                <button part="mismatch" type="button" @click=${() => this.#answer(false)}>They don't match</button>`
+            ? html`<button part="match" type="button" @click=${() => this.#answer(true)}>${s.theyMatch}</button>
+                <button part="mismatch" type="button" @click=${() => this.#answer(false)}>${s.theyDiffer}</button>`
             : nothing
         }
-        <form method="dialog"><button type="submit">Close</button></form>
+        <form method="dialog"><button type="submit">${s.close}</button></form>
       </div>
     </dialog>`;
   }

@@ -27,8 +27,13 @@ const common = {
 
 // What only some pages use loads on demand from dist/chunks/, each chunk bundled whole on
 // its own: the safety codes, identity keys and relay encryption (client/mesh-trust.ts), files (client/mesh-files.ts),
-// the transcript kept across reloads (client/transcript-store.ts, with persist).
-const ON_DEMAND = { 'mesh-trust': 'client/mesh-trust.ts', 'mesh-files': 'client/mesh-files.ts', 'transcript-store': 'client/transcript-store.ts' };
+// the transcript kept across reloads (client/transcript-store.ts, with persist), the Korean strings (components/chat-strings-ko.ts).
+const ON_DEMAND = {
+  'mesh-trust': 'client/mesh-trust.ts',
+  'mesh-files': 'client/mesh-files.ts',
+  'transcript-store': 'client/transcript-store.ts',
+  'chat-strings-ko': 'components/chat-strings-ko.ts',
+};
 for (const [name, entry] of Object.entries(ON_DEMAND)) {
   await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist/chunks` });
 }

@@ -27,6 +27,7 @@ test('custom-elements.json is current and lists the public contract', { timeout:
       'history',
       'ice-transport-policy',
       'identity',
+      'lang',
       'max-file-size',
       'name',
       'notify',
