@@ -56,7 +56,10 @@ describe('strings', () => {
     await waitUntil(() => visibleTexts(ann).some((t) => t.includes('입력 중')), 'typing in Korean');
     const texts = visibleTexts(ann);
     for (const expected of ['보내기', '메시지를 입력하고 Enter를 누르세요', 'Bob 님이 들어왔습니다', '연결됨', '확인', '비공개', '(나)', '이 방에 있는 사람']) {
-      expect(texts.some((t) => t.includes(expected)), expected).to.equal(true);
+      expect(
+        texts.some((t) => t.includes(expected)),
+        expected,
+      ).to.equal(true);
     }
     expect(texts.join(' ')).to.match(/피어 1명 중 1명과 직접 연결됨/);
     const roomWords = room.match(/[A-Za-z]{3,}/g) ?? [];
