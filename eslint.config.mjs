@@ -6,7 +6,7 @@ import { configs as litConfigs } from 'eslint-plugin-lit';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'build/', 'dist/', '.bench/', '.exp/', 'bench/pages/peerjs*.js'] },
+  { ignores: ['node_modules/', 'build/', 'dist/', '.bench/', '.exp/', 'bench/pages/peerjs*.js', 'test/fixtures/v*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
