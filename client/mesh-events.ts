@@ -76,6 +76,11 @@ export interface MessageDetail {
   readonly history?: boolean;
   /** Who passed on an earlier message (`history`): that peer's id. */
   readonly via?: string;
+  /**
+   * An earlier message whose author (still in the room) signed it with the identity key it
+   * bound to its connection with us, and the signature matched: `via` did not change it.
+   */
+  readonly signed?: true;
 }
 /** Earlier messages of the room the peers already there passed on when we joined, oldest first. */
 export interface HistoryDetail {

@@ -24,8 +24,11 @@ export interface HistorySettings {
 
 export interface HistoryHooks {
   send(peer: string, message: HistoryMessage): boolean;
-  /** Earlier lines passed on (each by `via`), in order: returns those shown (the others were seen already). */
-  deliver(entries: readonly HistoryEntry[]): readonly HistoryEntry[];
+  /**
+   * Earlier lines passed on (each by `via`), in order: gives back those shown (the others
+   * were seen already, or failed their author's signature), at once or when checked.
+   */
+  deliver(entries: readonly HistoryEntry[]): readonly HistoryEntry[] | Promise<readonly HistoryEntry[]>;
 }
 
 /** How long a newcomer waits for a peer's `history-end` before it shows what came. */
@@ -86,8 +89,24 @@ export class MeshHistory {
     this.#asking.set(peer, { lines: 0, timer: setTimeout(() => this.#ended(peer), ANSWER_WAIT_MS) });
   }
 
+  /** The author's signature of one of its lines (its own, or one it sent us: `history-sig`), kept to pass on. */
+  sign(from: string, id: string, sig: string): void {
+    const lines = this.#lines;
+    for (let at = lines.length - 1; at >= 0; at--) {
+      const kept = lines[at]!;
+      if (kept.line.id !== id || kept.line.from !== from) continue;
+      lines[at] = { line: { ...kept.line, sig }, kept: kept.kept };
+      return;
+    }
+  }
+
   receive(peer: string, message: HistoryMessage): void {
     if (message.type === 'history-request') return this.#answer(peer, message.limit, message.since);
+    // Only the author signs its line.
+    if (message.type === 'history-sig') {
+      for (const { id, sig } of message.sigs) this.sign(peer, id, sig);
+      return;
+    }
     const asking = this.#asking.get(peer);
     // Lines nobody asked for, or more than asked: not shown.
     if (!asking) return;
@@ -133,24 +152,27 @@ export class MeshHistory {
     clearTimeout(asking.timer);
     this.#asking.delete(peer);
     // Every answer is in (or given up on): show the merged lines at once, in order.
-    if (this.#asking.size === 0) this.#flush();
+    if (this.#asking.size === 0) void this.#flush();
   }
 
-  #flush(): void {
+  async #flush(): Promise<void> {
     const pending = this.#pending.sort((a, b) => order(a.line, b.line));
     this.#pending = [];
-    const unique: typeof pending = [];
-    const keys = new Set<string>();
+    // The last lines that fit, by author and id; every supplier's copy of them goes on
+    // (the mesh shows one: the first whose signature holds, and says which did not).
+    const keys: string[] = [];
+    const seen = new Set<string>();
     for (const entry of pending) {
       const key = `${entry.line.from}\n${entry.line.id}`;
-      if (keys.has(key)) continue;
-      keys.add(key);
-      unique.push(entry);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      keys.push(key);
     }
     const room = this.limit - this.#shown;
-    if (room <= 0) return;
-    if (unique.length === 0) return;
-    for (const { line } of this.hooks.deliver(unique.slice(Math.max(0, unique.length - room)))) {
+    if (room <= 0 || keys.length === 0) return;
+    const kept = new Set(keys.slice(Math.max(0, keys.length - room)));
+    const entries = pending.filter((entry) => kept.has(`${entry.line.from}\n${entry.line.id}`));
+    for (const { line } of await this.hooks.deliver(entries)) {
       this.#shown++;
       this.record(line);
     }

@@ -40,6 +40,9 @@ import {
   RECEIPT_VERSION,
   RENAME_VERSION,
   parseClientMessage,
+  lineSigningText,
+  MAX_LINE_SIGNATURES,
+  SIGNED_LINES_VERSION,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
@@ -135,6 +138,10 @@ const TYPING_EVERY_MS = 2000;
 const CHANNEL_CLOSE_GRACE_MS = 1500;
 /** How long a peer whose page went away saying it would be back (a reload) is waited for. */
 const RETURN_GRACE_MS = 10_000;
+/** How long our public messages wait to be signed (one batch for a burst). */
+const SIGN_DELAY_MS = 250;
+/** How long a newcomer waits for an author's identity (on the way over a channel just opened) to check its lines. */
+const KEY_WAIT_MS = 3000;
 /** How long a `bye` waits for the direct channel to prove it still works (it came through the server). */
 const BYE_PROBE_MS = 2000;
 /** After a rejoin, how long a peer the new welcome did not list may take to come back. */
@@ -651,8 +658,47 @@ export class Mesh extends EventTarget {
       return { message, sent, queued, error: 'not-connected' };
     }
     this.#follow(message.id, sent, queued);
-    if (to === null) this.#history?.record({ id: message.id, from: this.#selfId ?? '', name: message.name, text: message.text, at: message.at });
+    if (to === null && this.#history) {
+      this.#history.record({ id: message.id, from: this.#selfId ?? '', name: message.name, text: message.text, at: message.at });
+      this.#queueSignature(message);
+    }
     return { message, sent, queued };
+  }
+
+  /** Our public messages not signed yet (the last `limit`: only those can be passed on), and the timer that signs them. */
+  #unsigned: ChatMessage[] = [];
+  #signTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Signs our public messages a moment after they went out, in batches, and sends the
+   * signatures to the peers (`history-sig`): they keep each with its line and pass it on,
+   * so a newcomer can tell a line was not changed by whoever passed it on.
+   */
+  #queueSignature(message: ChatMessage): void {
+    this.#unsigned.push(message);
+    const limit = this.#history?.limit ?? 0;
+    if (this.#unsigned.length > limit) this.#unsigned.splice(0, this.#unsigned.length - limit);
+    this.#signTimer ??= setTimeout(() => void this.#signBatch(), SIGN_DELAY_MS);
+  }
+
+  async #signBatch(): Promise<void> {
+    this.#signTimer = null;
+    const batch = this.#unsigned;
+    this.#unsigned = [];
+    const selfId = this.#selfId;
+    const trust = await this.#loadTrust();
+    if (!trust || !selfId || this.#status === 'closed') return;
+    const sigs: { id: string; sig: string }[] = [];
+    for (const message of batch) {
+      const sig = await trust.identities.signLine(lineSigningText(this.room, { from: selfId, id: message.id, at: message.at, text: message.text }));
+      if (!sig) return;
+      this.#history?.sign(selfId, message.id, sig);
+      sigs.push({ id: message.id, sig });
+    }
+    for (let start = 0; start < sigs.length; start += MAX_LINE_SIGNATURES) {
+      const frame = { type: 'history-sig' as const, sigs: sigs.slice(start, start + MAX_LINE_SIGNATURES) };
+      for (const peer of this.#peers.entries()) if (peer.link?.isOpen && peer.version >= SIGNED_LINES_VERSION) peer.link.sendControl(frame);
+    }
   }
 
   /**
@@ -714,6 +760,9 @@ export class Mesh extends EventTarget {
     if (this.#status === 'closed') return;
     for (const timer of this.#unconfirmed.values()) clearTimeout(timer);
     this.#unconfirmed.clear();
+    for (const timer of this.#returning.values()) clearTimeout(timer);
+    this.#returning.clear();
+    if (this.#signTimer) clearTimeout(this.#signTimer);
     for (const peer of this.#peers.clear()) peer.link?.close('close');
     this.#relay?.clear();
     this.#history?.close();
@@ -1254,6 +1303,7 @@ export class Mesh extends EventTarget {
     this.#trust?.sealed.drop(id);
     this.#files?.peerGone(id);
     this.#history?.peerGone(id);
+    this.#trust?.identities.forget(id);
     this.#awayPeers.delete(id);
     this.#clearAnnounced.delete(id);
     const peer = this.#peers.remove(id);
@@ -1314,14 +1364,57 @@ export class Mesh extends EventTarget {
   }
 
   /** Earlier messages peers passed on (history), as one `history` event: each once, unless it came live already. */
-  #deliverEarlier(entries: readonly HistoryEntry[]): HistoryEntry[] {
-    const shown = entries.filter(({ line }) => this.#firstSight(line.from, line.id));
-    if (shown.length > 0) {
-      const messages = shown
-        .filter(({ line, via }) => !this.#blocked.has(line.from) && !this.#blocked.has(via))
-        .map(({ line, via }) => ({ from: line.from, name: line.name, text: line.text, at: line.at, id: line.id, history: true, via }));
-      if (messages.length > 0) this.#emit('history', { messages });
+  /**
+   * Earlier lines, merged: each signed one is checked against its author's key (an author
+   * still here, whose identity we have, or get within a moment); a line whose signature
+   * fails was changed by whoever passed it on: dropped, and said. The rest are shown once.
+   */
+  async #deliverEarlier(entries: readonly HistoryEntry[]): Promise<HistoryEntry[]> {
+    const trust = entries.some(({ line }) => line.sig) ? await this.#loadTrust() : null;
+    const shown: HistoryEntry[] = [];
+    const signed = new Set<HistoryEntry>();
+    const forgedBy = new Map<string, number>();
+    // One wait per author at most: its identity comes once or not at all.
+    const waited = new Set<string>();
+    for (const entry of entries) {
+      const { line, via } = entry;
+      // Every copy is checked, so a supplier that changed a line is found out even when another's copy came first.
+      if (line.sig && trust) {
+        const waitMs = !waited.has(line.from) && this.#peers.link(line.from)?.isOpen ? KEY_WAIT_MS : 0;
+        waited.add(line.from);
+        const valid = await trust.identities.verifyLine(line.from, lineSigningText(this.room, line), line.sig, waitMs);
+        if (valid === false) {
+          forgedBy.set(via, (forgedBy.get(via) ?? 0) + 1);
+          continue;
+        }
+        if (valid) signed.add(entry);
+      }
+      if (this.#firstSight(line.from, line.id)) shown.push(entry);
     }
+    for (const [via, count] of forgedBy) {
+      const name = this.#peers.get(via)?.name ?? 'A peer';
+      this.#error(
+        'bad-peer-message',
+        `${name} passed on ${count} earlier message(s) that their author did not write as shown (the signature does not match): not shown.`,
+        via,
+      );
+    }
+    const messages = shown
+      .filter(({ line, via }) => !this.#blocked.has(line.from) && !this.#blocked.has(via))
+      .map((entry) => {
+        const { line, via } = entry;
+        return {
+          from: line.from,
+          name: line.name,
+          text: line.text,
+          at: line.at,
+          id: line.id,
+          history: true,
+          via,
+          ...(signed.has(entry) ? { signed: true as const } : {}),
+        };
+      });
+    if (messages.length > 0) this.#emit('history', { messages });
     return shown;
   }
 

@@ -42,6 +42,8 @@ async function fingerprintsOf(channel: TrustChannel): Promise<ConnectionFingerpr
 export class PeerIdentities {
   #loaded: Promise<{ keys: IdentityKeys; known: KnownPeers } | null> | null = null;
   readonly #byChannel = new WeakMap<TrustChannel, PeerIdentity>();
+  /** Each peer's public key (base64url), once bound to a connection with it: for checking its signed lines. */
+  readonly #keyById = new Map<string, string>();
 
   constructor(
     readonly name: string,
@@ -86,12 +88,52 @@ export class PeerIdentities {
     let identity: PeerIdentity;
     if (!(await verifyBinding(message.key, message.sig, binding))) identity = { key, status: 'changed', reason: 'not-this-connection' };
     else {
+      this.#keyById.set(peerId, message.key);
+      for (const wake of this.#waiting.get(peerId) ?? []) wake(message.key);
+      this.#waiting.delete(peerId);
       const remembered = await loaded.known.keyOf(peerName);
       identity =
         remembered === null ? { key, status: 'new' } : remembered === key ? { key, status: 'verified' } : { key, status: 'changed', reason: 'other-key' };
     }
     this.#byChannel.set(channel, identity);
     this.hooks.identity(peerId, identity);
+  }
+
+  /** Signs `text` (a line's `lineSigningText`) with this profile's key; null without WebCrypto. */
+  async signLine(text: string): Promise<string | null> {
+    const loaded = await this.#load();
+    return loaded ? signBinding(loaded.keys, text) : null;
+  }
+
+  /**
+   * Whether `sig` is peer `peerId`'s signature of `text`, by the key it bound to its
+   * connection with us; null when we have no such key (it left before we came, or has
+   * not sent its identity yet).
+   */
+  async verifyLine(peerId: string, text: string, sig: string, waitMs = 0): Promise<boolean | null> {
+    const key = this.#keyById.get(peerId) ?? (waitMs > 0 ? await this.#keyWithin(peerId, waitMs) : undefined);
+    return key === undefined ? null : verifyBinding(key, sig, text);
+  }
+
+  /** Those waiting for a peer's key (its identity is on the way). */
+  readonly #waiting = new Map<string, ((key: string) => void)[]>();
+
+  #keyWithin(peerId: string, waitMs: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), waitMs);
+      const list = this.#waiting.get(peerId) ?? [];
+      list.push((key) => {
+        clearTimeout(timer);
+        resolve(key);
+      });
+      this.#waiting.set(peerId, list);
+    });
+  }
+
+  /** The peer left: its key goes with it. */
+  forget(peerId: string): void {
+    this.#keyById.delete(peerId);
+    this.#waiting.delete(peerId);
   }
 
   /** The codes matched: this peer's key is the one to expect from now on. */

@@ -571,6 +571,7 @@ export class PeerLink {
           return;
         case 'history-request':
         case 'history':
+        case 'history-sig':
         case 'history-end':
           this.hooks.historyMessage(message);
           return;

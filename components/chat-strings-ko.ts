@@ -26,6 +26,8 @@ export const KO: ChatStrings = {
   privateTo: (name) => [name, '에게, '],
   privateMark: '비공개',
   passedOnBy: (name) => ['이전 메시지, 전해 준 사람: ', name],
+  signed: '✓ 작성자 서명 확인됨',
+  signedTitle: '작성자가 당신에게 보인 신원 키로 이 줄에 서명했습니다: 전해 준 사람이 바꾸지 않았습니다',
   undelivered: '(아무도 없어 전달되지 않음)',
   delivered: (count, of) => `${of}명 중 ${count}명에게 전달됨`,
   typingOne: (name) => `${name} 님이 입력 중…`,

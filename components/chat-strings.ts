@@ -36,6 +36,8 @@ export interface ChatStrings {
   privateTo: (name: Part) => Parts;
   privateMark: string;
   passedOnBy: (name: Part) => Parts;
+  signed: string;
+  signedTitle: string;
   undelivered: string;
   delivered: (count: number, of: number) => string;
   typingOne: (name: string) => string;
@@ -133,6 +135,8 @@ export const EN: ChatStrings = {
   privateTo: (name) => ['to ', name, ', '],
   privateMark: 'private',
   passedOnBy: (name) => ['earlier, passed on by ', name],
+  signed: '✓ signed by its author',
+  signedTitle: 'Its author signed this line with the identity key it showed you: whoever passed it on did not change it',
   undelivered: '(no one else is here: not delivered)',
   delivered: (count, of) => `delivered to ${count} of ${of}`,
   typingOne: (name) => `${name} is typing…`,

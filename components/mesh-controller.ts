@@ -52,6 +52,8 @@ export interface MessageLine {
   readonly via?: { readonly id: string; readonly name: string };
   /** Kept in this browser from before a reload (`persist`). */
   readonly restored?: true;
+  /** An earlier message its author signed, checked here: whoever passed it on did not change it. */
+  readonly signed?: true;
   readonly id?: string;
 }
 
@@ -491,6 +493,7 @@ export class MeshController implements ReactiveController {
       reached: 0,
       id: d.id,
       via: { id: d.via ?? '', name: this.#names.get(d.via ?? '') ?? 'a peer' },
+      ...(d.signed ? { signed: true as const } : {}),
     };
     const after = (other: MessageLine) => other.at > line.at || (other.at === line.at && (other.id ?? '') > d.id);
     const at = this.earlier.findIndex(after);

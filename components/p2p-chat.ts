@@ -100,6 +100,7 @@ const PEER_LIST_PARTS = [
  * @csspart message - one message; own messages also have the part `own`
  * @csspart own - a message this user sent
  * @csspart restored - a message kept in this browser from before a reload (`persist`)
+ * @csspart signed - "signed by its author" on an earlier message whose author's signature was checked
  * @csspart notice - a join/leave/error line in the log
  * @csspart name - a message's sender name (invisible and text-reordering characters removed)
  * @csspart id-tag - a short sender id shown beside names that look like another's
@@ -563,7 +564,8 @@ export class P2pChat extends LitElement {
         font-size: 0.8em;
         opacity: 0.8;
       }
-      .via {
+      .via,
+      .signed {
         font-size: 0.8em;
         font-style: italic;
       }
@@ -756,11 +758,10 @@ export class P2pChat extends LitElement {
               >${line.own ? s.privateTo(html`<bdi>${safeName(line.privateWith.name)}</bdi>`) : nothing}${s.privateMark}</span
             >`
           : nothing
-      }${line.via ? html` <span part="via" class="via">${s.passedOnBy(html`<bdi>${safeName(line.via.name)}</bdi>`)}</span>` : nothing}<time
-        part="time"
-        datetime=${new Date(line.at).toISOString()}
-        >${formatTime(line.at)}</time
-      ><span class="visually-hidden">: </span><span part="text" class="text">${line.text}</span>${
+      }${line.via ? html` <span part="via" class="via">${s.passedOnBy(html`<bdi>${safeName(line.via.name)}</bdi>`)}</span>` : nothing}${
+        line.signed ? html` <span part="signed" class="signed" title=${s.signedTitle}>${s.signed}</span>` : nothing
+      }<time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
+      ><span part="text" class="text">${line.text}</span>${
         line.own && !line.via && !line.restored && line.reached === 0 ? html` <em class="undelivered">${s.undelivered}</em>` : nothing
       }${line.confirmable ? html` <span part="receipt" class="receipt">${s.delivered(line.delivered ?? 0, line.confirmable)}</span>` : nothing}
     </li>`;

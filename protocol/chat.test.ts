@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHAT_CHANNEL_LABEL, LIMITS, encodeChannelMessage, parseChannelMessage, type ChatMessage } from './index.js';
+import { CHAT_CHANNEL_LABEL, LIMITS, encodeChannelMessage, lineSigningText, parseChannelMessage, type ChatMessage } from './index.js';
 
 test('the data channel keeps the reference name', () => {
   assert.equal(CHAT_CHANNEL_LABEL, 'chat');
@@ -49,4 +49,26 @@ test('presence is "active" or "away", nothing else', () => {
     const bad = parseChannelMessage(JSON.stringify({ type: 'presence', state }));
     assert.equal(!bad.ok && bad.error.field, 'state');
   }
+});
+
+test('history lines and their signatures (version 8): a sig is 64 bytes of base64url; history-sig holds 1 to 100', () => {
+  const sig = 'A'.repeat(86);
+  const line = { type: 'history', id: 'm1', from: 'abcdefgh1234', name: 'Ann', text: 'hi', at: 1, sig };
+  assert.deepEqual(parseChannelMessage(JSON.stringify(line)), { ok: true, value: line });
+  const unsigned = { ...line, sig: undefined };
+  assert.equal(parseChannelMessage(JSON.stringify(unsigned)).ok, true);
+  assert.equal(parseChannelMessage(JSON.stringify({ ...line, sig: 'short' })).ok, false);
+  const batch = { type: 'history-sig', sigs: [{ id: 'm1', sig }] };
+  assert.deepEqual(parseChannelMessage(JSON.stringify(batch)), { ok: true, value: batch });
+  for (const sigs of [[], Array.from({ length: 101 }, (_, i) => ({ id: `m${i}`, sig })), 'x', [{ id: 'm1' }], [{ id: 'm1', sig: '!'.repeat(86) }], [null]]) {
+    const result = parseChannelMessage(JSON.stringify({ type: 'history-sig', sigs }));
+    assert.equal(result.ok, false, JSON.stringify(sigs).slice(0, 40));
+  }
+});
+
+test('lineSigningText binds the room, the author, the id, the time and the text, not the name', () => {
+  const line = { from: 'abcdefgh1234', id: 'm1', at: 5, text: 'hi' };
+  assert.equal(lineSigningText('lobby', line), 'p2p-chat line 1\nlobby\nabcdefgh1234\nm1\n5\nhi');
+  assert.notEqual(lineSigningText('other', line), lineSigningText('lobby', line));
+  assert.notEqual(lineSigningText('lobby', { ...line, text: 'hi!' }), lineSigningText('lobby', line));
 });

@@ -33,14 +33,45 @@ export interface HistoryLineMessage {
   readonly name: string;
   readonly text: string;
   readonly at: number;
+  /** Version 8: the author's signature of the line (see `lineSigningText`), when the supplier has it. */
+  readonly sig?: string;
 }
+
+/**
+ * Version 8: the author's signatures of its recent public messages, sent on the channel a
+ * moment after the messages (signing is asynchronous and batched; no message waits for
+ * it). Peers keep each with its line and pass it on in `history`, so a newcomer can check
+ * that whoever passed a line on did not change it.
+ */
+export interface HistorySignatureMessage {
+  readonly type: 'history-sig';
+  readonly sigs: readonly { readonly id: string; readonly sig: string }[];
+}
+
+/** The most signatures in one `history-sig`. */
+export const MAX_LINE_SIGNATURES = 100;
 
 /** The supplier has sent every line it will. */
 export interface HistoryEndMessage {
   readonly type: 'history-end';
 }
 
-export type HistoryMessage = HistoryRequestMessage | HistoryLineMessage | HistoryEndMessage;
+export type HistoryMessage = HistoryRequestMessage | HistoryLineMessage | HistoryEndMessage | HistorySignatureMessage;
+
+/** The protocol version whose lines are signed (`history-sig`, `sig` on `history`). */
+export const SIGNED_LINES_VERSION = 8;
+
+/** An ECDSA P-256 signature (64 bytes) in base64url. */
+const SIGNATURE = { min: 86, max: 86, pattern: /^[A-Za-z0-9_-]+$/ };
+
+/**
+ * What an author signs for a public message: the room, its own id, the message's id, time
+ * and text. Not the name: names are the server's to give (and may change), and a line's
+ * name is shown as its supplier says it.
+ */
+export function lineSigningText(room: string, line: { readonly from: string; readonly id: string; readonly at: number; readonly text: string }): string {
+  return `p2p-chat line 1\n${room}\n${line.from}\n${line.id}\n${line.at}\n${line.text}`;
+}
 
 /** Reads a `history*` message (its `type` already known to start with `history`). */
 export function readHistoryMessage(obj: JsonObject): HistoryMessage {
@@ -60,7 +91,21 @@ export function readHistoryMessage(obj: JsonObject): HistoryMessage {
         name: string(obj, 'name', { min: 1, max: LIMITS.maxNameLength, forbidden: NAME_FORBIDDEN }),
         text: string(obj, 'text', { min: 1, max: LIMITS.maxChatTextLength }),
         at: number(obj, 'at', { min: 0, max: 8.64e15 }),
+        ...(obj['sig'] === undefined ? {} : { sig: string(obj, 'sig', SIGNATURE) }),
       };
+    case 'history-sig': {
+      const sigs = obj['sigs'];
+      if (!Array.isArray(sigs)) return reject('wrong-type', '"sigs" must be an array.', 'sigs');
+      if (sigs.length < 1 || sigs.length > MAX_LINE_SIGNATURES) return reject('bad-value', `"sigs" holds 1 to ${MAX_LINE_SIGNATURES} signatures.`, 'sigs');
+      return {
+        type,
+        sigs: sigs.map((entry: unknown) => {
+          if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return reject('wrong-type', 'Each signature is an object.', 'sigs');
+          const item = entry as JsonObject;
+          return { id: string(item, 'id', { min: 1, max: LIMITS.maxChatIdLength }), sig: string(item, 'sig', SIGNATURE) };
+        }),
+      };
+    }
     case 'history-end':
       return { type };
     default:

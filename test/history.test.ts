@@ -41,6 +41,8 @@ describe('history for late joiners', () => {
     }
     ann.sendTo(bob.selfId!, 'a secret for Bob');
     await waitUntil(() => bobGot.some((m) => m.text === 'a secret for Bob'), 'the private message arrives');
+    // Each author's signatures follow its messages a moment later (batched).
+    await new Promise((resolve) => setTimeout(resolve, 600));
 
     const cy = joinLate(room, 'Cy', '4');
     chats.push(cy);
@@ -57,12 +59,15 @@ describe('history for late joiners', () => {
     expect(earlierGot.map((m) => m.name)).to.deep.equal(['Bob', 'Ann', 'Bob', 'Ann']);
     expect(earlierGot.every((m) => m.via === ann.selfId || m.via === bob.selfId)).to.equal(true);
     expect(earlierGot.map((m) => m.from)).to.deep.equal([bob.selfId, ann.selfId, bob.selfId, ann.selfId]);
+    // Both authors are here: every line's signature was checked against its author's key.
+    expect(earlierGot.map((m) => m.signed)).to.deep.equal([true, true, true, true]);
 
     // Shown above the live messages, outside the live region, each saying who passed it on.
     await cy.updateComplete;
     const earlier = [...cy.shadowRoot!.querySelectorAll('[part="earlier"] li')];
     expect(earlier.map((li) => li.querySelector('[part="text"]')!.textContent)).to.deep.equal(['two', 'three', 'four', 'five']);
     expect(earlier.every((li) => /passed on by (Ann|Bob)/.test(li.querySelector('[part="via"]')!.textContent!))).to.equal(true);
+    expect(earlier.every((li) => li.querySelector('[part="signed"]') !== null)).to.equal(true);
     expect(cy.shadowRoot!.querySelector('[role="log"] [part="earlier"]')).to.equal(null);
 
     // What is said now arrives live, once, and is not marked earlier.
@@ -94,5 +99,33 @@ describe('history for late joiners', () => {
     expect(diHistory).to.deep.equal([]);
     await di.updateComplete;
     expect(di.shadowRoot!.querySelector('[part="earlier"]')).to.equal(null);
+  });
+
+  it("a peer that changes the lines it passes on is found out: its copies fail their authors' signatures and are not shown", async () => {
+    const room = uniqueRoom('history-forged');
+    const ann = addChat(room, 'Ann');
+    const frame = document.createElement('iframe');
+    frame.src = `/test/fixtures/peer.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=Kit&tamper=history`;
+    document.body.append(frame);
+    try {
+      await waitUntil(() => ann.peers.some((p) => p.name === 'Kit' && p.state === 'connected'), 'Kit is here', 20_000);
+      const kitId = ann.peers.find((p) => p.name === 'Kit')!.id;
+      chats = [ann];
+      ann.send('one');
+      ann.send('two');
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const cy = joinLate(room, 'Cy', '');
+      chats.push(cy);
+      const cyHistory = record(cy, 'p2p-history');
+      const cyErrors = record(cy, 'p2p-error');
+      await waitUntil(() => cyHistory.length >= 1 && cyErrors.length >= 1, 'Cy gets the lines and a warning');
+      const lines = cyHistory.flatMap((h) => h.messages);
+      expect(lines.map((m) => m.text)).to.deep.equal(['one', 'two']);
+      expect(lines.every((m) => m.signed === true && m.via === ann.selfId)).to.equal(true);
+      expect(cyErrors[0]).to.include({ code: 'bad-peer-message', peer: kitId });
+      expect(cyErrors[0]!.message).to.match(/Kit passed on 2 earlier message/);
+    } finally {
+      frame.remove();
+    }
   });
 });
