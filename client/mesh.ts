@@ -39,7 +39,7 @@ import {
   MAX_RECEIPT_IDS,
   RECEIPT_VERSION,
   RENAME_VERSION,
-  parseClientMessage,
+  NAME_FORBIDDEN,
   lineSigningText,
   MAX_LINE_SIGNATURES,
   SIGNED_LINES_VERSION,
@@ -263,9 +263,20 @@ export class Mesh extends EventTarget {
    */
   rename(name: string): boolean {
     const trimmed = name.trim();
-    const parsed = parseClientMessage(JSON.stringify({ type: 'rename', name: trimmed }));
-    if (!parsed.ok) {
-      this.#error(parsed.error.code, `That name cannot be used: ${parsed.error.message}`);
+    // The server's rules for names (protocol/limits.ts), checked here first.
+    const refused =
+      trimmed === ''
+        ? 'it is empty'
+        : trimmed.length > LIMITS.maxNameLength
+          ? `it is longer than ${LIMITS.maxNameLength} characters`
+          : NAME_FORBIDDEN.test(trimmed)
+            ? 'it has control characters'
+            : null;
+    if (refused) {
+      this.#error(
+        trimmed === '' ? 'missing-field' : trimmed.length > LIMITS.maxNameLength ? 'too-large' : 'bad-value',
+        `That name cannot be used: ${refused}.`,
+      );
       return false;
     }
     if (this.#status !== 'joined' || this.#serverVersion < RENAME_VERSION || !this.#connection) return false;
