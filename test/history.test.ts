@@ -112,6 +112,8 @@ describe('history for late joiners', () => {
       const kitId = ann.peers.find((p) => p.name === 'Kit')!.id;
       chats = [ann];
       ann.send('one');
+      // Lines are ordered by sent time, then id: two in the same millisecond may come either way.
+      await new Promise((resolve) => setTimeout(resolve, 5));
       ann.send('two');
       await new Promise((resolve) => setTimeout(resolve, 600));
       const cy = joinLate(room, 'Cy', '');
