@@ -6,6 +6,7 @@
  * receiver keeps each block as a Blob once its hash matched and ends the transfer at the
  * first byte too many, hash out of order or hash that does not match.
  */
+import { openBlockSink, type BlockSink } from './received-file-store.js';
 import { blockCount, FILE_LIMITS, type FileBlockMessage, type FileOfferMessage } from '../protocol/index.js';
 import { toBase64url } from './base64url.js';
 
@@ -123,6 +124,8 @@ export class FileSender {
 }
 
 export interface ReceiverHooks {
+  /** Where verified blocks go (default: a file in OPFS where the browser has it, else memory). */
+  sink?: () => Promise<BlockSink>;
   progress(received: number): void;
   /** Every block arrived and matched its hash. */
   complete(file: Blob): void;
@@ -130,7 +133,8 @@ export interface ReceiverHooks {
 }
 
 export class FileReceiver {
-  readonly #verified: Blob[] = [];
+  /** Where verified blocks go, opened with the first one. */
+  #sink: Promise<BlockSink> | null = null;
   #block: Uint8Array[] = [];
   #blockBytes = 0;
   #received = 0;
@@ -187,10 +191,16 @@ export class FileReceiver {
     this.#checking = this.#checking.then(async () => {
       if ((await sha256(bytes)) !== message.hash) return this.fail(`Block ${message.index} does not match its hash.`);
       if (this.#over) return;
-      this.#verified.push(new Blob([bytes]));
-      if (!last) return;
-      this.#over = true;
-      this.hooks.complete(new Blob(this.#verified, { type: this.offer.mime }));
+      const sink = await this.#openSink();
+      try {
+        await sink.write(bytes);
+        if (!last || this.#over) return;
+        this.#over = true;
+        this.hooks.complete(await sink.finish(this.offer.mime));
+      } catch (error) {
+        this.#over = false;
+        this.fail(`The file could not be kept: ${error instanceof Error ? error.message : String(error)}`);
+      }
     });
   }
 
@@ -199,7 +209,12 @@ export class FileReceiver {
     if (this.#over) return;
     this.#over = true;
     this.#block = [];
-    this.#verified.length = 0;
+    void this.#sink?.then((sink) => sink.abort());
     this.hooks.failed(reason);
+  }
+
+  #openSink(): Promise<BlockSink> {
+    this.#sink ??= (this.hooks.sink ?? (() => openBlockSink(this.offer.id)))();
+    return this.#sink;
   }
 }

@@ -41,6 +41,19 @@ describe('files, peer to peer', () => {
     for (const frame of frames.splice(0)) frame.remove();
   });
 
+  /** The received files kept in this origin's private file system (OPFS), by name (the transfer's id): their sizes. */
+  async function keptOnDisk(): Promise<Map<string, number>> {
+    const kept = new Map<string, number>();
+    type Folder = FileSystemDirectoryHandle & { entries(): AsyncIterable<[string, FileSystemHandle]> };
+    const root = (await (await navigator.storage.getDirectory()).getDirectoryHandle('p2p-chat-incoming', { create: true })) as Folder;
+    for await (const [, page] of root.entries()) {
+      if (page.kind !== 'directory') continue;
+      for await (const [name, file] of (page as Folder).entries())
+        if (file.kind === 'file') kept.set(name, (await (file as FileSystemFileHandle).getFile()).size);
+    }
+    return kept;
+  }
+
   async function pair(label: string): Promise<[P2pChat, P2pChat]> {
     const room = uniqueRoom(label);
     const ann = addChat(room, 'Ann');
@@ -80,6 +93,8 @@ describe('files, peer to peer', () => {
     await waitUntil(() => bobDone.length === 1 && annDone.length === 1, 'both sides say verified', 60_000);
     expect(await sha256Hex(bobDone[0]!.file!)).to.equal(await sha256Hex(new Blob([bytes])));
     expect(annDone[0]).to.include({ file: null, verified: true, direction: 'out' });
+    // Streamed to disk as it was verified (the origin private file system), not held in memory.
+    expect((await keptOnDisk()).get(id!)).to.equal(6 * MB);
     for (const list of [bobProgress, annProgress]) {
       expect(list.length).to.be.greaterThan(1);
       expect(list.every((p, k) => k === 0 || p.bytes >= list[k - 1]!.bytes)).to.equal(true);
@@ -148,6 +163,13 @@ describe('files, peer to peer', () => {
     const after = progress.filter((p) => p.id === cancelled).length;
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(progress.filter((p) => p.id === cancelled).length, 'nothing moves after the cancel').to.equal(after);
+    // What was written of it is gone from disk.
+    let onDisk = true;
+    for (let tries = 0; onDisk && tries < 50; tries++) {
+      onDisk = (await keptOnDisk()).has(cancelled!);
+      if (onDisk) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(onDisk, 'the cancelled file is removed from disk').to.equal(false);
     await bob.updateComplete;
     expect(lineOf(bob, cancelled!)!.dataset['state']).to.equal('failed');
   });
