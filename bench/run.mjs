@@ -474,6 +474,15 @@ async function bundle() {
     external: ['lit', 'lit/*'],
     write: false,
     logLevel: 'silent',
+    // What loads on demand stays out, as in the drop-in (bundled, esbuild would inline the dynamic imports).
+    plugins: [
+      {
+        name: 'on-demand-external',
+        setup(builder) {
+          builder.onResolve({ filter: /\/(mesh-trust|mesh-files|transcript-store|chat-strings-ko)\.js$/ }, (args) => ({ path: args.path, external: true }));
+        },
+      },
+    ],
   });
   results.bundle = {
     p2pChat: gz(readFileSync(`${root}dist/p2p-chat.js`)),
