@@ -707,7 +707,7 @@ export class P2pChat extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     if (['server', 'room', 'iceTransportPolicy', 'iceServers', 'identity'].some((key) => changed.has(key as keyof P2pChat))) this.#mesh.restart();
     // A new name while joined is a rename (the peers keep their connections); else a rejoin.
-    else if (changed.has('name') && !this.#mesh.mesh?.rename(this.name ?? '')) this.#mesh.restart();
+    else if (changed.has('name') && !((this.name ?? '').trim() !== '' && this.#mesh.mesh?.rename(this.name))) this.#mesh.restart();
     else if ((changed.has('maxFileSize') || changed.has('autoAcceptImages')) && this.#mesh.mesh) Object.assign(this.#mesh.mesh, this.#fileLimits());
   }
 
