@@ -281,11 +281,15 @@ export function chatStrings(lang: string, ready: () => void): ChatStrings {
   return table(key) ?? table(primary) ?? EN;
 }
 
-/** The language of an element: its `lang` attribute, else the nearest ancestor's (out of shadow roots too), else the document's. */
+/**
+ * The language of an element: its `lang` (the property: our elements keep it as a Lit
+ * property, which a script may set without the attribute), else the nearest ancestor's
+ * (out of shadow roots too), else the document's.
+ */
 export function languageOf(element: Element): string {
   let node: Element | null = element;
   while (node) {
-    const lang = node.getAttribute('lang');
+    const lang = (node as HTMLElement).lang ?? node.getAttribute('lang');
     if (lang) return lang;
     node = node.parentElement ?? ((node.getRootNode() as ShadowRoot).host as Element | undefined) ?? null;
   }

@@ -69,6 +69,16 @@ describe('strings', () => {
     expect(englishIn(visibleTexts(bob), ['Ann', 'Bob', 'hello', ...roomWords]).length).to.be.greaterThan(5);
   });
 
+  it('the lang property works as the attribute does', async () => {
+    const room = uniqueRoom('ko-prop');
+    const ann = addChat(room, 'Ann');
+    chats = [ann];
+    await ann.updateComplete;
+    ann.lang = 'ko';
+    await waitUntil(() => visibleTexts(ann).includes('보내기'), 'the chat in Korean');
+    expect(ann.hasAttribute('lang')).to.equal(false);
+  });
+
   it('an app adds a language: its strings, English for the rest; the language follows the page', async () => {
     const { P2pChat } = (await import('../components/p2p-chat.js')) as { P2pChat: typeof import('../components/p2p-chat.js').P2pChat };
     P2pChat.addLanguage('fr', { send: 'Envoyer', placeholder: 'Écrivez un message', isHere: (name) => `${name} est là` });
