@@ -2,6 +2,7 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import type { P2pChat } from './p2p-chat.js';
 import { InspectorModel, STATE_KINDS, type PeerRecord, type SequenceEntry, type StateKind } from './inspector-model.js';
 import { INSPECTOR_LANGS, hasKey, resolveLang, translate, type InspectorKey, type InspectorLang } from './inspector-i18n.js';
+import { languageOf } from './chat-strings.js';
 import { readPairStats } from './pair-stats.js';
 import { connectionFingerprints, fingerprintInSdp } from '../client/safety-code.js';
 import { pathOf, statsById } from '../client/connection-path.js';
@@ -65,12 +66,9 @@ export class P2pInspector extends LitElement {
   readonly #tracked = new WeakSet<RTCPeerConnection>();
   #poll: ReturnType<typeof setInterval> | null = null;
 
-  /** The language in use: the `lang` attribute, else the nearest ancestor's, else English. */
+  /** The language in use: its `lang`, else the nearest ancestor's (as the chat finds its own), else English. */
   get language(): InspectorLang {
-    if (this.lang) return resolveLang(this.lang);
-    const host = (this.getRootNode() as ShadowRoot).host as Element | undefined;
-    const from = this.parentElement?.closest('[lang]') ?? host?.closest('[lang]') ?? document.documentElement;
-    return resolveLang(from.getAttribute('lang'));
+    return resolveLang(languageOf(this));
   }
 
   t(key: InspectorKey): string {
