@@ -15,6 +15,8 @@ export class ClientSocket extends WebSocket {
   webrtc = true;
   /** The protocol version the client said it speaks (1: it did not say). */
   version = 1;
+  /** The client keeps its resume token across a reload (`persist` in its join). */
+  persist = false;
   /** The client's address (through trusted proxies), for logs. */
   ip = '?';
   /** What the per-address limits count it under (an IPv6 /64, or the IPv4 address). */

@@ -45,6 +45,8 @@ function holderOf(entry: string): string {
 }
 const nodeOf = (entry: string): string => entry.slice(0, entry.indexOf('\n'));
 const summaryIn = (entry: string): PeerSummary => JSON.parse(entry.slice(entry.indexOf('\n', entry.indexOf('\n') + 1) + 1)) as PeerSummary;
+/** A member's entry as Redis lists it (what holderOf, nodeOf and summaryIn read). */
+const entryOf = (node: string, conn: number | string, id: string, member: RouterMember): string => `${node}\n${conn}\n${JSON.stringify(summaryOf(id, member))}`;
 
 interface PendingJoin<M> {
   readonly member: M;
@@ -111,7 +113,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     this.takeIdentity(member, request, identity.id);
     const conn = String((member.conn = this.#nextConn++));
     this.#pending.set(conn, { member, identity, room: request.room, resumed: request.resume !== undefined, at: Date.now() });
-    const entry = `${link.node}\n${conn}\n${JSON.stringify(summaryOf(identity.id, member))}`;
+    const entry = entryOf(link.node, conn, identity.id, member);
     link.join(identity.id, conn, entry, request.room, this.options.maxRoomSize).then(
       (outcome) => {
         // 'ok': the join event (on this process's channel) finishes it.
@@ -162,12 +164,11 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
       return;
     }
     const listed = id !== null && room !== null && this.rooms.find(room, id) === member;
-    const back = returning && member.persist === true;
     super.leave(member, why, announce, returning);
     member.conn = 0;
     if (!listed || this.shuttingDown) return;
     this.#dropMirrorIfUnused(room!);
-    void this.#leaveRedis(id!, String(conn), back);
+    void this.#leaveRedis(id!, String(conn), returning);
   }
 
   async #leaveRedis(id: string, conn: string, returning = false): Promise<void> {
@@ -218,7 +219,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     if (!super.rename(member, name)) return false;
     const link = this.#link;
     if (link && this.#up) {
-      const entry = `${link.node}\n${member.conn}\n${JSON.stringify(summaryOf(member.id!, member))}`;
+      const entry = entryOf(link.node, member.conn, member.id!, member);
       void link.rename(member.id!, String(member.conn), entry).catch(() => {});
     }
     return true;
@@ -351,7 +352,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     }
     for (const member of this.#localMembers()) {
       if (member.id === null || member.room === null || member.conn === 0) continue;
-      const entry = `${link.node}\n${member.conn}\n${JSON.stringify(summaryOf(member.id, member))}`;
+      const entry = entryOf(link.node, member.conn, member.id, member);
       try {
         const outcome = await link.join(member.id, String(member.conn), entry, member.room, this.options.maxRoomSize, true);
         if (outcome === 'moved' && this.rooms.find(member.room, member.id) === member) {

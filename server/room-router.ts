@@ -213,8 +213,8 @@ export class RoomRouter<M extends RouterMember> {
 
   /**
    * Takes a member out of its room; tells the room unless `announce` is false. `returning`:
-   * its socket went without a clean close; if it keeps its token (persist), the room hears
-   * it may come back (a reload) and waits for it before saying it left.
+   * it may come back in a moment (a persist client whose socket went without a clean
+   * close, a reload): the room waits for it before saying it left.
    */
   leave(member: M, why: string, announce = true, returning = false): void {
     const { room, id } = member;
@@ -223,7 +223,7 @@ export class RoomRouter<M extends RouterMember> {
     if (room === null || id === null || this.rooms.find(room, id) !== member || !this.rooms.leave(room, id)) return;
     this.#log({ event: 'leave', id, room, why });
     this.leaves++;
-    if (announce) this.broadcast(room, id, departure(id, returning && member.persist === true));
+    if (announce) this.broadcast(room, id, departure(id, returning));
   }
 
   /** One message to every member of a room but one: encoded once for all of them. */

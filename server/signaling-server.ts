@@ -396,13 +396,16 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     setTimeout(() => client.terminate(), CLOSE_GRACE_MS).unref();
   }
 
-  /** The socket is gone; `returning`: not on purpose, the page may come back (a reload). */
-  function disconnect(client: Client, why: string, returning: boolean): void {
+  /**
+   * The socket is gone. Not on purpose (`unplanned`) from a client that keeps its token
+   * across a reload (persist): the room hears it may be back in a moment.
+   */
+  function disconnect(client: Client, why: string, unplanned: boolean): void {
     if (client.phase === 0) return;
     client.phase = 0;
     connected--;
     admission.release(client.group);
-    router.leave(client, why, true, returning);
+    router.leave(client, why, true, unplanned && client.persist === true);
   }
 
   /** Rate limiting: a token per frame; floods get one error a second, then the door. */
