@@ -124,8 +124,6 @@ export class FileSender {
 }
 
 export interface ReceiverHooks {
-  /** Where verified blocks go (default: a file in OPFS where the browser has it, else memory). */
-  sink?: () => Promise<BlockSink>;
   progress(received: number): void;
   /** Every block arrived and matched its hash. */
   complete(file: Blob): void;
@@ -213,8 +211,9 @@ export class FileReceiver {
     this.hooks.failed(reason);
   }
 
+  /** A file in OPFS where the browser has it, else memory (client/received-file-store.ts). */
   #openSink(): Promise<BlockSink> {
-    this.#sink ??= (this.hooks.sink ?? (() => openBlockSink(this.offer.id)))();
+    this.#sink ??= openBlockSink(this.offer.id);
     return this.#sink;
   }
 }

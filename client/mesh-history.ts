@@ -160,18 +160,12 @@ export class MeshHistory {
     this.#pending = [];
     // The last lines that fit, by author and id; every supplier's copy of them goes on
     // (the mesh shows one: the first whose signature holds, and says which did not).
-    const keys: string[] = [];
-    const seen = new Set<string>();
-    for (const entry of pending) {
-      const key = `${entry.line.from}\n${entry.line.id}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      keys.push(key);
-    }
+    const keyOf = ({ line }: HistoryEntry) => `${line.from}\n${line.id}`;
+    const keys = [...new Set(pending.map(keyOf))];
     const room = this.limit - this.#shown;
     if (room <= 0 || keys.length === 0) return;
     const kept = new Set(keys.slice(Math.max(0, keys.length - room)));
-    const entries = pending.filter((entry) => kept.has(`${entry.line.from}\n${entry.line.id}`));
+    const entries = pending.filter((entry) => kept.has(keyOf(entry)));
     for (const { line } of await this.hooks.deliver(entries)) {
       this.#shown++;
       this.record(line);

@@ -264,19 +264,16 @@ export class Mesh extends EventTarget {
   rename(name: string): boolean {
     const trimmed = name.trim();
     // The server's rules for names (protocol/limits.ts), checked here first.
-    const refused =
+    const refused: [ErrorCode, string] | null =
       trimmed === ''
-        ? 'it is empty'
+        ? ['missing-field', 'it is empty']
         : trimmed.length > LIMITS.maxNameLength
-          ? `it is longer than ${LIMITS.maxNameLength} characters`
+          ? ['too-large', `it is longer than ${LIMITS.maxNameLength} characters`]
           : NAME_FORBIDDEN.test(trimmed)
-            ? 'it has control characters'
+            ? ['bad-value', 'it has control characters']
             : null;
     if (refused) {
-      this.#error(
-        trimmed === '' ? 'missing-field' : trimmed.length > LIMITS.maxNameLength ? 'too-large' : 'bad-value',
-        `That name cannot be used: ${refused}.`,
-      );
+      this.#error(refused[0], `That name cannot be used: ${refused[1]}.`);
       return false;
     }
     if (this.#status !== 'joined' || this.#serverVersion < RENAME_VERSION || !this.#connection) return false;
@@ -1374,7 +1371,6 @@ export class Mesh extends EventTarget {
     return true;
   }
 
-  /** Earlier messages peers passed on (history), as one `history` event: each once, unless it came live already. */
   /**
    * Earlier lines, merged: each signed one is checked against its author's key (an author
    * still here, whose identity we have, or get within a moment); a line whose signature

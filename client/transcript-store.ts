@@ -93,8 +93,4 @@ export class TranscriptStore {
     tx.objectStore(STORE).delete(key);
     await done(tx);
   }
-
-  close(): void {
-    this.db.close();
-  }
 }

@@ -20,8 +20,8 @@ export class NotifyController implements ReactiveController {
     private readonly host: ReactiveControllerHost & HTMLElement,
     private readonly enabled: () => boolean,
     private readonly room: () => string,
-    private readonly title: (name: string, room: string, secret: boolean) => string = (name, room, secret) =>
-      `${name}${secret ? ' (private)' : ''} in #${room}`,
+    /** A notification's title, in the chat's language (chat-strings.ts `notification`). */
+    private readonly title: (name: string, room: string, secret: boolean) => string,
   ) {
     host.addController(this);
   }

@@ -5,7 +5,7 @@
  * `history` line per frame, then `history-end`. A supplier can only vouch for what it
  * received: the newcomer shows every line as passed on by that peer.
  */
-import { number, reject, string, type JsonObject } from './fields.js';
+import { array, isObject, number, optionalString, reject, string, type JsonObject } from './fields.js';
 import { LIMITS, NAME_FORBIDDEN, PEER_ID_PATTERN } from './limits.js';
 
 /** The protocol version that brought history: asked of, and answered to, peers that speak it. */
@@ -73,6 +73,12 @@ export function lineSigningText(room: string, line: { readonly from: string; rea
   return `p2p-chat line 1\n${room}\n${line.from}\n${line.id}\n${line.at}\n${line.text}`;
 }
 
+/** A line's `sig`, when it has one. */
+function withSignature(obj: JsonObject): { sig?: string } {
+  const sig = optionalString(obj, 'sig', SIGNATURE);
+  return sig === undefined ? {} : { sig };
+}
+
 /** Reads a `history*` message (its `type` already known to start with `history`). */
 export function readHistoryMessage(obj: JsonObject): HistoryMessage {
   const type = string(obj, 'type', { max: 32 });
@@ -91,17 +97,15 @@ export function readHistoryMessage(obj: JsonObject): HistoryMessage {
         name: string(obj, 'name', { min: 1, max: LIMITS.maxNameLength, forbidden: NAME_FORBIDDEN }),
         text: string(obj, 'text', { min: 1, max: LIMITS.maxChatTextLength }),
         at: number(obj, 'at', { min: 0, max: 8.64e15 }),
-        ...(obj['sig'] === undefined ? {} : { sig: string(obj, 'sig', SIGNATURE) }),
+        ...withSignature(obj),
       };
     case 'history-sig': {
-      const sigs = obj['sigs'];
-      if (!Array.isArray(sigs)) return reject('wrong-type', '"sigs" must be an array.', 'sigs');
-      if (sigs.length < 1 || sigs.length > MAX_LINE_SIGNATURES) return reject('bad-value', `"sigs" holds 1 to ${MAX_LINE_SIGNATURES} signatures.`, 'sigs');
+      const sigs = array(obj, 'sigs', MAX_LINE_SIGNATURES);
+      if (sigs.length === 0) reject('bad-value', 'A history-sig carries at least one signature.', 'sigs');
       return {
         type,
-        sigs: sigs.map((entry: unknown) => {
-          if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return reject('wrong-type', 'Each signature is an object.', 'sigs');
-          const item = entry as JsonObject;
+        sigs: sigs.map((item) => {
+          if (!isObject(item)) return reject('wrong-type', 'Each signature is an object.', 'sigs');
           return { id: string(item, 'id', { min: 1, max: LIMITS.maxChatIdLength }), sig: string(item, 'sig', SIGNATURE) };
         }),
       };
