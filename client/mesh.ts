@@ -1381,22 +1381,33 @@ export class Mesh extends EventTarget {
     const shown: HistoryEntry[] = [];
     const signed = new Set<HistoryEntry>();
     const forgedBy = new Map<string, number>();
+    // Where each line shown so far sits in `shown`, so a later copy whose signature checks out can take an unsigned one's place.
+    const shownAt = new Map<string, number>();
     // One wait per author at most: its identity comes once or not at all.
     const waited = new Set<string>();
     for (const entry of entries) {
       const { line, via } = entry;
+      let valid: boolean | null = null;
       // Every copy is checked, so a supplier that changed a line is found out even when another's copy came first.
       if (line.sig && trust) {
-        const waitMs = !waited.has(line.from) && this.#peers.link(line.from)?.isOpen ? KEY_WAIT_MS : 0;
-        waited.add(line.from);
-        const valid = await trust.identities.verifyLine(line.from, lineSigningText(this.room, line), line.sig, waitMs);
+        // An author still in the room sends its identity once its channel opens, which may be after a supplier's answer.
+        const waitMs = !waited.has(line.from) && this.#peers.get(line.from) ? KEY_WAIT_MS : 0;
+        if (waitMs > 0) waited.add(line.from);
+        valid = await trust.identities.verifyLine(line.from, lineSigningText(this.room, line), line.sig, waitMs);
         if (valid === false) {
           forgedBy.set(via, (forgedBy.get(via) ?? 0) + 1);
           continue;
         }
         if (valid) signed.add(entry);
       }
-      if (this.#firstSight(line.from, line.id)) shown.push(entry);
+      const key = `${line.from}\n${line.id}`;
+      const at = shownAt.get(key);
+      if (at !== undefined) {
+        if (valid && !signed.has(shown[at]!)) shown[at] = entry;
+      } else if (this.#firstSight(line.from, line.id)) {
+        shownAt.set(key, shown.length);
+        shown.push(entry);
+      }
     }
     for (const [via, count] of forgedBy) {
       const name = this.#peers.get(via)?.name ?? 'A peer';
