@@ -54,15 +54,21 @@ function phaseSteps(states) {
   const answerer = states.find((s) => s !== offerer) ?? states[1];
   const at = (s, name) => (s.steps[name] === undefined ? null : s.steps[name] - start);
   return {
+    'offerer lib fetched': at(offerer, 'lib fetched'),
     'offerer script': at(offerer, 'script'),
+    'offerer socket open': at(offerer, 'socket open'),
     'offerer joined': at(offerer, 'joined'),
+    'answerer lib fetched': at(answerer, 'lib fetched'),
     'answerer script': at(answerer, 'script'),
+    'answerer socket open': at(answerer, 'socket open'),
     'answerer joined': at(answerer, 'joined'),
     'new-peer at offerer': at(offerer, 'in new-peer'),
     'offer out': at(offerer, 'out offer'),
     'offer in': at(answerer, 'in offer'),
     'answer out': at(answerer, 'out answer'),
     'answer in': at(offerer, 'in answer'),
+    'ice connected (both)': Math.max(...states.map((s) => at(s, 'ice connected') ?? NaN)),
+    'dtls connected (both)': Math.max(...states.map((s) => at(s, 'dtls connected') ?? NaN)),
     'open (both)': Math.max(...states.map((s) => s.opened[0]?.at ?? NaN)) - start,
   };
 }
@@ -73,8 +79,15 @@ function meshPhases(states) {
   const last = (name) => Math.max(...states.map((s) => s.steps[name] ?? NaN)) - start;
   const opens = states.flatMap((s) => s.opened.map((o) => o.at - start));
   return {
+    // Each page's wait from its socket's open to its welcome, the longest of the mesh.
+    'longest open → welcome': Math.max(...states.map((s) => (s.steps.joined ?? NaN) - (s.steps['socket open'] ?? NaN))),
+    'longest script → open': Math.max(...states.map((s) => (s.steps['socket open'] ?? NaN) - (s.steps.script ?? NaN))),
+    'last lib fetched': last('lib fetched'),
     'last script': last('script'),
+    'last socket open': last('socket open'),
     'last joined': last('joined'),
+    'last ice connected': last('ice connected (last)'),
+    'last dtls connected': last('dtls connected (last)'),
     'first channel open': Math.min(...opens),
     'last channel open': Math.max(...opens),
   };
@@ -143,7 +156,13 @@ async function browserScenarios({ filesOnly = false } = {}) {
     for (;;) {
       const states = await Promise.all(
         pages.map((p) =>
-          p.evaluate(() => ({ opened: window.bench.opened, nav: window.bench.navigationStart, join: window.bench.joinAt, steps: window.bench.steps ?? {} })),
+          p.evaluate(() => {
+            // The library's file (ours or the floor's) fully fetched, from the page's resource timing.
+            const fetched = performance.getEntriesByType('resource').find((e) => /\/(p2p-chat|floor)\.js$/.test(e.name));
+            const steps = { ...window.benchPlatform, ...window.bench.steps };
+            if (fetched) steps['lib fetched'] = performance.timeOrigin + fetched.responseEnd;
+            return { opened: window.bench.opened, nav: window.bench.navigationStart, join: window.bench.joinAt, steps };
+          }),
         ),
       );
       if (states.every((s) => s.opened.length >= perPage)) return states;
