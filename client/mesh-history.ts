@@ -38,6 +38,11 @@ const CLOCK_SKEW_MS = 5 * 60 * 1000;
 
 const order = (a: HistoryLine, b: HistoryLine) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
+/** One line, whoever passed it on: its author and its id. */
+export function historyLineKey(line: { readonly from: string; readonly id: string }): string {
+  return `${line.from}\n${line.id}`;
+}
+
 export class MeshHistory {
   readonly limit: number;
   readonly windowMs: number;
@@ -160,7 +165,7 @@ export class MeshHistory {
     this.#pending = [];
     // The last lines that fit, by author and id; every supplier's copy of them goes on
     // (the mesh shows one: the first whose signature holds, and says which did not).
-    const keyOf = ({ line }: HistoryEntry) => `${line.from}\n${line.id}`;
+    const keyOf = ({ line }: HistoryEntry) => historyLineKey(line);
     const keys = [...new Set(pending.map(keyOf))];
     const room = this.limit - this.#shown;
     if (room <= 0 || keys.length === 0) return;

@@ -49,7 +49,7 @@ import { makeDtlsCertificate } from './dtls-certificate.js';
 import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
-import { MeshHistory, type HistoryEntry, type HistorySettings } from './mesh-history.js';
+import { MeshHistory, historyLineKey, type HistoryEntry, type HistorySettings } from './mesh-history.js';
 import type { MeshTrust } from './mesh-trust.js';
 import type { MeshFiles } from './mesh-files.js';
 import type { VerificationOutcome } from './peer-verification.js';
@@ -1378,36 +1378,31 @@ export class Mesh extends EventTarget {
    */
   async #deliverEarlier(entries: readonly HistoryEntry[]): Promise<HistoryEntry[]> {
     const trust = entries.some(({ line }) => line.sig) ? await this.#loadTrust() : null;
-    const shown: HistoryEntry[] = [];
+    // Each line once, in the order first seen; a later copy whose signature checks out takes an unsigned one's place.
+    const shown = new Map<string, HistoryEntry>();
     const signed = new Set<HistoryEntry>();
     const forgedBy = new Map<string, number>();
-    // Where each line shown so far sits in `shown`, so a later copy whose signature checks out can take an unsigned one's place.
-    const shownAt = new Map<string, number>();
     // One wait per author at most: its identity comes once or not at all.
     const waited = new Set<string>();
     for (const entry of entries) {
       const { line, via } = entry;
-      let valid: boolean | null = null;
       // Every copy is checked, so a supplier that changed a line is found out even when another's copy came first.
       if (line.sig && trust) {
         // An author still in the room sends its identity once its channel opens, which may be after a supplier's answer.
         const waitMs = !waited.has(line.from) && this.#peers.get(line.from) ? KEY_WAIT_MS : 0;
         if (waitMs > 0) waited.add(line.from);
-        valid = await trust.identities.verifyLine(line.from, lineSigningText(this.room, line), line.sig, waitMs);
+        const valid = await trust.identities.verifyLine(line.from, lineSigningText(this.room, line), line.sig, waitMs);
         if (valid === false) {
           forgedBy.set(via, (forgedBy.get(via) ?? 0) + 1);
           continue;
         }
         if (valid) signed.add(entry);
       }
-      const key = `${line.from}\n${line.id}`;
-      const at = shownAt.get(key);
-      if (at !== undefined) {
-        if (valid && !signed.has(shown[at]!)) shown[at] = entry;
-      } else if (this.#firstSight(line.from, line.id)) {
-        shownAt.set(key, shown.length);
-        shown.push(entry);
-      }
+      const key = historyLineKey(line);
+      const earlier = shown.get(key);
+      if (earlier) {
+        if (signed.has(entry) && !signed.has(earlier)) shown.set(key, entry);
+      } else if (this.#firstSight(line.from, line.id)) shown.set(key, entry);
     }
     for (const [via, count] of forgedBy) {
       const name = this.#peers.get(via)?.name ?? 'A peer';
@@ -1417,7 +1412,8 @@ export class Mesh extends EventTarget {
         via,
       );
     }
-    const messages = shown
+    const kept = [...shown.values()];
+    const messages = kept
       .filter(({ line, via }) => !this.#blocked.has(line.from) && !this.#blocked.has(via))
       .map((entry) => {
         const { line, via } = entry;
@@ -1433,7 +1429,7 @@ export class Mesh extends EventTarget {
         };
       });
     if (messages.length > 0) this.#emit('history', { messages });
-    return shown;
+    return kept;
   }
 
   // ---- events ------------------------------------------------------------------------
