@@ -10,6 +10,7 @@ import { startDevServer } from '@web/dev-server';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../scripts/browsers.mjs';
 import { freePort } from '../scripts/free-port.mjs';
+import { ON_DEMAND_IMPORT } from '../scripts/on-demand-chunks.mjs';
 import { cpuSeconds, rssKb, runLoad, startServer } from './processes.mjs';
 import { clusterRows, clusterScenarios } from './cluster.mjs';
 import { fileScenarios } from './files.mjs';
@@ -498,7 +499,7 @@ async function bundle() {
       {
         name: 'on-demand-external',
         setup(builder) {
-          builder.onResolve({ filter: /\/(mesh-trust|mesh-files|transcript-store|chat-strings-ko)\.js$/ }, (args) => ({ path: args.path, external: true }));
+          builder.onResolve({ filter: ON_DEMAND_IMPORT }, (args) => ({ path: args.path, external: true }));
         },
       },
     ],

@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
+import { ON_DEMAND, ON_DEMAND_IMPORT } from './on-demand-chunks.mjs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,15 +26,7 @@ const common = {
   logLevel: 'warning',
 };
 
-// What only some pages use loads on demand from dist/chunks/, each chunk bundled whole on
-// its own: the safety codes, identity keys and relay encryption (client/mesh-trust.ts), files (client/mesh-files.ts),
-// the transcript kept across reloads (client/transcript-store.ts, with persist), the Korean strings (components/chat-strings-ko.ts).
-const ON_DEMAND = {
-  'mesh-trust': 'client/mesh-trust.ts',
-  'mesh-files': 'client/mesh-files.ts',
-  'transcript-store': 'client/transcript-store.ts',
-  'chat-strings-ko': 'components/chat-strings-ko.ts',
-};
+// What only some pages use (scripts/on-demand-chunks.mjs), each chunk bundled whole on its own in dist/chunks/.
 for (const [name, entry] of Object.entries(ON_DEMAND)) {
   await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist/chunks` });
 }
@@ -41,8 +34,7 @@ for (const [name, entry] of Object.entries(ON_DEMAND)) {
 const onDemandChunks = {
   name: 'on-demand-chunks',
   setup(builder) {
-    const names = Object.keys(ON_DEMAND).join('|');
-    builder.onResolve({ filter: new RegExp(`/(${names})\\.js$`) }, (args) => ({
+    builder.onResolve({ filter: ON_DEMAND_IMPORT }, (args) => ({
       path: `./chunks/${/([\w-]+)\.js$/.exec(args.path)[1]}.js`,
       external: true,
     }));

@@ -1,0 +1,14 @@
+// What only some pages use loads on demand from dist/chunks/, each chunk bundled whole on
+// its own: the safety codes, identity keys and relay encryption (client/mesh-trust.ts),
+// files (client/mesh-files.ts), the transcript kept across reloads
+// (client/transcript-store.ts, with persist), the Korean strings
+// (components/chat-strings-ko.ts). One list for the build and for the bench's size figures.
+export const ON_DEMAND = {
+  'mesh-trust': 'client/mesh-trust.ts',
+  'mesh-files': 'client/mesh-files.ts',
+  'transcript-store': 'client/transcript-store.ts',
+  'chat-strings-ko': 'components/chat-strings-ko.ts',
+};
+
+/** Matches an import of one of those chunks (by its built name, `./mesh-trust.js`). */
+export const ON_DEMAND_IMPORT = new RegExp(`/(${Object.keys(ON_DEMAND).join('|')})\\.js$`);
