@@ -320,6 +320,9 @@ export class MeshController implements ReactiveController {
 
   readonly #files = new Map<string, FileLine>();
 
+  /** Whether a file's line was ever shown (its lines need their renderer, loaded on demand). */
+  hasFiles = false;
+
   /** The line of a transfer, made at its first event. */
   #fileLine(info: FileInfo): FileLine {
     let line = this.#files.get(info.id);
@@ -339,6 +342,7 @@ export class MeshController implements ReactiveController {
         error: null,
       };
       this.#files.set(info.id, line);
+      this.hasFiles = true;
       this.#push(line);
     }
     return line;

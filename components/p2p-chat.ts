@@ -2,17 +2,16 @@ import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
 import { LIMITS, DEFAULT_ROOM, type ErrorCode, type IceServer } from '../protocol/index.js';
 import { MeshController, type MessageLine, type TranscriptLine } from './mesh-controller.js';
-import { NotifyController } from './notify-controller.js';
+import type { NotifyController } from './notify-controller.js';
 import type { MeshStatus, SendResult } from '../client/mesh.js';
 import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
 import './peer-list.js';
-import './verify-dialog.js';
 import type { VerifyAnswerDetail } from './verify-dialog.js';
 import type { VerificationOutcome } from '../client/peer-verification.js';
 import './events.js';
 import { visuallyHidden } from './shared-styles.js';
 import { lookAlikes, safeName } from '../client/display-name.js';
-import { renderFileLine, type FileActions } from './file-line.js';
+import type { FileActions, renderFileLine } from './file-line.js';
 import { addChatLanguage, chatStrings, languageOf, type ChatStrings } from './chat-strings.js';
 
 /** Created on first use: setting up Intl costs page start-up time. */
@@ -236,12 +235,38 @@ export class P2pChat extends LitElement {
     };
   });
 
-  readonly #notifications = new NotifyController(
-    this,
-    () => this.notify === true,
-    () => this.room || DEFAULT_ROOM,
-    (name, room, secret) => this.#strings().notification(name, room, secret),
-  );
+  // What only some chats use loads on demand (dist/chunks/ in the drop-in): notifications
+  // once `notify` is set, a file's line once there is a file, the dialog at a first
+  // comparison of safety codes.
+  #notifications: NotifyController | null = null;
+  #notificationsLoading = false;
+  #renderFileLine: typeof renderFileLine | null = null;
+  #fileLineLoading: Promise<void> | null = null;
+  #verifyDialogLoading = false;
+
+  #loadOnDemand(): void {
+    if (this.notify && !this.#notificationsLoading) {
+      this.#notificationsLoading = true;
+      void import('./notify-controller.js').then(({ NotifyController }) => {
+        this.#notifications = new NotifyController(
+          this,
+          () => this.notify === true,
+          () => this.room || DEFAULT_ROOM,
+          (name, room, secret) => this.#strings().notification(name, room, secret),
+        );
+      });
+    }
+    if (this.#mesh.hasFiles && !this.#fileLineLoading) {
+      this.#fileLineLoading = import('./file-line.js').then(({ renderFileLine }) => {
+        this.#renderFileLine = renderFileLine;
+        this.requestUpdate();
+      });
+    }
+    if (this.#verifying && !this.#verifyDialogLoading) {
+      this.#verifyDialogLoading = true;
+      void import('./verify-dialog.js');
+    }
+  }
 
   #historySettings(): false | { limit?: number } {
     const value = (this.history ?? '').trim().toLowerCase();
@@ -383,7 +408,7 @@ export class P2pChat extends LitElement {
   constructor() {
     super();
     this.#mesh.onMessageShown = (detail) => {
-      if (!this.#mesh.mesh?.isMuted(detail.from)) this.#notifications.message(detail);
+      if (!this.#mesh.mesh?.isMuted(detail.from)) this.#notifications?.message(detail);
     };
     // A code for the dialog on screen. (A comparison the peer started opens nothing by
     // itself, which would take the focus from whatever the person was doing: a notice
@@ -721,7 +746,16 @@ export class P2pChat extends LitElement {
     super.update(changed);
   }
 
+  /** Also waits for a file's line to be shown when its module is still on its way. */
+  protected override async getUpdateComplete(): Promise<boolean> {
+    const done = await super.getUpdateComplete();
+    if (this.#renderFileLine || !this.#fileLineLoading) return done;
+    await this.#fileLineLoading;
+    return super.getUpdateComplete();
+  }
+
   protected override updated(): void {
+    this.#loadOnDemand();
     if (!this.#stickToBottom || this.#scrollQueued) return;
     // One scroll per frame, however many messages arrive: no layout per message.
     this.#scrollQueued = true;
@@ -818,7 +852,7 @@ export class P2pChat extends LitElement {
 
   #onSubmit(event: SubmitEvent): void {
     event.preventDefault();
-    this.#notifications.askPermission();
+    this.#notifications?.askPermission();
     const input = this.renderRoot.querySelector('input');
     if (!input || input.value.trim() === '') return;
     const to = this.#privateTo !== null && this.peers.some((p) => p.id === this.#privateTo) ? this.#privateTo : null;
@@ -880,7 +914,7 @@ export class P2pChat extends LitElement {
                 (line) => line.key,
                 (line) =>
                   line.kind === 'file'
-                    ? renderFileLine(line, this.#fileActions, s)
+                    ? (this.#renderFileLine?.(line, this.#fileActions, s) ?? nothing)
                     : line.kind === 'message'
                       ? this.#messageLine(line, alike, s)
                       : html`<li part="notice" class="notice${line.error ? ' error' : ''}">
@@ -907,7 +941,7 @@ export class P2pChat extends LitElement {
         ></peer-list>
         <p2p-verify-dialog
           part="verify"
-          lang=${language}
+          .strings=${s}
           .peerId=${this.#verifying?.id ?? ''}
           .peerName=${peers.find((p) => p.id === this.#verifying?.id)?.name ?? ''}
           .code=${this.#verifying?.code ?? null}

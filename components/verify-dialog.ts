@@ -1,6 +1,6 @@
-import { LitElement, css, html, nothing, type PropertyValues } from 'lit';
+import { LitElement, css, html, nothing } from 'lit';
 import { safeName } from '../client/display-name.js';
-import { chatStrings, languageOf } from './chat-strings.js';
+import type { ChatStrings } from './chat-strings.js';
 
 /** What the person said after comparing codes. */
 export interface VerifyAnswerDetail {
@@ -26,11 +26,11 @@ export class VerifyDialog extends LitElement {
     code: { attribute: false },
     error: { attribute: false },
     startedByPeer: { attribute: false },
-    lang: { type: String },
+    strings: { attribute: false },
   };
 
-  /** The language (as `<p2p-chat>`'s); default: the nearest `lang` around it. */
-  override lang = '';
+  /** The chat's strings, in its language (given by `<p2p-chat>`; this module loads on demand). */
+  strings: ChatStrings | null = null;
 
   /** The peer whose code is compared; empty: the dialog is closed. */
   peerId = '';
@@ -69,9 +69,10 @@ export class VerifyDialog extends LitElement {
     }
   `;
 
-  override updated(changed: PropertyValues<this>): void {
+  override updated(): void {
+    // Open while there is a peer (also when the strings, hence the dialog, came later).
     const dialog = this.renderRoot.querySelector('dialog');
-    if (!dialog || !changed.has('peerId')) return;
+    if (!dialog) return;
     if (this.peerId && !dialog.open) {
       dialog.showModal();
       // The title first (read out by screen readers); Tab then reaches the answers.
@@ -89,8 +90,9 @@ export class VerifyDialog extends LitElement {
   }
 
   override render() {
+    const s = this.strings;
+    if (!s) return nothing;
     const name = html`<bdi>${safeName(this.peerName)}</bdi>`;
-    const s = chatStrings(languageOf(this), () => this.requestUpdate());
     return html`<dialog part="dialog" aria-labelledby="title" @close=${this.#closed}>
       <h3 id="title" tabindex="-1">${s.compareWith(name)}</h3>
       ${this.startedByPeer ? html`<p>${s.askedToCompare(name)}</p>` : nothing}

@@ -22,13 +22,31 @@ const common = {
   conditions: ['production'],
   tsconfig: `${root}tsconfig.json`,
   legalComments: 'external',
+  // Module scripts are always read as UTF-8: Hangul as itself, not as \uXXXX (half the bytes).
+  charset: 'utf8',
   sourcemap: 'linked',
   logLevel: 'warning',
 };
 
+/**
+ * A chunk that renders (the safety-code dialog, a file's line, notifications) uses the Lit
+ * of the drop-in that loaded it, which components/drop-in.ts leaves under this global
+ * symbol, instead of carrying a second copy of Lit. An import of a name not listed here
+ * fails the build.
+ */
+const litOfDropIn = {
+  name: 'lit-of-drop-in',
+  setup(builder) {
+    builder.onResolve({ filter: /^lit$/ }, () => ({ path: 'lit', namespace: 'lit-of-drop-in' }));
+    builder.onLoad({ filter: /.*/, namespace: 'lit-of-drop-in' }, () => ({
+      contents: "export const { LitElement, css, html, nothing } = globalThis[Symbol.for('p2p-chat:lit')];",
+      loader: 'js',
+    }));
+  },
+};
 // What only some pages use (scripts/on-demand-chunks.mjs), each chunk bundled whole on its own in dist/chunks/.
 for (const [name, entry] of Object.entries(ON_DEMAND)) {
-  await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist/chunks` });
+  await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist/chunks`, plugins: [litOfDropIn] });
 }
 /** The drop-in files import those chunks by their built names, and nothing else. */
 const onDemandChunks = {

@@ -2,12 +2,17 @@
 // its own: the safety codes, identity keys and relay encryption (client/mesh-trust.ts),
 // files (client/mesh-files.ts), the transcript kept across reloads
 // (client/transcript-store.ts, with persist), the Korean strings
-// (components/chat-strings-ko.ts). One list for the build and for the bench's size figures.
+// (components/chat-strings-ko.ts), the safety-code dialog (components/verify-dialog.ts,
+// opened only to compare codes), a file's line in the log (components/file-line.ts) and
+// notifications (components/notify-controller.ts, with notify). One list for the build and for the bench's size figures.
 export const ON_DEMAND = {
   'mesh-trust': 'client/mesh-trust.ts',
   'mesh-files': 'client/mesh-files.ts',
   'transcript-store': 'client/transcript-store.ts',
   'chat-strings-ko': 'components/chat-strings-ko.ts',
+  'verify-dialog': 'components/verify-dialog.ts',
+  'file-line': 'components/file-line.ts',
+  'notify-controller': 'components/notify-controller.ts',
 };
 
 /** Matches an import of one of those chunks (by its built name, `./mesh-trust.js`). */

@@ -46,6 +46,46 @@ describe('the builds in dist/: drop-in and unbundled', () => {
       expect(gotBuilt[0]).to.include({ text: 'to the built file', name: 'Source' });
     }));
 
+  it("what loads on demand renders with the built file's own Lit: the safety-code dialog, a file's line, notifications", () =>
+    withFramedBuild('drop-in', 'Built', async ({ frame, framed: built, here }) => {
+      const win = frame.contentWindow!;
+      const loaded = () => win.performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
+      const rendering = ['verify-dialog', 'file-line', 'notify-controller'].map((chunk) => `/dist/chunks/${chunk}.js`);
+      expect(loaded().filter((path) => rendering.includes(path))).to.deep.equal([], 'nothing on demand before it is needed');
+      built.notify = true;
+
+      // The dialog: the chunk's element is defined in the frame and shows the code.
+      await waitUntil(() => built.mesh?.canVerify(here.selfId!) === true, 'a pair to compare codes over');
+      const outcome = await built.verifyPeer(here.selfId!);
+      expect(outcome.ok, outcome.ok ? '' : outcome.reason).to.equal(true);
+      const dialog = built.shadowRoot!.querySelector('p2p-verify-dialog')!;
+      await waitUntil(() => dialog.shadowRoot?.querySelector('[part="code"]')?.textContent === (outcome.ok && outcome.code), 'the dialog shows the code');
+      expect(dialog.shadowRoot!.querySelector('dialog')!.open).to.equal(true);
+      expect(dialog instanceof win.customElements.get('p2p-verify-dialog')!).to.equal(true);
+      built.confirmPeer(here.selfId!, true);
+
+      // A file's line: an offer from the peer, with its buttons; where the pair is relayed
+      // (WebKitGTK has no WebRTC), the refusal of its own file.
+      const file = new File(['just some bytes'], 'notes.txt', { type: 'text/plain' });
+      if (built.peers.find((peer) => peer.id === here.selfId)?.transport === 'relayed') {
+        await built.sendFile(file);
+        await waitUntil(() => built.shadowRoot!.querySelector('[part~="file"] .file-error') !== null, "the file's line with the refusal");
+      } else {
+        await here.sendFile(file);
+        await waitUntil(() => built.shadowRoot!.querySelector('[part~="file-accept"]') !== null, "the file's line with its buttons");
+      }
+      expect(built.shadowRoot!.querySelector('[part~="file-name"]')!.textContent).to.equal('notes.txt');
+
+      // Notifications (notify was set at the start): the title counts a message while the page is hidden.
+      Object.defineProperty(frame.contentDocument, 'visibilityState', { configurable: true, get: () => 'hidden' });
+      here.send('while hidden');
+      await waitUntil(() => frame.contentDocument!.title.startsWith('(1) '), 'the title counts the message');
+
+      expect(loaded().filter((path) => rendering.includes(path))).to.have.members(rendering);
+      // One Lit in the frame: the chunks brought none of their own.
+      expect(loaded().some((path) => path.includes('lit'))).to.equal(false);
+    }));
+
   it("the unbundled modules (p2p-chat/elements) chat too, on the page's own Lit", () =>
     withFramedBuild('elements', 'Unbundled', async ({ framed: unbundled, got, scripts }) => {
       expect(scripts.some((path) => path.endsWith('/dist/lib/components/p2p-chat.js'))).to.equal(true);

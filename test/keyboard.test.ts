@@ -87,7 +87,7 @@ describe('the demo with the keyboard alone', () => {
     await tabTo(doc, (el) => el === verify(), 'the verify button', 20, 'Shift+Tab');
     await sendKeys({ press: 'Enter' });
     const dialog = chat.shadowRoot!.querySelector('p2p-verify-dialog')!;
-    const match = () => dialog.shadowRoot!.querySelector('[part="match"]');
+    const match = () => dialog.shadowRoot?.querySelector('[part="match"]') ?? null;
     await waitUntil(() => match() !== null, 'the code and its answers');
     const verdicts: boolean[] = [];
     chat.addEventListener('p2p-peer-verify', (event) => verdicts.push(event.detail.match));
