@@ -39,7 +39,11 @@ const litOfDropIn = {
   setup(builder) {
     builder.onResolve({ filter: /^lit$/ }, () => ({ path: 'lit', namespace: 'lit-of-drop-in' }));
     builder.onLoad({ filter: /.*/, namespace: 'lit-of-drop-in' }, () => ({
-      contents: "export const { LitElement, css, html, nothing } = globalThis[Symbol.for('p2p-chat:lit')];",
+      contents: [
+        "const lit = globalThis[Symbol.for('p2p-chat:lit')];",
+        "if (!lit) throw new Error('dist/chunks/ are loaded by dist/p2p-chat.js, which lends them its Lit');",
+        'export const { LitElement, css, html, nothing } = lit;',
+      ].join('\n'),
       loader: 'js',
     }));
   },
