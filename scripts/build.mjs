@@ -1,8 +1,9 @@
 // `npm run build`: the drop-in build. dist/p2p-chat.js is one minified ES module (Lit
 // included) that any page can load with <script type="module" src=".../p2p-chat.js">;
 // dist/lib/ holds the same modules unbundled (bare `lit` imports, for apps with a bundler
-// and a Lit of their own: `p2p-chat/elements`), dist/types/ the type declarations.
-// Prints the size, minified and gzipped.
+// and a Lit of their own: `p2p-chat/elements`), dist/p2p-mesh.js is `Mesh` alone (the
+// same connection core, no element: `p2p-chat/mesh`), dist/types/ the type declarations.
+// Prints the sizes, minified and gzipped.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -67,6 +68,8 @@ const onDemandChunks = {
 for (const [name, entry] of [
   ['p2p-chat', 'components/drop-in.ts'],
   ['p2p-inspector', 'components/inspector-drop-in.ts'],
+  // `Mesh` alone, for pages that draw their own UI (no element, no Lit).
+  ['p2p-mesh', 'client/mesh.ts'],
 ]) {
   await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist`, plugins: [onDemandChunks] });
 }
@@ -74,9 +77,13 @@ for (const [name, entry] of [
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.dist.json`], { stdio: 'inherit' });
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-for (const name of ['p2p-chat', 'p2p-inspector']) {
+for (const [name, what] of [
+  ['p2p-chat', 'Lit included'],
+  ['p2p-inspector', 'Lit included'],
+  ['p2p-mesh', 'Mesh alone'],
+]) {
   const code = readFileSync(`${root}dist/${name}.js`);
-  console.log(`dist/${name}.js: ${kb(code.length)} minified, ${kb(gzipSync(code, { level: 9 }).length)} min+gz (Lit included)`);
+  console.log(`dist/${name}.js: ${kb(code.length)} minified, ${kb(gzipSync(code, { level: 9 }).length)} min+gz (${what})`);
 }
 for (const chunk of readdirSync(`${root}dist/chunks`).filter((file) => file.endsWith('.js'))) {
   const code = readFileSync(`${root}dist/chunks/${chunk}`);

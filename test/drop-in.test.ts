@@ -1,6 +1,7 @@
 import { expect } from '@esm-bundle/chai';
 import type { P2pChat } from '../components/p2p-chat.js';
 import type { MessageDetail } from '../client/mesh-events.js';
+import type { Mesh } from '../client/mesh.js';
 import { addChat, addFramedChat, framedChat, record, signalingUrl, uniqueRoom, waitUntil } from './helpers.js';
 
 interface FramedBuild {
@@ -85,6 +86,31 @@ describe('the builds in dist/: drop-in and unbundled', () => {
       // One Lit in the frame: the chunks brought none of their own.
       expect(loaded().some((path) => path.includes('lit'))).to.equal(false);
     }));
+
+  it('dist/p2p-mesh.js, the Mesh alone, chats with a chat: no element, no Lit', async () => {
+    const room = uniqueRoom('mesh-alone');
+    const frame = document.createElement('iframe');
+    frame.src = `/test/fixtures/mesh-alone.html?server=${encodeURIComponent(signalingUrl())}&room=${room}&name=Alone`;
+    document.body.append(frame);
+    const here = addChat(room, 'Source');
+    try {
+      const got = record(here, 'p2p-message');
+      await waitUntil(() => here.peers.some((p) => p.name === 'Alone' && p.state === 'connected'), 'the mesh connects');
+      const page = frame.contentWindow as Window & { p2pTest: { mesh: Mesh; received: MessageDetail[] } };
+      page.p2pTest.mesh.send('from the mesh alone');
+      here.send('to the mesh alone');
+      await waitUntil(() => got.length === 1 && page.p2pTest.received.length === 1, 'messages both ways');
+      expect(got[0]).to.include({ text: 'from the mesh alone', name: 'Alone' });
+      expect(page.p2pTest.received[0]).to.include({ text: 'to the mesh alone', name: 'Source' });
+      const loaded = page.performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);
+      expect(loaded).to.include('/dist/p2p-mesh.js');
+      expect(loaded.filter((path) => path.includes('lit') || path.endsWith('/dist/p2p-chat.js'))).to.deep.equal([]);
+      expect(page.customElements.get('p2p-chat')).to.equal(undefined);
+    } finally {
+      frame.remove();
+      here.remove();
+    }
+  });
 
   it("the unbundled modules (p2p-chat/elements) chat too, on the page's own Lit", () =>
     withFramedBuild('elements', 'Unbundled', async ({ framed: unbundled, got, scripts }) => {

@@ -24,6 +24,7 @@ import { P2pChat as Unbundled, Mesh as UnbundledMesh } from 'p2p-chat/elements';
 import { P2pInspector } from 'p2p-chat/elements/inspector';
 import { parseServerMessage } from 'p2p-chat/protocol';
 import { createSignalingServer } from 'p2p-chat/server';
+import { Mesh as MeshAlone } from 'p2p-chat/mesh';
 const chat = document.querySelector('p2p-chat')!;
 const result: number = chat.send('hi').sent.length;
 chat.addEventListener('p2p-message', (e) => e.detail.text.toUpperCase() + e.detail.from + result);
@@ -34,6 +35,7 @@ document.createElement('peer-list').peers = chat.peers;
 document.querySelector('p2p-inspector')!.chat = chat;
 new Mesh({ server: 'ws://127.0.0.1:8080' }).addEventListener('message', (e) => e.detail.text.length);
 new UnbundledMesh({ server: 'ws://127.0.0.1:8080' }).addEventListener('message', (e) => e.detail.text.length);
+new MeshAlone({ server: 'ws://127.0.0.1:8080' }).addEventListener('file-offer', (e) => e.detail.name.length);
 const unbundled: Unbundled = new Unbundled();
 unbundled.room = 'lobby';
 new P2pInspector().chat = unbundled;
@@ -95,6 +97,7 @@ test('a fresh checkout packs a package that works where it is installed', { time
     for (const path of [
       'dist/p2p-chat.js',
       'dist/p2p-inspector.js',
+      'dist/p2p-mesh.js',
       'dist/lib/components/p2p-chat.js',
       'dist/types/components/p2p-chat.d.ts',
       'custom-elements.json',
@@ -109,12 +112,15 @@ test('a fresh checkout packs a package that works where it is installed', { time
     );
     // The drop-in build needs nothing else at load: no static import at all, and no import
     // of anything but its own sibling chunks (loaded when first needed), which ship with it.
-    const dropIn = await readFile(join(installed, 'dist/p2p-chat.js'), 'utf8');
-    assert.doesNotMatch(dropIn, /\bimport\s*[{"'*]|\}\s*from\s*["']/);
-    const lazy = [...dropIn.matchAll(/\bimport\s*\(\s*(["'][^"']*["'])\s*\)/g)].map((m) => m[1].slice(1, -1));
-    assert.ok(lazy.length > 0 && lazy.every((path) => /^\.\/chunks\/[\w.-]+\.js$/.test(path)), `on-demand imports: ${lazy.join(', ')}`);
-    for (const path of lazy) assert.ok(files.includes(`dist/${path.slice(2)}`), `the package lacks dist/${path.slice(2)}`);
-    assert.equal([...dropIn.matchAll(/\bimport\s*\(/g)].length, lazy.length, 'every on-demand import names a file');
+    // The same of the Mesh alone.
+    for (const built of ['dist/p2p-chat.js', 'dist/p2p-mesh.js']) {
+      const dropIn = await readFile(join(installed, built), 'utf8');
+      assert.doesNotMatch(dropIn, /\bimport\s*[{"'*]|\}\s*from\s*["']/, built);
+      const lazy = [...dropIn.matchAll(/\bimport\s*\(\s*(["'][^"']*["'])\s*\)/g)].map((m) => m[1].slice(1, -1));
+      assert.ok(lazy.length > 0 && lazy.every((path) => /^\.\/chunks\/[\w.-]+\.js$/.test(path)), `${built}'s on-demand imports: ${lazy.join(', ')}`);
+      for (const path of lazy) assert.ok(files.includes(`dist/${path.slice(2)}`), `the package lacks dist/${path.slice(2)}`);
+      assert.equal([...dropIn.matchAll(/\bimport\s*\(/g)].length, lazy.length, `every on-demand import of ${built} names a file`);
+    }
 
     // Used from the installed copy: the server and the protocol entry points, and the bin.
     await symlink(join(root, 'node_modules/ws'), join(work, 'consumer/node_modules/ws'), 'dir');
