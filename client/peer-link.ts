@@ -114,6 +114,9 @@ export interface PeerLinkSettings {
   readonly confirmAfterMs?: number;
 }
 
+/** Per RTCPeerConnection constructor: whether `setLocalDescription()` without a description works (unknown until tried). */
+const implicitLocalDescription = new WeakMap<object, boolean>();
+
 export class PeerLink {
   readonly pc: RTCPeerConnection;
   readonly remoteId: string;
@@ -424,6 +427,31 @@ export class PeerLink {
       });
   }
 
+  /**
+   * Makes and applies the local offer or answer. Where the browser can, in one call
+   * (`setLocalDescription()` without a description): one trip to WebRTC's thread instead
+   * of two, and no SDP handed through script and parsed again, which a busy page forming a
+   * mesh waits for. Only in the state that call would answer for (our operations run one at
+   * a time, so the state cannot change before it runs); an ICE restart, and a WebRTC that
+   * wants the description (Node's), use createOffer/createAnswer.
+   */
+  async #makeLocalDescription(type: 'offer' | 'answer', iceRestart: boolean): Promise<void> {
+    const pc = this.pc;
+    const implicit = implicitLocalDescription.get(pc.constructor);
+    if (!iceRestart && implicit !== false && pc.signalingState === (type === 'offer' ? 'stable' : 'have-remote-offer')) {
+      try {
+        await (pc.setLocalDescription as () => Promise<void>)();
+        implicitLocalDescription.set(pc.constructor, true);
+        return;
+      } catch (error) {
+        if (implicit === true) throw error;
+        // Not known yet whether this WebRTC can: take this failure as "it cannot".
+        implicitLocalDescription.set(pc.constructor, false);
+      }
+    }
+    await pc.setLocalDescription(type === 'offer' ? await pc.createOffer(iceRestart ? { iceRestart: true } : {}) : await pc.createAnswer());
+  }
+
   async #run(effect: Effect): Promise<void> {
     const pc = this.pc;
     switch (effect.type) {
@@ -432,14 +460,14 @@ export class PeerLink {
         return;
       case 'create-offer': {
         if (pc.signalingState === 'closed') return;
-        await pc.setLocalDescription(await pc.createOffer(effect.iceRestart ? { iceRestart: true } : {}));
+        await this.#makeLocalDescription('offer', effect.iceRestart === true);
         const local = pc.localDescription;
         if (local) this.handle({ type: 'local-description-ready', description: { type: 'offer', sdp: local.sdp } });
         return;
       }
       case 'create-answer': {
         if (pc.signalingState === 'closed') return;
-        await pc.setLocalDescription(await pc.createAnswer());
+        await this.#makeLocalDescription('answer', false);
         const local = pc.localDescription;
         if (local) this.handle({ type: 'local-description-ready', description: { type: 'answer', sdp: local.sdp } });
         return;
