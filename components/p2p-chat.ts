@@ -14,6 +14,8 @@ import { lookAlikes, safeName } from '../client/display-name.js';
 import type { FileActions, renderFileLine } from './file-line.js';
 import { addChatLanguage, chatStrings, languageOf, type ChatStrings } from './chat-strings.js';
 
+const ignore = () => {};
+
 /** Created on first use: setting up Intl costs page start-up time. */
 let timeFormat: Intl.DateTimeFormat | null = null;
 const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })).format(at);
@@ -237,7 +239,8 @@ export class P2pChat extends LitElement {
 
   // What only some chats use loads on demand (dist/chunks/ in the drop-in): notifications
   // once `notify` is set, a file's line once there is a file, the dialog at a first
-  // comparison of safety codes.
+  // comparison of safety codes. A chunk that cannot load leaves that part out: files and
+  // comparisons need the Mesh's own chunks, whose failure the chat reports already.
   #notifications: NotifyController | null = null;
   #notificationsLoading = false;
   #renderFileLine: typeof renderFileLine | null = null;
@@ -254,17 +257,17 @@ export class P2pChat extends LitElement {
           () => this.room || DEFAULT_ROOM,
           (name, room, secret) => this.#strings().notification(name, room, secret),
         );
-      });
+      }, ignore);
     }
     if (this.#mesh.hasFiles && !this.#fileLineLoading) {
       this.#fileLineLoading = import('./file-line.js').then(({ renderFileLine }) => {
         this.#renderFileLine = renderFileLine;
         this.requestUpdate();
-      });
+      }, ignore);
     }
     if (this.#verifying && !this.#verifyDialogLoading) {
       this.#verifyDialogLoading = true;
-      void import('./verify-dialog.js');
+      import('./verify-dialog.js').catch(ignore);
     }
   }
 
