@@ -159,7 +159,7 @@ async function browserScenarios({ filesOnly = false } = {}) {
         pages.map((p) =>
           p.evaluate(() => {
             // The library's file (ours or the floor's) fully fetched, from the page's resource timing.
-            const fetched = performance.getEntriesByType('resource').find((e) => /\/(p2p-chat|floor)\.js$/.test(e.name));
+            const fetched = performance.getEntriesByType('resource').find((e) => /\/(p2p-chat|p2p-mesh|floor)\.js$/.test(e.name));
             const steps = { ...window.benchPlatform, ...window.bench.steps };
             if (fetched) steps['lib fetched'] = performance.timeOrigin + fetched.responseEnd;
             return { opened: window.bench.opened, nav: window.bench.navigationStart, join: window.bench.joinAt, steps };
