@@ -4,7 +4,7 @@ import { LIMITS, DEFAULT_ROOM, type ErrorCode, type IceServer } from '../protoco
 import { MeshController, type MessageLine, type TranscriptLine } from './mesh-controller.js';
 import type { NotifyController } from './notify-controller.js';
 import type { MeshStatus, SendResult } from '../client/mesh.js';
-import type { PeerInfo, PeerPath } from '../client/mesh-events.js';
+import type { MessageDetail, PeerInfo, PeerPath } from '../client/mesh-events.js';
 import './peer-list.js';
 import type { VerifyAnswerDetail } from './verify-dialog.js';
 import type { VerificationOutcome } from '../client/peer-verification.js';
@@ -15,6 +15,8 @@ import type { FileActions, renderFileLine } from './file-line.js';
 import { addChatLanguage, chatStrings, languageOf, type ChatStrings } from './chat-strings.js';
 
 const ignore = () => {};
+/** Messages kept for the notifications' module while it loads (it counts them in the title). */
+const NOTIFY_BACKLOG = 50;
 
 /** Created on first use: setting up Intl costs page start-up time. */
 let timeFormat: Intl.DateTimeFormat | null = null;
@@ -243,6 +245,9 @@ export class P2pChat extends LitElement {
   // comparisons need the Mesh's own chunks, whose failure the chat reports already.
   #notifications: NotifyController | null = null;
   #notificationsLoading = false;
+  /** While that module is on its way: the messages it must still count, and whether the person acted (permission). */
+  readonly #notifyBacklog: MessageDetail[] = [];
+  #askPermissionOnLoad = false;
   #renderFileLine: typeof renderFileLine | null = null;
   #fileLineLoading: Promise<void> | null = null;
   #verifyDialogLoading = false;
@@ -251,12 +256,16 @@ export class P2pChat extends LitElement {
     if (this.notify && !this.#notificationsLoading) {
       this.#notificationsLoading = true;
       void import('./notify-controller.js').then(({ NotifyController }) => {
-        this.#notifications = new NotifyController(
+        const notifications = new NotifyController(
           this,
           () => this.notify === true,
           () => this.room || DEFAULT_ROOM,
           (name, room, secret) => this.#strings().notification(name, room, secret),
         );
+        this.#notifications = notifications;
+        // Still within the person's action (browsers allow a few seconds after it).
+        if (this.#askPermissionOnLoad) notifications.askPermission();
+        for (const detail of this.#notifyBacklog.splice(0)) notifications.message(detail);
       }, ignore);
     }
     if (this.#mesh.hasFiles && !this.#fileLineLoading) {
@@ -411,7 +420,9 @@ export class P2pChat extends LitElement {
   constructor() {
     super();
     this.#mesh.onMessageShown = (detail) => {
-      if (!this.#mesh.mesh?.isMuted(detail.from)) this.#notifications?.message(detail);
+      if (this.#mesh.mesh?.isMuted(detail.from)) return;
+      if (this.#notifications) this.#notifications.message(detail);
+      else if (this.notify && document.visibilityState === 'hidden' && this.#notifyBacklog.push(detail) > NOTIFY_BACKLOG) this.#notifyBacklog.shift();
     };
     // A code for the dialog on screen. (A comparison the peer started opens nothing by
     // itself, which would take the focus from whatever the person was doing: a notice
@@ -855,7 +866,8 @@ export class P2pChat extends LitElement {
 
   #onSubmit(event: SubmitEvent): void {
     event.preventDefault();
-    this.#notifications?.askPermission();
+    if (this.#notifications) this.#notifications.askPermission();
+    else this.#askPermissionOnLoad = this.notify;
     const input = this.renderRoot.querySelector('input');
     if (!input || input.value.trim() === '') return;
     const to = this.#privateTo !== null && this.peers.some((p) => p.id === this.#privateTo) ? this.#privateTo : null;
