@@ -114,6 +114,10 @@ export interface PeerLinkSettings {
   readonly confirmAfterMs?: number;
 }
 
+/** How long the channel's creator waits for `ready` before it asks (a ping), and how many times. */
+const READY_WAIT_MS = 500;
+const READY_ASKS = 20;
+
 /** Per RTCPeerConnection constructor: whether `setLocalDescription()` without a description works (unknown until tried). */
 const implicitLocalDescription = new WeakMap<object, boolean>();
 
@@ -341,6 +345,15 @@ export class PeerLink {
     });
   }
 
+  /** The creator, not hearing `ready`, asks with a ping: the pong (or anything) says the peer listens. */
+  #askIfListening(channel: RTCDataChannel, asked: number): void {
+    setTimeout(() => {
+      if (this.#channel !== channel || this.#peerListening || channel.readyState !== 'open' || this.peerVersion < 2 || asked >= READY_ASKS) return;
+      sendPing(channel, ++this.#pingCount);
+      this.#askIfListening(channel, asked + 1);
+    }, READY_WAIT_MS);
+  }
+
   /** Moves frames from the outbox to the open channel; false while it is not open. */
   #flush(): boolean {
     const channel = this.#channel;
@@ -546,6 +559,7 @@ export class PeerLink {
       this.#updatePeerState();
       this.hooks.channelOpen();
       this.#flush();
+      if (created) this.#askIfListening(channel, 0);
     };
     // A received channel is often open already, and then fires no `open` event.
     if (channel.readyState === 'open') queueMicrotask(opened);
@@ -560,6 +574,13 @@ export class PeerLink {
     channel.addEventListener('bufferedamountlow', () => this.#flush());
     channel.addEventListener('message', (event: MessageEvent) => {
       if (this.#channel !== channel) return;
+      // Whatever the peer sends on this channel shows it has it and listens: its `ready`
+      // may have been lost (measured: a Firefox creator now and then never gets it, though
+      // the peer's later messages arrive; the chat then waited in the outbox for ever).
+      if (!this.#peerListening) {
+        this.#peerListening = true;
+        this.#flush();
+      }
       const parsed = parseChannelMessage(event.data);
       if (!parsed.ok) {
         // A newer peer may send message types this version does not know: not an error.
@@ -569,8 +590,6 @@ export class PeerLink {
       const message = parsed.value;
       switch (message.type) {
         case 'ready':
-          this.#peerListening = true;
-          this.#flush();
           return;
         case 'typing':
           this.hooks.typing();
