@@ -1,6 +1,8 @@
 // Which browsers the tests drive: Playwright's own where installed (a developer laptop),
 // the system's otherwise (Debian's chromium and firefox-esr here and on CI).
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, firefox } from 'playwright-core';
 
 /** Flags the system Chromium needs as root in a box with no outside network. */
@@ -18,6 +20,18 @@ export const CHROMIUM_ARGS = [
 
 /** The same for Firefox (about:config preferences). */
 export const FIREFOX_PREFS = { 'media.peerconnection.ice.obfuscate_host_addresses': false };
+
+/**
+ * A profile directory for a system Firefox driven through Puppeteer, removed when this
+ * process exits. Puppeteer removes its own temporary profile only once Firefox's process
+ * has ended, which came after the test runner's exit: every run left ~40 MB behind in the
+ * temporary directory (measured: 157 profiles, 5.6 GB, after two days of runs here).
+ */
+export function firefoxProfileDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-chat-firefox-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 function firstExisting(paths) {
   return paths.find((path) => path && existsSync(path));
@@ -55,5 +69,5 @@ export async function launchBrowser(product) {
   if (!choice) throw new Error('No Firefox found: apt-get install firefox-esr, or set FIREFOX_PATH.');
   if (choice.kind === 'playwright') return firefox.launch({ firefoxUserPrefs: FIREFOX_PREFS });
   const { default: puppeteer } = await import('puppeteer');
-  return puppeteer.launch({ browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS });
+  return puppeteer.launch({ browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS, userDataDir: firefoxProfileDir() });
 }
