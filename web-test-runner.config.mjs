@@ -70,7 +70,13 @@ function browserLaunchers() {
       choice.kind === 'playwright'
         ? playwrightLauncher({ product: 'firefox', launchOptions: { firefoxUserPrefs: FIREFOX_PREFS } })
         : puppeteerLauncher({
-            launchOptions: { browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS, userDataDir: firefoxProfileDir() },
+            launchOptions: {
+              browser: 'firefox',
+              executablePath: choice.executablePath,
+              headless: true,
+              extraPrefsFirefox: FIREFOX_PREFS,
+              userDataDir: firefoxProfileDir(),
+            },
           }),
     );
   }

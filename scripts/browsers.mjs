@@ -69,5 +69,11 @@ export async function launchBrowser(product) {
   if (!choice) throw new Error('No Firefox found: apt-get install firefox-esr, or set FIREFOX_PATH.');
   if (choice.kind === 'playwright') return firefox.launch({ firefoxUserPrefs: FIREFOX_PREFS });
   const { default: puppeteer } = await import('puppeteer');
-  return puppeteer.launch({ browser: 'firefox', executablePath: choice.executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS, userDataDir: firefoxProfileDir() });
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: choice.executablePath,
+    headless: true,
+    extraPrefsFirefox: FIREFOX_PREFS,
+    userDataDir: firefoxProfileDir(),
+  });
 }
