@@ -17,11 +17,20 @@ import { fileScenarios } from './files.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quick = process.env.BENCH_QUICK === '1';
-/** BENCH_PART=server or browser runs only that half (the table then shows only its rows). */
+/**
+ * BENCH_PART=server or browser runs only that half (the table then shows only its rows);
+ * BENCH_PART=mesh only the browser part's meshes of 4 and 8 (BENCH_MESH_RUNS rounds).
+ */
 const part = process.env.BENCH_PART ?? 'all';
+/**
+ * BENCH_B=<directory under the repository holding another build's p2p-mesh.js and chunks>:
+ * the A/A pages load that build instead of dist/, so the A/A column compares two builds in
+ * the same rounds (a change against the build before it).
+ */
+const otherBuild = process.env.BENCH_B?.replace(/^\/+|\/+$/g, '') || null;
 const N = {
   connectRuns: quick ? 4 : 20,
-  meshRuns: quick ? 2 : 8,
+  meshRuns: Number(process.env.BENCH_MESH_RUNS) || (quick ? 2 : 8),
   rtt: quick ? 200 : 1000,
   rttBlocks: 10,
   rttRounds: quick ? 1 : 5,
@@ -114,10 +123,33 @@ function perRound(times) {
 
 // ---- browser scenarios ------------------------------------------------------------------
 
-/** `filesOnly`: the file scenarios alone (BENCH_PART=files); the full browser part runs them after the rest. */
-async function browserScenarios({ filesOnly = false } = {}) {
+/**
+ * Serves the A/A pages (`?b`) with their library from BENCH_B instead of dist/: the page
+ * and its static import stay as they are, only the directory in the page changes.
+ */
+function otherBuildMiddleware(dir) {
+  return async (context, next) => {
+    await next();
+    if (context.path === '/bench/pages/p2p.html' && context.query.b !== undefined) {
+      const html = typeof context.body === 'string' ? context.body : await new Response(context.body).text();
+      context.body = html.replaceAll("'/dist/", `'/${dir}/`);
+    }
+  };
+}
+
+/**
+ * `filesOnly`: the file scenarios alone (BENCH_PART=files); the full browser part runs them
+ * after the rest. `meshOnly`: the meshes of 4 and 8 alone (BENCH_PART=mesh).
+ */
+async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
   const web = await startDevServer({
-    config: { rootDir: root, port: await freePort(), hostname: '127.0.0.1', nodeResolve: false },
+    config: {
+      rootDir: root,
+      port: await freePort(),
+      hostname: '127.0.0.1',
+      nodeResolve: false,
+      middleware: otherBuild ? [otherBuildMiddleware(otherBuild)] : [],
+    },
     readCliArgs: false,
     readFileConfig: false,
     logStartMessage: false,
@@ -146,7 +178,7 @@ async function browserScenarios({ filesOnly = false } = {}) {
     const urls = pages.map((_, i) =>
       page === 'peerjs'
         ? `${origin}/bench/pages/peerjs.html?port=${theirs.port}&id=r${id}p${i}&connect=${Array.from({ length: i }, (_, j) => `r${id}p${j}`).join(',')}${lib === 'peerjs-raw' ? '&serialization=raw' : ''}`
-        : `${origin}/bench/pages/${page}.html?server=${encodeURIComponent(ours.url)}&room=r${id}&name=p${i}`,
+        : `${origin}/bench/pages/${page}.html?server=${encodeURIComponent(ours.url)}&room=r${id}&name=p${i}${lib === 'p2p-aa' && otherBuild ? '&b' : ''}`,
     );
     await Promise.all(pages.map((page, i) => page.goto(urls[i])));
     return { pages, close: () => Promise.all(contexts.map((c) => c.close())) };
@@ -181,51 +213,57 @@ async function browserScenarios({ filesOnly = false } = {}) {
     await web.stop();
   };
   if (filesOnly) return filesThenClose();
+  if (otherBuild) log(`A/A pages on ${otherBuild}/ (BENCH_B): the A/A column is dist/ against that build`);
 
   // The libraries take turns run by run (the order rotating), so a slow spell of this
   // shared machine hits all of them alike.
   const LIBS = ['p2p', 'peerjs', 'floor', 'p2p-aa'];
   const turns = (run) => LIBS.map((_, i) => LIBS[(run + i) % LIBS.length]);
 
-  // connect_ms: two peers, navigation start -> open on both, and join -> open.
-  const connect = Object.fromEntries(LIBS.map((lib) => [lib, { fromNav: [], fromJoin: [], steps: [] }]));
-  for (let run = 0; run <= N.connectRuns; run++) {
-    for (const lib of turns(run)) {
-      const { pages, close } = await peers(lib, 2);
-      const states = await untilOpen(pages, 1);
-      const open = Math.max(...states.map((s) => s.opened[0].at));
-      if (run > 0) {
-        // run 0 is the discarded warm-up
-        connect[lib].fromNav.push(open - Math.min(...states.map((s) => s.nav)));
-        connect[lib].fromJoin.push(open - Math.min(...states.map((s) => s.join)));
-        connect[lib].steps.push(phaseSteps(states));
+  /** connect_ms: two peers, navigation start -> open on both, and join -> open. */
+  async function connectScenario() {
+    const connect = Object.fromEntries(LIBS.map((lib) => [lib, { fromNav: [], fromJoin: [], steps: [] }]));
+    for (let run = 0; run <= N.connectRuns; run++) {
+      for (const lib of turns(run)) {
+        const { pages, close } = await peers(lib, 2);
+        const states = await untilOpen(pages, 1);
+        const open = Math.max(...states.map((s) => s.opened[0].at));
+        if (run > 0) {
+          // run 0 is the discarded warm-up
+          connect[lib].fromNav.push(open - Math.min(...states.map((s) => s.nav)));
+          connect[lib].fromJoin.push(open - Math.min(...states.map((s) => s.join)));
+          connect[lib].steps.push(phaseSteps(states));
+        }
+        await close();
       }
-      await close();
     }
+    for (const lib of LIBS) {
+      const { fromNav, fromJoin } = connect[lib];
+      results.browser[`connect_${lib}`] = {
+        fromNavigation: { p50: median(fromNav), p95: quantile(fromNav, 0.95) },
+        fromJoin: { p50: median(fromJoin), p95: quantile(fromJoin, 0.95) },
+        runs: fromNav.length,
+      };
+      log(`connect ${lib}: from navigation p50 ${round(median(fromNav))} ms, from join p50 ${round(median(fromJoin))} ms`);
+    }
+    results.browser.breakdown = Object.fromEntries(['p2p', 'floor'].map((lib) => [lib, medianSteps(connect[lib].steps)]));
+    for (const lib of ['p2p', 'floor']) {
+      const b = results.browser.breakdown[lib];
+      log(
+        `connect phases ${lib} (ms from navigation, p50): ${Object.entries(b)
+          .map(([k, v]) => `${k} ${round(v)}`)
+          .join(', ')}`,
+      );
+    }
+    // Each round ran every library once, back to back: its ratios are taken within the round.
+    Object.assign(results.browser.rounds, {
+      connectFromNavigation: perRound(Object.fromEntries(LIBS.map((lib) => [lib, connect[lib].fromNav]))),
+      connectFromJoin: perRound(Object.fromEntries(LIBS.map((lib) => [lib, connect[lib].fromJoin]))),
+    });
   }
-  for (const lib of LIBS) {
-    const { fromNav, fromJoin } = connect[lib];
-    results.browser[`connect_${lib}`] = {
-      fromNavigation: { p50: median(fromNav), p95: quantile(fromNav, 0.95) },
-      fromJoin: { p50: median(fromJoin), p95: quantile(fromJoin, 0.95) },
-      runs: fromNav.length,
-    };
-    log(`connect ${lib}: from navigation p50 ${round(median(fromNav))} ms, from join p50 ${round(median(fromJoin))} ms`);
-  }
-  results.browser.breakdown = Object.fromEntries(['p2p', 'floor'].map((lib) => [lib, medianSteps(connect[lib].steps)]));
-  for (const lib of ['p2p', 'floor']) {
-    const b = results.browser.breakdown[lib];
-    log(
-      `connect phases ${lib} (ms from navigation, p50): ${Object.entries(b)
-        .map(([k, v]) => `${k} ${round(v)}`)
-        .join(', ')}`,
-    );
-  }
-  // Each round ran every library once, back to back: its ratios are taken within the round.
-  results.browser.rounds = {
-    connectFromNavigation: perRound(Object.fromEntries(LIBS.map((lib) => [lib, connect[lib].fromNav]))),
-    connectFromJoin: perRound(Object.fromEntries(LIBS.map((lib) => [lib, connect[lib].fromJoin]))),
-  };
+
+  results.browser.rounds = {};
+  if (!meshOnly) await connectScenario();
 
   // mesh_ms: 4 and 8 peers from cold until every channel is open.
   for (const size of [4, 8]) {
@@ -253,6 +291,14 @@ async function browserScenarios({ filesOnly = false } = {}) {
           .join(', ')}`,
       );
     }
+  }
+
+  if (meshOnly) {
+    await browser.close();
+    await ours.stop();
+    await theirs.stop();
+    await web.stop();
+    return;
   }
 
   // rtt_ms: sequential round trips over one channel. Both pairs stay open and take turns
@@ -649,6 +695,7 @@ if (part === 'all' || part === 'server') await serverScenarios();
 if (part === 'all' || part === 'server') await joinScenarios();
 if (part === 'all' || part === 'browser') await browserScenarios();
 if (part === 'files') await browserScenarios({ filesOnly: true });
+if (part === 'mesh') await browserScenarios({ meshOnly: true });
 if (part === 'all' || part === 'nat') await natScenarios();
 if (part === 'all' || part === 'cluster') {
   const cluster = await clusterScenarios({ rounds: N.clusterRounds, seconds: N.relaySeconds, idleClients: N.idleClients, median, round });
