@@ -124,7 +124,7 @@ describe('history for late joiners', () => {
       const lines = cyHistory.flatMap((h) => h.messages);
       expect(lines.map((m) => m.text)).to.deep.equal(['one', 'two']);
       expect(lines.every((m) => m.signed === true && m.via === ann.selfId)).to.equal(true);
-      expect(cyErrors[0]).to.include({ code: 'bad-peer-message', peer: kitId });
+      expect(cyErrors[0], JSON.stringify(cyErrors)).to.include({ code: 'bad-peer-message', peer: kitId });
       expect(cyErrors[0]!.message).to.match(/Kit passed on 2 earlier message/);
     } finally {
       frame.remove();

@@ -9,6 +9,7 @@ import type { P2pChat } from '../components/p2p-chat.js';
 import type { PeerIdentityDetail } from '../client/mesh-events.js';
 import { addChat, record, removeAll, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
 import { mitm, throughAttacker } from './attacker.js';
+import { loadIdentity } from '../client/identity-keys.js';
 
 /** Two chats with the given identities, in a new room, once their channel is open. */
 async function pairOf(identities: [string, string], server?: string): Promise<[P2pChat, P2pChat, PeerIdentityDetail[], PeerIdentityDetail[]]> {
@@ -31,6 +32,13 @@ describe('remembered identities', () => {
     chats = [];
   });
   after(() => mitm('stop'));
+
+  it('a profile that several chats load at once for the first time has one key, the first stored', async () => {
+    const name = `first-use-${Date.now()}`;
+    const loaded = await Promise.all([1, 2, 3, 4].map(() => loadIdentity(name)));
+    const again = await loadIdentity(name);
+    expect(new Set([...loaded, again].map((l) => l.keys.publicKey)).size).to.equal(1);
+  });
 
   it('new at first; verified after the codes matched, and again next time without comparing; "key changed" through a man in the middle', async () => {
     const names: [string, string] = [`ann-${Date.now()}`, `bob-${Date.now()}`];
