@@ -35,22 +35,49 @@ export function pathOf(localType: unknown, remoteType: unknown): ConnectionPath 
 }
 
 /**
+ * The selected pair as the ICE transport gives it (Chromium), without gathering stats;
+ * null where it does not, or where it cannot tell: a peer-reflexive remote candidate stays
+ * peer-reflexive there, with its address redacted, even once the peer's signalled host
+ * candidate shows it is that one (measured in Chromium; its stats say `host` by then).
+ */
+function transportPair(pc: RTCPeerConnection): { local: RTCIceCandidate; remote: RTCIceCandidate } | null {
+  // Only where RTCIceTransport is a global (browsers): @roamhq/wrtc's transport objects
+  // fail when asked (the Node peers' paths stayed unknown in the NAT lab test).
+  if (typeof (globalThis as { RTCIceTransport?: unknown }).RTCIceTransport !== 'function') return null;
+  try {
+    const ice = pc.sctp?.transport?.iceTransport as (RTCIceTransport & { getSelectedCandidatePair?: () => RTCIceCandidatePair | null }) | undefined;
+    const pair = ice?.getSelectedCandidatePair?.();
+    if (!pair?.local?.type || !pair.remote?.type || pair.remote.type === 'prflx') return null;
+    return { local: pair.local, remote: pair.remote };
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The path of a connection now, or null while no pair is selected. `remoteHosts`: the
  * addresses of the host candidates the peer signalled. A peer-reflexive candidate is what
  * a browser calls an address it heard a check from before that peer's candidate arrived:
  * at one of those host addresses it is no NAT (Firefox reports this between two pages of
- * one machine).
+ * one machine). Read from the ICE transport where it names its pair (no stats gathered:
+ * each getStats() cost a page of a forming mesh ~1 ms of main thread, profile in
+ * bench/README), else from the stats.
  */
 export async function readConnectionPath(pc: RTCPeerConnection, remoteHosts: ReadonlySet<string> = new Set()): Promise<ConnectionPath | null> {
+  const direct = transportPair(pc);
+  if (direct) return pathWithHosts(direct.local.type, direct.remote.type, direct.remote.address, remoteHosts);
   const reports = await statsById(pc);
   const pair = selectedPair(reports);
   if (!pair) return null;
   const candidate = (id: unknown) => (typeof id === 'string' ? reports.get(id) : undefined);
   const local = candidate(pair['localCandidateId']);
   const remote = candidate(pair['remoteCandidateId']);
-  const address = remote?.['address'] ?? remote?.['ip'];
-  const remoteType = remote?.['candidateType'] === 'prflx' && typeof address === 'string' && remoteHosts.has(address) ? 'host' : remote?.['candidateType'];
-  return pathOf(local?.['candidateType'], remoteType);
+  return pathWithHosts(local?.['candidateType'], remote?.['candidateType'], remote?.['address'] ?? remote?.['ip'], remoteHosts);
+}
+
+function pathWithHosts(localType: unknown, remoteType: unknown, remoteAddress: unknown, remoteHosts: ReadonlySet<string>): ConnectionPath {
+  const seenAsHost = remoteType === 'prflx' && typeof remoteAddress === 'string' && remoteHosts.has(remoteAddress);
+  return pathOf(localType, seenAsHost ? 'host' : remoteType);
 }
 
 /** The address of a signalled candidate if it is a host candidate (`candidate:… <address> <port> typ host …`). */

@@ -62,11 +62,38 @@ export function fingerprintInSdp(sdp: string | undefined): string | null {
   return match ? normalizeFingerprint(match[1]!, match[2]!) : null;
 }
 
+/** WebCrypto's name for a fingerprint algorithm of a description (`sha-256` → `SHA-256`), or null. */
+function digestName(algorithm: string): string | null {
+  return /^sha-(1|256|384|512)$/.test(algorithm) ? algorithm.toUpperCase() : null;
+}
+
+/**
+ * The certificate the peer presented to DTLS, hashed with the algorithm of its
+ * description's fingerprint (what it should match): the DTLS transport hands out the
+ * certificate itself (Chromium, Firefox), one read with no stats to gather. Null where it
+ * does not (Node's WebRTC) or before DTLS is done.
+ */
+async function presentedFingerprint(pc: RTCPeerConnection, algorithm: string): Promise<string | null> {
+  // Browsers only (see transportPair in connection-path.ts): Node's WebRTC has its stats.
+  if (typeof (globalThis as { RTCDtlsTransport?: unknown }).RTCDtlsTransport !== 'function') return null;
+  try {
+    const transport = pc.sctp?.transport as (RTCDtlsTransport & { getRemoteCertificates?: () => ArrayBuffer[] }) | undefined;
+    const certificate = transport?.getRemoteCertificates?.()[0];
+    const digest = digestName(algorithm);
+    if (!certificate || !digest || typeof crypto === 'undefined' || !crypto.subtle) return null;
+    const bytes = new Uint8Array(await crypto.subtle.digest(digest, certificate));
+    return normalizeFingerprint(algorithm, Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(':'));
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The two fingerprints of a connection: ours from our description, the other side's from
- * the certificate it presented (the transport's `remoteCertificateId` in the stats) when
- * the browser reports it, else from its description (which DTLS checked it against).
- * `reports`: the connection's stats when the caller has read them already.
+ * the certificate it presented (from the DTLS transport, or the transport's
+ * `remoteCertificateId` in the stats) when the browser gives it, else from its description
+ * (which DTLS checked it against). `reports`: the connection's stats when the caller has
+ * read them already.
  */
 export async function connectionFingerprints(pc: RTCPeerConnection, reports?: ReadonlyMap<string, StatsReport>): Promise<ConnectionFingerprints | null> {
   let local: string | null;
@@ -80,6 +107,8 @@ export async function connectionFingerprints(pc: RTCPeerConnection, reports?: Re
   }
   if (!local || !described) return null;
   try {
+    const presented = reports ? null : await presentedFingerprint(pc, described.slice(0, described.indexOf(' ')));
+    if (presented) return { local, remote: presented, source: 'certificate' };
     const stats = reports ?? (await statsById(pc));
     let certificateId: unknown;
     for (const report of stats.values()) if (report.type === 'transport' && report['remoteCertificateId']) certificateId = report['remoteCertificateId'];
@@ -89,7 +118,7 @@ export async function connectionFingerprints(pc: RTCPeerConnection, reports?: Re
       return { local, remote: normalizeFingerprint(algorithm, fingerprint), source: 'certificate' };
     }
   } catch {
-    // No stats (a closed connection): the description's fingerprint.
+    // No certificate and no stats (a closed connection): the description's fingerprint.
   }
   return { local, remote: described, source: 'description' };
 }

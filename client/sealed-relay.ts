@@ -63,11 +63,18 @@ class SealedPair implements TrustChannel {
 
 export class SealedRelay {
   readonly #pairs = new Map<string, SealedPair>();
-  /** This page's ECDH key pair, or null where WebCrypto is missing (an insecure page). */
-  readonly #own: Promise<RelayKeyPair | null>;
+  #ownKeys: Promise<RelayKeyPair | null> | null = null;
 
-  constructor(readonly hooks: SealedRelayHooks) {
-    this.#own = typeof crypto === 'undefined' || !crypto.subtle ? Promise.resolve(null) : newRelayKeyPair().catch(() => null);
+  constructor(readonly hooks: SealedRelayHooks) {}
+
+  /**
+   * This page's ECDH key pair, or null where WebCrypto is missing (an insecure page). Made
+   * when a first pair needs it: most meshes never relay, and making it at load cost each
+   * page of a forming mesh ~2 ms of main thread (profile, bench/README).
+   */
+  get #own(): Promise<RelayKeyPair | null> {
+    this.#ownKeys ??= typeof crypto === 'undefined' || !crypto.subtle ? Promise.resolve(null) : newRelayKeyPair().catch(() => null);
+    return this.#ownKeys;
   }
 
   stateOf(id: string): SealState | null {
