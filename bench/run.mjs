@@ -268,7 +268,8 @@ async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
   // mesh_ms: 4 and 8 peers from cold until every channel is open.
   for (const size of [4, 8]) {
     const times = Object.fromEntries(LIBS.map((lib) => [lib, []]));
-    const meshSteps = { p2p: [], floor: [] };
+    // With BENCH_B, the other build's phases too.
+    const meshSteps = { p2p: [], floor: [], ...(otherBuild ? { 'p2p-aa': [] } : {}) };
     for (let run = 0; run < N.meshRuns; run++) {
       for (const lib of turns(run)) {
         const { pages, close } = await peers(lib, size);
@@ -283,7 +284,7 @@ async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
       log(`mesh of ${size} ${lib}: p50 ${round(median(times[lib]))} ms`);
     }
     results.browser.rounds[`mesh${size}`] = perRound(times);
-    for (const lib of ['p2p', 'floor']) {
+    for (const lib of Object.keys(meshSteps)) {
       const b = (results.browser[`mesh${size}Breakdown_${lib}`] = medianSteps(meshSteps[lib]));
       log(
         `mesh of ${size} phases ${lib} (ms from the first navigation, p50): ${Object.entries(b)
