@@ -64,6 +64,8 @@ class SealedPair implements TrustChannel {
 export class SealedRelay {
   readonly #pairs = new Map<string, SealedPair>();
   #ownKeys: Promise<RelayKeyPair | null> | null = null;
+  /** WebCrypto is there (not on an insecure page): looked at once, when the relay starts. */
+  readonly #canEncrypt = typeof crypto !== 'undefined' && !!crypto.subtle;
 
   constructor(readonly hooks: SealedRelayHooks) {}
 
@@ -73,7 +75,7 @@ export class SealedRelay {
    * page of a forming mesh ~2 ms of main thread (profile, bench/README).
    */
   get #own(): Promise<RelayKeyPair | null> {
-    this.#ownKeys ??= typeof crypto === 'undefined' || !crypto.subtle ? Promise.resolve(null) : newRelayKeyPair().catch(() => null);
+    this.#ownKeys ??= this.#canEncrypt ? newRelayKeyPair().catch(() => null) : Promise.resolve(null);
     return this.#ownKeys;
   }
 
