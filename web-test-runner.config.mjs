@@ -9,7 +9,7 @@ import { webdriverLauncher } from '@web/test-runner-webdriver';
 import { MINIBROWSER_CAPABILITIES, startWebKitDriver, webkitGtkAvailable } from './scripts/webkit-driver.mjs';
 import { webkit } from 'playwright-core';
 import { existsSync } from 'node:fs';
-import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice, firefoxProfileDir } from './scripts/browsers.mjs';
+import { FIREFOX_PREFS, chromiumLaunchOptions, firefoxChoice, puppeteerFirefoxOptions } from './scripts/browsers.mjs';
 import { createSignalingServer } from './build/server/index.js';
 import { SignalingProcess } from './scripts/signaling-process.mjs';
 import { LocalCluster } from './scripts/local-cluster.mjs';
@@ -69,15 +69,7 @@ function browserLaunchers() {
     launchers.push(
       choice.kind === 'playwright'
         ? playwrightLauncher({ product: 'firefox', launchOptions: { firefoxUserPrefs: FIREFOX_PREFS } })
-        : puppeteerLauncher({
-            launchOptions: {
-              browser: 'firefox',
-              executablePath: choice.executablePath,
-              headless: true,
-              extraPrefsFirefox: FIREFOX_PREFS,
-              userDataDir: firefoxProfileDir(),
-            },
-          }),
+        : puppeteerLauncher({ launchOptions: puppeteerFirefoxOptions(choice.executablePath) }),
     );
   }
   return launchers;

@@ -205,12 +205,15 @@ async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
   }
 
   /** The file scenarios, then everything closed: the last step of the browser part. */
-  const filesThenClose = async () => {
-    results.files = (await fileScenarios({ peers, untilOpen, quick, median, quantile, round, log })).results;
+  const closeAll = async () => {
     await browser.close();
     await ours.stop();
     await theirs.stop();
     await web.stop();
+  };
+  const filesThenClose = async () => {
+    results.files = (await fileScenarios({ peers, untilOpen, quick, median, quantile, round, log })).results;
+    await closeAll();
   };
   if (filesOnly) return filesThenClose();
   if (otherBuild) log(`A/A pages on ${otherBuild}/ (BENCH_B): the A/A column is dist/ against that build`);
@@ -294,13 +297,7 @@ async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
     }
   }
 
-  if (meshOnly) {
-    await browser.close();
-    await ours.stop();
-    await theirs.stop();
-    await web.stop();
-    return;
-  }
+  if (meshOnly) return closeAll();
 
   // rtt_ms: sequential round trips over one channel. Both pairs stay open and take turns
   // in blocks (the order alternating), so a slow spell hits both libraries' tails alike.

@@ -22,15 +22,16 @@ export const CHROMIUM_ARGS = [
 export const FIREFOX_PREFS = { 'media.peerconnection.ice.obfuscate_host_addresses': false };
 
 /**
- * A profile directory for a system Firefox driven through Puppeteer, removed when this
- * process exits. Puppeteer removes its own temporary profile only once Firefox's process
- * has ended, which came after the test runner's exit: every run left ~40 MB behind in the
- * temporary directory (measured: 157 profiles, 5.6 GB, after two days of runs here).
+ * Puppeteer's launch options for a system Firefox, as the tests and the bench drive it,
+ * with a profile directory removed when this process exits. Puppeteer removes its own
+ * temporary profile only once Firefox's process has ended, which came after the test
+ * runner's exit: every run left ~40 MB behind in the temporary directory (measured: 157
+ * profiles, 5.6 GB, after two days of runs here).
  */
-export function firefoxProfileDir() {
-  const dir = mkdtempSync(join(tmpdir(), 'p2p-chat-firefox-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+export function puppeteerFirefoxOptions(executablePath) {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'p2p-chat-firefox-'));
+  process.once('exit', () => rmSync(userDataDir, { recursive: true, force: true }));
+  return { browser: 'firefox', executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS, userDataDir };
 }
 
 function firstExisting(paths) {
@@ -69,11 +70,5 @@ export async function launchBrowser(product) {
   if (!choice) throw new Error('No Firefox found: apt-get install firefox-esr, or set FIREFOX_PATH.');
   if (choice.kind === 'playwright') return firefox.launch({ firefoxUserPrefs: FIREFOX_PREFS });
   const { default: puppeteer } = await import('puppeteer');
-  return puppeteer.launch({
-    browser: 'firefox',
-    executablePath: choice.executablePath,
-    headless: true,
-    extraPrefsFirefox: FIREFOX_PREFS,
-    userDataDir: firefoxProfileDir(),
-  });
+  return puppeteer.launch(puppeteerFirefoxOptions(choice.executablePath));
 }
