@@ -35,17 +35,28 @@ export function pathOf(localType: unknown, remoteType: unknown): ConnectionPath 
 }
 
 /**
+ * The connection's ICE transport, only where RTCIceTransport is a global (browsers):
+ * @roamhq/wrtc (the terminal peer) hands out transport objects that fail when asked and
+ * whose listeners crash the process on exit (SIGSEGV, seen here).
+ */
+export function browserIceTransport(pc: RTCPeerConnection): RTCIceTransport | null {
+  if (typeof (globalThis as { RTCIceTransport?: unknown }).RTCIceTransport !== 'function') return null;
+  try {
+    return pc.sctp?.transport?.iceTransport ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The selected pair as the ICE transport gives it (Chromium), without gathering stats;
  * null where it does not, or where it cannot tell: a peer-reflexive remote candidate stays
  * peer-reflexive there, with its address redacted, even once the peer's signalled host
  * candidate shows it is that one (measured in Chromium; its stats say `host` by then).
  */
 function transportPair(pc: RTCPeerConnection): { local: RTCIceCandidate; remote: RTCIceCandidate } | null {
-  // Only where RTCIceTransport is a global (browsers): @roamhq/wrtc's transport objects
-  // fail when asked (the Node peers' paths stayed unknown in the NAT lab test).
-  if (typeof (globalThis as { RTCIceTransport?: unknown }).RTCIceTransport !== 'function') return null;
   try {
-    const ice = pc.sctp?.transport?.iceTransport as (RTCIceTransport & { getSelectedCandidatePair?: () => RTCIceCandidatePair | null }) | undefined;
+    const ice = browserIceTransport(pc) as (RTCIceTransport & { getSelectedCandidatePair?: () => RTCIceCandidatePair | null }) | null;
     const pair = ice?.getSelectedCandidatePair?.();
     if (!pair?.local?.type || !pair.remote?.type || pair.remote.type === 'prflx') return null;
     return { local: pair.local, remote: pair.remote };

@@ -57,7 +57,11 @@ function run<T>(db: IDBDatabase, store: string, mode: IDBTransactionMode, act: (
     try {
       const request = act(db.transaction(store, mode).objectStore(store));
       request.onsuccess = () => resolve(request.result);
-      request.onerror = () => resolve(undefined);
+      request.onerror = (event) => {
+        // Told to the caller (undefined), so not an error of the page (e.g. `add` of a taken name).
+        event.preventDefault();
+        resolve(undefined);
+      };
     } catch {
       resolve(undefined);
     }
@@ -74,37 +78,22 @@ async function describe(name: string, pair: CryptoKeyPair): Promise<IdentityKeys
 export async function loadIdentity(name: string): Promise<{ keys: IdentityKeys; known: KnownPeers }> {
   const ephemeral = name === 'ephemeral';
   const db = ephemeral ? null : await openDb();
-  if (db) {
-    const stored = await run<CryptoKeyPair>(db, 'keys', 'readonly', (s) => s.get(name));
-    if (stored?.privateKey && stored.publicKey) return { keys: await describe(name, stored), known: new KnownPeers(name, db) };
-  }
+  const stored = async (db: IDBDatabase) => {
+    const pair = await run<CryptoKeyPair>(db, 'keys', 'readonly', (s) => s.get(name));
+    return pair?.privateKey && pair.publicKey ? { keys: await describe(name, pair), known: new KnownPeers(name, db) } : null;
+  };
+  const existing = db && (await stored(db));
+  if (existing) return existing;
   const pair = (await crypto.subtle.generateKey(ALGORITHM, false, ['sign', 'verify'])) as CryptoKeyPair;
   // Two chats (or tabs) of one profile loading it for the first time at once both get
   // here: the first key stored is the profile's, the other side takes it instead of
   // overwriting it (else each would sign with its own key and a peer that verified one
   // would later see "key changed"; seen in the browser tests, 2026-11-28).
-  if (db && !(await addOnce(db, name, pair))) {
-    const stored = await run<CryptoKeyPair>(db, 'keys', 'readonly', (s) => s.get(name));
-    if (stored?.privateKey && stored.publicKey) return { keys: await describe(name, stored), known: new KnownPeers(name, db) };
+  if (db && (await run(db, 'keys', 'readwrite', (s) => s.add(pair, name))) === undefined) {
+    const first = await stored(db);
+    if (first) return first;
   }
   return { keys: await describe(name, pair), known: new KnownPeers(name, db) };
-}
-
-/** Stores the key pair under `name` unless one is there already; false if one was. */
-function addOnce(db: IDBDatabase, name: string, pair: CryptoKeyPair): Promise<boolean> {
-  return new Promise((resolve) => {
-    try {
-      const request = db.transaction('keys', 'readwrite').objectStore('keys').add(pair, name);
-      request.onsuccess = () => resolve(true);
-      request.onerror = (event) => {
-        // The name is taken (ConstraintError): expected, not an error of the page.
-        event.preventDefault();
-        resolve(false);
-      };
-    } catch {
-      resolve(false);
-    }
-  });
 }
 
 /** The text an identity signs: both peers' ids and DTLS fingerprints, in id order. */

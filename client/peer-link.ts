@@ -39,7 +39,7 @@ import {
   type TimerName,
 } from '../protocol/index.js';
 import type { PeerState } from './mesh-events.js';
-import { hostAddressOf, readConnectionPath, type ConnectionPath } from './connection-path.js';
+import { browserIceTransport, hostAddressOf, readConnectionPath, type ConnectionPath } from './connection-path.js';
 
 const BROWSER_OPERATIONS = new Set<Effect['type']>([
   'create-channel',
@@ -209,13 +209,11 @@ export class PeerLink {
   /**
    * ICE may move to a better pair long after `connected` (a TURN pair answers first, the
    * pair through the NATs a moment later). Where the browser says so (Chromium:
-   * RTCIceTransport's selectedcandidatepairchange), read the path again then. Only where
-   * RTCIceTransport is a global: @roamhq/wrtc (the terminal peer) hands out an ICE
-   * transport object whose listener crashes the process on exit (SIGSEGV, seen here).
+   * RTCIceTransport's selectedcandidatepairchange), read the path again then (browsers
+   * only: see browserIceTransport).
    */
   #followPairChanges(): void {
-    if (typeof (globalThis as { RTCIceTransport?: unknown }).RTCIceTransport !== 'function') return;
-    const ice = (this.pc.sctp?.transport as { iceTransport?: EventTarget } | undefined)?.iceTransport;
+    const ice = browserIceTransport(this.pc);
     if (!ice || ice === this.#followedIce) return;
     this.#followedIce = ice;
     ice.addEventListener('selectedcandidatepairchange', () => this.#watchPath());

@@ -74,7 +74,7 @@ function digestName(algorithm: string): string | null {
  * does not (Node's WebRTC) or before DTLS is done.
  */
 async function presentedFingerprint(pc: RTCPeerConnection, algorithm: string): Promise<string | null> {
-  // Browsers only (see transportPair in connection-path.ts): Node's WebRTC has its stats.
+  // Browsers only (see browserIceTransport in connection-path.ts): Node's WebRTC has its stats.
   if (typeof (globalThis as { RTCDtlsTransport?: unknown }).RTCDtlsTransport !== 'function') return null;
   try {
     const transport = pc.sctp?.transport as (RTCDtlsTransport & { getRemoteCertificates?: () => ArrayBuffer[] }) | undefined;
