@@ -53,6 +53,9 @@ export class MeshHistory {
   readonly #knownAt = new Map<string, number>();
   /** Peers asked whose answer is still coming: lines so far, and when to stop waiting. */
   readonly #asking = new Map<string, { lines: number; timer: ReturnType<typeof setTimeout> }>();
+  /** Peers to ask once their channels open (the first welcome's), and when to stop waiting for them. */
+  readonly #expected = new Set<string>();
+  #expectedTimer: ReturnType<typeof setTimeout> | null = null;
   /** Peers ever asked (once per session each). */
   readonly #asked = new Set<string>();
   /** Peers answered while they are here (a peer asking again gets nothing more). */
@@ -86,10 +89,31 @@ export class MeshHistory {
     if (!this.#knownAt.has(peer)) this.#knownAt.set(peer, this.#kept);
   }
 
+  /**
+   * The peers that will be asked once their channels open: the merged lines wait for them
+   * too (at most ANSWER_WAIT_MS for a channel to open), so a first answer does not show
+   * alone while a slower channel's answer is still to come (seen in Firefox under load:
+   * the late joiner got its history in two batches).
+   */
+  expect(peers: readonly string[]): void {
+    for (const peer of peers) if (!this.#asked.has(peer)) this.#expected.add(peer);
+    if (this.#expected.size === 0) return;
+    if (this.#expectedTimer !== null) clearTimeout(this.#expectedTimer);
+    this.#expectedTimer = setTimeout(() => {
+      this.#expectedTimer = null;
+      this.#expected.clear();
+      this.#flushWhenAllIn();
+    }, ANSWER_WAIT_MS);
+  }
+
   /** Asks `peer` (there before us) for the room's recent messages; once per peer. */
   ask(peer: string): void {
+    const wasExpected = this.#expected.delete(peer);
     if (this.#asked.has(peer)) return;
-    if (!this.hooks.send(peer, { type: 'history-request', limit: this.limit, since: Date.now() - this.windowMs })) return;
+    if (!this.hooks.send(peer, { type: 'history-request', limit: this.limit, since: Date.now() - this.windowMs })) {
+      if (wasExpected) this.#flushWhenAllIn();
+      return;
+    }
     this.#asked.add(peer);
     this.#asking.set(peer, { lines: 0, timer: setTimeout(() => this.#ended(peer), ANSWER_WAIT_MS) });
   }
@@ -127,6 +151,7 @@ export class MeshHistory {
     this.#answered.delete(peer);
     this.#knownAt.delete(peer);
     if (this.#asking.has(peer)) this.#ended(peer);
+    else if (this.#expected.delete(peer)) this.#flushWhenAllIn();
   }
 
   /** Forgets the kept transcript (clearHistory): nothing of it is passed on any more. */
@@ -138,6 +163,8 @@ export class MeshHistory {
   close(): void {
     for (const { timer } of this.#asking.values()) clearTimeout(timer);
     this.#asking.clear();
+    if (this.#expectedTimer !== null) clearTimeout(this.#expectedTimer);
+    this.#expected.clear();
     this.#pending = [];
   }
 
@@ -156,8 +183,12 @@ export class MeshHistory {
     if (!asking) return;
     clearTimeout(asking.timer);
     this.#asking.delete(peer);
-    // Every answer is in (or given up on): show the merged lines at once, in order.
-    if (this.#asking.size === 0) void this.#flush();
+    this.#flushWhenAllIn();
+  }
+
+  /** Every answer is in (or given up on), none still expected: show the merged lines at once, in order. */
+  #flushWhenAllIn(): void {
+    if (this.#asking.size === 0 && this.#expected.size === 0) void this.#flush();
   }
 
   async #flush(): Promise<void> {

@@ -841,7 +841,12 @@ export class Mesh extends EventTarget {
       connection?.dropQueued();
       for (const peer of [...this.#peers.entries()]) this.#removePeer(peer.id);
     }
-    if (!rejoined) for (const peer of message.peers) this.#historySources.add(peer.id);
+    if (!rejoined) {
+      for (const peer of message.peers) this.#historySources.add(peer.id);
+      // Those that will be asked once their channels open (channelOpen below).
+      const direct = message.peers.filter((peer) => (peer.version ?? 1) >= HISTORY_VERSION && peer.webrtc !== false && this.#PeerConnection);
+      this.#history?.expect(direct.map((peer) => peer.id));
+    }
     this.#selfId = message.id;
     this.#iceServers = this.#options.iceServers ?? message.iceServers;
     this.#relayAllowed = message.limits.relay;

@@ -64,6 +64,49 @@ test('a late joiner gets the last N lines once, in order, from two peers that bo
   assert.equal(shown['cy']!.length, 4);
 });
 
+test('peers expected from the welcome are waited for: an answer that comes before the other channel opens does not show alone', async () => {
+  const { histories, shown } = room({ ann: {}, bob: {}, cy: {} });
+  for (const l of [line('ann', 1), line('bob', 2)]) {
+    histories['ann']!.record(l);
+    histories['bob']!.record(l);
+  }
+  const cy = histories['cy']!;
+  const hooks = cy.hooks as { deliver: typeof cy.hooks.deliver };
+  const deliver = hooks.deliver;
+  let batches = 0;
+  hooks.deliver = (entries) => {
+    batches++;
+    return deliver(entries);
+  };
+  cy.expect(['ann', 'bob']);
+  // Ann's channel opens first and she answers in full; Bob's channel is still opening.
+  cy.ask('ann');
+  await settle();
+  assert.equal(shown['cy']!.length, 0);
+  cy.ask('bob');
+  await settle();
+  assert.equal(batches, 1);
+  assert.deepEqual(
+    shown['cy']!.map(({ line }) => line.id),
+    ['ann-1', 'bob-2'],
+  );
+  // An expected peer that leaves before its channel opens is not waited for.
+  const late = room({ ann: {}, cy: {} });
+  late.histories['ann']!.record(line('ann', 1));
+  late.histories['cy']!.expect(['ann', 'bob']);
+  late.histories['cy']!.ask('ann');
+  await settle();
+  assert.equal(late.shown['cy']!.length, 0);
+  late.histories['cy']!.peerGone('bob');
+  await settle();
+  assert.deepEqual(
+    late.shown['cy']!.map(({ line }) => line.id),
+    ['ann-1'],
+  );
+  cy.close();
+  late.histories['cy']!.close();
+});
+
 test('lines are ordered by sent time, then id; a line already seen live is not shown again', async () => {
   const { histories, shown, seen } = room({ ann: {}, cy: {} });
   const at = Date.now() - 1000;
