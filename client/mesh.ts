@@ -46,6 +46,7 @@ import {
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
+import { AfterForming } from './after-forming.js';
 import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
@@ -136,6 +137,8 @@ export interface SendResult {
 const TYPING_EVERY_MS = 2000;
 /** How long a closed channel waits for the server's peer-disconnected before falling back to the relay. */
 const CHANNEL_CLOSE_GRACE_MS = 1500;
+/** Work that can wait while our connections form (identity keys) waits at most this long. */
+const FORMING_WAIT_MS = 2000;
 /** How long a peer whose page went away saying it would be back (a reload) is waited for. */
 const RETURN_GRACE_MS = 10_000;
 /** How long our public messages wait to be signed (one batch for a burst). */
@@ -179,6 +182,11 @@ export class Mesh extends EventTarget {
   /** Safety codes and identity keys (client/mesh-trust.ts), loaded when first needed. */
   #trust: MeshTrust | null = null;
   #trustLoading: Promise<MeshTrust | null> | null = null;
+  /** Work that waits while a connection of ours is still forming (the identity exchange). */
+  readonly #afterForming = new AfterForming(() => {
+    for (const link of this.#peers.links()) if (!link.isOpen && !link.closed) return true;
+    return false;
+  }, FORMING_WAIT_MS);
   /** The room's recent messages for late joiners; null with `history: false`. */
   readonly #history: MeshHistory | null;
   /** Peers blocked here (`block`): nothing of theirs is shown, and they are not told. */
@@ -771,6 +779,7 @@ export class Mesh extends EventTarget {
     for (const timer of this.#returning.values()) clearTimeout(timer);
     this.#returning.clear();
     if (this.#signTimer) clearTimeout(this.#signTimer);
+    this.#afterForming.clear();
     for (const peer of this.#peers.clear()) peer.link?.close('close');
     this.#relay?.clear();
     this.#history?.close();
@@ -1187,10 +1196,15 @@ export class Mesh extends EventTarget {
             this.#emit('channel-open', { id });
             if (version >= HISTORY_VERSION && this.#historySources.has(id)) this.#history?.ask(id);
             if (version >= RECEIPT_VERSION && this.#away) link.sendControl({ type: 'presence', state: 'away' });
-            if (version >= VERIFY_VERSION) void this.#loadTrust().then((trust) => trust?.identities.send(id, trust.channel(id, link)!));
+            if (version >= VERIFY_VERSION)
+              this.#afterForming.run(() => {
+                if (this.#peers.link(id) === link && link.isOpen) void this.#loadTrust().then((trust) => trust?.identities.send(id, trust.channel(id, link)!));
+              });
+            this.#afterForming.check();
           },
           channelClose: () => {
             this.#emit('channel-close', { id });
+            this.#afterForming.check();
             // A closed data channel never reopens: the link is over. Usually the peer is
             // leaving and the server's peer-disconnected follows at once. If it is still in
             // the room after a moment, its side gave up on the direct connection.
@@ -1323,6 +1337,7 @@ export class Mesh extends EventTarget {
     if (!peer) return;
     peer.link?.close('peer-left');
     this.#emit('peer-leave', { id });
+    this.#afterForming.check();
   }
 
   /** Hands a chat message to the application once, however it travelled. */
