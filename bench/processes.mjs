@@ -1,7 +1,7 @@
 // Server processes for the bench and what /proc says about them.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../scripts/free-port.mjs';
 
@@ -101,6 +101,43 @@ export function cpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU time (user + system, ms) used so far by the browser this process launched: every
+ * process descending from this one whose command line names Chromium (its renderers, GPU
+ * and network processes included; the servers and the load generator are not). Summed
+ * over a mesh's build-up it counts what the pages cost the machine, beside how long
+ * they took; on two shared cores the two go together.
+ */
+export function browserCpuMs() {
+  const parentOf = new Map();
+  const names = new Map();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parentOf.set(pid, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      names.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const self = String(process.pid);
+  const descends = (pid) => {
+    for (let at = parentOf.get(pid), hops = 0; at && hops < 64; at = parentOf.get(at), hops++) if (at === self) return true;
+    return false;
+  };
+  let ms = 0;
+  for (const [pid, cmdline] of names) {
+    if (!/chrom/i.test(cmdline) || !descends(pid)) continue;
+    try {
+      ms += cpuSeconds(pid) * 1000;
+    } catch {
+      // Gone meanwhile: its time is lost from this reading (a context closing, not during a mesh).
+    }
+  }
+  return ms;
 }
 
 /** Runs the load generator; calls `on(event)` for each JSON line; resolves at exit. */
