@@ -17,7 +17,9 @@ describe('a malicious signaling server in the middle', () => {
     await mitm('stop');
   });
 
-  it('reads the chat unnoticed, but the safety codes differ and a mismatch warns', async () => {
+  it('reads the chat unnoticed, but the safety codes differ and a mismatch warns', async function () {
+    // The attacker may take a second attempt (throughAttacker).
+    this.timeout(150_000);
     const [ann, bob] = await throughAttacker(
       async (url) => {
         const room = uniqueRoom('mitm');
