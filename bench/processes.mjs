@@ -98,8 +98,15 @@ export function rssKb(pid) {
 
 /** User + system CPU time of a process, in seconds. */
 export function cpuSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return cpuSecondsOf(statFields(readFileSync(`/proc/${pid}/stat`, 'utf8')));
+}
+
+/** The fields of a `/proc/<pid>/stat` line after the command name (state first, then the parent's pid). */
+function statFields(stat) {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function cpuSecondsOf(fields) {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
@@ -111,32 +118,23 @@ export function cpuSeconds(pid) {
  * they took; on two shared cores the two go together.
  */
 export function browserCpuMs() {
-  const parentOf = new Map();
-  const names = new Map();
+  /** Each process's stat fields and command line, read once: one snapshot for the tree and the times. */
+  const processes = new Map();
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      parentOf.set(pid, stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      names.set(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  const self = String(process.pid);
-  const descends = (pid) => {
-    for (let at = parentOf.get(pid), hops = 0; at && hops < 64; at = parentOf.get(at), hops++) if (at === self) return true;
-    return false;
-  };
-  let ms = 0;
-  for (const [pid, cmdline] of names) {
-    if (!/chrom/i.test(cmdline) || !descends(pid)) continue;
-    try {
-      ms += cpuSeconds(pid) * 1000;
+      processes.set(pid, { fields: statFields(readFileSync(`/proc/${pid}/stat`, 'utf8')), cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') });
     } catch {
       // Gone meanwhile: its time is lost from this reading (a context closing, not during a mesh).
     }
   }
+  const self = String(process.pid);
+  const descends = (pid) => {
+    for (let at = processes.get(pid)?.fields[1], hops = 0; at && hops < 64; at = processes.get(at)?.fields[1], hops++) if (at === self) return true;
+    return false;
+  };
+  let ms = 0;
+  for (const [pid, { fields, cmdline }] of processes) if (/chrom/i.test(cmdline) && descends(pid)) ms += cpuSecondsOf(fields) * 1000;
   return ms;
 }
 
