@@ -698,8 +698,8 @@ const started = Date.now();
 /**
  * Each part has its own time budget, against a scenario that hangs: every scenario is
  * bounded in count, so a part over its budget means something is stuck (or the machine
- * is far slower than this 2-core one, where the browser part took ~30 minutes at its
- * slowest). It stops the bench and still reports what was measured before it.
+ * is far slower than this 2-core one, where the browser part took 22 minutes, and over
+ * 25 at its slowest). It stops the bench and still reports what was measured before it.
  */
 async function inBudget(name, minutes, run) {
   const timer = setTimeout(() => {
