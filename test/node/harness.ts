@@ -185,9 +185,15 @@ export function runInPrivateNetns(
  */
 export async function startCoturn(ip: string, port: number, secret: string): Promise<{ process: ChildProcess; log: () => string }> {
   // The deployment guide's own config (deploy/turnserver.conf), with what differs here:
-  // addresses and ports, the secret, a log on stdout, and the lab's peers (198.18.0.0/15,
-  // which the guide denies as a private range) allowed.
+  // addresses and ports, the secret, a log on stdout, and coturn's own /24 allowed as
+  // peers (the guide denies 198.18.0.0/15 as a private range). Only that segment: a home
+  // behind a NAT lab router is private, as on the internet. Allowing it let a client ask
+  // for a permission to a peer's home address, which coturn's side cannot route to, and
+  // coturn 4.6 closes the whole allocation on that send's ENETUNREACH ("udp send: Network
+  // is unreachable", then "closed ... reason: general"): a TURN-over-TCP peer lost its
+  // only path a moment after connecting (seen under load in the NAT lab's udp-blocked).
   const config = fileURLToPath(new URL('../../../deploy/turnserver.conf', import.meta.url));
+  const segment = ip.split('.').slice(0, 3).join('.');
   const child = spawn('turnserver', [
     '-c',
     config,
@@ -200,7 +206,7 @@ export async function startCoturn(ip: string, port: number, secret: string): Pro
     '--max-port=49400',
     `--static-auth-secret=${secret}`,
     '--realm=p2p-chat.test',
-    '--allowed-peer-ip=198.18.0.0-198.19.255.255',
+    `--allowed-peer-ip=${segment}.0-${segment}.255`,
   ]);
   let log = '';
   child.stdout?.on('data', (chunk) => (log += chunk));
