@@ -2,7 +2,7 @@
 // (`ip netns exec hA node scripts/nat-browser-peer.mjs`): launches Chromium (Playwright) or
 // Firefox (Puppeteer, WebDriver BiDi) there, so the page's traffic goes through the home's
 // NAT router, opens the drop-in test page, says hello once connected, waits for the other's
-// hello and for ICE to settle, and prints one line: NAT-PEER {path, received, browser}.
+// hello and for ICE to settle, and prints one line: NAT-PEER {path, states, received, browser}.
 // Driving the browser from inside the home is what lets Firefox in: Puppeteer reaches it
 // over a local socket, which only the home's own loopback can see.
 import { launchBrowser } from './browsers.mjs';
@@ -39,6 +39,8 @@ try {
   report = {
     browser: product,
     path: await page.evaluate(pathNow),
+    // A path of null with a peer not connected (reconnecting, say) is a different failure.
+    states: await page.evaluate('window.p2pTest.chat.peers.map((p) => p.state)'),
     received: await page.evaluate('window.p2pTest.received.map((m) => m.text)'),
     timeline: process.env.P2P_NAT_TIMELINE ? await page.evaluate('window.p2pTest.timeline') : undefined,
   };
