@@ -44,6 +44,13 @@ const BLOCK_SIZE = 1024 * 1024;
 const PROGRESS_EVERY_MS = 100;
 /** How long a closed transfer channel waits for the other side's `file-cancel` before calling it a failure. */
 const CANCEL_GRACE_MS = 1000;
+/**
+ * The receiver says `ready` again this often until the first bytes come, at most this many
+ * times: a `ready` lost on the way (as the chat channel's was in Firefox) would otherwise
+ * stall the transfer until its channel closed. The sender starts on the first it hears.
+ */
+const READY_REPEAT_MS = 500;
+const READY_REPEATS = 20;
 
 export class MeshFiles {
   readonly #transfers = new Map<string, Transfer>();
@@ -140,7 +147,10 @@ export class MeshFiles {
     transfer.channel = channel;
     channel.binaryType = 'arraybuffer';
     const receiver = transfer.receiver!;
+    let repeats: ReturnType<typeof setInterval> | undefined;
+    const stopRepeating = () => clearInterval(repeats);
     channel.addEventListener('message', (event: MessageEvent) => {
+      stopRepeating();
       if (typeof event.data !== 'string') return receiver.chunk(event.data as ArrayBuffer);
       const message = this.hooks.parse(event.data);
       if (message?.type === 'file-block' && message.id === id) receiver.block(message);
@@ -148,12 +158,20 @@ export class MeshFiles {
     });
     // We listen now: the sender starts on this (Node's WebRTC reorders, and holds back, what
     // arrives on a channel before its script has the channel object: measured, bench/README.md).
+    const ready = encodeChannelMessage({ type: 'ready' });
     const listening = () => {
-      if (channel.readyState === 'open') channel.send(encodeChannelMessage({ type: 'ready' }));
+      if (channel.readyState !== 'open') return;
+      channel.send(ready);
+      let left = READY_REPEATS;
+      repeats = setInterval(() => {
+        if (--left < 0 || channel.readyState !== 'open' || receiver.over) stopRepeating();
+        else channel.send(ready);
+      }, READY_REPEAT_MS);
     };
     if (channel.readyState === 'open') listening();
     else channel.addEventListener('open', listening, { once: true });
     channel.addEventListener('close', () => {
+      stopRepeating();
       // A sender that cancels says so on the chat channel, which may arrive just after this close.
       setTimeout(() => {
         if (!receiver.over) receiver.fail('The connection closed before the file was complete.');

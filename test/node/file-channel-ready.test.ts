@@ -27,6 +27,8 @@ class MemoryEnd {
   readonly sent: (string | number)[] = [];
   /** Binary messages sent before this end heard `ready`. */
   bytesBeforeReady = 0;
+  /** How many of this end's next `ready` messages are lost on the way. */
+  readiesToLose = 0;
   #heardReady = false;
   readonly #listeners = new Map<string, Set<Listener>>();
 
@@ -45,6 +47,10 @@ class MemoryEnd {
   }
   send(data: string | ArrayBufferView<ArrayBuffer>): void {
     if (this.readyState !== 'open') throw new Error('InvalidStateError');
+    if (data === READY && this.readiesToLose > 0) {
+      this.readiesToLose--;
+      return;
+    }
     const copy = typeof data === 'string' ? data : data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength);
     this.sent.push(typeof copy === 'string' ? copy : copy.byteLength);
     if (typeof copy !== 'string' && !this.#heardReady) this.bytesBeforeReady++;
@@ -61,7 +67,7 @@ class MemoryEnd {
 }
 
 /** Two MeshFiles ("A" and "B") whose links carry control messages and open transfer channels in memory. */
-function pair() {
+function pair({ readiesToLose = 0 } = {}) {
   const events: { side: string; type: string; detail: MeshEventMap[keyof MeshEventMap] }[] = [];
   const senderEnds: MemoryEnd[] = [];
   const files: Record<string, MeshFiles> = {};
@@ -78,6 +84,7 @@ function pair() {
         const theirs = new MemoryEnd(`file-${id}`);
         mine.other = theirs;
         theirs.other = mine;
+        theirs.readiesToLose = readiesToLose;
         senderEnds.push(mine);
         // The other side learns of the channel a little later (ondatachannel).
         setTimeout(() => files[other]!.channel(self, theirs as unknown as RTCDataChannel), 5);
@@ -152,4 +159,25 @@ test('a file that cannot be read part-way (gone from the disk, changed): both si
     ],
   );
   assert.equal(events.filter((e) => e.type === 'file-complete').length, 0);
+});
+
+test('a lost `ready`: the receiver says it again until the bytes come, and the file arrives verified (no stall until the channel closes)', async () => {
+  const { a, b, events, senderEnds } = pair({ readiesToLose: 2 });
+  const bytes = randomBytes(200 * 1024 + 5);
+  const [id] = a.send(new Blob([bytes]), 'lost-ready.bin', ['B']);
+  const waitFor = async (check: () => boolean) => {
+    for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  await waitFor(() => events.some((e) => e.side === 'B' && e.type === 'file-offer'));
+  b.accept(id!);
+  await waitFor(() => events.filter((e) => e.type === 'file-complete').length === 2 || events.some((e) => e.type === 'file-error'));
+  assert.deepEqual(
+    events.filter((e) => e.type !== 'file-progress' && e.type !== 'file-offer').map((e) => `${e.side} ${e.type}`),
+    ['B file-complete', 'A file-complete'],
+  );
+  const received = events.find((e) => e.side === 'B' && e.type === 'file-complete')!.detail as MeshEventMap['file-complete'];
+  assert.equal(sha(new Uint8Array(await received.file!.arrayBuffer())), sha(bytes));
+  const receiverSent = senderEnds[0]!.other!.sent;
+  assert.equal(receiverSent.filter((m) => m === READY).length, 1, 'the third ready got through, and the receiver said it no more once the bytes came');
+  assert.equal(senderEnds[0]!.bytesBeforeReady, 0, 'still no chunk before ready');
 });
