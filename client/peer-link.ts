@@ -133,6 +133,8 @@ export class PeerLink {
   #peerState: PeerState = 'connecting';
   #path: ConnectionPath | null = null;
   #pathReadsLeft = 0;
+  /** This gathering's end was signalled (Firefox says it twice: an empty candidate, then null). */
+  #gatheringEndSent = false;
   #followedIce: EventTarget | null = null;
   readonly #configuration: RTCConfiguration;
   /** Host addresses the peer signalled (to tell a peer-reflexive candidate from a NAT). */
@@ -168,8 +170,13 @@ export class PeerLink {
     this.pc.addEventListener('icecandidate', (event) => {
       const candidate = event.candidate ? (event.candidate.toJSON() as IceCandidate) : null;
       const done = !candidate || candidate.candidate === '';
-      this.handle({ type: 'local-candidate', candidate: done ? null : candidate });
+      // One end marker per gathering (an ICE restart's gathering ends again, even empty).
+      if (!done || !this.#gatheringEndSent) this.handle({ type: 'local-candidate', candidate: done ? null : candidate });
+      this.#gatheringEndSent = done;
       if (done && this.pc.iceGatheringState === 'complete' && this.#hasNoLocalCandidate()) this.handle({ type: 'no-local-candidates' });
+    });
+    this.pc.addEventListener('icegatheringstatechange', () => {
+      if (this.pc.iceGatheringState === 'gathering') this.#gatheringEndSent = false;
     });
     this.pc.addEventListener('icecandidateerror', (event) => {
       const { url, errorCode, errorText } = event as RTCPeerConnectionIceErrorEvent;

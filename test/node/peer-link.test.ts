@@ -42,8 +42,9 @@ class FakePeerConnection extends EventTarget {
 function link(peerVersion = 2) {
   const got: ChatMessage[] = [];
   const bad: ProtocolError[] = [];
+  const signals: unknown[] = [];
   const hooks: PeerLinkHooks = {
-    signal: () => {},
+    signal: (message) => signals.push(message),
     note: () => {},
     channelOpen: () => {},
     channelClose: () => {},
@@ -79,7 +80,7 @@ function link(peerVersion = 2) {
   const pc = peer.pc as unknown as FakePeerConnection;
   const channel = new FakeChannel();
   pc.giveChannel(channel);
-  return { peer, channel, got, bad };
+  return { peer, pc, channel, got, bad, signals };
 }
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -144,4 +145,29 @@ test('a version-1 peer gets no pings (it would not understand them)', async () =
     ['ready', 'chat'],
   );
   assert.equal(await peer.probe(50), false);
+});
+
+test('the end of gathering is signalled once, though Firefox says it twice (an empty candidate, then null); a restart gathers and ends again', async () => {
+  const { pc, signals } = link();
+  const gathered = (candidate: string | null) =>
+    pc.dispatchEvent(
+      Object.assign(new Event('icecandidate'), { candidate: candidate === null ? null : { toJSON: () => ({ candidate, sdpMid: '0', sdpMLineIndex: 0 }) } }),
+    );
+  const host = 'candidate:1 1 udp 2122260223 198.18.0.1 50000 typ host';
+  const gathering = () => {
+    Object.assign(pc, { iceGatheringState: 'gathering' });
+    pc.dispatchEvent(new Event('icegatheringstatechange'));
+  };
+  gathering();
+  for (const candidate of [host, '', null]) gathered(candidate);
+  // A restart that gathers again, then one that finds nothing (its end is said all the same).
+  gathering();
+  for (const candidate of [host.replace('50000', '50001'), '', null]) gathered(candidate);
+  gathering();
+  for (const candidate of ['', null]) gathered(candidate);
+  await tick();
+  const sent = (signals as { type: string; candidate: { candidate: string } | null }[])
+    .filter((m) => m.type === 'candidate')
+    .map((m) => m.candidate?.candidate ?? 'end');
+  assert.deepEqual(sent, [host, 'end', host.replace('50000', '50001'), 'end', 'end']);
 });
