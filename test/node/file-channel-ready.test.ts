@@ -16,6 +16,10 @@ type Listener = (event: { data?: unknown }) => void;
 
 const READY = JSON.stringify({ type: 'ready' });
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+/** Polls `check` every 10 ms for up to 5 s; the assertions after it say what did not happen. */
+const waitFor = async (check: () => boolean) => {
+  for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+};
 
 /** One end of an in-memory data channel: open from the start, delivering a tick later. */
 class MemoryEnd {
@@ -113,9 +117,6 @@ test('a transfer channel: the sender sends no byte before the receiver says it l
   const { a, b, events, senderEnds } = pair();
   const bytes = randomBytes(3 * 1024 * 1024 + 17);
   const [id] = a.send(new Blob([bytes]), 'three.bin', ['B']);
-  const waitFor = async (check: () => boolean) => {
-    for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
   await waitFor(() => events.some((e) => e.side === 'B' && e.type === 'file-offer'));
   assert.equal(b.accept(id!), true);
   await waitFor(() => events.filter((e) => e.type === 'file-complete').length === 2 || events.some((e) => e.type === 'file-error'));
@@ -144,9 +145,6 @@ test('a file that cannot be read part-way (gone from the disk, changed): both si
   }
   const unreadable = new Unreadable([bytes]);
   const [id] = a.send(unreadable, 'gone.bin', ['B']);
-  const waitFor = async (check: () => boolean) => {
-    for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
   await waitFor(() => events.some((e) => e.side === 'B' && e.type === 'file-offer'));
   b.accept(id!);
   await waitFor(() => events.filter((e) => e.type === 'file-error').length === 2);
@@ -165,9 +163,6 @@ test('a lost `ready`: the receiver says it again until the bytes come, and the f
   const { a, b, events, senderEnds } = pair({ readiesToLose: 2 });
   const bytes = randomBytes(200 * 1024 + 5);
   const [id] = a.send(new Blob([bytes]), 'lost-ready.bin', ['B']);
-  const waitFor = async (check: () => boolean) => {
-    for (let i = 0; i < 500 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  };
   await waitFor(() => events.some((e) => e.side === 'B' && e.type === 'file-offer'));
   b.accept(id!);
   await waitFor(() => events.filter((e) => e.type === 'file-complete').length === 2 || events.some((e) => e.type === 'file-error'));
