@@ -32,8 +32,10 @@ describe('resilience', () => {
     const stoppedAt = performance.now();
     await signalingProcess('stop');
     await waitUntil(() => chats.every((chat) => chat.mesh?.status === 'reconnecting'), 'every chat notices the outage');
-    const status = a.shadowRoot!.querySelector('[part="status"]')!.textContent!;
-    expect(status).to.contain('reconnecting');
+    // The element renders on its next frame, which a busy machine delays: wait for it to show.
+    const status = () => a.shadowRoot!.querySelector('[part="status"]')!.textContent!;
+    await waitUntil(() => status().includes('reconnecting'), 'the status line says so', 2_000).catch(() => {});
+    expect(status()).to.contain('reconnecting');
     // The server is gone; the data channels are not.
     a.send('during the outage, from A');
     b.send('during the outage, from B');
