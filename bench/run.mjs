@@ -33,7 +33,7 @@ const N = {
   meshRuns: Number(process.env.BENCH_MESH_RUNS) || (quick ? 2 : 8),
   rtt: quick ? 200 : 1000,
   rttBlocks: 10,
-  rttRounds: quick ? 1 : 5,
+  rttRounds: quick ? 2 : 7,
   burst: quick ? 2000 : 10_000,
   idleClients: quick ? 2000 : 10_000,
   idleRounds: quick ? 1 : 5,
@@ -307,15 +307,18 @@ async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
 
   if (meshOnly) return closeAll();
 
-  // rtt_ms: sequential round trips over one channel. Both pairs stay open and take turns
-  // in blocks (the order alternating), so a slow spell hits both libraries' tails alike.
-  // The 99th percentile of 1,000 is the tenth slowest, decided by a few stalls of this
-  // shared machine: the scenario runs in several rounds, each with fresh pairs made in
-  // alternating order (of two identical pairs, the one made first often had the slower tail),
-  // and the table shows the median of the rounds' p50 and p99.
-  const rtt = { p2p: [], peerjs: [] };
+  // rtt_ms: sequential round trips over one channel. The pairs (p2p-chat, PeerJS, the floor's
+  // bare channel and p2p-chat again as A/A) stay open and take turns in blocks (the order
+  // rotating), so a slow spell hits every tail alike. The 99th percentile of 1,000 is the
+  // tenth slowest, decided by a few stalls of this shared machine: the scenario runs in
+  // several rounds, each with fresh pairs made in rotating order (of two identical pairs,
+  // the one made first often had the slower tail); the table shows the median of the
+  // rounds' p50 and p99, and p2p-chat's p99 against each baseline round by round.
+  const RTT_LIBS = ['p2p', 'peerjs', 'floor', 'p2p-aa'];
+  const rtt = Object.fromEntries(RTT_LIBS.map((lib) => [lib, []]));
+  const rotated = (turn) => RTT_LIBS.map((_, i) => RTT_LIBS[(i + turn) % RTT_LIBS.length]);
   for (let turn = 0; turn < N.rttRounds; turn++) {
-    const order = turn % 2 ? ['peerjs', 'p2p'] : ['p2p', 'peerjs'];
+    const order = rotated(turn);
     const rttPairs = {};
     for (const lib of order) {
       const { pages, close } = await peers(lib, 2);
@@ -335,7 +338,8 @@ async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
       await close();
     }
   }
-  for (const lib of ['p2p', 'peerjs']) {
+  results.browser.rounds.rttP99 = perRound(Object.fromEntries(RTT_LIBS.map((lib) => [lib, rtt[lib].map((r) => r.p99)])));
+  for (const lib of RTT_LIBS) {
     const rounds = rtt[lib];
     results.browser[`rtt_${lib}`] = { p50: median(rounds.map((r) => r.p50)), p99: median(rounds.map((r) => r.p99)), count: N.rtt, blocks: N.rttBlocks, rounds };
     log(
@@ -577,7 +581,7 @@ function browserRows(b) {
       b.connect_p2p.fromNavigation.p50,
       b.connect_peerjs.fromNavigation.p50,
       'PeerJS',
-      0.7,
+      null,
       b.connect_floor.fromNavigation.p50,
     ],
     [
@@ -588,12 +592,12 @@ function browserRows(b) {
       null,
       b.connect_floor.fromNavigation.p95,
     ],
-    ['connect from join p50 (ms)', b.connect_p2p.fromJoin.p50, b.connect_peerjs.fromJoin.p50, 'PeerJS', 0.7, b.connect_floor.fromJoin.p50],
+    ['connect from join p50 (ms)', b.connect_p2p.fromJoin.p50, b.connect_peerjs.fromJoin.p50, 'PeerJS', null, b.connect_floor.fromJoin.p50],
     ['connect from join p95 (ms)', b.connect_p2p.fromJoin.p95, b.connect_peerjs.fromJoin.p95, 'PeerJS', null, b.connect_floor.fromJoin.p95],
     ['mesh of 4 from cold p50 (ms)', b.mesh4_p2p.p50, b.mesh4_peerjs.p50, 'PeerJS', null, b.mesh4_floor.p50],
-    ['mesh of 8 from cold p50 (ms)', b.mesh8_p2p.p50, b.mesh8_peerjs.p50, 'PeerJS', 0.7, b.mesh8_floor.p50],
-    ['rtt p50 (ms)', b.rtt_p2p.p50, b.rtt_peerjs.p50, 'PeerJS', null, null],
-    ['rtt p99 (ms)', b.rtt_p2p.p99, b.rtt_peerjs.p99, 'PeerJS', 1, null],
+    ['mesh of 8 from cold p50 (ms)', b.mesh8_p2p.p50, b.mesh8_peerjs.p50, 'PeerJS', null, b.mesh8_floor.p50],
+    ['rtt p50 (ms)', b.rtt_p2p.p50, b.rtt_peerjs.p50, 'PeerJS', null, b.rtt_floor.p50],
+    ['rtt p99 (ms)', b.rtt_p2p.p99, b.rtt_peerjs.p99, 'PeerJS', null, b.rtt_floor.p99],
     [`burst of ${N.burst} to 3 peers (ms)`, b.burst_p2p.ms, b.burst_peerjs.ms, 'PeerJS', null, null],
   ];
 }
@@ -673,16 +677,24 @@ function report() {
   }
   if (b.rounds) {
     const cell = (r) => `${round(r.median, 2)} (${round(r.p25, 2)}–${round(r.p75, 2)})`;
-    const targets = { connectFromNavigation: 1.1, connectFromJoin: 1.1, mesh4: 1.1, mesh8: 1.1 };
+    // The near-the-floor issue's targets: connect and meshes against the floor, rtt p99 against PeerJS.
+    const targets = {
+      connectFromNavigation: ['floor', 1.1],
+      connectFromJoin: ['floor', 1.1],
+      mesh4: ['floor', 1.1],
+      mesh8: ['floor', 1.1],
+      rttP99: ['peerjs', 1.0],
+    };
     // The CPU rows have no target of their own: they say how much of the time is the pages' work.
-    lines.push('', 'per-round ratios of p2p-chat, median (quartiles) | to the floor | to PeerJS | A/A (to itself) | floor target | met');
+    lines.push('', 'per-round ratios of p2p-chat, median (quartiles) | to the floor | to PeerJS | A/A (to itself) | target | met');
     results.roundsTable = [];
     for (const [name, r] of Object.entries(b.rounds)) {
-      const target = targets[name];
-      const met = target === undefined ? '' : r.floor.median <= target ? 'yes' : 'NO';
-      results.roundsTable.push({ name, ...r, ...(target === undefined ? {} : { target, met }) });
+      const [against, target] = targets[name] ?? [];
+      const met = target === undefined ? '' : r[against].median <= target ? 'yes' : 'NO';
+      results.roundsTable.push({ name, ...r, ...(target === undefined ? {} : { against, target, met }) });
       const label = name.endsWith('Cpu') ? `${name.slice(0, -3)}: browser CPU` : name;
-      lines.push([label, cell(r.floor), cell(r.peerjs), cell(r.aa), target === undefined ? '' : `≤ ${target}`, met].join(' | '));
+      const goal = target === undefined ? '' : `≤ ${target} (${against === 'floor' ? 'floor' : 'PeerJS'})`;
+      lines.push([label, cell(r.floor), cell(r.peerjs), cell(r.aa), goal, met].join(' | '));
     }
   }
   if ('idle_p2p' in s)
