@@ -314,11 +314,9 @@ async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
   // several rounds, each with fresh pairs made in rotating order (of two identical pairs,
   // the one made first often had the slower tail); the table shows the median of the
   // rounds' p50 and p99, and p2p-chat's p99 against each baseline round by round.
-  const RTT_LIBS = ['p2p', 'peerjs', 'floor', 'p2p-aa'];
-  const rtt = Object.fromEntries(RTT_LIBS.map((lib) => [lib, []]));
-  const rotated = (turn) => RTT_LIBS.map((_, i) => RTT_LIBS[(i + turn) % RTT_LIBS.length]);
+  const rtt = Object.fromEntries(LIBS.map((lib) => [lib, []]));
   for (let turn = 0; turn < N.rttRounds; turn++) {
-    const order = rotated(turn);
+    const order = turns(turn);
     const rttPairs = {};
     for (const lib of order) {
       const { pages, close } = await peers(lib, 2);
@@ -338,8 +336,8 @@ async function browserScenarios({ filesOnly = false, meshOnly = false } = {}) {
       await close();
     }
   }
-  results.browser.rounds.rttP99 = perRound(Object.fromEntries(RTT_LIBS.map((lib) => [lib, rtt[lib].map((r) => r.p99)])));
-  for (const lib of RTT_LIBS) {
+  results.browser.rounds.rttP99 = perRound(Object.fromEntries(LIBS.map((lib) => [lib, rtt[lib].map((r) => r.p99)])));
+  for (const lib of LIBS) {
     const rounds = rtt[lib];
     results.browser[`rtt_${lib}`] = { p50: median(rounds.map((r) => r.p50)), p99: median(rounds.map((r) => r.p99)), count: N.rtt, blocks: N.rttBlocks, rounds };
     log(
