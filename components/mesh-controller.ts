@@ -29,7 +29,7 @@ export interface FileLine extends FileInfo {
   percent: number;
   bytesPerSecond: number;
   secondsLeft: number | null;
-  /** A blob: URL of the file (received, or an image this side sent), revoked when the line goes. */
+  /** A blob: URL of the file (received, or an image this side sent), typed application/octet-stream so that it is never opened as active content of this origin; revoked when the line goes. */
   url: string | null;
   error: string | null;
 }
@@ -312,7 +312,7 @@ export class MeshController implements ReactiveController {
     for (const id of ids) {
       const line = this.#files.get(id);
       // Refused at once (a relayed peer): the line exists already and says why.
-      if (line && !line.url && image && line.state !== 'failed') line.url = URL.createObjectURL(file);
+      if (line && !line.url && image && line.state !== 'failed') line.url = URL.createObjectURL(new Blob([file], { type: 'application/octet-stream' }));
     }
     this.host.requestUpdate();
     return ids;
@@ -410,7 +410,7 @@ export class MeshController implements ReactiveController {
         const d = detail as MeshEventMap['file-complete'];
         const line = this.#fileLine(d);
         Object.assign(line, { state: 'done', bytes: d.size, percent: 100, secondsLeft: 0 });
-        if (d.file) line.url = URL.createObjectURL(d.file);
+        if (d.file) line.url = URL.createObjectURL(new Blob([d.file], { type: 'application/octet-stream' }));
         this.#files.delete(d.id);
         return;
       }
