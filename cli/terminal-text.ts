@@ -1,11 +1,16 @@
 /**
- * Text from other peers is printed to a terminal: control characters (ANSI escape
- * sequences that could move the cursor, rewrite earlier lines or change the title) are
- * shown as visible escapes instead of being obeyed.
+ * Text from other peers is printed to a terminal: control characters (C0 but the tab,
+ * so a newline and the ANSI escape sequences that could move the cursor, rewrite earlier
+ * lines or change the title; C1; U+2028, U+2029) are shown as visible escapes instead of
+ * being obeyed; characters that show nothing but hide or reorder text (bidirectional
+ * controls, which terminals with bidi support obey, zero-width and other
+ * default-ignorable or format characters: client/hidden-characters.ts) are removed.
  */
+import { withoutHidden } from '../client/hidden-characters.js';
+
 export function terminalSafe(text: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what this is about
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return withoutHidden(text).replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -1,15 +1,16 @@
 /**
  * A file name from a peer, made safe to show and to save. The name is the sender's word
  * and may be hostile: a path (`../../etc/passwd`), a right-to-left override that shows
- * `exe.txt` for `txt.exe`, control or invisible characters, a device name Windows
+ * `exe.txt` for `txt.exe`, control or invisible characters (client/hidden-characters.ts:
+ * every default-ignorable and format character), a device name Windows
  * refuses (`CON`), or ten thousand characters. What is left: the last path component,
  * without those characters and without leading dots, shortened in the middle with its
  * extension kept, never empty. Also here: which files are images safe to show inline.
  */
+import { withoutHidden } from './hidden-characters.js';
+
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-/** Direction overrides and isolates, zero-width and other invisible characters. */
-const INVISIBLE = /[\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\uffa0]|[\ufe00-\ufe0f]/g;
 /** Characters Windows does not allow in names. */
 const RESERVED_CHARACTERS = /[<>:"|?*]/g;
 const RESERVED_NAMES = /^(con|prn|aux|nul|com\d|lpt\d)(\.|$)/i;
@@ -22,7 +23,9 @@ export function isInlineImage(mime: string): boolean {
 }
 
 export function safeFileName(name: string, maxLength = 120): string {
-  let clean = (name.split(/[\\/]/).pop() ?? '').replace(CONTROL, '').replace(INVISIBLE, '').replace(RESERVED_CHARACTERS, '_');
+  let clean = withoutHidden(name.split(/[\\/]/).pop() ?? '')
+    .replace(CONTROL, '')
+    .replace(RESERVED_CHARACTERS, '_');
   clean = clean
     .trim()
     .replace(/^\.+/, '')
