@@ -132,6 +132,22 @@ export class KnownPeers {
     return (await run<string>(this.db, 'peers', 'readonly', (s) => s.get(key))) ?? null;
   }
 
+  /** Every name this identity verified, with its key fingerprint (read afresh: another chat of the profile may have added one). */
+  async all(): Promise<Map<string, string>> {
+    const prefix = `${this.identity}\n`;
+    const found = new Map<string, string>();
+    if (this.db && typeof IDBKeyRange !== 'undefined') {
+      const range = IDBKeyRange.bound(prefix, `${prefix}\uffff`);
+      const [names, keys] = await Promise.all([
+        run<IDBValidKey[]>(this.db, 'peers', 'readonly', (s) => s.getAllKeys(range)),
+        run<string[]>(this.db, 'peers', 'readonly', (s) => s.getAll(range)),
+      ]);
+      names?.forEach((name, at) => typeof keys?.[at] === 'string' && found.set(String(name).slice(prefix.length), keys[at]));
+    }
+    for (const [name, key] of this.#memory) found.set(name.slice(prefix.length), key);
+    return found;
+  }
+
   async remember(peerName: string, fingerprint: string): Promise<void> {
     const key = `${this.identity}\n${peerName}`;
     this.#memory.set(key, fingerprint);

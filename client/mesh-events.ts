@@ -81,6 +81,12 @@ export interface MessageDetail {
    * bound to its connection with us, and the signature matched: `via` did not change it.
    */
   readonly signed?: true;
+  /**
+   * With `signed`: the status of the key that signature was checked with, the one this
+   * side holds for the author (`verified` by this profile, `new`, or `changed`): a
+   * signature proves the line is the author's key's, and the key is only as trusted as that.
+   */
+  readonly signer?: 'verified' | 'new' | 'changed' | 'missing';
 }
 /** Earlier messages of the room the peers already there passed on when we joined, oldest first. */
 export interface HistoryDetail {
@@ -169,9 +175,18 @@ export interface PeerIdentityDetail {
   readonly id: string;
   /** Fingerprint of its public key, `AB12 CD34 …`. */
   readonly key: string;
-  /** `new` (not verified before), `verified` (the key verified before), `changed` (another key, or one not bound to this connection). */
-  readonly status: 'new' | 'verified' | 'changed';
-  readonly reason?: 'other-key' | 'not-this-connection';
+  /**
+   * `new` (not verified before), `verified` (a key verified before), `changed` (another
+   * key than the one verified for this name, one not bound to this connection, or the
+   * connection's keys changed since it was verified), `missing` (this name was verified
+   * before, but this connection brings no proof: `key` is then the remembered one).
+   */
+  readonly status: 'new' | 'verified' | 'changed' | 'missing';
+  readonly reason?: 'other-key' | 'not-this-connection' | 'keys-changed' | 'not-sent' | 'old-version';
+  /** With `verified`: the name the key was verified under, where the peer now uses another. */
+  readonly verifiedAs?: string;
+  /** With `new`: a name this profile verified that this peer's name looks like (Latin/Cyrillic/Greek twins, invisible characters). */
+  readonly looksLike?: string;
 }
 
 /** One file going to or coming from one peer (a file sent to three peers is three transfers). */

@@ -3,11 +3,16 @@
  * drop-in build): safety-code comparisons, identity keys, and the sealed relay (relayed
  * chat encrypted end to end). Nothing here is needed to join a room or to chat directly,
  * so the page loads it only when a channel opens or a pair goes to the relay.
+ *
+ * Every claim is bound to the connection it was about (a data channel's DTLS
+ * certificates, or one key of a sealed relay pair): when a peer's connection changes to
+ * one with other keys, a verdict or verified identity of the old one ends, and the peer is
+ * shown `changed` until it proves its identity key over the new one.
  */
 import type { ChannelMessage, ChatMessage, RelayPayload } from '../protocol/index.js';
 import type { PeerLink } from './peer-link.js';
 import { PeerVerifier } from './peer-verifier.js';
-import { PeerIdentities, type PeerIdentity } from './peer-identities.js';
+import { PeerIdentities, fingerprintsOf, type PeerIdentity } from './peer-identities.js';
 import type { VerificationOutcome } from './peer-verification.js';
 import { connectionFingerprints } from './safety-code.js';
 import { SealedRelay, type SealState } from './sealed-relay.js';
@@ -22,41 +27,81 @@ export interface TrustHooks {
   parse(text: string): ChannelMessage | null;
   nameOf(id: string): string;
   settled(id: string, outcome: VerificationOutcome): void;
+  /** The peer started more safety-code comparisons than are answered. */
+  limited(id: string): void;
   identity(id: string, identity: PeerIdentity): void;
+  /** A relayed identity disagreed with the key the peer proved directly (ignored). */
+  identityConflict(id: string): void;
   /** Puts a payload on the server's relay. */
   post(to: string, payload: RelayPayload): 'sent' | 'queued' | 'dropped';
+  /** Whether the peer and the server number sealed payloads (protocol version 9). */
+  numbered(id: string): boolean;
   /** Chat that came through the relay (opened, or clear where the pair cannot encrypt). */
   relayedChat(from: string, message: ChatMessage): void;
   sealState(id: string, state: SealState): void;
   sealRejected(id: string, why: string): void;
+  sealDowngrade(id: string, why: string): void;
+  sealGap(id: string, what: 'missing' | 'reordered', count: number): void;
 }
 
 export interface MeshTrust {
   readonly verifier: PeerVerifier;
   readonly identities: PeerIdentities;
   readonly sealed: SealedRelay;
-  /** The connection codes and identities use with a peer: its direct link, or its sealed relay pair. */
+  /** The connection codes and identities use with a peer: its direct link, or its sealed relay pair's current key. */
   channel(id: string, link: PeerLink | null): TrustChannel | null;
+  /** A new connection to the peer is open (a link's channel, or a sealed key): identities go over it, and what held for the last one is checked. */
+  opened(id: string, channel: TrustChannel): Promise<void>;
+  /** The peer left. */
+  forget(id: string): void;
 }
 
 export function createTrust(hooks: TrustHooks): MeshTrust {
-  const verifier = new PeerVerifier(hooks.selfId, { settled: (id, outcome) => hooks.settled(id, outcome) });
-  const identities = new PeerIdentities(hooks.identityName, hooks.selfId, { identity: (id, identity) => hooks.identity(id, identity) });
+  const verifier = new PeerVerifier(hooks.selfId, { settled: (id, outcome) => hooks.settled(id, outcome), limited: (id) => hooks.limited(id) });
+  const identities = new PeerIdentities(hooks.identityName, hooks.selfId, {
+    identity: (id, identity) => hooks.identity(id, identity),
+    conflict: (id) => hooks.identityConflict(id),
+    nameOf: (id) => hooks.nameOf(id),
+  });
+  /** Each peer's latest connection, and the keys each connection had when it opened. */
+  const latest = new Map<string, TrustChannel>();
+  const keysOf = new WeakMap<TrustChannel, Promise<string | null>>();
+  const keys = (channel: TrustChannel) => {
+    let read = keysOf.get(channel);
+    if (!read) keysOf.set(channel, (read = fingerprintsOf(channel).then((f) => (f ? `${f.local}\n${f.remote}` : null))));
+    return read;
+  };
+  const opened = async (id: string, channel: TrustChannel): Promise<void> => {
+    const before = latest.get(id);
+    latest.set(id, channel);
+    if (before && before !== channel) {
+      const trusted = verifier.verdictOf(before)?.match === true || identities.of(before)?.status === 'verified';
+      const [old, now] = await Promise.all([keys(before), keys(channel)]);
+      if (old !== null && old === now) {
+        verifier.carryOver(before, channel);
+        identities.carryOver(before, channel);
+      } else if (trusted && latest.get(id) === channel) identities.keysChanged(id, channel, identities.of(before));
+    } else void keys(channel);
+    await identities.send(id, channel);
+  };
   const sealed = new SealedRelay({
     selfId: hooks.selfId,
     encode: hooks.encode,
     parse: hooks.parse,
     post: hooks.post,
+    numbered: hooks.numbered,
     state: (id, state, channel) => {
       hooks.sealState(id, state);
-      if (state === 'sealed') void identities.send(id, channel);
+      if (state === 'sealed') void opened(id, channel);
     },
     received: (id, message, channel) => {
       if (message.type === 'chat') hooks.relayedChat(id, message);
       else if (message.type === 'verify-commit' || message.type === 'verify-reveal') verifier.receive(id, channel, message);
-      else if (message.type === 'identity') void identities.receive(id, hooks.nameOf(id), channel, message);
+      else if (message.type === 'identity') void identities.receive(id, channel, message);
     },
     rejected: hooks.sealRejected,
+    downgrade: hooks.sealDowngrade,
+    gap: hooks.sealGap,
   });
   // One adapter per link, so what is kept per connection stays with it.
   const adapters = new WeakMap<PeerLink, TrustChannel>();
@@ -64,6 +109,7 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
     let channel = adapters.get(link);
     if (!channel) {
       channel = {
+        kind: 'direct',
         send: (message) => link.sendControl(message),
         fingerprints: () => connectionFingerprints(link.pc),
         get closed() {
@@ -79,5 +125,11 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
     identities,
     sealed,
     channel: (id, link) => (link ? linkChannel(link) : sealed.channelOf(id)),
+    opened,
+    forget: (id) => {
+      latest.delete(id);
+      verifier.forget(id);
+      identities.forget(id);
+    },
   };
 }

@@ -34,6 +34,7 @@ import {
   type ServerMessage,
   FILE_VERSION,
   SEALED_RELAY_VERSION,
+  SEALED_SEQUENCE_VERSION,
   VERIFY_VERSION,
   HISTORY_VERSION,
   MAX_RECEIPT_IDS,
@@ -477,8 +478,8 @@ export class Mesh extends EventTarget {
    */
   confirmVerification(id: string, match: boolean): boolean {
     const channel = this.#trust?.channel(id, this.#peers.link(id) ?? null);
-    const code = channel ? this.#trust!.verifier.confirm(channel, match) : null;
     const name = this.#peers.get(id)?.name ?? 'a peer';
+    const code = channel ? this.#trust!.verifier.confirm(channel, match, name) : null;
     if (code === null) return false;
     this.#emit('peer-verify', { id, match, code });
     if (match) void this.#trust!.identities.remember(id, name, channel!);
@@ -513,11 +514,33 @@ export class Mesh extends EventTarget {
       parse: channelMessageOrNull,
       nameOf: (id) => this.#peers.get(id)?.name ?? defaultPeerName(id),
       post: (to, payload) => this.#relay?.post(to, payload) ?? 'dropped',
+      numbered: (id) => this.#serverVersion >= SEALED_SEQUENCE_VERSION && (this.#peers.get(id)?.version ?? 1) >= SEALED_SEQUENCE_VERSION,
       relayedChat: (from, message) => this.#onRelayedChat(from, message),
       sealState: (id, state) => {
         if (this.#peers.get(id)?.transport === 'relayed') this.#emit('peer-state', { id, state: 'connected', path: 'server', encrypted: state === 'sealed' });
       },
-      sealRejected: (id, why) => this.#error('relay-tampered', `A message relayed from ${this.#peers.get(id)?.name ?? 'a peer'} ${why}: it was dropped.`, id),
+      sealRejected: (id, why) => this.#error('relay-tampered', `A message relayed from ${this.#nameOf(id)} ${why}: it was dropped.`, id),
+      sealDowngrade: (id, why) =>
+        this.#error(
+          'relay-downgrade',
+          `Someone ${why} for your chat with ${this.#nameOf(id)} (encrypted until now): refused. Messages to ${this.#nameOf(id)} stay encrypted.`,
+          id,
+        ),
+      sealGap: (id, what, count) =>
+        this.#error(
+          'relay-gap',
+          what === 'missing'
+            ? `${count} message(s) relayed from ${this.#nameOf(id)} did not arrive: the server dropped them.`
+            : `A message relayed from ${this.#nameOf(id)} arrived out of order: the server held it back.`,
+          id,
+        ),
+      limited: (id) => this.#note(id, 'stale-signal-ignored', 'a safety-code comparison the peer started was not answered: too many in a row'),
+      identityConflict: (id) =>
+        this.#error(
+          'identity-changed',
+          `An identity for ${this.#nameOf(id)} came through the server relay with another key than the one ${this.#nameOf(id)} proved over your direct connection: ignored. Someone may be impersonating them.`,
+          id,
+        ),
       settled: (id, outcome) => {
         if (outcome.ok) {
           const { code, fingerprints, startedByPeer } = outcome;
@@ -526,15 +549,30 @@ export class Mesh extends EventTarget {
       },
       identity: (id, identity) => {
         this.#emit('peer-identity', { id, ...identity });
+        const name = this.#nameOf(id);
+        if (identity.status === 'missing') {
+          const why = identity.reason === 'old-version' ? 'is announced with a version that cannot prove it' : 'did not send it over this connection';
+          this.#error('identity-missing', `${name} was verified before, but ${why}: unverified. Someone may be in the middle. Compare safety codes.`, id);
+          return;
+        }
+        if (identity.status === 'new' && identity.looksLike !== undefined) {
+          this.#error('identity-changed', `${name} looks like ${identity.looksLike}, whom you verified, but shows another identity key: it may be someone else.`, id);
+          return;
+        }
         if (identity.status !== 'changed') return;
-        const name = this.#peers.get(id)?.name ?? 'A peer';
         const why =
-          identity.reason === 'other-key'
-            ? `${name} shows another identity key than the one you verified before`
-            : `${name}'s identity key was not made for this connection`;
+          identity.reason === 'keys-changed'
+            ? `${name}'s connection keys changed since you verified them: ✓ withdrawn until ${name} proves the identity key you verified over the new connection`
+            : identity.reason === 'other-key'
+              ? `${name} shows another identity key than the one you verified before`
+              : `${name}'s identity key was not made for this connection`;
         this.#error('identity-changed', `${why}: someone may be in the middle. Compare safety codes.`, id);
       },
     });
+  }
+
+  #nameOf(id: string): string {
+    return this.#peers.get(id)?.name ?? defaultPeerName(id);
   }
 
   /** Whether codes can be compared with a peer now: an open direct connection to a peer of protocol version 4 or later, or a sealed relay. */
@@ -548,11 +586,26 @@ export class Mesh extends EventTarget {
    * The safety code of the current connection to a peer, what the user said of it, and
    * the peer's identity (its key, and whether this profile verified it before).
    */
-  verificationOf(id: string): { readonly code: string | null; readonly match: boolean | null; readonly identity: PeerIdentity | null } {
-    const channel = this.#trust?.channel(id, this.#peers.link(id) ?? null);
-    return channel
-      ? { code: this.#trust!.verifier.codeOf(channel), match: this.#trust!.verifier.verdictOf(channel), identity: this.#trust!.identities.of(channel) }
-      : { code: null, match: null, identity: null };
+  verificationOf(id: string): {
+    readonly code: string | null;
+    readonly match: boolean | null;
+    readonly identity: PeerIdentity | null;
+    /** The name the peer had when it was verified, where it now uses another (the ✓ is for that name's person). */
+    readonly verifiedAs?: string;
+  } {
+    const trust = this.#trust;
+    if (!trust) return { code: null, match: null, identity: null };
+    const channel = trust.channel(id, this.#peers.link(id) ?? null);
+    const verdict = channel ? trust.verifier.verdictOf(channel) : null;
+    const identity = trust.identities.of(channel, id);
+    const name = this.#nameOf(id);
+    const verifiedAs = verdict?.match && verdict.name !== name ? verdict.name : identity?.status === 'verified' ? identity.verifiedAs : undefined;
+    return {
+      code: channel ? trust.verifier.codeOf(channel) : null,
+      match: verdict?.match ?? null,
+      identity,
+      ...(verifiedAs === undefined ? {} : { verifiedAs }),
+    };
   }
 
   /** This profile's identity key fingerprint (`AB12 CD34 …`), once loaded. */
@@ -947,8 +1000,17 @@ export class Mesh extends EventTarget {
     if (!peer || peer.name === name) return;
     const previous = peer.name;
     this.#peers.introduce(id, name, peer.version, peer.webrtc);
-    if (peer.link) peer.link.name = name;
-    if (!this.#blocked.has(id)) this.#emit('peer-rename', { id, name, previous });
+    this.#renamed(id, previous);
+  }
+
+  /** A peer's name changed (told, or introduced again under another): what shows it, and what was verified under the old one, follow. */
+  #renamed(id: string, previous: string): void {
+    const peer = this.#peers.get(id);
+    if (!peer || peer.name === previous) return;
+    if (peer.link) peer.link.name = peer.name;
+    if (!this.#blocked.has(id)) this.#emit('peer-rename', { id, name: peer.name, previous });
+    const trust = this.#trust;
+    if (trust) void trust.identities.renamed(id, trust.channel(id, peer.link));
   }
 
   /**
@@ -1037,7 +1099,8 @@ export class Mesh extends EventTarget {
    * pair's clear text, and the peer list says so.
    */
   #sealable(peer: PeerEntry): boolean {
-    return this.#serverVersion >= SEALED_RELAY_VERSION && peer.version >= SEALED_RELAY_VERSION;
+    // The ratchet: a pair sealed once stays sealed, whatever versions are claimed later.
+    return (this.#serverVersion >= SEALED_RELAY_VERSION && peer.version >= SEALED_RELAY_VERSION) || this.#trust?.sealed.wasSealed(peer.id) === true;
   }
 
   /** Chat for a relayed peer: through the sealed relay where the pair can seal. */
@@ -1052,6 +1115,18 @@ export class Mesh extends EventTarget {
       relay.post(peer.id, message);
     });
     return 'queued';
+  }
+
+  /**
+   * A peer whose pair can carry no identity (a version before identities, or relayed
+   * where the pair cannot seal) is unproven: if this profile verified its name, say so
+   * rather than let a server that claims an old version silence the warning.
+   */
+  #checkProvable(peer: PeerEntry): void {
+    const direct = peer.transport !== 'relayed' && peer.webrtc && this.#PeerConnection !== undefined;
+    const provable = peer.version >= VERIFY_VERSION && (direct || this.#sealable(peer));
+    if (provable) return;
+    void this.#loadTrust().then((trust) => trust?.identities.unprovable(peer.id, peer.name));
   }
 
   /** Starts the sealed relay with a peer whose pair just went to the relay. */
@@ -1109,8 +1184,11 @@ export class Mesh extends EventTarget {
     if (!selfId || peer.id === selfId) return undefined;
     // Back from a reload: a new page that kept only what it saved; it may ask for history again.
     if (this.#stopAwaiting(peer.id)) this.#history?.peerGone(peer.id);
+    const previousName = this.#peers.get(peer.id)?.name;
     const { entry, added } = this.#peers.introduce(peer.id, peer.name, peer.version ?? 1, peer.webrtc !== false);
+    if (previousName !== undefined) this.#renamed(peer.id, previousName);
     this.#history?.peerJoined(peer.id);
+    if (added) this.#checkProvable(entry);
     if (!PeerConnection || peer.webrtc === false) {
       // One side has no WebRTC: this pair chats through the server's relay, if allowed.
       if (!added && entry.transport !== 'direct') return undefined;
@@ -1198,7 +1276,7 @@ export class Mesh extends EventTarget {
             if (version >= RECEIPT_VERSION && this.#away) link.sendControl({ type: 'presence', state: 'away' });
             if (version >= VERIFY_VERSION)
               this.#afterForming.run(() => {
-                if (this.#peers.link(id) === link && link.isOpen) void this.#loadTrust().then((trust) => trust?.identities.send(id, trust.channel(id, link)!));
+                if (this.#peers.link(id) === link && link.isOpen) void this.#loadTrust().then((trust) => trust?.opened(id, trust.channel(id, link)!));
               });
             this.#afterForming.check();
           },
@@ -1233,7 +1311,7 @@ export class Mesh extends EventTarget {
           },
           // In the order they came: the loading promise runs its callbacks in order.
           verifyMessage: (message) => void this.#loadTrust().then((trust) => trust?.verifier.receive(id, trust.channel(id, link)!, message)),
-          identityMessage: (message) => void this.#loadTrust().then((trust) => trust?.identities.receive(id, link.name, trust.channel(id, link)!, message)),
+          identityMessage: (message) => void this.#loadTrust().then((trust) => trust?.identities.receive(id, trust.channel(id, link)!, message)),
           fileMessage: (message) => {
             if (this.#blocked.has(id) && message.type === 'file-offer') link.sendControl({ type: 'file-decline', id: message.id });
             else void this.#loadFiles().then((files) => files?.control(id, link, message));
@@ -1317,6 +1395,7 @@ export class Mesh extends EventTarget {
     }
     this.#emit('peer-state', { id, state: 'connected', path: 'server' });
     this.#startSealing(id);
+    this.#checkProvable(peer);
     for (const frame of undelivered) {
       const parsed = parseChannelMessage(frame);
       if (parsed.ok && parsed.value.type === 'chat') this.#sendRelayed(peer, parsed.value);
@@ -1330,7 +1409,7 @@ export class Mesh extends EventTarget {
     this.#trust?.sealed.drop(id);
     this.#files?.peerGone(id);
     this.#history?.peerGone(id);
-    this.#trust?.identities.forget(id);
+    this.#trust?.forget(id);
     this.#awayPeers.delete(id);
     this.#clearAnnounced.delete(id);
     const peer = this.#peers.remove(id);
@@ -1445,7 +1524,7 @@ export class Mesh extends EventTarget {
           id: line.id,
           history: true,
           via,
-          ...(signed.has(entry) ? { signed: true as const } : {}),
+          ...(signed.has(entry) ? { signed: true as const, signer: trust?.identities.signerStatus(line.from) ?? 'new' } : {}),
         };
       });
     if (messages.length > 0) this.#emit('history', { messages });

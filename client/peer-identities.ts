@@ -1,36 +1,59 @@
 /**
- * The identity exchange of each direct connection: once the channel opens, each side
- * sends its long-lived public key with a signature over both ids and both DTLS
- * fingerprints as it sees them (identity-keys.ts). The receiver checks the signature
- * against its own view of the connection and the key against the one it remembered for
- * that peer's name:
+ * The identity exchange of each connection (a direct data channel, or one key of a sealed
+ * relay pair): each side sends its long-lived public key with a signature over both ids
+ * and both connection fingerprints as it sees them (identity-keys.ts). The receiver checks
+ * the signature against its own view of the connection, and the key against what this
+ * profile remembers, by the peer's name and by the key itself:
  *
  * - `new`: a valid signature, a key this profile has not verified (compare codes once);
- * - `verified`: the key this profile verified before (no codes to compare again);
- * - `changed`: another key than the remembered one, or a signature that does not fit this
- *   connection (someone in the middle, who cannot sign with the peer's real key).
+ *   `looksLike` names a verified name this one is easy to mistake for;
+ * - `verified`: a key this profile verified before (`verifiedAs`: under another name than
+ *   the one the peer uses now);
+ * - `changed`: another key than the one remembered for this name, or a signature that
+ *   does not fit this connection (someone in the middle cannot sign with the real key);
+ * - `missing`: the name is remembered, but this connection brought no proof (no
+ *   `identity` in time, or a version without identities).
+ *
+ * Keys learnt over a direct connection outrank relayed ones: a relayed identity never
+ * replaces the key a peer proved directly (that key checks its signed lines).
  */
 import type { IdentityMessage } from '../protocol/index.js';
 import type { ConnectionFingerprints } from './safety-code.js';
 import type { TrustChannel } from './trust-channel.js';
+import { nameSkeleton } from './display-name.js';
 import { bindingText, keyFingerprint, loadIdentity, signBinding, verifyBinding, type IdentityKeys, type KnownPeers } from './identity-keys.js';
 
-export type IdentityStatus = 'new' | 'verified' | 'changed';
+export type IdentityStatus = 'new' | 'verified' | 'changed' | 'missing';
 
 export interface PeerIdentity {
-  /** Fingerprint of the peer's public key (`AB12 CD34 …`). */
+  /** Fingerprint of the peer's public key (`AB12 CD34 …`); with `missing`, the remembered key that was not proven. */
   readonly key: string;
   readonly status: IdentityStatus;
-  /** Why `changed`: another key than remembered, or a signature not made for this connection. */
-  readonly reason?: 'other-key' | 'not-this-connection';
+  /**
+   * Why `changed`: another key than remembered, a signature not made for this connection,
+   * or the connection's keys changed since it was verified. Why `missing`: no identity
+   * came, or the peer is announced with a version that has none.
+   */
+  readonly reason?: 'other-key' | 'not-this-connection' | 'keys-changed' | 'not-sent' | 'old-version';
+  /** The name this key was verified under, where the peer now uses another. */
+  readonly verifiedAs?: string;
+  /** A name this profile verified that the peer's name looks like (its key is not that one's). */
+  readonly looksLike?: string;
 }
 
 export interface PeerIdentitiesHooks {
   identity(id: string, identity: PeerIdentity): void;
+  /** A relayed identity disagrees with the key the peer proved directly: ignored. */
+  conflict(id: string): void;
+  /** The peer's name now. */
+  nameOf(id: string): string;
 }
 
+/** How long an identity may take to arrive after ours went out before a remembered peer counts as unproven. */
+const IDENTITY_WAIT_MS = 10_000;
+
 /** The connection's fingerprints, waiting a moment for them (the stats may lag the channel's opening). */
-async function fingerprintsOf(channel: TrustChannel): Promise<ConnectionFingerprints | null> {
+export async function fingerprintsOf(channel: TrustChannel): Promise<ConnectionFingerprints | null> {
   for (let attempt = 0; attempt < 10; attempt++) {
     const fingerprints = await channel.fingerprints();
     if (fingerprints || channel.closed) return fingerprints;
@@ -39,11 +62,19 @@ async function fingerprintsOf(channel: TrustChannel): Promise<ConnectionFingerpr
   return null;
 }
 
+/** What one connection proved: the identity, and the raw public key behind it (null where the signature did not fit). */
+interface Proof {
+  readonly identity: PeerIdentity;
+  readonly publicKey: string | null;
+}
+
 export class PeerIdentities {
   #loaded: Promise<{ keys: IdentityKeys; known: KnownPeers } | null> | null = null;
-  readonly #byChannel = new WeakMap<TrustChannel, PeerIdentity>();
-  /** Each peer's public key (base64url), once bound to a connection with it: for checking its signed lines. */
-  readonly #keyById = new Map<string, string>();
+  readonly #byChannel = new WeakMap<TrustChannel, Proof>();
+  /** Each peer's public key (base64url) bound to a connection with it, for checking its signed lines; `direct` outranks relayed. */
+  readonly #keyById = new Map<string, { readonly key: string; readonly direct: boolean; status: IdentityStatus }>();
+  /** Peers whose pair can carry no identity (an old version) although their name is remembered. */
+  readonly #unprovable = new Map<string, PeerIdentity>();
 
   constructor(
     readonly name: string,
@@ -62,11 +93,18 @@ export class PeerIdentities {
     return (await this.#load())?.keys.fingerprint ?? null;
   }
 
-  of(channel: TrustChannel): PeerIdentity | null {
-    return this.#byChannel.get(channel) ?? null;
+  /** What the connection proved, or null (nothing yet); for a peer whose pair carries no identity, pass null. */
+  of(channel: TrustChannel | null, peerId?: string): PeerIdentity | null {
+    if (channel) return this.#byChannel.get(channel)?.identity ?? null;
+    return peerId === undefined ? null : (this.#unprovable.get(peerId) ?? null);
   }
 
-  /** Sends our identity over a newly opened connection. */
+  /** The status of the key that checks the peer's signed lines (null: none held). */
+  signerStatus(peerId: string): IdentityStatus | null {
+    return this.#keyById.get(peerId)?.status ?? null;
+  }
+
+  /** Sends our identity over a newly opened connection, and expects the peer's within a while. */
   async send(peerId: string, channel: TrustChannel): Promise<void> {
     const loaded = await this.#load();
     const selfId = this.selfId();
@@ -74,10 +112,29 @@ export class PeerIdentities {
     if (!loaded || !selfId || !fingerprints) return;
     const binding = bindingText({ id: selfId, fingerprint: fingerprints.local }, { id: peerId, fingerprint: fingerprints.remote });
     channel.send({ type: 'identity', key: loaded.keys.publicKey, sig: await signBinding(loaded.keys, binding) });
+    setTimeout(() => void this.#expected(peerId, channel, loaded.known), IDENTITY_WAIT_MS);
+  }
+
+  /** No identity came over the connection in time: a remembered peer is unproven (a man in the middle withholds it). */
+  async #expected(peerId: string, channel: TrustChannel, known: KnownPeers): Promise<void> {
+    if (channel.closed || this.#byChannel.has(channel)) return;
+    const remembered = await known.keyOf(this.hooks.nameOf(peerId));
+    if (remembered === null || channel.closed || this.#byChannel.has(channel)) return;
+    this.#settle(peerId, channel, { identity: { key: remembered, status: 'missing', reason: 'not-sent' }, publicKey: null });
+  }
+
+  /** The peer's pair can carry no identity (it is announced with an older version): unproven, if its name is remembered. */
+  async unprovable(peerId: string, peerName: string): Promise<void> {
+    const loaded = await this.#load();
+    const remembered = loaded ? await loaded.known.keyOf(peerName) : null;
+    if (remembered === null || this.#unprovable.has(peerId)) return;
+    const identity: PeerIdentity = { key: remembered, status: 'missing', reason: 'old-version' };
+    this.#unprovable.set(peerId, identity);
+    this.hooks.identity(peerId, identity);
   }
 
   /** The peer's identity arrived. */
-  async receive(peerId: string, peerName: string, channel: TrustChannel, message: IdentityMessage): Promise<void> {
+  async receive(peerId: string, channel: TrustChannel, message: IdentityMessage): Promise<void> {
     const loaded = await this.#load();
     const selfId = this.selfId();
     const fingerprints = await fingerprintsOf(channel);
@@ -85,18 +142,80 @@ export class PeerIdentities {
     // As this side sees the connection: the signature must fit it.
     const binding = bindingText({ id: selfId, fingerprint: fingerprints.local }, { id: peerId, fingerprint: fingerprints.remote });
     const key = await keyFingerprint(message.key);
-    let identity: PeerIdentity;
-    if (!(await verifyBinding(message.key, message.sig, binding))) identity = { key, status: 'changed', reason: 'not-this-connection' };
-    else {
-      this.#keyById.set(peerId, message.key);
-      for (const wake of this.#waiting.get(peerId) ?? []) wake(message.key);
-      this.#waiting.delete(peerId);
-      const remembered = await loaded.known.keyOf(peerName);
-      identity =
-        remembered === null ? { key, status: 'new' } : remembered === key ? { key, status: 'verified' } : { key, status: 'changed', reason: 'other-key' };
+    if (!(await verifyBinding(message.key, message.sig, binding))) {
+      this.#settle(peerId, channel, { identity: { key, status: 'changed', reason: 'not-this-connection' }, publicKey: null });
+      return;
     }
-    this.#byChannel.set(channel, identity);
-    this.hooks.identity(peerId, identity);
+    const held = this.#keyById.get(peerId);
+    const direct = channel.kind === 'direct';
+    if (held?.direct && !direct && held.key !== message.key) {
+      // What the server's relay says of a peer never outweighs what the peer proved itself.
+      this.hooks.conflict(peerId);
+      this.#settle(peerId, channel, { identity: { key, status: 'changed', reason: 'other-key' }, publicKey: null });
+      return;
+    }
+    const identity = await this.#judge(loaded.known, this.hooks.nameOf(peerId), key);
+    if (!held || direct || held.key === message.key) this.#keyById.set(peerId, { key: message.key, direct: direct || (held?.direct ?? false), status: identity.status });
+    for (const wake of this.#waiting.get(peerId) ?? []) wake(message.key);
+    this.#waiting.delete(peerId);
+    this.#settle(peerId, channel, { identity, publicKey: message.key });
+  }
+
+  /** A key with a valid binding, against what this profile remembers: by name, by key, and by what the name looks like. */
+  async #judge(known: KnownPeers, peerName: string, key: string): Promise<PeerIdentity> {
+    const remembered = await known.keyOf(peerName);
+    if (remembered === key) return { key, status: 'verified' };
+    if (remembered !== null) return { key, status: 'changed', reason: 'other-key' };
+    const all = await known.all();
+    for (const [name, fingerprint] of all) if (fingerprint === key) return { key, status: 'verified', verifiedAs: name };
+    const skeleton = nameSkeleton(peerName);
+    for (const name of all.keys()) if (name !== peerName && nameSkeleton(name) === skeleton) return { key, status: 'new', looksLike: name };
+    return { key, status: 'new' };
+  }
+
+  /** The peer took another name: what its proven key means is judged again under the new name. */
+  async renamed(peerId: string, channel: TrustChannel | null): Promise<void> {
+    const loaded = await this.#load();
+    const proof = channel ? this.#byChannel.get(channel) : undefined;
+    const name = this.hooks.nameOf(peerId);
+    if (!loaded) return;
+    if (!channel || !proof) {
+      // An unprovable peer that now uses a remembered name (or no longer does).
+      this.#unprovable.delete(peerId);
+      if (!channel) await this.unprovable(peerId, name);
+      return;
+    }
+    if (!proof.publicKey) {
+      if (proof.identity.status === 'missing') {
+        this.#byChannel.delete(channel);
+        await this.#expected(peerId, channel, loaded.known);
+      }
+      return;
+    }
+    const identity = await this.#judge(loaded.known, name, proof.identity.key);
+    const held = this.#keyById.get(peerId);
+    if (held?.key === proof.publicKey) held.status = identity.status;
+    this.#settle(peerId, channel, { identity, publicKey: proof.publicKey });
+  }
+
+  #settle(peerId: string, channel: TrustChannel, proof: Proof): void {
+    this.#byChannel.set(channel, proof);
+    this.hooks.identity(peerId, proof.identity);
+  }
+
+  /**
+   * The connection's keys are not those a verified connection to this peer had: until it
+   * proves its identity over this one, it shows `changed` (`keys-changed`).
+   */
+  keysChanged(peerId: string, channel: TrustChannel, before: PeerIdentity | null): void {
+    if (this.#byChannel.has(channel)) return;
+    this.#settle(peerId, channel, { identity: { key: before?.key ?? '', status: 'changed', reason: 'keys-changed' }, publicKey: null });
+  }
+
+  /** The same keys as a connection before (a new link to the same two pages): what it proved holds for this one too. */
+  carryOver(from: TrustChannel, to: TrustChannel): void {
+    const proof = this.#byChannel.get(from);
+    if (proof && !this.#byChannel.has(to)) this.#byChannel.set(to, proof);
   }
 
   /** Signs `text` (a line's `lineSigningText`) with this profile's key; null without WebCrypto. */
@@ -111,7 +230,7 @@ export class PeerIdentities {
    * not sent its identity yet).
    */
   async verifyLine(peerId: string, text: string, sig: string, waitMs = 0): Promise<boolean | null> {
-    const key = this.#keyById.get(peerId) ?? (waitMs > 0 ? await this.#keyWithin(peerId, waitMs) : undefined);
+    const key = this.#keyById.get(peerId)?.key ?? (waitMs > 0 ? await this.#keyWithin(peerId, waitMs) : undefined);
     return key === undefined ? null : verifyBinding(key, sig, text);
   }
 
@@ -134,17 +253,18 @@ export class PeerIdentities {
   forget(peerId: string): void {
     this.#keyById.delete(peerId);
     this.#waiting.delete(peerId);
+    this.#unprovable.delete(peerId);
   }
 
-  /** The codes matched: this peer's key is the one to expect from now on. */
+  /** The codes matched: this peer's key is the one to expect from now on, under the name it uses now. */
   async remember(peerId: string, peerName: string, channel: TrustChannel): Promise<void> {
     const loaded = await this.#load();
     const current = this.#byChannel.get(channel);
     // Only a key bound to this very connection is worth remembering.
-    if (!loaded || !current || current.reason === 'not-this-connection') return;
-    await loaded.known.remember(peerName, current.key);
-    const identity: PeerIdentity = { key: current.key, status: 'verified' };
-    this.#byChannel.set(channel, identity);
-    this.hooks.identity(peerId, identity);
+    if (!loaded || !current?.publicKey) return;
+    await loaded.known.remember(peerName, current.identity.key);
+    const held = this.#keyById.get(peerId);
+    if (held?.key === current.publicKey) held.status = 'verified';
+    this.#settle(peerId, channel, { identity: { key: current.identity.key, status: 'verified' }, publicKey: current.publicKey });
   }
 }

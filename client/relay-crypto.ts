@@ -48,19 +48,23 @@ export async function deriveRelayKey(own: RelayKeyPair, selfId: string, peerKey:
   ]);
 }
 
-const associated = (from: string, to: string) => encoder.encode(`${from}\n${to}`);
+/** What the tag covers besides the text: sender, receiver and (version 9) the message's number in the sender's sequence. */
+const associated = (from: string, to: string, n?: number) => encoder.encode(n === undefined ? `${from}\n${to}` : `${from}\n${to}\n${n}`);
 
-export async function seal(key: CryptoKey, text: string, from: string, to: string): Promise<{ iv: string; data: string }> {
+export async function seal(key: CryptoKey, text: string, from: string, to: string, n?: number): Promise<{ iv: string; data: string }> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: associated(from, to) }, key, encoder.encode(text));
+  const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: associated(from, to, n) }, key, encoder.encode(text));
   return { iv: toBase64url(iv), data: toBase64url(new Uint8Array(data)) };
 }
 
-/** The text, or null if the tag does not check out (altered, or not sealed from `from` to `to` under this key). */
-export async function unseal(key: CryptoKey, sealed: { iv: string; data: string }, from: string, to: string): Promise<string | null> {
+/**
+ * The text, or null if the tag does not check out (altered, not sealed from `from` to
+ * `to` under this key, or given another number `n` than it was sealed with).
+ */
+export async function unseal(key: CryptoKey, sealed: { iv: string; data: string; n?: number }, from: string, to: string): Promise<string | null> {
   try {
     const iv = fromBase64url(sealed.iv);
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: associated(from, to) }, key, fromBase64url(sealed.data));
+    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv, additionalData: associated(from, to, sealed.n) }, key, fromBase64url(sealed.data));
     return new TextDecoder('utf-8', { fatal: true }).decode(plain);
   } catch {
     return null;

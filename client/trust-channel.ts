@@ -11,6 +11,8 @@ import type { ConnectionFingerprints } from './safety-code.js';
 export type TrustMessage = VerifyCommitMessage | VerifyRevealMessage | IdentityMessage;
 
 export interface TrustChannel {
+  /** `direct`: a peer connection's data channel (DTLS); `relay`: one key of a sealed relay pair. */
+  readonly kind: 'direct' | 'relay';
   /** Sends to the peer over this connection; false if it is closed. */
   send(message: TrustMessage): boolean;
   /** Both sides' key fingerprints as this side sees them; null while (or once) there are none. */

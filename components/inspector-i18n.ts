@@ -114,6 +114,7 @@ const en = {
   'identity:new': 'new: not verified by this browser before',
   'identity:verified': 'verified before: the same key as when the codes matched',
   'identity:changed': 'CHANGED: another key, or one not made for this connection. Someone may be in the middle.',
+  'identity:missing': 'MISSING: verified before, but this connection brought no proof of the key. Someone may be in the middle.',
 } as const;
 
 export type InspectorKey = keyof typeof en;
@@ -226,6 +227,7 @@ const ko: Record<InspectorKey, string> = {
   'identity:new': '새 키: 이 브라우저가 전에 확인한 적 없음',
   'identity:verified': '전에 확인함: 코드가 일치했을 때와 같은 키',
   'identity:changed': '바뀜: 다른 키이거나 이 연결용이 아닌 서명. 누군가 중간에 있을 수 있습니다.',
+  'identity:missing': '없음: 전에 확인했지만 이 연결에서 키를 증명하지 않음. 누군가 중간에 있을 수 있습니다.',
 };
 
 const dictionaries: Record<InspectorLang, Record<InspectorKey, string>> = { en, ko };

@@ -60,7 +60,7 @@ export interface PeerRecord {
   /** The last safety code compared with this peer. */
   verify: { readonly code: string; readonly startedByPeer: boolean; readonly at: number } | null;
   /** The peer's identity key and its status. */
-  identity: { readonly key: string; readonly status: 'new' | 'verified' | 'changed' } | null;
+  identity: { readonly key: string; readonly status: 'new' | 'verified' | 'changed' | 'missing' } | null;
 }
 
 /** Splits an ICE candidate line into what a learner looks at. */

@@ -7,10 +7,18 @@
  * ciphertext it can neither read nor alter unnoticed.
  */
 import { readChatMessage, MAX_CHANNEL_MESSAGE_LENGTH, type ChatMessage } from './chat.js';
-import { optionalString, string, type JsonObject } from './fields.js';
+import { optionalNumber, optionalString, string, type JsonObject } from './fields.js';
 
 /** The protocol version that brought end-to-end encryption of relayed chat. */
 export const SEALED_RELAY_VERSION = 5;
+
+/**
+ * The protocol version that numbers sealed payloads (`n`): each side counts its sealed
+ * payloads to the other from 1 under each pair key, and the number is part of what the
+ * seal authenticates, so the server can neither replay a message nor drop or reorder
+ * messages unseen.
+ */
+export const SEALED_SEQUENCE_VERSION = 9;
 
 /**
  * One side's key for the pair's sealed relay: an ECDH P-256 public key made for this
@@ -33,6 +41,11 @@ export interface SealedMessage {
   readonly iv: string;
   /** Ciphertext with its tag, base64url. */
   readonly data: string;
+  /**
+   * Version 9: its number in the sender's sequence to this peer under this pair key (1,
+   * 2, …), authenticated with the message. Absent from older senders.
+   */
+  readonly n?: number;
 }
 
 export type RelayPayload = ChatMessage | RelayKeyMessage | SealedMessage;
@@ -49,12 +62,15 @@ export function readRelayPayload(obj: JsonObject): RelayPayload {
       const key = optionalString(obj, 'key', { min: 87, max: 87, pattern: BASE64URL });
       return key === undefined ? { type } : { type, key };
     }
-    case 'sealed':
-      return {
+    case 'sealed': {
+      const sealed = {
         type,
         iv: string(obj, 'iv', { min: 16, max: 16, pattern: BASE64URL }),
         data: string(obj, 'data', { min: 22, max: MAX_SEALED_DATA_LENGTH, pattern: BASE64URL }),
       };
+      const n = optionalNumber(obj, 'n', { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true });
+      return n === undefined ? sealed : { ...sealed, n };
+    }
     default:
       return readChatMessage(obj);
   }

@@ -42,11 +42,12 @@ import { readRelayPayload, type RelayPayload } from './relay-payload.js';
  * version 7 adds `history-request`, `history` and `history-end` (history for late joiners)
  * and `receipt` (delivery receipts) and `presence` (away/active); version 8 adds `persist`
  * on `new-peer` and `returning` on `peer-disconnected` (a reload keeps the id and peers
- * wait for it) and the data-channel message `rename`.
+ * wait for it) and the data-channel message `rename`; version 9 adds the sequence number
+ * `n` of a `sealed` relay payload (replays refused, drops and reorders shown).
  * Receivers ignore message types they do not know, so newer messages never break an
  * older client; a sender uses a newer message only with a peer that announced it.
  */
-export const PROTOCOL_VERSION = 8;
+export const PROTOCOL_VERSION = 9;
 
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {

@@ -17,6 +17,8 @@ interface SideView {
   received: ChannelMessage[];
   rejected: string[];
   states: SealState[];
+  downgrades: string[];
+  gaps: string[];
 }
 
 const codec = {
@@ -29,12 +31,12 @@ const codec = {
 const chat = (text: string, id = text): ChatMessage => ({ type: 'chat', id, text, at: 1, name: 'x' });
 
 /** Two sides; what each posts goes through `wire` (the server), then is read as the server's parser would. */
-function pair(wire: Wire = (p) => p, options: { noCryptoFor?: Side } = {}) {
+function pair(wire: Wire = (p) => p, options: { noCryptoFor?: Side; numbered?: boolean } = {}) {
   const seen: RelayPayload[] = [];
   const views = {} as Record<Side, SideView>;
   let chain = Promise.resolve();
   const make = (self: Side, other: Side): SideView => {
-    const view: SideView = { received: [], rejected: [], states: [], relay: null as unknown as SealedRelay };
+    const view: SideView = { received: [], rejected: [], states: [], downgrades: [], gaps: [], relay: null as unknown as SealedRelay };
     const subtle = globalThis.crypto.subtle;
     // A page without WebCrypto: the relay sees no crypto.subtle while it starts.
     if (options.noCryptoFor === self) Object.defineProperty(globalThis.crypto, 'subtle', { value: undefined, configurable: true });
@@ -50,9 +52,12 @@ function pair(wire: Wire = (p) => p, options: { noCryptoFor?: Side } = {}) {
         if (passed) chain = chain.then(() => views[other].relay.receive(self, passed));
         return 'sent';
       },
+      numbered: () => options.numbered ?? true,
       state: (_id, state) => view.states.push(state),
       received: (_id, message) => view.received.push(message),
       rejected: (_id, why) => view.rejected.push(why),
+      downgrade: (_id, why) => view.downgrades.push(why),
+      gap: (_id, what, count) => view.gaps.push(`${what} ${count}`),
     });
     if (options.noCryptoFor === self) Object.defineProperty(globalThis.crypto, 'subtle', { value: subtle, configurable: true });
     return view;
@@ -183,9 +188,12 @@ test('a peer that starts over with a new key gets ours again; the same key twice
     ...codec,
     selfId: () => 'ann',
     post: (_to, payload) => (posted.push(payload), 'sent'),
+    numbered: () => true,
     state: () => {},
     received: () => {},
     rejected: () => {},
+    downgrade: () => {},
+    gap: () => {},
   });
   await ann.start('bob');
   assert.equal(posted.length, 1);
@@ -205,4 +213,113 @@ test('a peer that starts over with a new key gets ours again; the same key twice
   assert.equal(posted.length, 2, 'a new key: ours again');
   assert.deepEqual(posted[1], posted[0]);
   assert.equal(ann.stateOf('bob'), 'sealed');
+});
+
+test('a new key is a new channel: what was verified over the old one does not carry over', async () => {
+  const { ann, settled } = pair();
+  await ann.relay.start('bob');
+  await settled();
+  const before = ann.relay.channelOf('bob');
+  assert.ok(before);
+  // The server (or a restarted page) brings a new key for "bob".
+  const other = pair();
+  await other.bob.relay.start('ann');
+  await ann.relay.receive('bob', other.seen.find((p) => p.type === 'relay-key')!);
+  const after = ann.relay.channelOf('bob');
+  assert.ok(after && after !== before, 'another channel object');
+  assert.equal(before.closed, true);
+  assert.deepEqual(ann.states, ['sealed', 'sealed'], 'the state hook tells of the new key');
+  assert.notDeepEqual(await after.fingerprints(), null);
+});
+
+test('the ratchet: an empty relay-key after sealing is refused, chat stays sealed, and it holds after the peer left and came back', async () => {
+  let forge = false;
+  const { ann, seen, settled } = pair((payload, from) => (forge && from === 'bob' && payload.type === 'relay-key' ? { type: 'relay-key' } : payload));
+  await ann.relay.start('bob');
+  await settled();
+  assert.equal(ann.relay.stateOf('bob'), 'sealed');
+  await ann.relay.receive('bob', { type: 'relay-key' });
+  assert.equal(ann.relay.stateOf('bob'), 'sealed', 'still sealed');
+  assert.deepEqual(ann.downgrades, ['sent a relay key that would turn encryption off']);
+  const before = seen.length;
+  assert.equal(ann.relay.send('bob', chat('still secret')), 'sent');
+  await settled();
+  assert.deepEqual(
+    seen.slice(before).map((p) => p.type),
+    ['sealed'],
+    'never in clear',
+  );
+  // The server says Bob left and came back, then offers an empty key for him.
+  ann.relay.drop('bob');
+  assert.equal(ann.relay.wasSealed('bob'), true);
+  forge = true;
+  await ann.relay.receive('bob', { type: 'relay-key' });
+  assert.notEqual(ann.relay.stateOf('bob'), 'plain');
+  assert.equal(ann.downgrades.length, 2);
+  assert.equal(ann.relay.send('bob', chat('not in clear')), 'queued', 'waits for a key rather than going clear');
+});
+
+test('numbered sealed payloads: a replay is refused, a drop and a reorder are said, a stripped number is refused', async () => {
+  let hold: RelayPayload[] | null = null;
+  let replay: RelayPayload | null = null;
+  let strip = false;
+  const { ann, bob, settled } = pair((payload, from) => {
+    if (from !== 'ann' || payload.type !== 'sealed') return payload;
+    replay ??= payload;
+    if (strip) {
+      const { n: _n, ...bare } = payload;
+      void _n;
+      return bare;
+    }
+    if (hold) {
+      hold.push(payload);
+      return null;
+    }
+    return payload;
+  });
+  await ann.relay.start('bob');
+  await settled();
+  ann.relay.send('bob', chat('one'));
+  await settled();
+  assert.equal((replay as { n?: number } | null)?.n, 1, 'numbered from 1');
+  // Replay the first one.
+  await bob.relay.receive('ann', replay!);
+  await settled();
+  assert.deepEqual(bob.rejected, ['was relayed before: a replay']);
+  // Two held back, the third passes, then the held ones in reverse order.
+  hold = [];
+  ann.relay.send('bob', chat('two'));
+  ann.relay.send('bob', chat('three'));
+  await settled();
+  const held = hold;
+  hold = null;
+  ann.relay.send('bob', chat('four'));
+  await settled();
+  assert.deepEqual(bob.gaps, ['missing 2']);
+  await bob.relay.receive('ann', held[1]!);
+  await bob.relay.receive('ann', held[0]!);
+  assert.deepEqual(bob.gaps, ['missing 2', 'reordered 1', 'reordered 1']);
+  strip = true;
+  ann.relay.send('bob', chat('five'));
+  await settled();
+  assert.deepEqual(bob.rejected, ['was relayed before: a replay', 'came without its sequence number']);
+  assert.deepEqual(
+    bob.received.filter((m) => m.type === 'chat').map((m) => (m as ChatMessage).text),
+    ['one', 'four', 'three', 'two'],
+  );
+});
+
+test('with a peer or server before version 9 sealed payloads carry no number, and are taken as before', async () => {
+  const { ann, bob, seen, settled } = pair((p) => p, { numbered: false });
+  await ann.relay.start('bob');
+  await settled();
+  ann.relay.send('bob', chat('old style'));
+  await settled();
+  const sealed = seen.filter((p) => p.type === 'sealed');
+  assert.ok(sealed.length > 0 && sealed.every((p) => !('n' in p)));
+  assert.deepEqual(
+    bob.received.filter((m) => m.type === 'chat').map((m) => (m as ChatMessage).text),
+    ['old style'],
+  );
+  assert.deepEqual(bob.rejected, []);
 });
