@@ -2,8 +2,10 @@
  * How <p2p-chat> shows a file in its log (a FileLine of the transcript): who offers or
  * receives what, the answer buttons, progress with speed and time left, and the result.
  * A received raster image is shown inline, only ever through `<img>` from a blob: URL;
- * any other file (SVG included: it is markup) becomes a download link under its cleaned
- * name.
+ * any other file (SVG included: it is markup) is only offered for saving. The Save link's
+ * blob: URL is typed application/octet-stream (components/mesh-controller.ts) and carries
+ * a `download` name, with no `target`: opened in a tab or a frame it is a download, never
+ * the sender's HTML or SVG running in this origin (beside the identity keys).
  */
 import { html, nothing } from 'lit';
 import type { FileLine } from './mesh-controller.js';
@@ -68,7 +70,7 @@ export function renderFileLine(line: FileLine, actions: FileActions, s: ChatStri
     case 'done':
       body = html` <span part="file-verified" class="file-verified" title=${s.fileVerifiedTitle}>${s.fileVerified}</span>${
           line.url && isInlineImage(line.mime) ? html`<br /><img part="file-image" src=${line.url} alt=${line.name} />` : nothing
-        }${incoming && line.url ? html` <a part="file-save" href=${line.url} download=${line.name}>${s.save}</a>` : nothing}`;
+        }${incoming && line.url ? html` <a part="file-save" href=${line.url} download=${line.name} rel="noopener">${s.save}</a>` : nothing}`;
       break;
     case 'failed':
       body = html` <span class="file-error"><span class="visually-hidden">${s.errorPrefix}</span>${line.error}</span>`;

@@ -31,7 +31,10 @@ export const FIREFOX_PREFS = { 'media.peerconnection.ice.obfuscate_host_addresse
 export function puppeteerFirefoxOptions(executablePath) {
   const userDataDir = mkdtempSync(join(tmpdir(), 'p2p-chat-firefox-'));
   process.once('exit', () => rmSync(userDataDir, { recursive: true, force: true }));
-  return { browser: 'firefox', executablePath, headless: true, extraPrefsFirefox: FIREFOX_PREFS, userDataDir };
+  // Downloads (a received file's Save link opened in a frame, test/files.test.ts) go into
+  // the profile, removed with it, not into the user's ~/Downloads.
+  const downloads = { 'browser.download.folderList': 2, 'browser.download.dir': join(userDataDir, 'downloads') };
+  return { browser: 'firefox', executablePath, headless: true, extraPrefsFirefox: { ...FIREFOX_PREFS, ...downloads }, userDataDir };
 }
 
 function firstExisting(paths) {

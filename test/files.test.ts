@@ -134,6 +134,88 @@ describe('files, peer to peer', () => {
     expect((window as unknown as { __pwned?: number }).__pwned).to.equal(undefined);
   });
 
+  it("a received file's Save link is a download: the sender's HTML or SVG never runs in this origin, even opened as a page", async () => {
+    const [ann, bob] = await pair('active');
+    // What the sender's script does if it runs here: marks the page that framed it, this origin's storage, every page of the origin.
+    const channelName = `p2p-files-pwned-${Math.random().toString(36).slice(2)}`;
+    const marker = 'p2p-files-pwned';
+    localStorage.removeItem(marker);
+    const script = (what: string) =>
+      `parent.__p2pPwned = '${what}'; localStorage.setItem('${marker}', '${what}'); new BroadcastChannel('${channelName}').postMessage('${what}');`;
+    const html = `<!doctype html><title>hello</title><script>${script('html')}</script>`;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>${script('svg')}</script></svg>`;
+    const sent = [
+      { file: new File([html], '../../in\u2066dex.html', { type: 'text/html' }), name: 'index.html' },
+      { file: new File([svg], 'dra\u{E0041}wing.svg', { type: 'image/svg+xml' }), name: 'drawing.svg' },
+      // HTML that calls itself a PNG: it comes in by itself, as images do.
+      { file: new File([html], 'photo.png', { type: 'image/png' }), name: 'photo.png' },
+    ];
+    const done = record(bob, 'p2p-file-complete');
+    bob.addEventListener('p2p-file-offer', (event) => {
+      if (!event.detail.autoAccept) bob.acceptFile(event.detail.id);
+    });
+    const ids: string[] = [];
+    for (const { file } of sent) ids.push((await ann.sendFile(file, { to: bob.selfId! }))[0]!);
+    await waitUntil(() => done.length === sent.length, 'the three files arrive');
+    await bob.updateComplete;
+
+    const pwned = () => (window as unknown as { __p2pPwned?: string }).__p2pPwned;
+    const heard: string[] = [];
+    const channel = new BroadcastChannel(channelName);
+    channel.onmessage = (event) => heard.push(String(event.data));
+    const hrefs: string[] = [];
+    try {
+      for (const [k, id] of ids.entries()) {
+        const what = sent[k]!.name;
+        const save = lineOf(bob, id)!.querySelector<HTMLAnchorElement>('[part="file-save"]')!;
+        hrefs.push(save.href);
+        // Opened as a page of this origin (a frame here; a new tab is the same navigation): a download, nothing runs.
+        const frame = document.createElement('iframe');
+        frame.src = save.href;
+        document.body.append(frame);
+        frames.push(frame);
+        // The sentinel: a page of ours, framed the same way just after it, whose script does run; then a margin.
+        const controlUrl = URL.createObjectURL(
+          new Blob([`<script>new BroadcastChannel('${channelName}').postMessage('control ${k}')</script>`], { type: 'text/html' }),
+        );
+        const control = document.createElement('iframe');
+        control.src = controlUrl;
+        document.body.append(control);
+        frames.push(control);
+        await waitUntil(() => heard.includes(`control ${k}`), `the control page after ${what} ran`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        URL.revokeObjectURL(controlUrl);
+        expect(pwned(), `${what} ran in this origin`).to.equal(undefined);
+        expect(localStorage.getItem(marker), `${what} wrote to this origin's storage`).to.equal(null);
+        expect(
+          heard.filter((m) => !m.startsWith('control')),
+          `${what} spoke on this origin's channel`,
+        ).to.deep.equal([]);
+
+        expect(save.download, what).to.equal(what);
+        expect(save.target, what).to.equal('');
+        expect(save.relList.contains('noopener'), what).to.equal(true);
+        const response = await fetch(save.href);
+        expect(response.headers.get('content-type'), what).to.equal('application/octet-stream');
+        expect((await response.blob()).type, what).to.equal('application/octet-stream');
+      }
+    } finally {
+      channel.close();
+      localStorage.removeItem(marker);
+    }
+    expect(lineOf(bob, ids[1]!)!.querySelector('img, svg, script'), 'an SVG is never inline').to.equal(null);
+
+    // Every URL made for the lines is revoked when they go.
+    await bob.clearHistory();
+    for (const href of hrefs) {
+      const fetched = await fetch(href).then(
+        () => true,
+        () => false,
+      );
+      expect(fetched, `${href} revoked`).to.equal(false);
+    }
+  });
+
   it('declined, too large for the receiver, or cancelled mid-way: both sides end with a clear state', async () => {
     const [ann, bob] = await pair('refuse');
     const annErrors = record(ann, 'p2p-file-error');
