@@ -556,7 +556,11 @@ export class Mesh extends EventTarget {
           return;
         }
         if (identity.status === 'new' && identity.looksLike !== undefined) {
-          this.#error('identity-changed', `${name} looks like ${identity.looksLike}, whom you verified, but shows another identity key: it may be someone else.`, id);
+          this.#error(
+            'identity-changed',
+            `${name} looks like ${identity.looksLike}, whom you verified, but shows another identity key: it may be someone else.`,
+            id,
+          );
           return;
         }
         if (identity.status !== 'changed') return;

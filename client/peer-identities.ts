@@ -155,7 +155,8 @@ export class PeerIdentities {
       return;
     }
     const identity = await this.#judge(loaded.known, this.hooks.nameOf(peerId), key);
-    if (!held || direct || held.key === message.key) this.#keyById.set(peerId, { key: message.key, direct: direct || (held?.direct ?? false), status: identity.status });
+    if (!held || direct || held.key === message.key)
+      this.#keyById.set(peerId, { key: message.key, direct: direct || (held?.direct ?? false), status: identity.status });
     for (const wake of this.#waiting.get(peerId) ?? []) wake(message.key);
     this.#waiting.delete(peerId);
     this.#settle(peerId, channel, { identity, publicKey: message.key });

@@ -38,6 +38,12 @@ export interface ChatStrings {
   passedOnBy: (name: Part) => Parts;
   signed: string;
   signedTitle: string;
+  /** A signed line whose author's key this profile has not verified (signed by the key we hold for them; not more). */
+  signedUnverified: string;
+  signedUnverifiedTitle: string;
+  /** A signed line whose author's key changed (or is unproven): the signature says little. */
+  signedChanged: string;
+  signedChangedTitle: string;
   undelivered: string;
   delivered: (count: number, of: number) => string;
   typingOne: (name: string) => string;
@@ -85,6 +91,13 @@ export interface ChatStrings {
   codesDifferTitle: string;
   keyChanged: string;
   keyChangedTitle: string;
+  /** Verified under another name than the peer uses now. */
+  verifiedAs: (name: string) => string;
+  verifiedAsTitle: (name: string) => string;
+  identityMissing: string;
+  identityMissingTitle: string;
+  looksLike: (name: string) => string;
+  looksLikeTitle: (name: string) => string;
   verify: string;
   verifyLabel: (name: string) => string;
   privateButton: string;
@@ -136,7 +149,12 @@ export const EN: ChatStrings = {
   privateMark: 'private',
   passedOnBy: (name) => ['earlier, passed on by ', name],
   signed: '✓ signed by its author',
-  signedTitle: 'Its author signed this line with the identity key it showed you: whoever passed it on did not change it',
+  signedTitle: 'Its author signed this line with the identity key it showed you, a key you verified: whoever passed it on did not change it',
+  signedUnverified: 'signed by its author’s key (not verified)',
+  signedUnverifiedTitle:
+    'Signed with the identity key this peer showed you, which you have not verified: whoever passed it on did not change it, but compare safety codes to know whose key it is',
+  signedChanged: '⚠ signed with a changed key',
+  signedChangedTitle: 'Signed with a key that is not the one you verified for this peer: do not trust who wrote it',
   undelivered: '(no one else is here: not delivered)',
   delivered: (count, of) => `delivered to ${count} of ${of}`,
   typingOne: (name) => `${name} is typing…`,
@@ -188,7 +206,14 @@ export const EN: ChatStrings = {
   codesDiffer: '⚠ codes differ',
   codesDifferTitle: 'The safety codes did not match: someone may be reading this connection',
   keyChanged: '⚠ key changed',
-  keyChangedTitle: 'This peer shows another identity key than the one you verified before, or one not made for this connection: compare safety codes again',
+  keyChangedTitle:
+    'This peer shows another identity key than the one you verified before, one not made for this connection, or its connection keys changed since you verified it: compare safety codes again',
+  verifiedAs: (name) => `✓ verified as ${name}`,
+  verifiedAsTitle: (name) => `You verified this key when this peer was called ${name}: the name changed since, the key did not`,
+  identityMissing: '⚠ unverified — identity missing',
+  identityMissingTitle: 'You verified this name before, but this connection brought no proof of its identity key: compare safety codes again',
+  looksLike: (name) => `⚠ looks like ${name}`,
+  looksLikeTitle: (name) => `This name looks like ${name}, whom you verified, but the identity key is another: it may be someone else`,
   verify: 'verify',
   verifyLabel: (name) => `verify ${name}: compare safety codes`,
   privateButton: 'private',

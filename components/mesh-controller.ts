@@ -5,7 +5,7 @@
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
 import { Mesh, type MeshOptions, type MeshStatus, type SendResult } from '../client/mesh.js';
-import type { ErrorDetail, FileInfo, MeshEventMap, MeshEventName, PeerInfo } from '../client/mesh-events.js';
+import type { ErrorDetail, FileInfo, MeshEventMap, MeshEventName, MessageDetail, PeerInfo } from '../client/mesh-events.js';
 import { p2pEvent } from './events.js';
 import { safeName } from '../client/display-name.js';
 import { isInlineImage } from '../client/file-name.js';
@@ -54,6 +54,8 @@ export interface MessageLine {
   readonly restored?: true;
   /** An earlier message its author signed, checked here: whoever passed it on did not change it. */
   readonly signed?: true;
+  /** With `signed`: the status of the author's key it was checked with (`verified`, `new`, `changed`, `missing`). */
+  readonly signer?: MessageDetail['signer'];
   readonly id?: string;
 }
 
@@ -497,7 +499,7 @@ export class MeshController implements ReactiveController {
       reached: 0,
       id: d.id,
       via: { id: d.via ?? '', name: this.#names.get(d.via ?? '') ?? 'a peer' },
-      ...(d.signed ? { signed: true as const } : {}),
+      ...(d.signed ? { signed: true as const, ...(d.signer ? { signer: d.signer } : {}) } : {}),
     };
     const after = (other: MessageLine) => other.at > line.at || (other.at === line.at && (other.id ?? '') > d.id);
     const at = this.earlier.findIndex(after);

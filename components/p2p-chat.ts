@@ -6,6 +6,7 @@ import type { NotifyController } from './notify-controller.js';
 import type { MeshStatus, SendResult } from '../client/mesh.js';
 import type { MessageDetail, PeerInfo, PeerPath } from '../client/mesh-events.js';
 import './peer-list.js';
+import type { PeerVerification } from './peer-list.js';
 import type { VerifyAnswerDetail } from './verify-dialog.js';
 import type { VerificationOutcome } from '../client/peer-verification.js';
 import './events.js';
@@ -47,6 +48,9 @@ const PEER_LIST_PARTS = [
   'verified',
   'mismatch',
   'changed',
+  'verified-as',
+  'identity-missing',
+  'looks-like',
   'private',
   'empty',
 ]
@@ -468,17 +472,50 @@ export class P2pChat extends LitElement {
     return done;
   }
 
-  #verifications(peers: readonly PeerInfo[]): Record<string, 'can' | 'match' | 'mismatch' | 'changed'> {
+  /** "✓ signed" says whose key signed the line, and only as much as that key is trusted here. */
+  #signedMark(signer: MessageLine['signer'], s: ChatStrings) {
+    const [text, title] =
+      signer === 'verified'
+        ? [s.signed, s.signedTitle]
+        : signer === 'new' || signer === undefined
+          ? [s.signedUnverified, s.signedUnverifiedTitle]
+          : [s.signedChanged, s.signedChangedTitle];
+    return html` <span part="signed" class="signed" data-signer=${signer ?? 'new'} title=${title}>${text}</span>`;
+  }
+
+  /**
+   * What the peer list shows of each peer's trust, derived afresh from the facts each time
+   * (the current connection's verdict and identity, and the peer's name now): a ✓ never
+   * outlives the keys or the name it was given for.
+   */
+  #verifications(peers: readonly PeerInfo[]): { status: Record<string, PeerVerification>; names: Record<string, string> } {
     const mesh = this.#mesh.mesh;
-    const out: Record<string, 'can' | 'match' | 'mismatch' | 'changed'> = {};
-    if (!mesh) return out;
+    const status: Record<string, PeerVerification> = {};
+    const names: Record<string, string> = {};
+    if (!mesh) return { status, names };
     for (const peer of peers) {
-      if (!mesh.canVerify(peer.id)) continue;
-      const { match, identity } = mesh.verificationOf(peer.id);
-      out[peer.id] =
-        match === false ? 'mismatch' : identity?.status === 'changed' ? 'changed' : match === true || identity?.status === 'verified' ? 'match' : 'can';
+      const { match, identity, verifiedAs } = mesh.verificationOf(peer.id);
+      // A peer that can prove nothing here (an old version) but whose name was verified: a warning, without a button.
+      if (!mesh.canVerify(peer.id)) {
+        if (identity?.status === 'missing') status[peer.id] = 'missing';
+        continue;
+      }
+      status[peer.id] =
+        match === false
+          ? 'mismatch'
+          : identity?.status === 'changed'
+            ? 'changed'
+            : identity?.status === 'missing' && match !== true
+              ? 'missing'
+              : match === true || identity?.status === 'verified'
+                ? 'match'
+                : identity?.looksLike !== undefined
+                  ? 'lookalike'
+                  : 'can';
+      const name = status[peer.id] === 'match' ? verifiedAs : status[peer.id] === 'lookalike' ? identity?.looksLike : undefined;
+      if (name !== undefined) names[peer.id] = name;
     }
-    return out;
+    return { status, names };
   }
 
   /**
@@ -823,7 +860,7 @@ export class P2pChat extends LitElement {
             >`
           : nothing
       }${line.via ? html` <span part="via" class="via">${s.passedOnBy(html`<bdi>${safeName(line.via.name)}</bdi>`)}</span>` : nothing}${
-        line.signed ? html` <span part="signed" class="signed" title=${s.signedTitle}>${s.signed}</span>` : nothing
+        line.signed ? this.#signedMark(line.signer, s) : nothing
       }<time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
       ><span part="text" class="text">${line.text}</span>${
         line.own && !line.via && !line.restored && line.reached === 0 ? html` <em class="undelivered">${s.undelivered}</em>` : nothing
@@ -901,6 +938,7 @@ export class P2pChat extends LitElement {
     const selfName = mesh?.displayName ?? '';
     // The peer list is built afresh by each read of `peers`: read once per render.
     const peers = this.peers;
+    const verifications = this.#verifications(peers);
     const alike = lookAlikes(peers, selfName);
     // A peer chosen for private messages that has left: back to everyone.
     const privateTo = this.#privateTo === null ? null : (peers.find((p) => p.id === this.#privateTo) ?? null);
@@ -964,7 +1002,8 @@ export class P2pChat extends LitElement {
           exportparts=${PEER_LIST_PARTS}
           .peers=${peers}
           .paths=${this.#paths(peers)}
-          .verifications=${this.#verifications(peers)}
+          .verifications=${verifications.status}
+          .verificationNames=${verifications.names}
           self-name=${selfName}
           @verify-request=${(event: CustomEvent<{ id: string }>) => void this.verifyPeer(event.detail.id)}
           .privateMessages=${true}

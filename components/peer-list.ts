@@ -25,7 +25,10 @@ import { chatStrings, languageOf, type ChatStrings } from './chat-strings.js';
  * @csspart private - the "private message" button of a peer (with `privateMessages`)
  * @csspart verified - "verified", after the codes were compared and matched
  * @csspart mismatch - the warning after the codes did not match
- * @csspart changed - the warning when a peer shows another identity key than the one verified before
+ * @csspart changed - the warning when a peer shows another identity key than the one verified before, or its connection keys changed since
+ * @csspart verified-as - "✓ verified as <name>": verified when the peer had another name (the ✓ is for that name's person)
+ * @csspart identity-missing - the warning when a peer verified before brings no proof of its identity key on this connection
+ * @csspart looks-like - the warning when a peer's name looks like one verified before but its key is another
  * @csspart empty - the text shown when no one else is in the room
  * @cssprop [--peer-list-connected-color=light-dark(#1a7f37,#3fb950)] - colour of the `connected` state
  * @cssprop [--peer-list-pending-color=light-dark(#9a6700,#d29922)] - colour of `connecting` / `reconnecting`
@@ -38,6 +41,7 @@ export class PeerList extends LitElement {
     selfName: { type: String, attribute: 'self-name' },
     paths: { attribute: false },
     verifications: { attribute: false },
+    verificationNames: { attribute: false },
     privateMessages: { attribute: false },
     lang: { type: String },
   };
@@ -61,10 +65,17 @@ export class PeerList extends LitElement {
   /**
    * Safety codes, by peer id: `can` (a "verify" button), `match` (verified: the codes were
    * the same, now or with this key before), `mismatch` (they were not: a warning),
-   * `changed` (another identity key than the one verified before: a warning). Peers not
-   * listed get neither.
+   * `changed` (another identity key than the one verified before, or new connection keys
+   * since: a warning), `missing` (verified before, no proof on this connection: a
+   * warning), `lookalike` (a name like a verified one, with another key: a warning).
+   * Peers not listed get neither.
    */
-  verifications: Readonly<Record<string, 'can' | 'match' | 'mismatch' | 'changed'>> = {};
+  verifications: Readonly<Record<string, PeerVerification>> = {};
+  /**
+   * By peer id: with `match`, the name it was verified under where it now uses another
+   * ("✓ verified as …"); with `lookalike`, the verified name it looks like.
+   */
+  verificationNames: Readonly<Record<string, string>> = {};
 
   static override styles = css`
     :host {
@@ -162,14 +173,21 @@ export class PeerList extends LitElement {
     const status = this.verifications[peer.id];
     if (!status) return nothing;
     const request = () => this.dispatchEvent(new CustomEvent('verify-request', { detail: { id: peer.id }, bubbles: true, composed: true }));
+    const other = safeName(this.verificationNames[peer.id] ?? '');
     return html`${
-        status === 'match'
-          ? html` <span part="verified" class="verified" title=${s.verifiedTitle}>${s.verified}</span>`
-          : status === 'mismatch'
-            ? html` <strong part="mismatch" class="mismatch" title=${s.codesDifferTitle}>${s.codesDiffer}</strong>`
-            : status === 'changed'
-              ? html` <strong part="changed" class="mismatch" title=${s.keyChangedTitle}>${s.keyChanged}</strong>`
-              : nothing
+        status === 'match' && this.verificationNames[peer.id]
+          ? html` <strong part="verified-as" class="verified" title=${s.verifiedAsTitle(other)}>${s.verifiedAs(other)}</strong>`
+          : status === 'match'
+            ? html` <span part="verified" class="verified" title=${s.verifiedTitle}>${s.verified}</span>`
+            : status === 'mismatch'
+              ? html` <strong part="mismatch" class="mismatch" title=${s.codesDifferTitle}>${s.codesDiffer}</strong>`
+              : status === 'changed'
+                ? html` <strong part="changed" class="mismatch" title=${s.keyChangedTitle}>${s.keyChanged}</strong>`
+                : status === 'missing'
+                  ? html` <strong part="identity-missing" class="mismatch" title=${s.identityMissingTitle}>${s.identityMissing}</strong>`
+                  : status === 'lookalike'
+                    ? html` <strong part="looks-like" class="mismatch" title=${s.looksLikeTitle(other)}>${s.looksLike(other)}</strong>`
+                    : nothing
       } <button part="verify" type="button" class="verify" @click=${request} aria-label=${s.verifyLabel(safeName(peer.name))}>${s.verify}</button>`;
   }
 
@@ -225,6 +243,9 @@ export class PeerList extends LitElement {
     `;
   }
 }
+
+/** What `<peer-list>` shows of a peer's safety codes and identity (see `verifications`). */
+export type PeerVerification = 'can' | 'match' | 'mismatch' | 'changed' | 'missing' | 'lookalike';
 
 if (!customElements.get('peer-list')) customElements.define('peer-list', PeerList);
 

@@ -224,7 +224,10 @@ test('a new key is a new channel: what was verified over the old one does not ca
   // The server (or a restarted page) brings a new key for "bob".
   const other = pair();
   await other.bob.relay.start('ann');
-  await ann.relay.receive('bob', other.seen.find((p) => p.type === 'relay-key')!);
+  await ann.relay.receive(
+    'bob',
+    other.seen.find((p) => p.type === 'relay-key')!,
+  );
   const after = ann.relay.channelOf('bob');
   assert.ok(after && after !== before, 'another channel object');
   assert.equal(before.closed, true);

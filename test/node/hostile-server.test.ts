@@ -1,0 +1,181 @@
+/**
+ * Issue 31's attacks by a hostile signaling server on trust that was already established:
+ * real Meshes in Node (WebCrypto, no WebRTC, so the pair is on the server's relay and
+ * sealed end to end) through scripts/relay-attacker.mjs, a scripted server that speaks
+ * our protocol and attacks mid-session. Each test asserts what the mesh claims afterwards
+ * (verdicts, identity status, "encrypted") and what it says (events, errors); each fails
+ * on the code before issue 31, where the claims outlived the facts.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { nodeMesh, record, waitFor } from './harness.js';
+import { PeerVerifier } from '../../client/peer-verifier.js';
+import type { TrustChannel } from '../../client/trust-channel.js';
+import type { Mesh } from '../../client/mesh.js';
+
+interface Attacker {
+  url: string;
+  captured: { from: string; payload?: { type: string; text?: string }; opened?: string; text?: string | null }[];
+  act(command: { action: string; name?: string; text?: string | number; newName?: string }): Promise<void>;
+  close(): Promise<void>;
+}
+
+const fixture = fileURLToPath(new URL('../../../scripts/relay-attacker.mjs', import.meta.url));
+const startAttacker = async (options: { swap?: boolean; version?: number } = {}): Promise<Attacker> =>
+  ((await import(fixture)) as { startRelayAttacker(o: typeof options): Promise<Attacker> }).startRelayAttacker(options);
+
+const open: { meshes: Mesh[]; attackers: Attacker[] } = { meshes: [], attackers: [] };
+after(async () => {
+  for (const mesh of open.meshes) mesh.close();
+  for (const attacker of open.attackers) await attacker.close();
+});
+
+let rooms = 0;
+/** Ann and Kit through a fresh attacker (protocol version 9), sealed, identities exchanged; with `verified`, both said "they match". */
+async function sealedPair({ verified = false } = {}) {
+  const attacker = await startAttacker({ version: 9 });
+  open.attackers.push(attacker);
+  const room = `hostile-${process.pid}-${++rooms}`;
+  const ann = nodeMesh(null, { server: attacker.url, room, name: 'Ann', identity: 'ephemeral' });
+  open.meshes.push(ann);
+  ann.connect();
+  await waitFor(() => ann.status === 'joined', 'Ann joined');
+  const kit = nodeMesh(null, { server: attacker.url, room, name: 'Kit', identity: 'ephemeral' });
+  open.meshes.push(kit);
+  kit.connect();
+  await waitFor(() => ann.peers[0]?.encrypted === true && kit.peers[0]?.encrypted === true, 'the pair is sealed');
+  const annId = ann.selfId!;
+  const kitId = kit.selfId!;
+  await waitFor(() => ann.verificationOf(kitId).identity !== null && kit.verificationOf(annId).identity !== null, 'identities exchanged');
+  if (verified) {
+    const outcome = await ann.verify(kitId);
+    assert.ok(outcome.ok, 'codes compared');
+    await waitFor(() => kit.verificationOf(annId).code !== null, 'Kit has the code too');
+    assert.equal(ann.confirmVerification(kitId, true), true);
+    assert.equal(kit.confirmVerification(annId, true), true);
+    await waitFor(() => ann.verificationOf(kitId).identity?.status === 'verified', 'Ann remembers Kit');
+    assert.equal(ann.verificationOf(kitId).match, true);
+  }
+  return { attacker, ann, kit, annId, kitId };
+}
+
+test('a re-key after verification ends the verdict: no ✓, "changed" with a warning, and the peer does not prove its key over the swapped one', async () => {
+  const { attacker, ann, kit, annId, kitId } = await sealedPair({ verified: true });
+  const identities = record(ann, 'peer-identity');
+  const errors = record(ann, 'error');
+  await attacker.act({ action: 'rekey' });
+  await waitFor(() => identities.some((i) => i.status === 'changed'), 'Ann is told Kit changed');
+  const now = ann.verificationOf(kitId);
+  assert.notEqual(now.match, true, 'the verdict was about the old keys');
+  assert.equal(now.identity?.status, 'changed');
+  assert.ok(
+    errors.some((e) => e.code === 'identity-changed'),
+    'a warning line',
+  );
+  // Kit's identity, re-sent over the attacker's keys, does not fit them: never verified again.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  assert.notEqual(ann.verificationOf(kitId).identity?.status, 'verified');
+  assert.notEqual(kit.verificationOf(annId).match, true);
+  // Still sealed (to the attacker, which the codes would now show): the label says only that.
+  assert.equal(ann.peers[0]?.encrypted, true);
+  // The attacker can now write in Kit's name; nothing claims Kit is verified while it does.
+  const got = record(ann, 'message');
+  await attacker.act({ action: 'inject', name: 'Ann', text: 'forged after the re-key' });
+  await waitFor(() => got.some((m) => m.text === 'forged after the re-key'), 'the forged line arrives');
+  assert.notEqual(ann.verificationOf(kitId).match, true);
+  assert.notEqual(ann.verificationOf(kitId).identity?.status, 'verified');
+  const codes = await ann.verify(kitId);
+  const kitCode = kit.verificationOf(annId).code;
+  await waitFor(() => kit.verificationOf(annId).code !== kitCode, 'Kit’s side of the new comparison');
+  assert.ok(codes.ok);
+  assert.notEqual(codes.ok && codes.code, kit.verificationOf(annId).code, 'and the codes now differ');
+});
+
+test('an empty relay-key after sealing is refused: the pair stays encrypted, the forged clear line is not shown, nothing goes out in clear', async () => {
+  const { attacker, ann } = await sealedPair({ verified: true });
+  const errors = record(ann, 'error');
+  const got = record(ann, 'message');
+  await attacker.act({ action: 'downgrade', name: 'Ann', text: 'clear text from the server' });
+  await waitFor(() => errors.some((e) => e.code === 'relay-downgrade'), 'Ann is told of the downgrade');
+  assert.equal(ann.peers[0]?.encrypted, true, 'still encrypted');
+  await waitFor(() => errors.some((e) => e.code === 'relay-tampered'), 'the clear line refused');
+  assert.equal(
+    got.some((m) => m.text === 'clear text from the server'),
+    false,
+  );
+  const before = attacker.captured.length;
+  ann.send('still a secret');
+  await waitFor(() => attacker.captured.slice(before).some((c) => c.from === 'Ann'), 'Ann’s message goes out');
+  const out = attacker.captured.slice(before).filter((c) => c.from === 'Ann' && c.payload);
+  assert.deepEqual([...new Set(out.map((c) => c.payload!.type))], ['sealed']);
+  assert.equal(JSON.stringify(out).includes('still a secret'), false);
+});
+
+test('a rename keeps the ✓ for the name it was given: "verified as Kit", never a bare ✓ beside the new name', async () => {
+  const { attacker, ann, kitId } = await sealedPair({ verified: true });
+  const renames = record(ann, 'peer-rename');
+  await attacker.act({ action: 'rename', name: 'Kit', newName: 'Bob' });
+  await waitFor(() => renames.length === 1, 'the rename');
+  await waitFor(() => ann.verificationOf(kitId).verifiedAs === 'Kit', 'verified as Kit');
+  assert.equal(ann.peers[0]?.name, 'Bob');
+});
+
+test('a replayed sealed message is refused and said', async () => {
+  const { attacker, ann, kit } = await sealedPair();
+  const got = record(ann, 'message');
+  const errors = record(ann, 'error');
+  kit.send('said once');
+  await waitFor(() => got.length === 1, 'the line');
+  await attacker.act({ action: 'replay', name: 'Ann' });
+  await waitFor(() => errors.some((e) => e.code === 'relay-tampered' && /replay/.test(e.message)), 'the replay refused');
+  assert.equal(got.length, 1);
+});
+
+test('a verified peer announced again with a version that cannot prove its identity shows "missing", and its pair stays sealed', async () => {
+  const { attacker, ann, kitId } = await sealedPair({ verified: true });
+  const identities = record(ann, 'peer-identity');
+  const errors = record(ann, 'error');
+  await attacker.act({ action: 'reintroduce', name: 'Kit', text: 3 });
+  await waitFor(() => identities.some((i) => i.status === 'missing'), 'missing');
+  assert.equal(identities.find((i) => i.status === 'missing')?.reason, 'old-version');
+  assert.ok(errors.some((e) => e.code === 'identity-missing'));
+  assert.equal(ann.verificationOf(kitId).identity?.status, 'missing');
+  assert.notEqual(ann.verificationOf(kitId).match, true);
+  // The ratchet: an old version claimed after sealing does not turn the pair to clear text.
+  assert.notEqual(ann.peers.find((p) => p.id === kitId)?.encrypted, false);
+});
+
+test('a name that looks like a verified one (Cyrillic і) with another key is flagged, not shown as new', async () => {
+  const { attacker, ann } = await sealedPair({ verified: true });
+  const identities = record(ann, 'peer-identity');
+  const errors = record(ann, 'error');
+  const room = ann.room;
+  const twin = nodeMesh(null, { server: attacker.url, room, name: 'K\u0456t', identity: 'ephemeral' });
+  open.meshes.push(twin);
+  twin.connect();
+  await waitFor(() => identities.some((i) => i.id === twin.selfId && i.status !== undefined), 'the twin’s identity', 20_000);
+  const seen = identities.find((i) => i.id === twin.selfId)!;
+  assert.equal(seen.status, 'new');
+  assert.equal(seen.looksLike, 'Kit');
+  assert.ok(errors.some((e) => e.code === 'identity-changed' && e.peer === twin.selfId));
+});
+
+test('comparisons a peer starts are answered a few at a time, not without limit', async () => {
+  const sent: string[] = [];
+  const channel: TrustChannel = {
+    kind: 'relay',
+    closed: false,
+    send: (message) => (sent.push(message.type), true),
+    fingerprints: () => Promise.resolve({ local: 'a', remote: 'b', source: 'relay-key' }),
+  };
+  let limited = 0;
+  const verifier = new PeerVerifier(() => 'me', { settled: () => {}, limited: () => limited++ });
+  for (let k = 0; k < 12; k++) {
+    verifier.receive('peer', channel, { type: 'verify-commit', commit: `c${k}`.padEnd(43, 'x') });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  // Each comparison answers with our own commitment: three in a row, then none until time passes.
+  assert.equal(sent.filter((t) => t === 'verify-commit').length, 3);
+  assert.ok(limited > 0);
+});
