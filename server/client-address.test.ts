@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressGroup, clientAddress, parseTrustProxy } from './client-address.js';
+import { addressGroup, clientAddress, isProxyNetwork, parseTrustProxy } from './client-address.js';
 
 test('without trusted proxies X-Forwarded-For is ignored', () => {
   assert.equal(clientAddress('198.18.0.7', '198.18.9.9', parseTrustProxy(undefined)), '198.18.0.7');
@@ -16,6 +16,22 @@ test('trusted hops: the header is read right to left, as far as the trusted prox
   // Malformed entries stop the walk.
   assert.equal(clientAddress('127.0.0.1', 'not-an-ip', one), '127.0.0.1');
   assert.equal(clientAddress('127.0.0.1', ['198.18.1.2', '198.18.1.3'], one), '198.18.1.3');
+});
+
+test('trusted hops: the header is believed only from a loopback, private or unique-local connection', () => {
+  const one = parseTrustProxy(1);
+  // A client on the internet that reaches the port directly (not through the proxy) keeps its own address.
+  assert.equal(clientAddress('198.18.0.7', '198.18.1.1', one), '198.18.0.7');
+  assert.equal(clientAddress('203.0.113.9', '10.0.0.1', parseTrustProxy(3)), '203.0.113.9');
+  assert.equal(clientAddress('2001:db8::9', '198.18.1.1', one), '2001:db8::9');
+  assert.equal(clientAddress('::ffff:203.0.113.9', '198.18.1.1', one), '203.0.113.9');
+  // A proxy on the server's side: loopback, RFC 1918, unique-local, IPv4-mapped.
+  for (const proxy of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.254', '192.168.1.1', '::1', 'fd00::2', 'fc12::1', '::ffff:10.0.0.5']) {
+    assert.equal(clientAddress(proxy, '198.18.1.1', one), '198.18.1.1', proxy);
+  }
+  for (const outside of ['172.32.0.1', '100.64.0.1', '169.254.0.1', 'fe80::1', '192.169.0.1', '11.0.0.1', 'not-an-ip']) {
+    assert.equal(isProxyNetwork(outside), false, outside);
+  }
 });
 
 test('trusted ranges: only a proxy inside them is believed', () => {

@@ -3,7 +3,11 @@
  * a load balancer) every connection comes from the proxy's address; the client's own is
  * in `X-Forwarded-For`, which anyone can also write. So the header is read only from
  * proxies the operator trusts (`trustProxy`, as Express and `ws` users know it): a
- * number of hops, or the proxies' address ranges. Addresses are then grouped: an IPv6
+ * number of hops, or the proxies' address ranges. A number of hops says nothing of where
+ * the proxy is, so it is believed only from a connection whose address is loopback,
+ * private or unique-local (a client that reaches the server directly from the internet
+ * cannot pick its address by writing the header); the ranges say exactly who is believed
+ * and are the safer form. Addresses are then grouped: an IPv6
  * client usually holds a whole /64, so a /64 counts as one address; an IPv4-mapped IPv6
  * address counts as its IPv4 address.
  */
@@ -12,12 +16,35 @@ import { BlockList, isIP } from 'node:net';
 /** Which hops of `X-Forwarded-For` to believe. */
 export type TrustProxy =
   | { readonly kind: 'none' }
-  /** The `hops` proxies nearest the server are trusted, whatever their addresses. */
+  /**
+   * The `hops` proxies nearest the server are trusted, provided the nearest (the
+   * connection's own address) is loopback, private or unique-local (`PROXY_NETWORKS`).
+   */
   | { readonly kind: 'hops'; readonly hops: number }
   /** Proxies whose address is in one of these ranges are trusted. */
   | { readonly kind: 'ranges'; readonly ranges: BlockList; readonly text: string };
 
 export const NO_PROXY: TrustProxy = { kind: 'none' };
+
+/**
+ * Where a proxy counted in hops may connect from: loopback, the private IPv4 ranges
+ * (RFC 1918) and IPv6 unique-local addresses. From anywhere else `X-Forwarded-For` is
+ * ignored under a number of hops (a proxy elsewhere is named with the range form).
+ */
+export const PROXY_NETWORKS = ['127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '::1/128', 'fc00::/7'] as const;
+
+const proxyNetworks = new BlockList();
+for (const network of PROXY_NETWORKS) {
+  const [address, prefix] = network.split('/') as [string, string];
+  proxyNetworks.addSubnet(address, Number(prefix), isIP(address) === 4 ? 'ipv4' : 'ipv6');
+}
+
+/** Whether a connection from `address` may be a proxy counted in hops (an IPv4-mapped address counts as IPv4). */
+export function isProxyNetwork(address: string): boolean {
+  const plain = unmapped(address);
+  const family = isIP(plain);
+  return family !== 0 && proxyNetworks.check(plain, family === 4 ? 'ipv4' : 'ipv6');
+}
 
 /**
  * Reads the `--trust-proxy` setting: a number of hops (`1`), or a comma-separated list
@@ -79,6 +106,8 @@ function isTrusted(address: string, hop: number, trust: TrustProxy): boolean {
 export function clientAddress(remote: string | undefined, forwardedFor: string | string[] | undefined, trust: TrustProxy): string {
   let current = unmapped(remote ?? '?');
   if (trust.kind === 'none' || forwardedFor === undefined) return current;
+  // Hops count from a proxy on the server's side: a connection from elsewhere is the client itself.
+  if (trust.kind === 'hops' && !isProxyNetwork(current)) return current;
   const header = Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor;
   const chain = header
     .split(',')

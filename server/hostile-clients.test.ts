@@ -6,7 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DeafClient, TestClient, withServer } from './test-client.js';
+import { createSignalingServer } from './signaling-server.js';
 
 const SDP = 'v=0\r\n';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -179,4 +183,34 @@ test('per-address limits behind a proxy: X-Forwarded-For counts only from truste
     one.destroy();
     other.destroy();
   });
+});
+
+test('under --trust-proxy <hops>, a client that reaches the port directly cannot pick its address with X-Forwarded-For', async () => {
+  // Every test connection comes from loopback, where a proxy would be. Here the server is
+  // handed each upgrade with its socket's address rewritten to 198.18.0.7 (a public-looking
+  // address), as a client on the internet that skips the proxy and writes the header itself.
+  const signaling = await createSignalingServer({ noServer: true, trustProxy: 1, maxConnectionsPerIp: 1 });
+  const front = createServer();
+  let direct = true;
+  front.on('upgrade', (request, socket, head) => {
+    if (direct) Object.defineProperty(socket, 'remoteAddress', { value: '198.18.0.7' });
+    signaling.handleUpgrade(request, socket, head);
+  });
+  front.listen(0, '127.0.0.1');
+  await once(front, 'listening');
+  const url = `ws://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  try {
+    const first = await DeafClient.open(url, { 'X-Forwarded-For': '198.18.1.1' });
+    // A second connection with another forged address is the same address: over the limit of 1.
+    await assert.rejects(DeafClient.open(url, { 'X-Forwarded-For': '198.18.1.2' }), /429/, 'counted as its socket address');
+    // From loopback (the proxy's place) the same header is believed.
+    direct = false;
+    const proxied = await DeafClient.open(url, { 'X-Forwarded-For': '198.18.1.2' });
+    first.destroy();
+    proxied.destroy();
+  } finally {
+    await signaling.close();
+    front.closeAllConnections();
+    front.close();
+  }
 });
