@@ -6,8 +6,14 @@
  * ioredis restores the subscription after a reconnect. While either connection is down
  * the link is "down": nothing is queued for later (commands fail at once), and the
  * router refuses joins until it is up again.
+ *
+ * Redis is inside the service's trust boundary: whoever can read or write it sees and
+ * changes room state. With `clusterSecret` the frames relayed between processes are sealed
+ * (cluster-seal.ts); a frame that is not genuine is dropped, counted and logged. Room
+ * events cannot be: Redis's scripts make them from the state Redis holds.
  */
 import { randomBytes } from 'node:crypto';
+import { ClusterSeal, SEALED } from './cluster-seal.js';
 import type { Redis as RedisClient, RedisOptions } from 'ioredis';
 import { DEAD_NODES_SCRIPT, JOIN_SCRIPT, LEAVE_SCRIPT, RENAME_SCRIPT, REAP_SCRIPT, SYNC_SCRIPT } from './redis-scripts.js';
 import { silentLogger, type Logger } from './log.js';
@@ -21,7 +27,29 @@ export interface ClusterSettings {
   readonly graceMs?: number;
   /** How often the liveness key is renewed (it expires after three times this). Default 1 s. */
   readonly livenessMs?: number;
+  /**
+   * A secret every process of the service shares (at least 16 characters): the frames
+   * relayed between processes (SDP, candidates, relayed chat) are then encrypted and
+   * authenticated, so whoever can read Redis cannot read them and whoever can publish on
+   * it cannot forge them. Processes with different secrets drop each other's frames (and
+   * log it). Default: none (frames cross Redis in clear, and a warning is logged at start).
+   */
+  readonly clusterSecret?: string;
 }
+
+/** Why a frame from Redis was dropped (`p2p_chat_cluster_rejected_frames_total{reason}`). */
+export type RejectReason = 'unsealed' | 'forged' | 'replayed' | 'no-secret' | 'malformed';
+
+const REJECT_HINT: Record<RejectReason, string> = {
+  unsealed: 'a frame in clear on a process with --cluster-secret: another process runs without the secret, or someone publishes on Redis',
+  forged: 'a sealed frame that does not authenticate: another process has a different --cluster-secret, or someone publishes on Redis',
+  replayed: 'a genuine frame published again: someone replays frames on Redis',
+  'no-secret': 'a sealed frame on a process without --cluster-secret: give every process of the service the same secret',
+  malformed: 'a frame that is neither sealed, clear nor an event: someone publishes on Redis',
+};
+
+/** A rejected frame is logged at most this often per reason (with the count since). */
+const REJECT_LOG_MS = 10_000;
 
 export const DEFAULT_CLUSTER_GRACE_MS = 10_000;
 const DEFAULT_LIVENESS_MS = 1000;
@@ -85,6 +113,11 @@ export class ClusterLink {
   readonly #subscriber: RedisClient;
   readonly #channel: string;
   readonly #log: Logger;
+  readonly #seal: ClusterSeal | null;
+  /** Frames from Redis dropped, by reason (for /metrics). */
+  readonly rejectedFrames = new Map<RejectReason, number>();
+  /** When each reason was last logged, and how many were dropped since. */
+  readonly #rejectLog = new Map<RejectReason, { at: number; since: number }>();
   #up = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -102,6 +135,13 @@ export class ClusterLink {
     this.#livenessMs = settings.livenessMs ?? DEFAULT_LIVENESS_MS;
     this.#channel = `${this.prefix}c:${this.node}`;
     this.#log = log;
+    this.#seal = settings.clusterSecret === undefined ? null : new ClusterSeal(settings.clusterSecret, this.node);
+    if (!this.#seal)
+      log({
+        event: 'cluster-unsealed',
+        level: 'warn',
+        message: 'Redis without --cluster-secret: whoever can read or write it can read and forge the signaling relayed between processes',
+      });
     const options: RedisOptions = {
       // Fail at once while down instead of piling commands up for later.
       enableOfflineQueue: false,
@@ -150,6 +190,11 @@ export class ClusterLink {
     return this.#up;
   }
 
+  /** Whether frames between processes are sealed (`clusterSecret`). */
+  get sealed(): boolean {
+    return this.#seal !== null;
+  }
+
   async #start(waitMs: number): Promise<void> {
     const connected = Promise.allSettled([this.#commands.connect(), this.#subscriber.connect()]);
     void this.#subscriber.subscribe(this.#channel).catch(() => {});
@@ -174,19 +219,43 @@ export class ClusterLink {
 
   #onMessage(data: Buffer): void {
     if (data[0] === 0x66 /* f */) {
-      // `f<to>\n<from>\n<room>\n<frame>`: ids and rooms never hold a newline.
-      const a = data.indexOf(10);
-      const b = data.indexOf(10, a + 1);
-      const c = data.indexOf(10, b + 1);
-      if (a < 0 || b < 0 || c < 0) return;
-      this.handlers.frame(data.toString('latin1', 1, a), data.toString('latin1', a + 1, b), data.toString('latin1', b + 1, c), data.subarray(c + 1));
-      return;
+      if (this.#seal) return this.#reject('unsealed');
+      return this.#onFrame(data, 1);
     }
+    if (data[0] === SEALED) {
+      if (!this.#seal) return this.#reject('no-secret');
+      const opened = this.#seal.open(this.#channel, data);
+      if (!opened.ok) return this.#reject(opened.reason);
+      return this.#onFrame(opened.body, 0);
+    }
+    if (data[0] !== 0x7b /* { */) return this.#reject('malformed');
     try {
       this.handlers.event(JSON.parse(data.toString('utf8')) as ClusterEvent);
     } catch (error) {
       this.#log({ event: 'cluster-bad-event', level: 'error', message: (error as Error).message });
     }
+  }
+
+  /** `<to>\n<from>\n<room>\n<frame>` from `start` on: ids and rooms never hold a newline. */
+  #onFrame(data: Buffer, start: number): void {
+    const a = data.indexOf(10, start);
+    const b = a < 0 ? -1 : data.indexOf(10, a + 1);
+    const c = b < 0 ? -1 : data.indexOf(10, b + 1);
+    if (c < 0) return this.#reject('malformed');
+    this.handlers.frame(data.toString('latin1', start, a), data.toString('latin1', a + 1, b), data.toString('latin1', b + 1, c), data.subarray(c + 1));
+  }
+
+  /** Drops a frame from Redis: counted, and logged (never its contents) at most every 10 s per reason. */
+  #reject(reason: RejectReason): void {
+    this.rejectedFrames.set(reason, (this.rejectedFrames.get(reason) ?? 0) + 1);
+    const now = Date.now();
+    const logged = this.#rejectLog.get(reason);
+    if (logged && now - logged.at < REJECT_LOG_MS) {
+      logged.since++;
+      return;
+    }
+    this.#rejectLog.set(reason, { at: now, since: 0 });
+    this.#log({ event: 'cluster-frame-rejected', level: 'error', reason, dropped: (logged?.since ?? 0) + 1, node: this.node, hint: REJECT_HINT[reason] });
   }
 
   /** Joins (or puts back) a member: 'ok' is followed by its join event on this process's channel. */
@@ -212,7 +281,9 @@ export class ClusterLink {
   /** A frame for a peer held by another process; false if it could not be handed to Redis. */
   sendFrame(node: string, to: string, from: string, room: string, frame: string): boolean {
     if (!this.#up) return false;
-    this.#commands.publish(`${this.prefix}c:${node}`, `f${to}\n${from}\n${room}\n${frame}`).catch(() => {});
+    const channel = `${this.prefix}c:${node}`;
+    const message = this.#seal ? this.#seal.seal(channel, `${to}\n${from}\n${room}\n${frame}`) : `f${to}\n${from}\n${room}\n${frame}`;
+    this.#commands.publish(channel, message).catch(() => {});
     return true;
   }
 

@@ -12,7 +12,12 @@ export interface MetricsSnapshot {
   readonly rooms: number;
   /** null: not part of a cluster; otherwise whether Redis is reachable. */
   readonly redisUp: boolean | null;
+  /** In a cluster: frames from Redis dropped, by reason (every reason is listed, 0 or not). */
+  readonly clusterRejectedFrames?: ReadonlyMap<string, number>;
 }
+
+/** The reasons a frame from Redis is dropped (cluster-link.ts), listed even at 0 so an alert sees the first one. */
+const CLUSTER_REJECT_REASONS = ['forged', 'malformed', 'no-secret', 'replayed', 'unsealed'];
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -34,5 +39,15 @@ export function renderMetrics(snapshot: MetricsSnapshot): string {
   metric(lines, 'p2p_chat_clients', 'gauge', 'WebSocket connections open on this process.', [['', snapshot.clients]]);
   metric(lines, 'p2p_chat_rooms', 'gauge', 'Rooms with at least one peer on this process.', [['', snapshot.rooms]]);
   if (snapshot.redisUp !== null) metric(lines, 'p2p_chat_redis_up', 'gauge', '1 while this process reaches Redis.', [['', snapshot.redisUp ? 1 : 0]]);
+  const rejected = snapshot.clusterRejectedFrames;
+  if (rejected) {
+    metric(
+      lines,
+      'p2p_chat_cluster_rejected_frames_total',
+      'counter',
+      "Frames from other processes (through Redis) dropped: not sealed with this service's --cluster-secret, forged, replayed or malformed.",
+      CLUSTER_REJECT_REASONS.map((reason) => [`{reason="${reason}"}`, rejected.get(reason) ?? 0] as const),
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
