@@ -4,11 +4,12 @@
  */
 import { parseArgs } from 'node:util';
 import { LIMITS, parseIceServers, type IceServer } from '../protocol/index.js';
-import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type SignalingServerOptions } from './signaling-server.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_HOST, DEFAULT_LIMITS, DEFAULT_PORT, type MetricsSettings, type SignalingServerOptions } from './signaling-server.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from './log.js';
 import { parseTrustProxy } from './client-address.js';
 import { DEFAULT_TURN_TTL_SECONDS, parseTurnUrls } from './turn-credentials.js';
 import { DEFAULT_CLUSTER_GRACE_MS, type ClusterSettings } from './cluster-link.js';
+import { MIN_CLUSTER_SECRET_LENGTH } from './cluster-seal.js';
 
 export const HELP = `Usage: p2p-chat-server [options]
 
@@ -32,9 +33,15 @@ Options:
                          browser in the room build a peer connection)
   --room-join-rate <r[/b]>
                          joins per second into one room, from anyone (default ${DEFAULT_LIMITS.joinsPerRoom.perSecond}/${DEFAULT_LIMITS.joinsPerRoom.burst})
-  --trust-proxy <v>      behind a reverse proxy: which X-Forwarded-For hops to believe for the
-                         client's address, a number of hops (1) or the proxies' addresses and
-                         CIDR ranges (10.0.0.0/8,fd00::/8); default: none (the socket's address)
+  --trust-proxy <v>      behind a reverse proxy: whose X-Forwarded-For to believe for the
+                         client's address (default: nobody's; the socket's address counts).
+                         The proxies' addresses and CIDR ranges (10.0.0.5,fd00::/8): the
+                         header is believed from a connection from one of them, and walked
+                         back while its entries are in them too. Or a number of hops (1):
+                         that many entries are believed, but only from a connection whose
+                         address is loopback, private (10/8, 172.16/12, 192.168/16) or
+                         unique-local (fc00::/7), never from the internet; a warning at
+                         start recommends naming the proxies instead
   --max-name-length <n>  longest display name, 1..${LIMITS.maxNameLength} (default ${LIMITS.maxNameLength})
   --max-room-length <n>  longest room name, 1..${LIMITS.maxRoomLength} (default ${LIMITS.maxRoomLength})
   --heartbeat <ms>       ping interval; dead sockets are dropped after two (default ${DEFAULT_HEARTBEAT_MS})
@@ -62,11 +69,28 @@ Options:
                          to come back through another before they are announced gone
                          (default ${DEFAULT_CLUSTER_GRACE_MS / 1000})
   --redis-prefix <p>     with --redis: prefix of its keys and channels (default p2p-chat:)
+  --cluster-secret-file <path>
+                         with --redis: a secret every process of the service shares (at least
+                         ${MIN_CLUSTER_SECRET_LENGTH} characters; openssl rand -hex 32): the frames relayed between
+                         processes through Redis (SDP, candidates, relayed chat) are then
+                         encrypted and authenticated (AES-256-GCM); frames that are not are
+                         dropped, counted in /metrics and logged. Or --cluster-secret <s>, or
+                         P2P_CLUSTER_SECRET. Without it they cross Redis in clear (a warning
+                         at start): whoever can read or write Redis can read and forge them
+  --metrics <on|off>     serve GET /metrics (default on: to anyone who reaches the port)
+  --metrics-token-file <path>
+                         GET /metrics only with "Authorization: Bearer <token>" (else 401);
+                         or --metrics-token <t>, or P2P_METRICS_TOKEN
+  --metrics-listen <host:port>
+                         serve /metrics on a listener of its own (plain HTTP), e.g.
+                         127.0.0.1:9090, instead of on --port (which then answers 404)
   --log-level <level>    ${LOG_LEVELS.join(' | ')} (default info); JSON lines on stderr
   -h, --help             show this help
 
 Environment: PORT and HOST are used when --port / --host are not given; P2P_TURN_SECRET
-when no --turn-secret or --turn-secret-file is; P2P_REDIS_URL when no --redis is.
+when no --turn-secret or --turn-secret-file is; P2P_REDIS_URL when no --redis is;
+P2P_CLUSTER_SECRET and P2P_METRICS_TOKEN likewise (files and variables keep secrets out
+of ps).
 HTTP GET /healthz on the same port answers {"status":"ok","rooms":n,"clients":n}; with
 --redis also "pid", "node" and "redis":"up", and 503 with "status":"redis-down" while
 Redis is unreachable. GET /metrics: counters and gauges in the Prometheus text format.
@@ -75,6 +99,8 @@ Redis is unreachable. GET /metrics: counters and gauges in the Prometheus text f
 /** Files the command line names, read by the CLI itself (parsing stays pure). */
 export interface CliFiles {
   readonly turnSecretFile?: string;
+  readonly clusterSecretFile?: string;
+  readonly metricsTokenFile?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
 }
@@ -159,6 +185,72 @@ function redisOption(values: Record<string, string | boolean | undefined>, env: 
   };
 }
 
+/**
+ * A secret given as `--<flag> <s>`, `--<flag>-file <path>` (read by the CLI) or the
+ * `variable` (when neither flag is given; empty counts as unset).
+ */
+function secretOption(
+  values: Record<string, string | boolean | undefined>,
+  env: Readonly<Record<string, string | undefined>>,
+  flag: string,
+  variable: string,
+): { readonly value?: string; readonly file?: string; readonly flagged: boolean } {
+  const value = values[flag] as string | undefined;
+  const file = values[`${flag}-file`] as string | undefined;
+  if (value !== undefined && file !== undefined) throw new RangeError(`give --${flag} or --${flag}-file, not both.`);
+  if (value === '') throw new RangeError(`--${flag} is empty.`);
+  if (file !== undefined) return { file, flagged: true };
+  const secret = value ?? (env[variable] || undefined);
+  return { ...(secret === undefined ? {} : { value: secret }), flagged: value !== undefined };
+}
+
+/** `--cluster-secret`: only with --redis. */
+function clusterSecretOption(
+  values: Record<string, string | boolean | undefined>,
+  env: Readonly<Record<string, string | undefined>>,
+  cluster: ClusterSettings | undefined,
+): { readonly settings: ClusterSettings | undefined; readonly file?: string } {
+  const secret = secretOption(values, env, 'cluster-secret', 'P2P_CLUSTER_SECRET');
+  if (!cluster) {
+    if (secret.flagged) throw new RangeError('--cluster-secret needs --redis (or P2P_REDIS_URL).');
+    return { settings: undefined };
+  }
+  if (secret.value !== undefined && secret.value.length < MIN_CLUSTER_SECRET_LENGTH)
+    throw new RangeError(`--cluster-secret: at least ${MIN_CLUSTER_SECRET_LENGTH} characters (openssl rand -hex 32 makes a good one).`);
+  return {
+    settings: secret.value === undefined ? cluster : { ...cluster, clusterSecret: secret.value },
+    ...(secret.file === undefined ? {} : { file: secret.file }),
+  };
+}
+
+/** `--metrics`, `--metrics-token(-file)`, `--metrics-listen`: undefined keeps the default (served to anyone). */
+function metricsOption(
+  values: Record<string, string | boolean | undefined>,
+  env: Readonly<Record<string, string | undefined>>,
+): { readonly metrics: false | MetricsSettings | undefined; readonly file?: string } {
+  const mode = (values['metrics'] as string | undefined) ?? 'on';
+  if (mode !== 'on' && mode !== 'off') throw new RangeError(`--metrics must be on or off, got "${mode}".`);
+  const token = secretOption(values, env, 'metrics-token', 'P2P_METRICS_TOKEN');
+  const listenRaw = values['metrics-listen'] as string | undefined;
+  if (mode === 'off') {
+    if (token.flagged || listenRaw !== undefined) throw new RangeError('--metrics off goes with neither --metrics-token nor --metrics-listen.');
+    return { metrics: false };
+  }
+  if (token.value !== undefined && !/^[\x21-\x7e]+$/.test(token.value)) throw new RangeError('--metrics-token: printable ASCII without spaces.');
+  let listen: MetricsSettings['listen'];
+  if (listenRaw !== undefined) {
+    const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):)?(\d+)$/.exec(listenRaw.trim());
+    if (!match) throw new RangeError(`--metrics-listen must be host:port or a port (127.0.0.1:9090), got "${listenRaw}".`);
+    const host = match[1]?.replace(/^\[(.*)\]$/, '$1');
+    listen = { port: integer('metrics-listen', match[2]!, 0, 65535), ...(host === undefined ? {} : { host }) };
+  }
+  if (token.value === undefined && token.file === undefined && !listen) return { metrics: undefined };
+  return {
+    metrics: { ...(token.value === undefined ? {} : { token: token.value }), ...(listen ? { listen } : {}) },
+    ...(token.file === undefined ? {} : { file: token.file }),
+  };
+}
+
 /** Checked here so a bad value is a usage error, not a crash at start-up. */
 function trustProxyOption(raw: string): string {
   try {
@@ -203,6 +295,12 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
         redis: { type: 'string' },
         'redis-grace': { type: 'string' },
         'redis-prefix': { type: 'string' },
+        'cluster-secret': { type: 'string' },
+        'cluster-secret-file': { type: 'string' },
+        metrics: { type: 'string' },
+        'metrics-token': { type: 'string' },
+        'metrics-token-file': { type: 'string' },
+        'metrics-listen': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -245,8 +343,22 @@ export function parseCli(argv: readonly string[], env: Readonly<Record<string, s
     if (secret === '') throw new RangeError('--turn-secret is empty.');
     const ttlSeconds = values['turn-ttl'] === undefined ? DEFAULT_TURN_TTL_SECONDS : integer('turn-ttl', values['turn-ttl'], 10, 7 * 24 * 3600);
     const withTurn: SignalingServerOptions = turnUrls ? { ...options, turn: { urls: turnUrls, secret: secret ?? '', ttlSeconds } } : options;
-    const cluster = redisOption(values, env);
-    return { kind: 'run', options: cluster ? { ...withTurn, redis: cluster } : withTurn, logLevel, files };
+    const cluster = clusterSecretOption(values, env, redisOption(values, env));
+    const metrics = metricsOption(values, env);
+    return {
+      kind: 'run',
+      options: {
+        ...withTurn,
+        ...(cluster.settings ? { redis: cluster.settings } : {}),
+        ...(metrics.metrics === undefined ? {} : { metrics: metrics.metrics }),
+      },
+      logLevel,
+      files: {
+        ...files,
+        ...(cluster.file === undefined ? {} : { clusterSecretFile: cluster.file }),
+        ...(metrics.file === undefined ? {} : { metricsTokenFile: metrics.file }),
+      },
+    };
   } catch (error) {
     return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
   }

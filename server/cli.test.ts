@@ -78,6 +78,61 @@ test('parseCli: --redis (or P2P_REDIS_URL) with its grace and prefix', () => {
   assert.equal(single.kind === 'run' && single.options.redis, undefined);
 });
 
+test('parseCli: --cluster-secret, its file or P2P_CLUSTER_SECRET, only with --redis', () => {
+  const secret = '0123456789abcdef0123';
+  const flag = parseCli(['--redis', 'redis://127.0.0.1:6380', '--cluster-secret', secret]);
+  assert.deepEqual(flag.kind === 'run' && flag.options.redis, { url: 'redis://127.0.0.1:6380', clusterSecret: secret });
+  const fromEnv = parseCli(['--redis', 'redis://127.0.0.1:6380'], { P2P_CLUSTER_SECRET: secret });
+  assert.deepEqual(fromEnv.kind === 'run' && fromEnv.options.redis, { url: 'redis://127.0.0.1:6380', clusterSecret: secret });
+  // The file is read by the CLI itself (parsing stays pure); it wins over the variable.
+  const file = parseCli(['--redis', 'redis://127.0.0.1:6380', '--cluster-secret-file', '/etc/p2p-chat/cluster-secret'], { P2P_CLUSTER_SECRET: secret });
+  assert.ok(file.kind === 'run');
+  assert.deepEqual(file.options.redis, { url: 'redis://127.0.0.1:6380' });
+  assert.equal(file.files.clusterSecretFile, '/etc/p2p-chat/cluster-secret');
+  // The variable alone, without Redis, is ignored; a flag without Redis is a mistake.
+  assert.equal(parseCli([], { P2P_CLUSTER_SECRET: secret }).kind, 'run');
+  for (const args of [
+    ['--cluster-secret', secret],
+    ['--cluster-secret-file', '/x'],
+    ['--redis', 'redis://h:6379', '--cluster-secret', 'short'],
+    ['--redis', 'redis://h:6379', '--cluster-secret', ''],
+    ['--redis', 'redis://h:6379', '--cluster-secret', secret, '--cluster-secret-file', '/x'],
+  ]) {
+    assert.equal(parseCli(args).kind, 'error', args.join(' '));
+  }
+});
+
+test('parseCli: --metrics off, --metrics-token (file, P2P_METRICS_TOKEN) and --metrics-listen', () => {
+  const options = (args: string[], env: Record<string, string> = {}) => {
+    const command = parseCli(args, env);
+    assert.equal(command.kind, 'run', args.join(' '));
+    return command.kind === 'run' ? command : undefined;
+  };
+  assert.equal(options([])!.options.metrics, undefined, 'served to anyone by default, as before');
+  assert.equal(options(['--metrics', 'on'])!.options.metrics, undefined);
+  assert.equal(options(['--metrics', 'off'])!.options.metrics, false);
+  assert.equal(options(['--metrics', 'off'], { P2P_METRICS_TOKEN: 't' })!.options.metrics, false);
+  assert.deepEqual(options(['--metrics-token', 'abc'])!.options.metrics, { token: 'abc' });
+  assert.deepEqual(options([], { P2P_METRICS_TOKEN: 'abc' })!.options.metrics, { token: 'abc' });
+  const file = options(['--metrics-token-file', '/etc/p2p-chat/metrics-token'])!;
+  assert.deepEqual(file.options.metrics, {});
+  assert.equal(file.files.metricsTokenFile, '/etc/p2p-chat/metrics-token');
+  assert.deepEqual(options(['--metrics-listen', '127.0.0.1:9090'])!.options.metrics, { listen: { port: 9090, host: '127.0.0.1' } });
+  assert.deepEqual(options(['--metrics-listen', '[::1]:9090'])!.options.metrics, { listen: { port: 9090, host: '::1' } });
+  assert.deepEqual(options(['--metrics-listen', '9090'])!.options.metrics, { listen: { port: 9090 } });
+  for (const args of [
+    ['--metrics', 'maybe'],
+    ['--metrics', 'off', '--metrics-token', 'abc'],
+    ['--metrics', 'off', '--metrics-listen', '9090'],
+    ['--metrics-token', 'a b'],
+    ['--metrics-token', ''],
+    ['--metrics-listen', 'host:port'],
+    ['--metrics-listen', '127.0.0.1:70000'],
+  ]) {
+    assert.equal(parseCli(args).kind, 'error', args.join(' '));
+  }
+});
+
 test('parseCli: bad flags are clear errors, --help is help', () => {
   assert.deepEqual(parseCli(['--help']), { kind: 'help' });
   assert.deepEqual(parseCli(['-h']), { kind: 'help' });

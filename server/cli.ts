@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parseCli, HELP, type CliFiles } from './cli-options.js';
 import { createSignalingServer, type SignalingServerOptions, type TlsFiles } from './signaling-server.js';
 import { jsonLogger } from './log.js';
+import { MIN_CLUSTER_SECRET_LENGTH } from './cluster-seal.js';
 
 /** Reads a file a flag names; the error names the flag. */
 function readFlagFile(flag: string, path: string): Buffer {
@@ -18,15 +19,31 @@ function readTls(files: CliFiles): TlsFiles | undefined {
   return { cert: readFlagFile('tls-cert', files.tlsCert), key: readFlagFile('tls-key', files.tlsKey) };
 }
 
-/** The options with what the files hold: the TURN secret, the TLS certificate and key. */
+/** A secret file's contents (trimmed: a trailing newline is not part of it). */
+function readSecretFile(flag: string, path: string | undefined): string | undefined {
+  if (path === undefined) return undefined;
+  const secret = readFlagFile(flag, path).toString('utf8').trim();
+  if (secret === '') throw new Error(`--${flag}: "${path}" is empty.`);
+  return secret;
+}
+
+/** The options with what the files hold: the TURN secret, the cluster secret, the metrics token, the TLS certificate and key. */
 function withFiles(options: SignalingServerOptions, files: CliFiles): SignalingServerOptions {
   const tls = readTls(files);
-  const secret = files.turnSecretFile === undefined ? undefined : readFlagFile('turn-secret-file', files.turnSecretFile).toString('utf8').trim();
-  if (secret === '') throw new Error(`--turn-secret-file: "${files.turnSecretFile}" is empty.`);
+  const secret = readSecretFile('turn-secret-file', files.turnSecretFile);
+  const clusterSecret = readSecretFile('cluster-secret-file', files.clusterSecretFile);
+  if (clusterSecret !== undefined && clusterSecret.length < MIN_CLUSTER_SECRET_LENGTH)
+    throw new Error(`--cluster-secret-file: "${files.clusterSecretFile}" holds fewer than ${MIN_CLUSTER_SECRET_LENGTH} characters.`);
+  const metricsToken = readSecretFile('metrics-token-file', files.metricsTokenFile);
+  if (metricsToken !== undefined && !/^[\x21-\x7e]+$/.test(metricsToken))
+    throw new Error(`--metrics-token-file: "${files.metricsTokenFile}" must hold printable ASCII without spaces.`);
+  const { redis, metrics } = options;
   return {
     ...options,
     ...(tls ? { tls } : {}),
     ...(secret !== undefined && options.turn ? { turn: { ...options.turn, secret } } : {}),
+    ...(clusterSecret !== undefined && typeof redis === 'object' ? { redis: { ...redis, clusterSecret } } : {}),
+    ...(metricsToken !== undefined && typeof metrics === 'object' ? { metrics: { ...metrics, token: metricsToken } } : {}),
   };
 }
 

@@ -8,6 +8,7 @@
  * changes nothing for anyone else. A connection the server has closed stops counting at
  * once: nothing it sends afterwards is acted on.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -63,8 +64,11 @@ export interface SignalingServerOptions {
   readonly maxConnectionsPerIp?: number;
   /**
    * Which `X-Forwarded-For` hops to believe for the client's address, behind a reverse
-   * proxy: a number of hops, or the proxies' addresses / CIDR ranges (comma-separated
-   * string or list). Default: none (the socket's address).
+   * proxy: the proxies' addresses / CIDR ranges (comma-separated string or list: only a
+   * connection from one of them is believed, and so on down the header), or a number of
+   * hops (believed only from a connection whose address is loopback, private or
+   * unique-local; a warning at start recommends the ranges). Default: none (the socket's
+   * address).
    */
   readonly trustProxy?: number | string | readonly string[];
   /** Joins per client address: sustained rate and burst. Default 10/s, burst 100. */
@@ -101,8 +105,22 @@ export interface SignalingServerOptions {
    * in this process only.
    */
   readonly redis?: string | ClusterSettings;
+  /**
+   * Who may read `GET /metrics`. Default `true`: anyone who reaches the port. `false`: not
+   * served (404). Settings: `token` (only with `Authorization: Bearer <token>`, else 401),
+   * `listen` (served on a listener of its own, plain HTTP, e.g. `{ host: '127.0.0.1', port:
+   * 9090 }`, and no longer on the signaling port, which answers 404).
+   */
+  readonly metrics?: boolean | MetricsSettings;
   /** Where structured log entries go. Default: nowhere. */
   readonly logger?: Logger;
+}
+
+export interface MetricsSettings {
+  /** Required as `Authorization: Bearer <token>` (compared in constant time); never logged. */
+  readonly token?: string;
+  /** A listener of its own for `/metrics` (host default `127.0.0.1`; port 0 picks a free one). */
+  readonly listen?: { readonly port: number; readonly host?: string };
 }
 
 export interface SignalingServerStats {
@@ -130,6 +148,8 @@ export interface SignalingServer {
   /** `ws://host:port` clients connect to (empty with `noServer`, or an attached server that is not listening). */
   readonly url: string;
   readonly port: number;
+  /** Where `/metrics` is served (`http://host:port/metrics`); empty when it is not (`metrics: false`, `noServer`, attached). */
+  readonly metricsUrl: string;
   stats(): SignalingServerStats;
   health(): HealthReport;
   /** With `tls`: takes a new certificate and key for the connections made from now on. */
@@ -197,6 +217,10 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const maxRoomLength = Math.min(options.maxRoomLength ?? LIMITS.maxRoomLength, LIMITS.maxRoomLength);
   const maxConnectionsPerIp = options.maxConnectionsPerIp ?? DEFAULT_LIMITS.maxConnectionsPerIp;
   const maxClients = options.maxClients ?? DEFAULT_LIMITS.maxClients;
+  const metrics: MetricsSettings | null = options.metrics === false ? null : options.metrics === true || options.metrics === undefined ? {} : options.metrics;
+  if (metrics?.token !== undefined && !/^[\x21-\x7e]+$/.test(metrics.token)) throw new RangeError('metrics token: printable ASCII without spaces, not empty.');
+  /** The token's hash: compared with the hash of what a request gives, in constant time, whatever its length. */
+  const metricsToken = metrics?.token === undefined ? null : createHash('sha256').update(metrics.token).digest();
 
   const admission = new Admission({
     maxClients,
@@ -300,25 +324,42 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
       response.end(JSON.stringify(report));
       return;
     }
-    if (request.method === 'GET' && path === '/metrics') {
-      response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
-      const { rooms, clients } = stats();
-      response.end(
-        renderMetrics({
-          joins: router.joins,
-          leaves: router.leaves,
-          relayedFrames: router.relayed,
-          refusedFrames,
-          clients,
-          rooms,
-          redisUp: cluster ? cluster.up : null,
-        }),
-      );
-      return;
-    }
+    if (request.method === 'GET' && path === '/metrics' && metrics && !metrics.listen) return answerMetrics(request, response);
     response.writeHead(path === '/' ? 426 : 404, { 'content-type': 'text/plain; charset=utf-8' });
     response.end(path === '/' ? 'p2p-chat signaling server: connect with a WebSocket.\n' : 'Not found.\n');
   }
+
+  function answerMetrics(request: IncomingMessage, response: ServerResponse): void {
+    if (metricsToken && !bearerMatches(request.headers.authorization, metricsToken)) {
+      response.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"', 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+      response.end('/metrics needs Authorization: Bearer <token>.\n');
+      return;
+    }
+    response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'cache-control': 'no-store' });
+    const { rooms, clients } = stats();
+    response.end(
+      renderMetrics({
+        joins: router.joins,
+        leaves: router.leaves,
+        relayedFrames: router.relayed,
+        refusedFrames,
+        clients,
+        rooms,
+        redisUp: cluster ? cluster.up : null,
+        ...(cluster ? { clusterRejectedFrames: cluster.rejectedFrames } : {}),
+      }),
+    );
+  }
+
+  /** `/metrics` on a listener of its own (`metrics.listen`): nothing else is served there. */
+  const metricsHttp = metrics?.listen
+    ? createServer((request, response) => {
+        const path = (request.url ?? '/').split('?')[0];
+        if (request.method === 'GET' && path === '/metrics') return answerMetrics(request, response);
+        response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+        response.end('Not found.\n');
+      })
+    : null;
 
   function stats(): SignalingServerStats {
     return { rooms: router.rooms.roomCount, clients: connected };
@@ -509,20 +550,32 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     : null;
   renewTurn?.unref();
 
-  if (http) {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(port, host, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
+  if (http) await listen(http, port, host);
+  if (metricsHttp) {
+    try {
+      await listen(metricsHttp, metrics!.listen!.port, metrics!.listen!.host ?? '127.0.0.1');
+    } catch (error) {
+      http?.close();
+      throw error;
+    }
   }
   const address = (http ?? attached)?.address() as AddressInfo | string | null | undefined;
   const listening = address && typeof address === 'object' ? address : null;
   const urlHost = listening?.family === 'IPv6' ? `[${listening.address}]` : listening?.address;
   const scheme = (attached && 'setSecureContext' in attached) || tls ? 'wss' : 'ws';
   const url = listening ? `${scheme}://${http && host === 'localhost' ? 'localhost' : urlHost}:${listening.port}` : '';
+  const metricsAddress = metricsHttp?.address() as AddressInfo | null | undefined;
+  const metricsUrl = metricsAddress
+    ? `http://${metricsAddress.family === 'IPv6' ? `[${metricsAddress.address}]` : metricsAddress.address}:${metricsAddress.port}/metrics`
+    : metrics && http && url
+      ? `${url.replace(/^ws/, 'http')}/metrics`
+      : '';
+  if (trustProxy.kind === 'hops')
+    log({
+      event: 'trust-proxy-hops',
+      level: 'warn',
+      message: `--trust-proxy ${trustProxy.hops} believes X-Forwarded-For from any loopback, private or unique-local address: name the proxies instead (--trust-proxy 10.0.0.5,fd00::/8)`,
+    });
   log({
     event: 'listening',
     url,
@@ -533,7 +586,10 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     maxClients,
     maxConnectionsPerIp,
     trustProxy: trustProxy.kind,
-    ...(cluster ? { node: cluster.node, redis: cluster.up ? 'up' : 'down' } : {}),
+    // Where /metrics is, and whether it takes a token (never the token).
+    metrics: metricsUrl || 'off',
+    ...(metricsToken ? { metricsToken: true } : {}),
+    ...(cluster ? { node: cluster.node, redis: cluster.up ? 'up' : 'down', clusterSealed: cluster.sealed } : {}),
     // The TURN URLs and lifetime, never the secret.
     ...(turn ? { turnUrls: turn.urls.join(','), turnTtlSeconds: turn.ttlSeconds } : {}),
   });
@@ -571,6 +627,10 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
           log({ event: 'closed' });
           void (cluster?.close() ?? Promise.resolve()).then(() => resolve());
         };
+        if (metricsHttp) {
+          metricsHttp.close();
+          metricsHttp.closeAllConnections();
+        }
         if (!http) return done();
         http.close(done);
         http.closeAllConnections();
@@ -579,5 +639,28 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     return closing;
   }
 
-  return { url, port: listening?.port ?? 0, stats, health, reloadTls, handleUpgrade, close };
+  return { url, port: listening?.port ?? 0, metricsUrl, stats, health, reloadTls, handleUpgrade, close };
+}
+
+function listen(server: HttpServer | HttpsServer, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Whether an `Authorization` header carries the token whose SHA-256 is `expected` (constant time). */
+function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const given = /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
+  // Hashed first: equal lengths for timingSafeEqual, and no early exit on the first byte that differs.
+  const same = timingSafeEqual(
+    createHash('sha256')
+      .update(given ?? '')
+      .digest(),
+    expected,
+  );
+  return same && given !== undefined;
 }
