@@ -10,9 +10,12 @@
  * and emoji sequences, need them; they are ignored only when comparing names.
  */
 
-/** Invisible or text-reordering characters shown nowhere: bidi controls, zero-width spaces, BOM. */
-// eslint-disable-next-line no-misleading-character-class
-const HIDDEN = /[\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200e\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]/g;
+/**
+ * Invisible or text-reordering characters shown nowhere: every default-ignorable and
+ * format character (bidi controls, zero-width spaces, BOM, tags, variation selectors,
+ * the soft hyphen…), as in client/hidden-characters.ts, but the two joiners.
+ */
+const HIDDEN = /(?![\u200c\u200d])[\p{Default_Ignorable_Code_Point}\p{Cf}]/gu;
 const JOINERS = /[\u200c\u200d]/g;
 const MARKS = /\p{M}/gu;
 

@@ -1,9 +1,11 @@
 /**
  * Older clients keep working with newer ones (issue 18, item 9): a page running the
  * drop-in chat of protocol version 7 (test/fixtures/v7/, built from an earlier commit by
- * scripts/build-previous-client.mjs) and the current chat (version 8) chat both ways
- * directly; what only version 8 has (a rename told by the server, persist) is ignored by
- * the old page without an error, and what both have (receipts, typing) still works.
+ * scripts/build-previous-client.mjs) and the current chat chat both ways directly; what
+ * only version 8 has (a rename told by the server, persist) is ignored by the old page
+ * without an error, and what both have (receipts, typing) still works. And a page of
+ * version 8 (test/fixtures/v8/) without WebRTC and the current one (version 9, which
+ * numbers sealed relay payloads) seal their relayed chat and chat both ways.
  */
 import { expect } from '@esm-bundle/chai';
 import type { P2pChat } from '../components/p2p-chat.js';
@@ -23,8 +25,8 @@ describe('an old client and a new one', () => {
     ann = frame = null;
   });
 
-  it('version 7 and version 8 chat both ways; the old page ignores what it does not know', async () => {
-    expect(PROTOCOL_VERSION).to.equal(8);
+  it('version 7 and the current version chat both ways; the old page ignores what it does not know', async () => {
+    expect(PROTOCOL_VERSION).to.equal(9);
     const room = uniqueRoom('old');
     ann = addChat(room, 'Ann');
     ann.setAttribute('persist', '');
@@ -60,5 +62,26 @@ describe('an old client and a new one', () => {
     await waitUntil(() => old().received.some((m) => m.text === 'after the rename'), 'the old page still gets messages');
     expect(oldErrors, 'no error on the old page').to.deep.equal([]);
     expect(ann.peers.find((p) => p.id === oldId)?.state).to.equal('connected');
+  });
+
+  it('version 8 without WebRTC and version 9 seal their relayed chat without sequence numbers, both ways', async () => {
+    const room = uniqueRoom('old-sealed');
+    ann = addChat(room, 'Ann');
+    frame = document.createElement('iframe');
+    frame.src = `/test/fixtures/old-client.html?version=8&webrtc=off&server=${encodeURIComponent(signalingUrl())}&room=${room}&name=Old`;
+    document.body.append(frame);
+    const old = () => (frame!.contentWindow as unknown as OldPage).p2pTest;
+    await waitUntil(() => ann!.peers.some((p) => p.name === 'Old' && p.encrypted === true), 'Ann’s pair with the old page is sealed', 20_000);
+    const oldId = ann.peers.find((p) => p.name === 'Old')!.id;
+    const errors = record(ann, 'p2p-error');
+    const oldErrors: unknown[] = [];
+    old().chat.addEventListener('p2p-error', (event) => oldErrors.push((event as CustomEvent).detail));
+    const got = record(ann, 'p2p-message');
+    ann.send('sealed for version 8');
+    await waitUntil(() => old().received.some((m) => m.text === 'sealed for version 8'), 'the old page opens it');
+    (old().chat as unknown as { send(text: string): unknown }).send('sealed by version 8');
+    await waitUntil(() => got.some((m) => m.text === 'sealed by version 8' && m.from === oldId), 'Ann opens it');
+    expect(errors, 'nothing refused on the new side').to.deep.equal([]);
+    expect(oldErrors, 'nothing refused on the old side').to.deep.equal([]);
   });
 });

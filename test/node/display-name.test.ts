@@ -46,3 +46,12 @@ test('connection path from the selected pair: host, through a NAT, through TURN'
   assert.equal(hostAddressOf('candidate:1 1 udp 2122260223 198.18.0.1 54321 typ host generation 0'), '198.18.0.1');
   assert.equal(hostAddressOf('candidate:2 1 udp 1686052607 198.19.0.7 54321 typ srflx raddr 198.18.0.1 rport 5'), null);
 });
+
+test('safeName also drops the default-ignorable characters beyond the BMP and the rarer ones (soft hyphen, grapheme joiner, tags, interlinear marks)', () => {
+  for (const hidden of ['\u00ad', '\u034f', '\u0600', '\u06dd', '\u070f', '\ufff9', '\u{1bca0}', '\u{1d173}', '\u{e0041}', '\u{e01ef}']) {
+    assert.equal(safeName(`Bo${hidden}b`), 'Bob', `U+${hidden.codePointAt(0)!.toString(16).toUpperCase()}`);
+  }
+  // So a verified "Bob" and "Bo<tag>b" compare alike.
+  assert.equal(nameSkeleton('Bo\u{e0041}b'), nameSkeleton('Bob'));
+  assert.equal(safeName('نام\u200cخانوادگی'), 'نام\u200cخانوادگی', 'the joiners stay');
+});
