@@ -16,8 +16,9 @@ interface Captured {
   opened?: string;
   text?: string | null;
 }
-const attacker = (action: 'start' | 'stop' | 'tamper' | 'captured', options: { swap?: boolean; from?: string } = {}) =>
-  executeServerCommand<{ url?: string; captured?: Captured[] }, { action: string; swap?: boolean; from?: string }>('relay-attacker', { action, ...options });
+type Options = { swap?: boolean; from?: string; version?: number; name?: string; newName?: string; text?: string };
+const attacker = (action: 'start' | 'stop' | 'tamper' | 'captured' | 'rekey' | 'rename' | 'inject' | 'downgrade', options: Options = {}) =>
+  executeServerCommand<{ url?: string; captured?: Captured[] }, Options & { action: string }>('relay-attacker', { action, ...options });
 
 describe('a malicious server on the chat relay', () => {
   const cleanup: HTMLElement[] = [];
@@ -100,5 +101,48 @@ describe('a malicious server on the chat relay', () => {
     expect(fromAnn.fingerprints.source).to.equal('relay-key');
     expect(kitCodes[0]!.code).to.not.equal(fromAnn.code);
     expect(kitCodes[0]!.remote).to.not.equal(fromAnn.fingerprints.local, 'Kit saw the attacker’s key where Ann’s should be');
+  });
+
+  it('after both said "they match": a rename shows "✓ verified as" the old name; a re-key takes the ✓ away and says so in the chat', async () => {
+    const { url } = await attacker('start', { version: 9 });
+    const { ann, kit } = await relayedPair(url!);
+    const kitId = kit.selfId!;
+    const annId = ann.selfId!;
+    await waitUntil(() => ann.mesh!.verificationOf(kitId).identity !== null && kit.mesh!.verificationOf(annId).identity !== null, 'identities exchanged');
+    const outcome = await ann.verifyPeer(kitId);
+    expect(outcome.ok).to.equal(true);
+    await waitUntil(() => kit.mesh!.verificationOf(annId).code !== null, 'Kit has the code');
+    ann.confirmPeer(kitId, true);
+    kit.confirmPeer(annId, true);
+    const list = () => ann.shadowRoot!.querySelector('peer-list')!.shadowRoot!;
+    await waitUntil(() => list().querySelector('[part="verified"]') !== null, '✓ verified in Ann’s list');
+
+    await attacker('rename', { name: 'Kit', newName: 'Kat' });
+    await waitUntil(() => list().querySelector('[part="verified-as"]') !== null, '“verified as” after the rename');
+    expect(list().querySelector('[part="verified-as"]')!.textContent).to.equal('✓ verified as Kit');
+    expect(list().querySelector('[part="verified"]'), 'no bare ✓ beside the new name').to.equal(null);
+    expect(list().querySelector(`[data-peer-id="${kitId}"] [part="name"]`)!.textContent).to.contain('Kat');
+
+    const identities = record(ann, 'p2p-peer-identity');
+    await attacker('rekey');
+    await waitUntil(() => identities.some((i) => i.status === 'changed'), 'p2p-peer-identity says changed');
+    await waitUntil(() => list().querySelector('[part="changed"]') !== null, '⚠ key changed in the list');
+    expect(list().querySelector('[part="verified"]')).to.equal(null);
+    expect(list().querySelector('[part="verified-as"]')).to.equal(null);
+    await waitUntil(
+      () => [...ann.shadowRoot!.querySelectorAll('[part="notice"]')].some((li) => /keys changed/.test(li.textContent ?? '')),
+      'a warning line in the chat',
+    );
+    // Now the server writes in Kit's name: the line shows, but nothing says Kit is verified.
+    await attacker('inject', { name: 'Ann', text: 'forged by the server' });
+    await waitUntil(
+      () =>
+        ann.shadowRoot!.textContent!.includes('forged by the server') ||
+        [...ann.shadowRoot!.querySelectorAll('[part="text"]')].some((t) => t.textContent === 'forged by the server'),
+      'the forged line',
+    );
+    await ann.updateComplete;
+    expect(list().querySelector('[part="verified"]')).to.equal(null);
+    expect(list().querySelector('[part="changed"]')).to.not.equal(null);
   });
 });
