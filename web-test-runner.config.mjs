@@ -176,13 +176,14 @@ const mitmPlugin = fixtureServerPlugin('mitm', startMitmServer, (mitm) => ({ cap
 
 // A malicious server for relayed pairs (test/relay-attacker.test.ts, a test-only fixture):
 // { action: 'start', swap, version } → { url }, { action: 'tamper', from: name }, { action: 'captured' } → { captured }, { action: 'stop' },
-// and the mid-session attacks (scripts/relay-attacker.mjs): { action: 'rekey' | 'downgrade' | 'inject' | 'replay' | 'rename' | 'drop-identity', name, text, newName }.
+// and the mid-session attacks (scripts/relay-attacker.mjs): { action: 'rekey' | 'downgrade' | 'inject' | 'replay' | 'rename' | 'reintroduce' | 'swap' | 'drop-identity', name, text, newName }.
 const relayAttackerPlugin = fixtureServerPlugin(
   'relay-attacker',
   (payload) => startRelayAttacker({ swap: payload.swap === true, ...(payload.version ? { version: payload.version } : {}) }),
   async (attacker, payload) => {
     if (payload?.action === 'tamper') attacker?.tamper(payload.from);
-    else if (['rekey', 'downgrade', 'inject', 'replay', 'rename', 'drop-identity', 'reintroduce'].includes(payload?.action)) await attacker?.act(payload);
+    else if (['rekey', 'downgrade', 'inject', 'replay', 'rename', 'drop-identity', 'reintroduce', 'swap'].includes(payload?.action))
+      await attacker?.act(payload);
     return { captured: attacker?.captured ?? [] };
   },
 );

@@ -26,6 +26,8 @@ export interface TrustHooks {
   encode(message: ChannelMessage): string;
   parse(text: string): ChannelMessage | null;
   nameOf(id: string): string;
+  /** Whether the pair chats through the relay now (a sealed pair of a peer reached directly carries no identity). */
+  isRelayed(id: string): boolean;
   settled(id: string, outcome: VerificationOutcome): void;
   /** The peer started more safety-code comparisons than are answered. */
   limited(id: string): void;
@@ -52,6 +54,8 @@ export interface MeshTrust {
   channel(id: string, link: PeerLink | null): TrustChannel | null;
   /** A new connection to the peer is open (a link's channel, or a sealed key): identities go over it, and what held for the last one is checked. */
   opened(id: string, channel: TrustChannel): Promise<void>;
+  /** The pair went to the relay: if its sealed key is in already, that is its connection from now on. */
+  relayed(id: string): void;
   /** The peer left. */
   forget(id: string): void;
 }
@@ -92,7 +96,9 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
     numbered: hooks.numbered,
     state: (id, state, channel) => {
       hooks.sealState(id, state);
-      if (state === 'sealed') void opened(id, channel);
+      // A sealed pair for a peer reached directly (the peer fell back first, or the server
+      // made one up) proves nothing about that peer until the pair itself is relayed.
+      if (state === 'sealed' && hooks.isRelayed(id)) void opened(id, channel);
     },
     received: (id, message, channel) => {
       if (message.type === 'chat') hooks.relayedChat(id, message);
@@ -126,6 +132,10 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
     sealed,
     channel: (id, link) => (link ? linkChannel(link) : sealed.channelOf(id)),
     opened,
+    relayed: (id) => {
+      const channel = sealed.channelOf(id);
+      if (channel && latest.get(id) !== channel) void opened(id, channel);
+    },
     forget: (id) => {
       latest.delete(id);
       verifier.forget(id);

@@ -513,6 +513,7 @@ export class Mesh extends EventTarget {
       encode: encodeChannelMessage,
       parse: channelMessageOrNull,
       nameOf: (id) => this.#peers.get(id)?.name ?? defaultPeerName(id),
+      isRelayed: (id) => this.#peers.get(id)?.transport === 'relayed',
       post: (to, payload) => this.#relay?.post(to, payload) ?? 'dropped',
       numbered: (id) => this.#serverVersion >= SEALED_SEQUENCE_VERSION && (this.#peers.get(id)?.version ?? 1) >= SEALED_SEQUENCE_VERSION,
       relayedChat: (from, message) => this.#onRelayedChat(from, message),
@@ -1136,7 +1137,13 @@ export class Mesh extends EventTarget {
   /** Starts the sealed relay with a peer whose pair just went to the relay. */
   #startSealing(id: string): void {
     const peer = this.#peers.get(id);
-    if (peer && this.#sealable(peer)) void this.#loadTrust().then((trust) => (trust ? trust.sealed.start(id) : this.#announceClear(id)));
+    if (!peer || !this.#sealable(peer)) return;
+    void this.#loadTrust().then((trust) => {
+      if (!trust) return this.#announceClear(id);
+      // Sealed already (the peer moved to the relay first): that key is the pair's connection now.
+      trust.relayed(id);
+      return trust.sealed.start(id);
+    });
   }
 
   /** Without the trust module (its file did not load), this side cannot seal: it tells the peer once, and relays clear text. */

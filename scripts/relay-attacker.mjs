@@ -9,8 +9,9 @@
 // empty relay key and then clear chat in the other's name, `inject` seals a line of its
 // own once it holds the keys, `replay` sends a peer's last sealed payload again,
 // `reintroduce` says a peer left and came back with an older version (`text`), `rename`
-// tells the room that a peer took another name, and `dropIdentity` keeps each side's
-// `identity` from the other while it reads the pair.
+// tells the room that a peer took another name, `swap` swaps the keys of the pairs made
+// from then on, and `drop-identity` keeps each side's `identity` from the other while it
+// reads the pair.
 import { WebSocketServer } from 'ws';
 import { join, leaveOnClose, token } from './fixture-members.mjs';
 import { deriveRelayKey, newRelayKeyPair, seal, unseal } from '../build/client/relay-crypto.js';
@@ -100,6 +101,8 @@ export async function startRelayAttacker({ swap = false, version = 5 } = {}) {
     const peer = victim && otherThan(victim);
     if (action === 'rekey') return rekey();
     if (action === 'drop-identity') dropIdentity = true;
+    // From now on, every pair's key exchange is swapped (a pair made later is read from its start).
+    if (action === 'swap') swap = true;
     if (!victim || !peer) return;
     if (action === 'downgrade') {
       send(victim, { type: 'relay', from: peer.id, message: { type: 'relay-key' } });

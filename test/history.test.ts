@@ -61,6 +61,8 @@ describe('history for late joiners', () => {
     expect(earlierGot.map((m) => m.from)).to.deep.equal([bob.selfId, ann.selfId, bob.selfId, ann.selfId]);
     // Both authors are here: every line's signature was checked against its author's key.
     expect(earlierGot.map((m) => m.signed)).to.deep.equal([true, true, true, true]);
+    // And with the status of the key that checked it: a ✓ only for a key this profile verified.
+    expect(earlierGot.every((m) => m.signer === 'verified' || m.signer === 'new')).to.equal(true);
 
     // Shown above the live messages, outside the live region, each saying who passed it on.
     await cy.updateComplete;
@@ -68,6 +70,9 @@ describe('history for late joiners', () => {
     expect(earlier.map((li) => li.querySelector('[part="text"]')!.textContent)).to.deep.equal(['two', 'three', 'four', 'five']);
     expect(earlier.every((li) => /passed on by (Ann|Bob)/.test(li.querySelector('[part="via"]')!.textContent!))).to.equal(true);
     expect(earlier.every((li) => li.querySelector('[part="signed"]') !== null)).to.equal(true);
+    const marks = earlier.map((li) => li.querySelector<HTMLElement>('[part="signed"]')!);
+    expect(marks.map((mark) => mark.dataset['signer'])).to.deep.equal(earlierGot.map((m) => m.signer));
+    expect(marks.every((mark) => mark.textContent!.startsWith('✓') === (mark.dataset['signer'] === 'verified'))).to.equal(true);
     expect(cy.shadowRoot!.querySelector('[role="log"] [part="earlier"]')).to.equal(null);
 
     // What is said now arrives live, once, and is not marked earlier.

@@ -63,6 +63,8 @@ export class SignalingProxy {
   #refusing = false;
   /** Frames from the server to clients pass through this; return null to drop one. */
   toClient: (frame: string) => string | null = (frame) => frame;
+  /** Frames from clients to the server pass through this (a hostile server reads them); return null to drop one. */
+  toServer: (frame: string) => string | null = (frame) => frame;
 
   private constructor(
     readonly upstreamUrl: string,
@@ -82,7 +84,8 @@ export class SignalingProxy {
         for (const frame of early.splice(0)) upstream.send(frame);
       });
       client.on('message', (data: RawData) => {
-        const frame = data.toString();
+        const frame = this.toServer(data.toString());
+        if (frame === null) return;
         if (upstream.readyState === WebSocket.OPEN) upstream.send(frame);
         else early.push(frame);
       });

@@ -9,7 +9,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { nodeMesh, record, waitFor } from './harness.js';
+import { SignalingProxy, loadWrtc, nodeMesh, record, waitFor, waitForDirectMesh } from './harness.js';
+import { createSignalingServer } from '../../server/index.js';
+import { deriveRelayKey, newRelayKeyPair, relayKeyFingerprint, seal } from '../../client/relay-crypto.js';
+import { bindingText, loadIdentity, signBinding } from '../../client/identity-keys.js';
 import { PeerVerifier } from '../../client/peer-verifier.js';
 import type { TrustChannel } from '../../client/trust-channel.js';
 import type { Mesh } from '../../client/mesh.js';
@@ -178,4 +181,84 @@ test('comparisons a peer starts are answered a few at a time, not without limit'
   // Each comparison answers with our own commitment: three in a row, then none until time passes.
   assert.equal(sent.filter((t) => t === 'verify-commit').length, 3);
   assert.ok(limited > 0);
+});
+
+test('an identity the server passes through its relay never replaces the key a peer proved over the direct connection', async (t) => {
+  const wrtc = await loadWrtc();
+  if (!wrtc) return t.skip('@roamhq/wrtc is not installed (optional dependency): no WebRTC in Node');
+  const server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
+  const proxy = await SignalingProxy.start(server.url);
+  try {
+    // What Bob sends through the server, as a hostile server reads it (his relay payloads it keeps to itself).
+    const fromBob: { type: string; to?: string; message?: { type: string; key?: string } }[] = [];
+    proxy.toServer = (frame) => {
+      const parsed = JSON.parse(frame) as (typeof fromBob)[number];
+      fromBob.push(parsed);
+      return parsed.type === 'relay' ? null : frame;
+    };
+    const room = `direct-key-${process.pid}`;
+    const ann = nodeMesh(wrtc, { server: server.url, room, name: 'Ann', identity: 'ephemeral' });
+    open.meshes.push(ann);
+    ann.connect();
+    await waitFor(() => ann.status === 'joined', 'Ann joined');
+    const bob = nodeMesh(wrtc, { server: proxy.url, room, name: 'Bob', identity: 'ephemeral' });
+    open.meshes.push(bob);
+    bob.connect();
+    await waitForDirectMesh([ann, bob]);
+    const annId = ann.selfId!;
+    const bobId = bob.selfId!;
+    await waitFor(() => bob.verificationOf(annId).identity !== null, 'Ann proved her key to Bob directly');
+    const annKey = bob.verificationOf(annId).identity!.key;
+    const identities = record(bob, 'peer-identity');
+    const errors = record(bob, 'error');
+
+    // The server, posing as Ann on the relay: its own relay key, then (once Bob answers with his) its own identity, sealed.
+    const relayKeys = await newRelayKeyPair();
+    proxy.inject(JSON.stringify({ type: 'relay', from: annId, message: { type: 'relay-key', key: relayKeys.publicKey } }));
+    await waitFor(() => fromBob.some((f) => f.type === 'relay' && f.to === annId && f.message?.type === 'relay-key' && f.message.key), 'Bob’s relay key');
+    const bobKey = fromBob.find((f) => f.type === 'relay' && f.message?.type === 'relay-key')!.message!.key!;
+    const shared = await deriveRelayKey(relayKeys, annId, bobKey, bobId);
+    const { keys } = await loadIdentity('ephemeral');
+    const binding = bindingText(
+      { id: annId, fingerprint: await relayKeyFingerprint(relayKeys.publicKey) },
+      { id: bobId, fingerprint: await relayKeyFingerprint(bobKey) },
+    );
+    const identity = JSON.stringify({ type: 'identity', key: keys.publicKey, sig: await signBinding(keys, binding) });
+    const sealed = await seal(shared, identity, annId, bobId, 1);
+    proxy.inject(JSON.stringify({ type: 'relay', from: annId, message: { type: 'sealed', ...sealed, n: 1 } }));
+
+    await waitFor(() => errors.some((e) => e.code === 'identity-changed' && /server relay/.test(e.message)), 'Bob is warned of the conflict').catch(
+      (error: Error) => {
+        throw new Error(`${error.message}: errors ${JSON.stringify(errors)}, identities ${JSON.stringify(identities)}`, { cause: error });
+      },
+    );
+    assert.equal(bob.verificationOf(annId).identity?.key, annKey, 'the direct connection still shows Ann’s own key');
+    assert.equal(
+      identities.some((i) => i.id === annId && i.key !== annKey && i.status !== 'changed'),
+      false,
+      'the server’s key is never taken for Ann’s',
+    );
+  } finally {
+    await proxy.close();
+    await server.close();
+  }
+});
+
+test('a remembered name whose connection brings no identity (a man in the middle withholds it) shows "missing" with a warning', async () => {
+  const { attacker, ann, kit } = await sealedPair({ verified: true });
+  const identities = record(ann, 'peer-identity');
+  const errors = record(ann, 'error');
+  // Kit leaves; someone calling itself Kit joins through a server that keeps identities back.
+  kit.close();
+  await waitFor(() => ann.peers.length === 0, 'Kit gone');
+  await attacker.act({ action: 'drop-identity' });
+  await attacker.act({ action: 'swap' });
+  const again = nodeMesh(null, { server: attacker.url, room: ann.room, name: 'Kit', identity: 'ephemeral' });
+  open.meshes.push(again);
+  again.connect();
+  await waitFor(() => ann.peers[0]?.encrypted === true, 'the new pair is sealed');
+  await waitFor(() => identities.some((i) => i.id === again.selfId && i.status === 'missing'), 'missing, after the wait', 20_000);
+  assert.equal(identities.find((i) => i.id === again.selfId && i.status === 'missing')?.reason, 'not-sent');
+  assert.ok(errors.some((e) => e.code === 'identity-missing' && e.peer === again.selfId));
+  assert.notEqual(ann.verificationOf(again.selfId!).match, true);
 });
