@@ -82,7 +82,7 @@ const PEER_LIST_PARTS = [
  * @fires p2p-status - the signaling connection changed: `{ status, nextAttemptAt? }`
  * @fires p2p-verify-code - a safety-code comparison finished: `{ id, code, local, remote, source, startedByPeer }`
  * @fires p2p-peer-verify - the person said whether the compared codes matched: `{ id, match, code }`
- * @fires p2p-peer-identity - a peer's identity key was checked: `{ id, key, status: new|verified|changed, reason? }`
+ * @fires p2p-peer-identity - a peer's identity key was checked: `{ id, key, status: new|verified|changed|missing, reason?, verifiedAs?, looksLike? }`
  * @fires p2p-file-offer - a peer offers a file: `{ id, peer, direction, name, size, mime, autoAccept }` (accept with `acceptFile(id)`)
  * @fires p2p-file-progress - a transfer moved: `{ id, peer, direction, name, size, mime, bytes, percent, bytesPerSecond, secondsLeft }`
  * @fires p2p-file-complete - a file arrived and every block matched its SHA-256 (both sides): `{ …, file, verified }`
@@ -101,7 +101,7 @@ const PEER_LIST_PARTS = [
  * @csspart typing - "Ann is typing…" under the messages (empty when nobody is)
  * @csspart private - "private" beside a private message (and "to Name" on one this user sent)
  * @csspart private-to - above the message box while writing privately: to whom, and a button back to everyone
- * @csspart peers-list - `<peer-list>`'s parts, exported with the prefix `peers-`: `peers-list`, `peers-peer`, `peers-name`, `peers-state`, `peers-transport`, `peers-path`, `peers-encryption`, `peers-verify`, `peers-verified`, `peers-mismatch`, `peers-changed`, `peers-id-tag`, `peers-empty`
+ * @csspart peers-list - `<peer-list>`'s parts, exported with the prefix `peers-`: `peers-list`, `peers-peer`, `peers-name`, `peers-state`, `peers-transport`, `peers-path`, `peers-encryption`, `peers-verify`, `peers-verified`, `peers-mismatch`, `peers-changed`, `peers-verified-as`, `peers-identity-missing`, `peers-looks-like`, `peers-id-tag`, `peers-empty`
  *
  * @csspart container - the whole chat
  * @csspart header - room name and status line
