@@ -131,7 +131,17 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     );
   });
   mesh.addEventListener('peer-identity', (e) => {
-    const status = e.detail.status === 'changed' ? '⚠ CHANGED: someone may be in the middle' : e.detail.status;
+    const { status: said, verifiedAs, looksLike } = e.detail;
+    const status =
+      said === 'changed'
+        ? '⚠ CHANGED: someone may be in the middle'
+        : said === 'missing'
+          ? '⚠ MISSING: verified before, no proof on this connection'
+          : said === 'verified' && verifiedAs
+            ? `verified as ${terminalSafe(verifiedAs)}`
+            : looksLike
+              ? `${said}; ⚠ looks like ${terminalSafe(looksLike)}, whom you verified`
+              : said;
     say(`* identity key of ${shown(e.detail.id)}: ${e.detail.key} (${status})`);
   });
   mesh.addEventListener('peer-rename', (e) => {

@@ -29,11 +29,12 @@ export interface TrustHooks {
   /** Whether the pair chats through the relay now (a sealed pair of a peer reached directly carries no identity). */
   isRelayed(id: string): boolean;
   settled(id: string, outcome: VerificationOutcome): void;
-  /** The peer started more safety-code comparisons than are answered. */
-  limited(id: string): void;
+  /** A peer's identity was checked (the warning that goes with it, if any, comes through `warn`). */
   identity(id: string, identity: PeerIdentity): void;
-  /** A relayed identity disagreed with the key the peer proved directly (ignored). */
-  identityConflict(id: string): void;
+  /** A warning for the person (a `p2p-error`), worded here so the drop-in does not carry the words. */
+  warn(code: TrustWarning, message: string, id: string): void;
+  /** A line for the learning log only. */
+  note(id: string, detail: string): void;
   /** Puts a payload on the server's relay. */
   post(to: string, payload: RelayPayload): 'sent' | 'queued' | 'dropped';
   /** Whether the peer and the server number sealed payloads (protocol version 9). */
@@ -41,9 +42,35 @@ export interface TrustHooks {
   /** Chat that came through the relay (opened, or clear where the pair cannot encrypt). */
   relayedChat(from: string, message: ChatMessage): void;
   sealState(id: string, state: SealState): void;
-  sealRejected(id: string, why: string): void;
-  sealDowngrade(id: string, why: string): void;
-  sealGap(id: string, what: 'missing' | 'reordered', count: number): void;
+}
+
+export interface Claims {
+  readonly code: string | null;
+  readonly match: boolean | null;
+  readonly identity: PeerIdentity | null;
+  /** The name the peer had when it was verified, where it now uses another (the ✓ is for that name's person). */
+  readonly verifiedAs?: string;
+}
+
+export type TrustWarning = 'relay-tampered' | 'relay-downgrade' | 'relay-gap' | 'identity-changed' | 'identity-missing';
+
+/** What a person is told when an identity check goes wrong (null: nothing to say). */
+function identityWarning(name: string, identity: PeerIdentity): [TrustWarning, string] | null {
+  if (identity.status === 'missing') {
+    const why = identity.reason === 'old-version' ? 'is announced with a version that cannot prove it' : 'did not send it over this connection';
+    return ['identity-missing', `${name} was verified before, but ${why}: unverified. Someone may be in the middle. Compare safety codes.`];
+  }
+  if (identity.status === 'new' && identity.looksLike !== undefined) {
+    return ['identity-changed', `${name} looks like ${identity.looksLike}, whom you verified, but shows another identity key: it may be someone else.`];
+  }
+  if (identity.status !== 'changed') return null;
+  const why =
+    identity.reason === 'keys-changed'
+      ? `${name}'s connection keys changed since you verified them: ✓ withdrawn until ${name} proves the identity key you verified over the new connection`
+      : identity.reason === 'other-key'
+        ? `${name} shows another identity key than the one you verified before`
+        : `${name}'s identity key was not made for this connection`;
+  return ['identity-changed', `${why}: someone may be in the middle. Compare safety codes.`];
 }
 
 export interface MeshTrust {
@@ -54,6 +81,8 @@ export interface MeshTrust {
   channel(id: string, link: PeerLink | null): TrustChannel | null;
   /** A new connection to the peer is open (a link's channel, or a sealed key): identities go over it, and what held for the last one is checked. */
   opened(id: string, channel: TrustChannel): Promise<void>;
+  /** What may be claimed of the peer now: from its current connection's code, verdict and identity, and its name now. */
+  claims(id: string, link: PeerLink | null): Claims;
   /** The pair went to the relay: if its sealed key is in already, that is its connection from now on. */
   relayed(id: string): void;
   /** The peer left. */
@@ -61,11 +90,24 @@ export interface MeshTrust {
 }
 
 export function createTrust(hooks: TrustHooks): MeshTrust {
-  const verifier = new PeerVerifier(hooks.selfId, { settled: (id, outcome) => hooks.settled(id, outcome), limited: (id) => hooks.limited(id) });
+  const name = hooks.nameOf;
+  const verifier = new PeerVerifier(hooks.selfId, {
+    settled: (id, outcome) => hooks.settled(id, outcome),
+    limited: (id) => hooks.note(id, 'a safety-code comparison the peer started was not answered: too many in a row'),
+  });
   const identities = new PeerIdentities(hooks.identityName, hooks.selfId, {
-    identity: (id, identity) => hooks.identity(id, identity),
-    conflict: (id) => hooks.identityConflict(id),
-    nameOf: (id) => hooks.nameOf(id),
+    identity: (id, identity) => {
+      hooks.identity(id, identity);
+      const warning = identityWarning(name(id), identity);
+      if (warning) hooks.warn(warning[0], warning[1], id);
+    },
+    conflict: (id) =>
+      hooks.warn(
+        'identity-changed',
+        `An identity for ${name(id)} came through the server relay with another key than the one ${name(id)} proved over your direct connection: ignored. Someone may be impersonating them.`,
+        id,
+      ),
+    nameOf: name,
   });
   /** Each peer's latest connection, and the keys each connection had when it opened. */
   const latest = new Map<string, TrustChannel>();
@@ -105,9 +147,21 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
       else if (message.type === 'verify-commit' || message.type === 'verify-reveal') verifier.receive(id, channel, message);
       else if (message.type === 'identity') void identities.receive(id, channel, message);
     },
-    rejected: hooks.sealRejected,
-    downgrade: hooks.sealDowngrade,
-    gap: hooks.sealGap,
+    rejected: (id, why) => hooks.warn('relay-tampered', `A message relayed from ${name(id)} ${why}: it was dropped.`, id),
+    downgrade: (id, why) =>
+      hooks.warn(
+        'relay-downgrade',
+        `Someone ${why} for your chat with ${name(id)} (encrypted until now): refused. Messages to ${name(id)} stay encrypted.`,
+        id,
+      ),
+    gap: (id, what, count) =>
+      hooks.warn(
+        'relay-gap',
+        what === 'missing'
+          ? `${count} message(s) relayed from ${name(id)} did not arrive: the server dropped them.`
+          : `A message relayed from ${name(id)} arrived out of order: the server held it back.`,
+        id,
+      ),
   });
   // One adapter per link, so what is kept per connection stays with it.
   const adapters = new WeakMap<PeerLink, TrustChannel>();
@@ -132,6 +186,18 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
     sealed,
     channel: (id, link) => (link ? linkChannel(link) : sealed.channelOf(id)),
     opened,
+    claims: (id, link) => {
+      const channel = link ? linkChannel(link) : sealed.channelOf(id);
+      const verdict = channel ? verifier.verdictOf(channel) : null;
+      const identity = identities.of(channel, id);
+      const verifiedAs = verdict?.match && verdict.name !== name(id) ? verdict.name : identity?.status === 'verified' ? identity.verifiedAs : undefined;
+      return {
+        code: channel ? verifier.codeOf(channel) : null,
+        match: verdict?.match ?? null,
+        identity,
+        ...(verifiedAs === undefined ? {} : { verifiedAs }),
+      };
+    },
     relayed: (id) => {
       const channel = sealed.channelOf(id);
       if (channel && latest.get(id) !== channel) void opened(id, channel);

@@ -52,10 +52,9 @@ import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
 import { MeshHistory, historyLineKey, type HistoryEntry, type HistorySettings } from './mesh-history.js';
-import type { MeshTrust } from './mesh-trust.js';
+import type { Claims, MeshTrust } from './mesh-trust.js';
 import type { MeshFiles } from './mesh-files.js';
 import type { VerificationOutcome } from './peer-verification.js';
-import type { PeerIdentity } from './peer-identities.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
 import type { MeshEventMap, MeshEventName, PeerInfo, PeerPath } from './mesh-events.js';
 
@@ -520,64 +519,16 @@ export class Mesh extends EventTarget {
       sealState: (id, state) => {
         if (this.#peers.get(id)?.transport === 'relayed') this.#emit('peer-state', { id, state: 'connected', path: 'server', encrypted: state === 'sealed' });
       },
-      sealRejected: (id, why) => this.#error('relay-tampered', `A message relayed from ${this.#nameOf(id)} ${why}: it was dropped.`, id),
-      sealDowngrade: (id, why) =>
-        this.#error(
-          'relay-downgrade',
-          `Someone ${why} for your chat with ${this.#nameOf(id)} (encrypted until now): refused. Messages to ${this.#nameOf(id)} stay encrypted.`,
-          id,
-        ),
-      sealGap: (id, what, count) =>
-        this.#error(
-          'relay-gap',
-          what === 'missing'
-            ? `${count} message(s) relayed from ${this.#nameOf(id)} did not arrive: the server dropped them.`
-            : `A message relayed from ${this.#nameOf(id)} arrived out of order: the server held it back.`,
-          id,
-        ),
-      limited: (id) => this.#note(id, 'stale-signal-ignored', 'a safety-code comparison the peer started was not answered: too many in a row'),
-      identityConflict: (id) =>
-        this.#error(
-          'identity-changed',
-          `An identity for ${this.#nameOf(id)} came through the server relay with another key than the one ${this.#nameOf(id)} proved over your direct connection: ignored. Someone may be impersonating them.`,
-          id,
-        ),
+      warn: (code, message, id) => this.#error(code, message, id),
+      note: (id, detail) => this.#note(id, 'stale-signal-ignored', detail),
       settled: (id, outcome) => {
         if (outcome.ok) {
           const { code, fingerprints, startedByPeer } = outcome;
           this.#emit('verify-code', { id, code, local: fingerprints.local, remote: fingerprints.remote, source: fingerprints.source, startedByPeer });
         } else this.#error('verify-failed', `Comparing safety codes failed: ${outcome.reason}`, id);
       },
-      identity: (id, identity) => {
-        this.#emit('peer-identity', { id, ...identity });
-        const name = this.#nameOf(id);
-        if (identity.status === 'missing') {
-          const why = identity.reason === 'old-version' ? 'is announced with a version that cannot prove it' : 'did not send it over this connection';
-          this.#error('identity-missing', `${name} was verified before, but ${why}: unverified. Someone may be in the middle. Compare safety codes.`, id);
-          return;
-        }
-        if (identity.status === 'new' && identity.looksLike !== undefined) {
-          this.#error(
-            'identity-changed',
-            `${name} looks like ${identity.looksLike}, whom you verified, but shows another identity key: it may be someone else.`,
-            id,
-          );
-          return;
-        }
-        if (identity.status !== 'changed') return;
-        const why =
-          identity.reason === 'keys-changed'
-            ? `${name}'s connection keys changed since you verified them: ✓ withdrawn until ${name} proves the identity key you verified over the new connection`
-            : identity.reason === 'other-key'
-              ? `${name} shows another identity key than the one you verified before`
-              : `${name}'s identity key was not made for this connection`;
-        this.#error('identity-changed', `${why}: someone may be in the middle. Compare safety codes.`, id);
-      },
+      identity: (id, identity) => this.#emit('peer-identity', { id, ...identity }),
     });
-  }
-
-  #nameOf(id: string): string {
-    return this.#peers.get(id)?.name ?? defaultPeerName(id);
   }
 
   /** Whether codes can be compared with a peer now: an open direct connection to a peer of protocol version 4 or later, or a sealed relay. */
@@ -591,26 +542,8 @@ export class Mesh extends EventTarget {
    * The safety code of the current connection to a peer, what the user said of it, and
    * the peer's identity (its key, and whether this profile verified it before).
    */
-  verificationOf(id: string): {
-    readonly code: string | null;
-    readonly match: boolean | null;
-    readonly identity: PeerIdentity | null;
-    /** The name the peer had when it was verified, where it now uses another (the ✓ is for that name's person). */
-    readonly verifiedAs?: string;
-  } {
-    const trust = this.#trust;
-    if (!trust) return { code: null, match: null, identity: null };
-    const channel = trust.channel(id, this.#peers.link(id) ?? null);
-    const verdict = channel ? trust.verifier.verdictOf(channel) : null;
-    const identity = trust.identities.of(channel, id);
-    const name = this.#nameOf(id);
-    const verifiedAs = verdict?.match && verdict.name !== name ? verdict.name : identity?.status === 'verified' ? identity.verifiedAs : undefined;
-    return {
-      code: channel ? trust.verifier.codeOf(channel) : null,
-      match: verdict?.match ?? null,
-      identity,
-      ...(verifiedAs === undefined ? {} : { verifiedAs }),
-    };
+  verificationOf(id: string): Claims {
+    return this.#trust?.claims(id, this.#peers.link(id) ?? null) ?? { code: null, match: null, identity: null };
   }
 
   /** This profile's identity key fingerprint (`AB12 CD34 …`), once loaded. */

@@ -492,28 +492,27 @@ export class P2pChat extends LitElement {
     const mesh = this.#mesh.mesh;
     const status: Record<string, PeerVerification> = {};
     const names: Record<string, string> = {};
-    if (!mesh) return { status, names };
-    for (const peer of peers) {
-      const { match, identity, verifiedAs } = mesh.verificationOf(peer.id);
+    for (const peer of mesh ? peers : []) {
+      const { match, identity, verifiedAs } = mesh!.verificationOf(peer.id);
+      const known = identity?.status;
       // A peer that can prove nothing here (an old version) but whose name was verified: a warning, without a button.
-      if (!mesh.canVerify(peer.id)) {
-        if (identity?.status === 'missing') status[peer.id] = 'missing';
-        continue;
-      }
-      status[peer.id] =
-        match === false
+      const shown: PeerVerification | null = !mesh!.canVerify(peer.id)
+        ? known === 'missing'
+          ? 'missing'
+          : null
+        : match === false
           ? 'mismatch'
-          : identity?.status === 'changed'
-            ? 'changed'
-            : identity?.status === 'missing' && match !== true
-              ? 'missing'
-              : match === true || identity?.status === 'verified'
-                ? 'match'
-                : identity?.looksLike !== undefined
-                  ? 'lookalike'
-                  : 'can';
-      const name = status[peer.id] === 'match' ? verifiedAs : status[peer.id] === 'lookalike' ? identity?.looksLike : undefined;
-      if (name !== undefined) names[peer.id] = name;
+          : known === 'changed' || (known === 'missing' && !match)
+            ? known
+            : match || known === 'verified'
+              ? 'match'
+              : identity?.looksLike
+                ? 'lookalike'
+                : 'can';
+      if (!shown) continue;
+      status[peer.id] = shown;
+      const name = shown === 'match' ? verifiedAs : shown === 'lookalike' ? identity!.looksLike : undefined;
+      if (name) names[peer.id] = name;
     }
     return { status, names };
   }

@@ -173,21 +173,29 @@ export class PeerList extends LitElement {
     const status = this.verifications[peer.id];
     if (!status) return nothing;
     const request = () => this.dispatchEvent(new CustomEvent('verify-request', { detail: { id: peer.id }, bubbles: true, composed: true }));
-    const other = safeName(this.verificationNames[peer.id] ?? '');
+    const other = this.verificationNames[peer.id];
+    const name = safeName(other ?? '');
+    // [part, text, title]: a ✓ in green, a warning in red and bold.
+    const badge: readonly [string, string, string] | null =
+      status === 'match'
+        ? other
+          ? ['verified-as', s.verifiedAs(name), s.verifiedAsTitle(name)]
+          : ['verified', s.verified, s.verifiedTitle]
+        : status === 'mismatch'
+          ? ['mismatch', s.codesDiffer, s.codesDifferTitle]
+          : status === 'changed'
+            ? ['changed', s.keyChanged, s.keyChangedTitle]
+            : status === 'missing'
+              ? ['identity-missing', s.identityMissing, s.identityMissingTitle]
+              : status === 'lookalike'
+                ? ['looks-like', s.looksLike(name), s.looksLikeTitle(name)]
+                : null;
     return html`${
-        status === 'match' && this.verificationNames[peer.id]
-          ? html` <strong part="verified-as" class="verified" title=${s.verifiedAsTitle(other)}>${s.verifiedAs(other)}</strong>`
-          : status === 'match'
-            ? html` <span part="verified" class="verified" title=${s.verifiedTitle}>${s.verified}</span>`
-            : status === 'mismatch'
-              ? html` <strong part="mismatch" class="mismatch" title=${s.codesDifferTitle}>${s.codesDiffer}</strong>`
-              : status === 'changed'
-                ? html` <strong part="changed" class="mismatch" title=${s.keyChangedTitle}>${s.keyChanged}</strong>`
-                : status === 'missing'
-                  ? html` <strong part="identity-missing" class="mismatch" title=${s.identityMissingTitle}>${s.identityMissing}</strong>`
-                  : status === 'lookalike'
-                    ? html` <strong part="looks-like" class="mismatch" title=${s.looksLikeTitle(other)}>${s.looksLike(other)}</strong>`
-                    : nothing
+        badge && status === 'match'
+          ? html` <span part=${badge[0]} class="verified" title=${badge[2]}>${badge[1]}</span>`
+          : badge
+            ? html` <strong part=${badge[0]} class="mismatch" title=${badge[2]}>${badge[1]}</strong>`
+            : nothing
       } <button part="verify" type="button" class="verify" @click=${request} aria-label=${s.verifyLabel(safeName(peer.name))}>${s.verify}</button>`;
   }
 

@@ -36,11 +36,9 @@ export const ERROR_CODES = {
   'identity-changed': 'A peer shows another identity key than the one verified before, or one not made for this connection: someone may be in the middle.',
   'relay-tampered':
     'A relayed message failed its integrity check (altered on the way, not sealed for this pair, or unencrypted where the pair encrypts): it was dropped.',
-  'relay-downgrade':
-    'Someone (the server, or whoever can write to it) tried to turn off the end-to-end encryption of a relayed pair that was encrypted: refused, messages stay encrypted.',
-  'relay-gap': 'Relayed messages from a peer are missing or came out of order: the server dropped or reordered them on the way.',
-  'identity-missing':
-    'A peer whose identity key this profile verified before did not prove it on this connection (it sent no identity, or claims a version without identities): treat it as unverified.',
+  'relay-downgrade': 'Turning off relay encryption was refused.',
+  'relay-gap': 'Relayed messages are missing or out of order.',
+  'identity-missing': 'A peer verified before did not prove its key here.',
   'file-needs-direct': 'Files need a direct connection: this peer is reached through the server relay (or runs a version without files), so nothing was sent.',
   'file-too-large': 'The file is larger than this chat accepts.',
   'file-declined': 'The peer declined the file.',

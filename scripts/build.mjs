@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { ON_DEMAND, ON_DEMAND_IMPORT } from './on-demand-chunks.mjs';
+import { minifyTemplates } from './minify-templates.mjs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -27,6 +28,14 @@ const common = {
   charset: 'utf8',
   sourcemap: 'linked',
   logLevel: 'warning',
+};
+
+/** The elements' css`…` and html`…` templates without their indentation and comments (scripts/minify-templates.mjs). */
+const templates = {
+  name: 'minify-templates',
+  setup(builder) {
+    builder.onLoad({ filter: /[\\/]components[\\/][\w-]+\.ts$/ }, (args) => ({ contents: minifyTemplates(readFileSync(args.path, 'utf8')), loader: 'ts' }));
+  },
 };
 
 /**
@@ -51,7 +60,7 @@ const litOfDropIn = {
 };
 // What only some pages use (scripts/on-demand-chunks.mjs), each chunk bundled whole on its own in dist/chunks/.
 for (const [name, entry] of Object.entries(ON_DEMAND)) {
-  await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist/chunks`, plugins: [litOfDropIn] });
+  await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist/chunks`, plugins: [litOfDropIn, templates] });
 }
 /** The drop-in files import those chunks by their built names, and nothing else. */
 const onDemandChunks = {
@@ -71,7 +80,7 @@ for (const [name, entry] of [
   // `Mesh` alone, for pages that draw their own UI (no element, no Lit).
   ['p2p-mesh', 'client/mesh.ts'],
 ]) {
-  await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist`, plugins: [onDemandChunks] });
+  await build({ ...common, entryPoints: { [name]: `${root}${entry}` }, outdir: `${root}dist`, plugins: [onDemandChunks, templates] });
 }
 
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.dist.json`], { stdio: 'inherit' });

@@ -35,18 +35,22 @@ after(async () => {
 });
 
 let rooms = 0;
+/** A mesh joining `room` at `server` (an ephemeral identity: nothing kept), closed after the tests. */
+function joined(server: string, room: string, name: string, wrtc: Parameters<typeof nodeMesh>[0] = null): Mesh {
+  const mesh = nodeMesh(wrtc, { server, room, name, identity: 'ephemeral' });
+  open.meshes.push(mesh);
+  mesh.connect();
+  return mesh;
+}
+
 /** Ann and Kit through a fresh attacker (protocol version 9), sealed, identities exchanged; with `verified`, both said "they match". */
 async function sealedPair({ verified = false } = {}) {
   const attacker = await startAttacker({ version: 9 });
   open.attackers.push(attacker);
   const room = `hostile-${process.pid}-${++rooms}`;
-  const ann = nodeMesh(null, { server: attacker.url, room, name: 'Ann', identity: 'ephemeral' });
-  open.meshes.push(ann);
-  ann.connect();
+  const ann = joined(attacker.url, room, 'Ann');
   await waitFor(() => ann.status === 'joined', 'Ann joined');
-  const kit = nodeMesh(null, { server: attacker.url, room, name: 'Kit', identity: 'ephemeral' });
-  open.meshes.push(kit);
-  kit.connect();
+  const kit = joined(attacker.url, room, 'Kit');
   await waitFor(() => ann.peers[0]?.encrypted === true && kit.peers[0]?.encrypted === true, 'the pair is sealed');
   const annId = ann.selfId!;
   const kitId = kit.selfId!;
@@ -154,9 +158,7 @@ test('a name that looks like a verified one (Cyrillic і) with another key is fl
   const identities = record(ann, 'peer-identity');
   const errors = record(ann, 'error');
   const room = ann.room;
-  const twin = nodeMesh(null, { server: attacker.url, room, name: 'K\u0456t', identity: 'ephemeral' });
-  open.meshes.push(twin);
-  twin.connect();
+  const twin = joined(attacker.url, room, 'K\u0456t');
   await waitFor(() => identities.some((i) => i.id === twin.selfId && i.status !== undefined), 'the twin’s identity', 20_000);
   const seen = identities.find((i) => i.id === twin.selfId)!;
   assert.equal(seen.status, 'new');
@@ -197,13 +199,9 @@ test('an identity the server passes through its relay never replaces the key a p
       return parsed.type === 'relay' ? null : frame;
     };
     const room = `direct-key-${process.pid}`;
-    const ann = nodeMesh(wrtc, { server: server.url, room, name: 'Ann', identity: 'ephemeral' });
-    open.meshes.push(ann);
-    ann.connect();
+    const ann = joined(server.url, room, 'Ann', wrtc);
     await waitFor(() => ann.status === 'joined', 'Ann joined');
-    const bob = nodeMesh(wrtc, { server: proxy.url, room, name: 'Bob', identity: 'ephemeral' });
-    open.meshes.push(bob);
-    bob.connect();
+    const bob = joined(proxy.url, room, 'Bob', wrtc);
     await waitForDirectMesh([ann, bob]);
     const annId = ann.selfId!;
     const bobId = bob.selfId!;
@@ -253,9 +251,7 @@ test('a remembered name whose connection brings no identity (a man in the middle
   await waitFor(() => ann.peers.length === 0, 'Kit gone');
   await attacker.act({ action: 'drop-identity' });
   await attacker.act({ action: 'swap' });
-  const again = nodeMesh(null, { server: attacker.url, room: ann.room, name: 'Kit', identity: 'ephemeral' });
-  open.meshes.push(again);
-  again.connect();
+  const again = joined(attacker.url, ann.room, 'Kit');
   await waitFor(() => ann.peers[0]?.encrypted === true, 'the new pair is sealed');
   await waitFor(() => identities.some((i) => i.id === again.selfId && i.status === 'missing'), 'missing, after the wait', 20_000);
   assert.equal(identities.find((i) => i.id === again.selfId && i.status === 'missing')?.reason, 'not-sent');
