@@ -154,17 +154,7 @@ export class SignalingConnection {
     }
     this.#socket = socket;
     socket.addEventListener('open', () => {
-      if (this.#socket !== socket) return;
-      const join: NewPeerRequest = {
-        type: 'new-peer',
-        room: this.options.room,
-        ...(this.#name ? { name: this.#name } : {}),
-        ...(this.#resume ? { resume: this.#resume } : {}),
-        ...(this.options.webrtc ? {} : { webrtc: false as const }),
-        ...(this.options.persist ? { persist: true as const } : {}),
-        version: PROTOCOL_VERSION,
-      };
-      this.#write(join);
+      if (this.#socket === socket) this.#write(this.#join());
     });
     socket.addEventListener('message', (event) => {
       if (this.#socket === socket) this.#onFrame(event.data);
@@ -182,6 +172,23 @@ export class SignalingConnection {
       this.hooks.dropped(wasJoined, this.#attempt, retrying);
     });
     socket.addEventListener('error', () => {});
+  }
+
+  #join(): NewPeerRequest {
+    return {
+      type: 'new-peer',
+      room: this.options.room,
+      ...(this.#name ? { name: this.#name } : {}),
+      ...(this.#resume ? { resume: this.#resume } : {}),
+      ...(this.options.webrtc ? {} : { webrtc: false as const }),
+      ...(this.options.persist ? { persist: true as const } : {}),
+      version: PROTOCOL_VERSION,
+    };
+  }
+
+  /** Asks to join again on the open socket (the server refused the last try and kept the socket): false if there is none. */
+  joinAgain(): boolean {
+    return !this.#closed && !this.#joined && this.#write(this.#join());
   }
 
   /**
