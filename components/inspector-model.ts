@@ -113,7 +113,10 @@ export class InspectorModel {
     }
     const message = detail.message;
     if (!detail.peer) {
-      this.joinSteps.push({ at: detail.at, direction: detail.direction, type: message.type });
+      const step: SequenceEntry = { at: detail.at, direction: detail.direction, type: message.type };
+      // A rename (protocol 8) is about the connections that stay: it goes in each of their diagrams.
+      if (message.type === 'rename') for (const record of this.peers.values()) if (!record.left) record.sequence.push(step);
+      if (message.type !== 'rename') this.joinSteps.push(step);
       return;
     }
     const record = this.peer(detail.peer, message.type === 'new-peer' && 'name' in message ? message.name : undefined);

@@ -113,6 +113,11 @@ export class P2pInspector extends LitElement {
       this.#track(event.detail.id);
       this.requestUpdate();
     });
+    // Same peer, same connection: only its name changes.
+    on('p2p-peer-rename', (event) => {
+      this.#model.peer(event.detail.id, event.detail.name);
+      this.requestUpdate();
+    });
     on('p2p-peer-leave', (event) => {
       this.#model.left(event.detail.id);
       this.requestUpdate();
@@ -370,7 +375,7 @@ export class P2pInspector extends LitElement {
 
   /** Lane of each party: 0 this browser, 1 server, 2 peer. */
   #route(entry: SequenceEntry): [number, number] {
-    if (entry.direction === 'out') return entry.type === 'new-peer' ? [0, 1] : [0, 2];
+    if (entry.direction === 'out') return entry.type === 'new-peer' || entry.type === 'rename' ? [0, 1] : [0, 2];
     if (entry.type === 'offer' || entry.type === 'answer' || entry.type === 'candidate') return [2, 0];
     return [1, 0];
   }

@@ -27,6 +27,9 @@ const EXPLAIN: Record<string, string> = {
   'out candidate': 'one of our network addresses (an ICE candidate)',
   'in candidate': 'one of their network addresses: added once their description is set',
   'in peer-disconnected': 'the peer left: its connection is closed',
+  'out rename':
+    'we take a new name without leaving: the server checks it and tells the room. Every connection stays as it is: no new offer, answer or candidates',
+  'in peer-renamed': 'they took a new name without leaving: same peer, same connection (no new offer, answer or candidates)',
   'in error': 'the server refused something',
   'note candidate-queued': "candidate arrived before the remote description: queued (the reference's pitfall)",
   'note candidates-released': 'remote description set: queued candidates added in order',
@@ -52,10 +55,12 @@ const defaults = {
 (form.elements.namedItem('room') as HTMLInputElement).value = defaults.room;
 (form.elements.namedItem('server') as HTMLInputElement).value = defaults.server;
 
+/**
+ * Join, or only rename: a new name in the same room on the same server is a `rename`
+ * (protocol 8) and every connection stays, so its phase record stays too. What starts
+ * afresh is decided by the chat itself: see `sameSession`.
+ */
 function join(name: string, room: string, server: string): void {
-  log.replaceChildren();
-  progress.clear();
-  renderPhases();
   chat.name = name;
   chat.room = room;
   chat.server = server;
@@ -77,6 +82,22 @@ form.addEventListener('submit', (event) => {
 
 const progress = new Map<string, { name: string; done: Set<Phase>; candidates: number }>();
 let joined = false;
+/** The session (the chat's mesh) the records belong to. */
+let session: unknown = null;
+
+/**
+ * A new session (a join, a rejoin in another room, a rename the server could not take)
+ * means new connections: the records and the log start afresh. A rename, or a signaling
+ * reconnect that keeps the open channels, is the same session: everything stays.
+ */
+function sameSession(): void {
+  const current = chat.mesh;
+  if (current === session) return;
+  session = current;
+  joined = false;
+  progress.clear();
+  log.replaceChildren();
+}
 
 function peer(id: string, name?: string) {
   let entry = progress.get(id);
@@ -125,7 +146,10 @@ function describe(detail: SignalDetail): string {
   const type = detail.direction === 'note' ? detail.message.code : detail.message.type;
   const key = `${detail.direction} ${type}`;
   const named = detail.direction === 'in' && detail.message.type === 'new-peer' ? detail.message.name : undefined;
-  const who = detail.peer ? ` ${named ?? progress.get(detail.peer)?.name ?? detail.peer.slice(0, 6)}` : '';
+  let who = detail.peer ? ` ${named ?? progress.get(detail.peer)?.name ?? detail.peer.slice(0, 6)}` : '';
+  // A rename says who was who: "old → new" (the card follows with p2p-peer-rename), or our new name.
+  if (detail.direction === 'in' && detail.message.type === 'peer-renamed') who += ` → ${detail.message.name}`;
+  if (detail.direction === 'out' && detail.message.type === 'rename') who = ` "${detail.message.name}"`;
   const time = new Date(detail.at).toLocaleTimeString(undefined, { hour12: false });
   let extra = '';
   if (detail.direction !== 'note' && detail.message.type === 'candidate') {
@@ -135,7 +159,17 @@ function describe(detail: SignalDetail): string {
   return `${time} ${arrow} ${type}${who}${extra}: ${EXPLAIN[key] ?? (detail.direction === 'note' ? (detail.message.detail ?? '') : '')}`;
 }
 
-chat.addEventListener('p2p-signal', (event) => {
+/** Listens to the chat, the records first following its session. */
+function on<K extends keyof HTMLElementEventMap>(type: K, listener: (event: HTMLElementEventMap[K]) => void): void {
+  chat.addEventListener(type, (event) => {
+    sameSession();
+    listener(event);
+  });
+}
+
+// A new session shows "Not joined yet" as soon as it starts.
+on('p2p-status', () => renderPhases());
+on('p2p-signal', (event) => {
   const detail = event.detail;
   logLine(describe(detail), detail.direction);
   if (!detail.peer) return;
@@ -148,30 +182,37 @@ chat.addEventListener('p2p-signal', (event) => {
   }
   renderPhases();
 });
-chat.addEventListener('p2p-welcome', (event) => {
+on('p2p-welcome', (event) => {
   joined = true;
   logLine(`You are ${event.detail.id.slice(0, 6)} in room "${event.detail.room}" with ${event.detail.peers.length} other peer(s).`, 'info');
   renderPhases();
 });
-chat.addEventListener('p2p-peer-join', (event) => {
+on('p2p-peer-join', (event) => {
   peer(event.detail.id, event.detail.name);
   renderPhases();
 });
-chat.addEventListener('p2p-channel-open', (event) => {
+on('p2p-peer-rename', (event) => {
+  // Same peer, same connection: only the name on its card changes.
+  peer(event.detail.id, event.detail.name);
+  renderPhases();
+});
+on('p2p-channel-open', (event) => {
   peer(event.detail.id).done.add('open');
   logLine(`data channel "chat" open with ${progress.get(event.detail.id)?.name}: messages now go peer to peer`, 'info');
   renderPhases();
 });
-chat.addEventListener('p2p-message', (event) => {
+on('p2p-message', (event) => {
   peer(event.detail.from).done.add('messages');
   renderPhases();
 });
-chat.addEventListener('p2p-peer-leave', (event) => {
+on('p2p-peer-leave', (event) => {
   logLine(`${progress.get(event.detail.id)?.name ?? 'a peer'} left`, 'info');
   progress.delete(event.detail.id);
   renderPhases();
 });
-chat.addEventListener('p2p-error', (event) => logLine(`error ${event.detail.code}: ${event.detail.message}`, 'error'));
+on('p2p-error', (event) => {
+  logLine(`error ${event.detail.code}: ${event.detail.message}`, 'error');
+});
 
 renderPhases();
 join(defaults.name, defaults.room, defaults.server);
