@@ -16,13 +16,43 @@ import { toBase64url } from './base64url.js';
 
 type FileEvent = 'file-offer' | 'file-progress' | 'file-complete' | 'file-error';
 
+/**
+ * What peers may make this side hold (README, "Files and images"): each limit has a
+ * default here and may be set through the hooks' `limits()`, read at each offer.
+ */
+export interface FileLimits {
+  /** Offers larger than this (bytes) are declined at once. */
+  readonly maxFileSize: number;
+  /** Raster images up to this size (bytes) come in without asking, within the limits below; 0: never. */
+  readonly autoAcceptImages: number;
+  /** Offers from one peer waiting for an answer at once; more are declined (the sender is told, this side says it once). */
+  readonly maxPendingOffers?: number;
+  /** Bytes of images one peer may have accepted without asking in any minute; beyond, its images ask. */
+  readonly autoAcceptBytesPerMinute?: number;
+  /** Images one peer may have accepted without asking in any minute; beyond, its images ask. */
+  readonly autoAcceptFilesPerMinute?: number;
+  /** Bytes of files received this session (kept on disk or in memory) beyond which no image comes in without asking. */
+  readonly receivedQuota?: number;
+  /** An accepted transfer whose channel has not opened, or whose first bytes have not come, within this many ms fails. */
+  readonly startTimeout?: number;
+}
+
+/** The defaults of the optional limits. */
+export const FILE_LIMIT_DEFAULTS = {
+  maxPendingOffers: 20,
+  autoAcceptBytesPerMinute: 50_000_000,
+  autoAcceptFilesPerMinute: 20,
+  receivedQuota: 200_000_000,
+  startTimeout: 30_000,
+} as const satisfies Required<Omit<FileLimits, 'maxFileSize' | 'autoAcceptImages'>>;
+
 export interface FilesHooks {
   /** The open direct link to a peer, if it takes files; else the refusal to report. */
   reach(peer: string): PeerLink | { code: ErrorCode; message: string };
   parse(text: string): ChannelMessage | null;
   emit<K extends FileEvent>(type: K, detail: MeshEventMap[K]): void;
   /** The receiving side's limits, read at each offer. */
-  limits(): { maxFileSize: number; autoAcceptImages: number };
+  limits(): FileLimits;
 }
 
 type State = 'offered' | 'accepted' | 'moving' | 'verifying' | 'done' | 'over';
@@ -38,6 +68,10 @@ interface Transfer {
   receiver?: FileReceiver;
   started: number;
   lastProgressAt: number;
+  /** Fails the transfer if its bytes have not begun in time (cleared once they have). */
+  startTimer?: ReturnType<typeof setTimeout>;
+  /** Received bytes this transfer holds of the session's quota (given back if it fails). */
+  counted?: number;
 }
 
 const BLOCK_SIZE = 1024 * 1024;
@@ -51,11 +85,28 @@ const CANCEL_GRACE_MS = 1000;
  */
 const READY_REPEAT_MS = 500;
 const READY_REPEATS = 20;
+const MINUTE_MS = 60_000;
 
 export class MeshFiles {
   readonly #transfers = new Map<string, Transfer>();
+  /** Peers told that their offers are declined for being too many (said once, until they fit again). */
+  readonly #floodSaid = new Set<string>();
+  /** Images each peer had accepted without asking in the last minute: when, and how large. */
+  readonly #autoAccepted = new Map<string, { at: number; bytes: number }[]>();
+  /** Bytes of files received (or on their way in) this session, against `receivedQuota`. */
+  #received = 0;
 
   constructor(readonly hooks: FilesHooks) {}
+
+  /** Bytes of files received this session, and of those on their way in (failed ones no longer count). */
+  get receivedBytes(): number {
+    return this.#received;
+  }
+
+  /** Transfers this side keeps: offers waiting for an answer, and transfers under way (either way). */
+  get size(): number {
+    return this.#transfers.size;
+  }
 
   /** Offers `file` to each peer of `to`; returns the transfers' ids (refusals are reported as `file-error`). */
   send(file: Blob, name: string, to: readonly string[]): string[] {
@@ -88,6 +139,9 @@ export class MeshFiles {
     if (!transfer || transfer.info.direction !== 'in' || transfer.state !== 'offered') return false;
     transfer.state = 'accepted';
     transfer.started = performance.now();
+    transfer.counted = transfer.offer.size;
+    this.#received += transfer.counted;
+    this.#expectStart(transfer, (time) => `The transfer did not start: nothing came from the sender within ${time} of accepting.`);
     transfer.receiver = new FileReceiver(transfer.offer, {
       progress: (bytes) => this.#progress(transfer, bytes),
       complete: (file) => {
@@ -151,6 +205,7 @@ export class MeshFiles {
     const stopRepeating = () => clearInterval(repeats);
     channel.addEventListener('message', (event: MessageEvent) => {
       stopRepeating();
+      clearTimeout(transfer.startTimer);
       if (typeof event.data !== 'string') return receiver.chunk(event.data as ArrayBuffer);
       const message = this.hooks.parse(event.data);
       if (message?.type === 'file-block' && message.id === id) receiver.block(message);
@@ -184,6 +239,13 @@ export class MeshFiles {
     for (const transfer of [...this.#transfers.values()]) {
       if (transfer.info.peer === peer) this.#end(transfer, 'file-failed', 'The other side left before the transfer ended.', false);
     }
+    this.#floodSaid.delete(peer);
+    this.#autoAccepted.delete(peer);
+  }
+
+  /** Every transfer ends (the mesh closes): nothing waits or holds memory after. */
+  close(): void {
+    for (const peer of new Set([...this.#transfers.values()].map((transfer) => transfer.info.peer))) this.peerGone(peer);
   }
 
   #offered(peer: string, link: PeerLink, offer: FileOfferMessage): void {
@@ -192,17 +254,78 @@ export class MeshFiles {
       link.sendControl({ type: 'file-decline', id: offer.id });
       return;
     }
-    const { maxFileSize, autoAcceptImages } = this.hooks.limits();
-    const transfer: Transfer = { info, offer, link, state: 'offered', started: 0, lastProgressAt: 0 };
-    this.#transfers.set(offer.id, transfer);
-    if (offer.size > maxFileSize) {
+    const limits = this.#limits();
+    // A flood costs this side a bounded number of offers: the rest are declined, and said once.
+    let waiting = 0;
+    for (const other of this.#transfers.values()) if (other.info.peer === peer && other.info.direction === 'in' && other.state === 'offered') waiting++;
+    if (waiting >= limits.maxPendingOffers) {
       link.sendControl({ type: 'file-decline', id: offer.id });
-      this.#end(transfer, 'file-too-large', `${info.name} (${offer.size} bytes) is larger than this chat accepts (${maxFileSize} bytes).`, false);
+      if (this.#floodSaid.has(peer)) return;
+      this.#floodSaid.add(peer);
+      this.hooks.emit('file-error', {
+        ...info,
+        code: 'file-declined',
+        message: `Too many files offered at once: ${waiting} are waiting for an answer, so this one and any more from this peer are declined until you answer some.`,
+      });
       return;
     }
-    const autoAccept = isInlineImage(offer.mime) && offer.size <= autoAcceptImages;
+    this.#floodSaid.delete(peer);
+    const transfer: Transfer = { info, offer, link, state: 'offered', started: 0, lastProgressAt: 0 };
+    this.#transfers.set(offer.id, transfer);
+    if (offer.size > limits.maxFileSize) {
+      link.sendControl({ type: 'file-decline', id: offer.id });
+      this.#end(transfer, 'file-too-large', `${info.name} (${offer.size} bytes) is larger than this chat accepts (${limits.maxFileSize} bytes).`, false);
+      return;
+    }
+    const autoAccept = isInlineImage(offer.mime) && offer.size <= limits.autoAcceptImages && this.#mayAutoAccept(peer, offer.size, limits);
     this.hooks.emit('file-offer', { ...info, autoAccept });
     if (autoAccept) this.accept(offer.id);
+  }
+
+  /** The limits now: the hooks' where they give a number, the defaults for the rest. */
+  #limits(): Required<FileLimits> {
+    const given = this.hooks.limits();
+    const pick = (key: keyof typeof FILE_LIMIT_DEFAULTS) => {
+      const value = given[key];
+      return typeof value === 'number' && value >= 0 ? value : FILE_LIMIT_DEFAULTS[key];
+    };
+    return {
+      maxFileSize: given.maxFileSize,
+      autoAcceptImages: given.autoAcceptImages,
+      maxPendingOffers: pick('maxPendingOffers'),
+      autoAcceptBytesPerMinute: pick('autoAcceptBytesPerMinute'),
+      autoAcceptFilesPerMinute: pick('autoAcceptFilesPerMinute'),
+      receivedQuota: pick('receivedQuota'),
+      startTimeout: pick('startTimeout'),
+    };
+  }
+
+  /**
+   * Whether an image of `size` bytes from `peer` may come in without asking: within the
+   * peer's allowance for the last minute (bytes and count) and the session's quota. If so,
+   * it is counted against the allowance.
+   */
+  #mayAutoAccept(peer: string, size: number, limits: Required<FileLimits>): boolean {
+    const now = performance.now();
+    const recent = (this.#autoAccepted.get(peer) ?? []).filter((entry) => now - entry.at < MINUTE_MS);
+    const bytes = recent.reduce((sum, entry) => sum + entry.bytes, 0);
+    const allowed =
+      recent.length < limits.autoAcceptFilesPerMinute && bytes + size <= limits.autoAcceptBytesPerMinute && this.#received + size <= limits.receivedQuota;
+    if (allowed) recent.push({ at: now, bytes: size });
+    this.#autoAccepted.set(peer, recent);
+    return allowed;
+  }
+
+  /**
+   * Ends `transfer` (both sides told, its memory released) unless its bytes begin within the
+   * start timeout: the caller clears the timer when they do. An accepted transfer whose
+   * channel never opens would otherwise wait for ever.
+   */
+  #expectStart(transfer: Transfer, message: (time: string) => string): void {
+    const ms = this.#limits().startTimeout;
+    clearTimeout(transfer.startTimer);
+    const time = ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+    transfer.startTimer = setTimeout(() => this.#end(transfer, 'file-failed', message(time), true), ms);
   }
 
   #start(transfer: Transfer): void {
@@ -214,11 +337,13 @@ export class MeshFiles {
     transfer.sender = sender;
     let heardReady = false;
     let started = false;
+    this.#expectStart(transfer, (time) => `The transfer did not start: the receiver was not listening on the file's channel ${time} after accepting.`);
     // The bytes go once the receiver listens (its `ready`) and the channel is open here
     // (a busy browser may hand over that first message before its `open` event).
     const start = () => {
       if (started || !heardReady || channel.readyState !== 'open') return;
       started = true;
+      clearTimeout(transfer.startTimer);
       sender
         .run((bytes) => this.#progress(transfer, bytes))
         .then(
@@ -277,6 +402,10 @@ export class MeshFiles {
     if (transfer.state === 'over' || transfer.state === 'done') return;
     transfer.state = 'over';
     this.#transfers.delete(transfer.info.id);
+    clearTimeout(transfer.startTimer);
+    // What was written of it is removed (the receiver's abort): it no longer counts.
+    this.#received -= transfer.counted ?? 0;
+    transfer.counted = 0;
     transfer.sender?.cancel();
     if (transfer.receiver && !transfer.receiver.over) transfer.receiver.fail(message);
     if (tell) transfer.link.sendControl({ type: 'file-cancel', id: transfer.info.id, reason: message.slice(0, FILE_LIMITS.maxReasonLength) });
