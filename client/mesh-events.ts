@@ -109,6 +109,8 @@ export interface ErrorDetail {
   readonly message: string;
   /** The peer concerned, when there is one. */
   readonly peer?: string;
+  /** `<p2p-chat>` only: the attribute whose value cannot be used (`bad-value`). */
+  readonly attribute?: string;
 }
 /**
  * One step of signaling, for learning logs: a message sent to or received from the
@@ -143,9 +145,12 @@ export interface PeerStateDetail {
 }
 
 export interface StatusDetail {
-  readonly status: 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'disconnected' | 'closed';
-  /** While reconnecting: when the next attempt is due (ms since the epoch). */
+  /** `refused`: the server refused the join (`reason` says why; a full room is asked again, see `nextAttemptAt`). */
+  readonly status: 'idle' | 'connecting' | 'joined' | 'refused' | 'reconnecting' | 'disconnected' | 'closed';
+  /** While reconnecting, or waiting to join again after a refusal: when the next attempt is due (ms since the epoch). */
   readonly nextAttemptAt?: number;
+  /** With `refused` (or a join refused for its rate): why, in words a person can act on. */
+  readonly reason?: string;
 }
 
 /** A safety-code comparison finished: the code both people read, and what it is made of. */

@@ -119,9 +119,11 @@ export interface MeshOptions {
 
 /**
  * `reconnecting`: the signaling socket dropped and the mesh is trying again (open data
- * channels keep working meanwhile); `disconnected`: it dropped and will not retry.
+ * channels keep working meanwhile); `disconnected`: it dropped and will not retry;
+ * `refused`: the server refused the join (`refusal` says why): a full room is asked again
+ * every 10 s (`nextAttemptAt`), a name or room it refuses is not.
  */
-export type MeshStatus = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'disconnected' | 'closed';
+export type MeshStatus = 'idle' | 'connecting' | 'joined' | 'refused' | 'reconnecting' | 'disconnected' | 'closed';
 
 /** What happened to one `send`. */
 export interface SendResult {
@@ -130,6 +132,8 @@ export interface SendResult {
   readonly sent: readonly string[];
   /** Peers still connecting (or the relay while the server is away): the message waits and goes out later. */
   readonly queued: readonly string[];
+  /** Sent before the chat joined the room: held, and sent to the peers there once joined (`message-status` then says to how many). */
+  readonly waiting?: true;
   readonly error?: ErrorCode;
 }
 
@@ -147,9 +151,25 @@ const SIGN_DELAY_MS = 250;
 const KEY_WAIT_MS = 3000;
 /** How long a `bye` waits for the direct channel to prove it still works (it came through the server). */
 const BYE_PROBE_MS = 2000;
+/** How often a join refused because the room is full is asked again. */
+const ROOM_FULL_RETRY_MS = 10_000;
+/** How long a join refused for its rate waits when the server does not say. */
+const JOIN_RETRY_MS = 2000;
+/** The codes with which a server refuses a join (an `error` before the welcome: nothing else was sent yet). */
+const JOIN_REFUSALS: ReadonlySet<ErrorCode> = new Set([
+  'room-full',
+  'rate-limited',
+  'server-unavailable',
+  'too-large',
+  'bad-value',
+  'missing-field',
+  'wrong-type',
+]);
 /** After a rejoin, how long a peer the new welcome did not list may take to come back. */
 const ROSTER_GRACE_MS = 15_000;
 const SEEN_PER_PEER = 4096;
+/** Messages held while not yet in the room, at most. */
+const MAX_UNSENT = 100;
 /** Receipts wait this long to go out together. */
 const RECEIPT_BATCH_MS = 100;
 /** Our messages whose receipts are followed (the latest). */
@@ -360,9 +380,69 @@ export class Mesh extends EventTarget {
     return this.#connection?.url ?? this.server;
   }
 
-  /** When the next reconnect attempt is due (ms since the epoch), while reconnecting. */
+  /** When the next attempt is due (ms since the epoch): to reconnect, or to join again after a refusal. */
   get nextAttemptAt(): number | null {
-    return this.#status === 'reconnecting' ? (this.#connection?.nextAttemptAt ?? null) : null;
+    return this.#joinRetryAt ?? (this.#status === 'reconnecting' ? (this.#connection?.nextAttemptAt ?? null) : null);
+  }
+
+  /** Why the server refused the last join, in words, while it stands (null once joined). */
+  get refusal(): string | null {
+    return this.#refusal;
+  }
+
+  #refusal: string | null = null;
+  #joinRetryAt: number | null = null;
+  #joinTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * The server refused our join: say why in words a person can act on, and either ask
+   * again when it makes sense (the rate: when the server says; a full room: every 10 s, so
+   * the chat joins by itself when a place frees up) or stop (a room or name it refuses).
+   */
+  #joinRefused(error: Extract<ServerMessage, { type: 'error' }>): void {
+    const { code, field } = error;
+    const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+    const wait =
+      code === 'room-full'
+        ? ROOM_FULL_RETRY_MS
+        : code === 'rate-limited' || code === 'server-unavailable'
+          ? Math.max(250, retryAfterMs ?? JOIN_RETRY_MS)
+          : null;
+    const seconds = Math.ceil((wait ?? 0) / 1000);
+    const words =
+      code === 'room-full'
+        ? `The room “${this.room}” is full. The chat joins by itself when a place frees up (it asks again every ${seconds} s).`
+        : wait !== null
+          ? `The server is busy with joins just now: joining again in ${seconds} s.`
+          : field === 'room'
+            ? `The room name “${this.room}” cannot be used (${error.message}): use up to ${LIMITS.maxRoomLength} letters, digits, “_”, “.” or “-”.`
+            : field === 'name'
+              ? `The name “${this.#name ?? ''}” cannot be used (${error.message}): at most ${LIMITS.maxNameLength} characters, no control characters.`
+              : `The server refused to join: ${error.message}`;
+    this.#refusal = words;
+    this.#clearJoinRetry();
+    if (wait === null) {
+      // Nothing to wait for: the same join would be refused again.
+      this.#connection?.close();
+      this.#setStatus('refused', false);
+    } else {
+      this.#joinRetryAt = Date.now() + wait;
+      this.#joinTimer = setTimeout(() => {
+        this.#joinTimer = null;
+        this.#joinRetryAt = null;
+        if (!this.#connection?.joinAgain()) return;
+        if (this.#status === 'refused') this.#setStatus('connecting');
+      }, wait);
+      if (code === 'room-full') this.#setStatus('refused', false);
+    }
+    this.#error(code, words, undefined);
+    this.#emitStatus();
+  }
+
+  #clearJoinRetry(): void {
+    if (this.#joinTimer !== null) clearTimeout(this.#joinTimer);
+    this.#joinTimer = null;
+    this.#joinRetryAt = null;
   }
 
   /** Opens the signaling socket and joins the room. */
@@ -643,12 +723,26 @@ export class Mesh extends EventTarget {
       name: this.displayName ?? 'guest',
       ...(to === null ? {} : { private: true as const }),
     };
+    if (to === null && this.#selfId === null && (this.#status === 'idle' || this.#status === 'connecting')) {
+      // Not in the room yet (the page's script ran before the join): it goes out once joined.
+      this.#unsent.push(message);
+      if (this.#unsent.length > MAX_UNSENT) this.#unsent.shift();
+      return { message, sent: [], queued: [], waiting: true };
+    }
     if (to !== null && !this.#peers.has(to)) {
       this.#error('unknown-peer', 'That peer is not in the room: the private message was not sent.', to);
       return { message: null, sent: [], queued: [], error: 'unknown-peer' };
     }
     // The message ends the typing: the next keystroke may say so again at once.
     this.#typingSentAt = 0;
+    return this.#dispatch(message, to);
+  }
+
+  /** Messages sent before the first welcome, sent to the room once joined. */
+  #unsent: ChatMessage[] = [];
+
+  /** Puts a message on every way that reaches its peers (or the one of `to`). */
+  #dispatch(message: ChatMessage, to: string | null): SendResult {
     const frame = encodeChannelMessage(message);
     const sent: string[] = [];
     const queued: string[] = [];
@@ -770,6 +864,7 @@ export class Mesh extends EventTarget {
     for (const timer of this.#returning.values()) clearTimeout(timer);
     this.#returning.clear();
     if (this.#signTimer) clearTimeout(this.#signTimer);
+    this.#clearJoinRetry();
     this.#afterForming.clear();
     for (const peer of this.#peers.clear()) peer.link?.close('close');
     this.#relay?.clear();
@@ -783,6 +878,8 @@ export class Mesh extends EventTarget {
 
   #onDropped(wasJoined: boolean, attempt: number, retrying: boolean): void {
     if (this.#status === 'closed') return;
+    // The reconnect joins again by itself.
+    this.#clearJoinRetry();
     this.#setStatus(retrying ? 'reconnecting' : 'disconnected', false);
     // Say it once per outage, not at every failed attempt.
     if (wasJoined) this.#error('signaling-closed', 'The connection to the signaling server was lost. Open chats keep working; reconnecting…');
@@ -827,6 +924,7 @@ export class Mesh extends EventTarget {
         // A signal to a peer that has just left races its peer-disconnected: expected, and
         // already in the signal log; not worth alarming the user.
         if (message.code === 'unknown-peer') return;
+        if (this.#connection && !this.#connection.joined && JOIN_REFUSALS.has(message.code)) return this.#joinRefused(message);
         this.#error(message.code, message.message);
         return;
     }
@@ -848,6 +946,8 @@ export class Mesh extends EventTarget {
       this.#history?.expect(direct.map((peer) => peer.id));
     }
     this.#selfId = message.id;
+    this.#refusal = null;
+    this.#clearJoinRetry();
     this.#iceServers = this.#options.iceServers ?? message.iceServers;
     this.#relayAllowed = message.limits.relay;
     this.#serverVersion = message.version ?? 1;
@@ -872,6 +972,12 @@ export class Mesh extends EventTarget {
     connection?.flushQueued();
     // The peers already here offer to us (the reference's flow): we wait as answerer.
     for (const peer of message.peers) this.#addPeer(peer, 'answerer');
+    // What the page said before it was in the room: to the peers here, waiting on their channels.
+    for (const held of this.#unsent.splice(0)) {
+      this.#dispatch(held, null);
+      const of = this.#followed.get(held.id)?.to.size ?? 0;
+      if (of > 0) this.#emit('message-status', { id: held.id, delivered: 0, of, peers: [] });
+    }
     if (rejoined) {
       // Negotiations caught in the outage may have lost signals both ways: restart them.
       for (const link of this.#peers.links()) {
@@ -1519,7 +1625,8 @@ export class Mesh extends EventTarget {
 
   #emitStatus(): void {
     const nextAttemptAt = this.nextAttemptAt;
-    this.#emit('status', { status: this.#status, ...(nextAttemptAt === null ? {} : { nextAttemptAt }) });
+    const reason = this.#refusal;
+    this.#emit('status', { status: this.#status, ...(nextAttemptAt === null ? {} : { nextAttemptAt }), ...(reason === null ? {} : { reason }) });
   }
 
   #emit<K extends MeshEventName>(type: K, detail: MeshEventMap[K]): void {

@@ -14,8 +14,13 @@ export const KO: ChatStrings = {
   relayedEncrypted: (count) => `${count}명은 서버를 거쳐 종단 간 암호화로 중계됨`,
   relayedClear: (count) => `${count}명은 서버를 거쳐 중계됨 (서버가 그 메시지를 읽을 수 있음)`,
   reconnecting: (seconds, open) =>
-    `시그널링 서버에 연결할 수 없습니다: ${seconds > 0 ? `${seconds}초 후 ` : ''}다시 연결합니다. 피어 ${open}명과는 여전히 직접 연결되어 있어 채팅은 계속됩니다.`,
-  disconnected: (reason) => `시그널링 연결이 끊겼습니다${reason ? `: ${reason}` : '.'} 열린 채팅은 계속되지만 새 피어는 들어올 수 없습니다.`,
+    `시그널링 서버에 연결할 수 없습니다: ${seconds > 0 ? `${seconds}초 후 ` : ''}다시 연결합니다.${
+      open > 0 ? ` 피어 ${open}명과는 여전히 직접 연결되어 있어 채팅은 계속됩니다.` : ''
+    }`,
+  joiningAgain: (seconds) => `서버에 참가 요청이 많습니다: ${seconds > 0 ? `${seconds}초 후 ` : ''}다시 참가합니다…`,
+  reconnected: '시그널링 서버에 다시 연결되었습니다.',
+  disconnected: (reason) =>
+    `시그널링 연결이 끊겼습니다${reason ? `: ${reason.replace(/[.\s]+$/, '')}` : ''}. 열린 채팅은 계속되지만 새 피어는 들어올 수 없습니다.`,
   closed: '닫힘.',
   chatLabel: '채팅',
   messagesLabel: '메시지',
@@ -33,6 +38,7 @@ export const KO: ChatStrings = {
   signedChanged: '⚠ 바뀐 키로 서명됨',
   signedChangedTitle: '이 피어에 대해 확인한 키가 아닌 키로 서명했습니다: 작성자를 믿지 마세요',
   undelivered: '(아무도 없어 전달되지 않음)',
+  waitingToJoin: '(방에 들어가면 보냅니다)',
   delivered: (count, of) => `${of}명 중 ${count}명에게 전달됨`,
   typingOne: (name) => `${name} 님이 입력 중…`,
   typingTwo: (a, b) => `${a} 님과 ${b} 님이 입력 중…`,
@@ -54,7 +60,8 @@ export const KO: ChatStrings = {
     'not-connected': '보내지 못했습니다: 연결된 피어가 없습니다.',
     'peer-failed': '피어와의 직접 연결이 끊겼습니다.',
     'signaling-unavailable': '시그널링 서버에 연결할 수 없습니다.',
-    'room-full': '방이 가득 찼습니다.',
+    'room-full': '방이 가득 찼습니다: 자리가 나면 저절로 들어갑니다 (10초마다 다시 요청합니다).',
+    'bad-value': '쓸 수 없는 값입니다 (방 이름: 글자, 숫자, _ . - 로 64자까지; 이름: 40자까지, 제어 문자 없이).',
     'relay-disabled': '이 서버는 메시지를 중계하지 않습니다: 직접 연결할 수 없는 피어와는 채팅할 수 없습니다.',
     'webrtc-unsupported': '이 브라우저는 직접(WebRTC) 연결을 할 수 없습니다: 서버가 중계하면 서버를 거쳐 채팅합니다.',
     'too-large': '너무 깁니다.',

@@ -25,6 +25,10 @@ export interface ChatStrings {
   relayedEncrypted: (count: number) => string;
   relayedClear: (count: number) => string;
   reconnecting: (seconds: number, open: number) => string;
+  /** A join the server refused for its rate: asked again in `seconds`. */
+  joiningAgain: (seconds: number) => string;
+  /** The signaling connection is back after an outage. */
+  reconnected: string;
   disconnected: (reason: string) => string;
   closed: string;
   chatLabel: string;
@@ -45,6 +49,8 @@ export interface ChatStrings {
   signedChanged: string;
   signedChangedTitle: string;
   undelivered: string;
+  /** An own message written before the chat joined the room. */
+  waitingToJoin: string;
   delivered: (count: number, of: number) => string;
   typingOne: (name: string) => string;
   typingTwo: (a: string, b: string) => string;
@@ -136,8 +142,12 @@ export const EN: ChatStrings = {
   relayedEncrypted: (count) => `${count} relayed through the server, encrypted end to end`,
   relayedClear: (count) => `${count} relayed through the server, which can read those messages`,
   reconnecting: (seconds, open) =>
-    `Signaling server unreachable: reconnecting${seconds > 0 ? ` in ${seconds} s` : '…'} ${open} peer${open === 1 ? '' : 's'} still connected directly: chat keeps working.`,
-  disconnected: (reason) => `Signaling lost${reason ? `: ${reason}` : ''} Open chats keep working; new peers cannot join.`,
+    `Signaling server unreachable: reconnecting${seconds > 0 ? ` in ${seconds} s.` : '…'}${
+      open > 0 ? ` ${open} peer${open === 1 ? '' : 's'} still connected directly: chat keeps working.` : ''
+    }`,
+  joiningAgain: (seconds) => `The server is busy with joins: joining again${seconds > 0 ? ` in ${seconds} s` : ''}…`,
+  reconnected: 'Reconnected to the signaling server.',
+  disconnected: (reason) => `Signaling lost${reason ? `: ${reason.replace(/[.\s]+$/, '')}` : ''}. Open chats keep working; new peers cannot join.`,
   closed: 'Closed.',
   chatLabel: 'Chat',
   messagesLabel: 'Messages',
@@ -155,6 +165,7 @@ export const EN: ChatStrings = {
   signedChanged: '⚠ signed, key changed',
   signedChangedTitle: 'Signed with a key that is not the one you verified',
   undelivered: '(no one else is here: not delivered)',
+  waitingToJoin: '(goes out once the chat has joined)',
   delivered: (count, of) => `delivered to ${count} of ${of}`,
   typingOne: (name) => `${name} is typing…`,
   typingTwo: (a, b) => `${a} and ${b} are typing…`,
@@ -249,6 +260,13 @@ const builtIn = new Map<string, Partial<ChatStrings>>();
 const added = new Map<string, Partial<ChatStrings>>();
 const merged = new Map<string, ChatStrings>([['en', EN]]);
 const loading = new Map<string, Promise<void>>();
+
+/** Whether the chat has strings for `lang` (English, a built-in language, or one an app added), by it or its primary subtag. */
+export function hasChatLanguage(lang: string): boolean {
+  const key = lang.toLowerCase();
+  const primary = key.split('-')[0]!;
+  return primary === 'en' || primary in LOADERS || added.has(key) || added.has(primary);
+}
 
 function forget(key: string): void {
   for (const name of [...merged.keys()]) if (name === key || name.startsWith(`${key}-`)) merged.delete(name);

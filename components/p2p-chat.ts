@@ -14,6 +14,7 @@ import { visuallyHidden } from './shared-styles.js';
 import { lookAlikes, safeName } from '../client/display-name.js';
 import type { FileActions, renderFileLine } from './file-line.js';
 import { nextFrame } from './next-frame.js';
+import { attributeProblem, type CheckedAttribute } from './attribute-check.js';
 import { addChatLanguage, chatStrings, languageOf, type ChatStrings } from './chat-strings.js';
 
 const ignore = () => {};
@@ -32,6 +33,26 @@ let timeFormat: Intl.DateTimeFormat | null = null;
 const formatTime = (at: number) => (timeFormat ??= new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' })).format(at);
 
 /** `<peer-list>`'s parts, exported from `<p2p-chat>` with the prefix `peers-` (its own parts share some names). */
+/** The attributes checked before use, by property. */
+const CHECKED_ATTRIBUTES: readonly (readonly [keyof P2pChat & string, CheckedAttribute])[] = [
+  ['server', 'server'],
+  ['room', 'room'],
+  ['name', 'name'],
+  ['iceTransportPolicy', 'ice-transport-policy'],
+  ['maxFileSize', 'max-file-size'],
+  ['autoAcceptImages', 'auto-accept-images'],
+  ['history', 'history'],
+  ['lang', 'lang'],
+];
+/** What an attribute that cannot be used falls back to when it had no good value before. */
+const DEFAULTS: Partial<Record<keyof P2pChat & string, unknown>> = {
+  name: '',
+  iceTransportPolicy: '',
+  maxFileSize: 2 ** 31,
+  autoAcceptImages: 10_000_000,
+  history: '',
+};
+
 const PEER_LIST_PARTS = [
   'list',
   'peer',
@@ -234,10 +255,13 @@ export class P2pChat extends LitElement {
   /** Your own STUN/TURN servers instead of the ones the signaling server hands out. */
   iceServers: RTCIceServer[] | null = null;
 
+  /** A `server` or `room` the chat cannot use (said in the status line): it does not join while one stands. */
+  #unusable: string | null = null;
+
   // Removing an attribute sets its property to null: every setting tolerates that.
   readonly #mesh = new MeshController(this, () => {
     const name = (this.name ?? '').trim();
-    if (!this.server) return null;
+    if (!this.server || this.#unusable) return null;
     return {
       server: this.server,
       room: this.room || DEFAULT_ROOM,
@@ -788,10 +812,39 @@ export class P2pChat extends LitElement {
   ];
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    this.#checkAttributes(changed);
     if (['server', 'room', 'iceTransportPolicy', 'iceServers', 'identity'].some((key) => changed.has(key as keyof P2pChat))) this.#mesh.restart();
     // A new name while joined is a rename (the peers keep their connections); else a rejoin.
-    else if (changed.has('name') && !((this.name ?? '').trim() !== '' && this.#mesh.mesh?.rename(this.name))) this.#mesh.restart();
-    else if ((changed.has('maxFileSize') || changed.has('autoAcceptImages')) && this.#mesh.mesh) Object.assign(this.#mesh.mesh, this.#fileLimits());
+    else if (changed.has('name') && this.name !== changed.get('name') && !((this.name ?? '').trim() !== '' && this.#mesh.mesh?.rename(this.name)))
+      this.#mesh.restart();
+    if ((changed.has('maxFileSize') || changed.has('autoAcceptImages')) && this.#mesh.mesh) Object.assign(this.#mesh.mesh, this.#fileLimits());
+  }
+
+  /**
+   * Each changed attribute the chat cannot use is said (`p2p-error` `bad-value` naming it).
+   * A `server` or `room` that cannot be used stops the chat from joining (the status line
+   * says why: joining another room than the one asked for would be worse); any other goes
+   * back to its last good value (or its default), so the property reads what is in use.
+   */
+  #checkAttributes(changed: PropertyValues<this>): void {
+    for (const [property, attribute] of CHECKED_ATTRIBUTES) {
+      if (!changed.has(property)) continue;
+      const value = this[property];
+      const problem = attributeProblem(attribute, value);
+      if (!problem) continue;
+      const stops = attribute === 'server' || attribute === 'room';
+      let said = `${attribute}="${String(value)}" cannot be used: ${problem}.`;
+      if (!stops && attribute !== 'lang') {
+        const previous = changed.get(property);
+        const kept = previous === undefined || attributeProblem(attribute, previous) ? DEFAULTS[property] : previous;
+        (this as Record<string, unknown>)[property] = kept;
+        said += ` Using ${kept === '' ? 'the default' : `“${String(kept)}”`}.`;
+      }
+      this.dispatchEvent(new CustomEvent('p2p-error', { detail: { code: 'bad-value', message: said, attribute }, bubbles: true, composed: true }));
+    }
+    const server = attributeProblem('server', this.server);
+    const room = attributeProblem('room', this.room);
+    this.#unusable = server ? `The server attribute cannot be used: ${server}.` : room ? `The room “${this.room}” cannot be used: ${room}.` : null;
   }
 
   #stickToBottom = true;
@@ -862,7 +915,11 @@ export class P2pChat extends LitElement {
         line.signed ? this.#signedMark(line.signer, s) : nothing
       }<time part="time" datetime=${new Date(line.at).toISOString()}>${formatTime(line.at)}</time><span class="visually-hidden">: </span
       ><span part="text" class="text">${line.text}</span>${
-        line.own && !line.via && !line.restored && line.reached === 0 ? html` <em class="undelivered">${s.undelivered}</em>` : nothing
+        line.waiting
+          ? html` <em class="undelivered">${s.waitingToJoin}</em>`
+          : line.own && !line.via && !line.restored && line.reached === 0
+            ? html` <em class="undelivered">${s.undelivered}</em>`
+            : nothing
       }${line.confirmable ? html` <span part="receipt" class="receipt">${s.delivered(line.delivered ?? 0, line.confirmable)}</span>` : nothing}
     </li>`;
   }
@@ -880,11 +937,15 @@ export class P2pChat extends LitElement {
     const mesh = this.#mesh.mesh;
     const error = this.#mesh.lastError;
     const reason = error ? (s.errors[error.code] ?? error.message) : '';
-    if (!mesh) return this.server ? s.notConnected : s.noServer;
+    if (!mesh) return this.#unusable ?? (this.server ? s.notConnected : s.noServer);
     const open = peers.filter((p) => p.state === 'connected').length;
+    const inSeconds = (due: number | null) => (due === null ? 0 : Math.max(0, Math.ceil((due - Date.now()) / 1000)));
     switch (mesh.status) {
       case 'connecting':
-        return s.connecting(mesh.serverUrl);
+        // A join refused for its rate waits, then asks again.
+        return mesh.refusal ? s.joiningAgain(inSeconds(mesh.nextAttemptAt)) : s.connecting(mesh.serverUrl);
+      case 'refused':
+        return (error && s.errors[error.code]) || mesh.refusal || reason;
       case 'joined': {
         if (!mesh.canChat) return reason || s.cannotChat;
         const relayed = peers.filter((p) => p.transport === 'relayed').length;
@@ -895,10 +956,8 @@ export class P2pChat extends LitElement {
         if (clear > 0) parts.push(s.relayedClear(clear));
         return `${parts.join('; ')}.`;
       }
-      case 'reconnecting': {
-        const due = mesh.nextAttemptAt;
-        return s.reconnecting(due === null ? 0 : Math.max(0, Math.ceil((due - Date.now()) / 1000)), open);
-      }
+      case 'reconnecting':
+        return s.reconnecting(inSeconds(mesh.nextAttemptAt), open);
       case 'disconnected':
         return s.disconnected(reason);
       default:
@@ -933,7 +992,12 @@ export class P2pChat extends LitElement {
 
   override render() {
     const mesh = this.#mesh.mesh;
-    const cannotSend: ErrorCode | null = !mesh || mesh.status === 'closed' ? 'not-connected' : !mesh.canChat ? 'relay-disabled' : null;
+    const cannotSend: ErrorCode | null =
+      !mesh || mesh.status === 'closed' || (mesh.status === 'refused' && mesh.nextAttemptAt === null)
+        ? 'not-connected'
+        : !mesh.canChat
+          ? 'relay-disabled'
+          : null;
     const selfName = mesh?.displayName ?? '';
     // The peer list is built afresh by each read of `peers`: read once per render.
     const peers = this.peers;

@@ -41,9 +41,24 @@ test('the existing peer (offerer) creates the `chat` channel and the offer; the 
   assert.equal(offerer.state.makingOffer, true);
 
   const answerer = run(initialNegotiationState('new', 'old', 'answerer'), { type: 'start' });
-  assert.deepEqual(answerer.effects, []);
+  // It waits for the offer, but not for ever (the next test).
+  assert.deepEqual(answerer.effects, [{ type: 'schedule', timer: 'ice-watchdog', ms: 15_000 + 4000 + 10_000 }]);
   // Starting twice does nothing more.
   assert.deepEqual(negotiate(offerer.state, { type: 'start' }).effects, []);
+});
+
+test('an answerer whose offer never comes gives the direct connection up (bye), as one whose ICE failed: not `connecting` for ever', () => {
+  const waiting = run(initialNegotiationState('new', 'old', 'answerer'), { type: 'start' });
+  const fired = negotiate(waiting.state, { type: 'timer-fired', timer: 'ice-watchdog' });
+  assert.equal(fired.state.closed, true);
+  assert.equal(types(fired.effects)[0], 'note:offer-timeout');
+  // The peer is told (bye), as when ICE gives up: the mesh moves the pair to the relay.
+  assert.deepEqual(types(fired.effects).slice(-2), ['send-signal', 'close']);
+  assert.ok(fired.effects.some((e) => e.type === 'send-signal' && e.message.type === 'bye'));
+  // An offer that did come keeps the answerer waiting on ICE: the watchdog restarts it as before.
+  const offered = run(initialNegotiationState('new', 'old', 'answerer'), { type: 'start' }, { type: 'remote-offer', sdp: OFFER_WITH_CHANNEL });
+  const later = negotiate(offered.state, { type: 'timer-fired', timer: 'ice-watchdog' });
+  assert.equal(later.state.closed, false);
 });
 
 test('offer -> answer: the full happy path on both sides, with the right signals', () => {

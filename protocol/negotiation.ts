@@ -300,7 +300,9 @@ export function negotiate(state: NegotiationState, event: NegotiationEvent): Tra
 function start(state: NegotiationState): Transition {
   if (state.started) return same(state);
   const started = { ...state, started: true };
-  if (state.role === 'answerer') return same(started);
+  // The newcomer waits for the offer, but not for ever: the offerer may have given the
+  // pair up (it chats through the relay and ignores us), or lost it through every resend.
+  if (state.role === 'answerer') return same(started, schedule('ice-watchdog', firstOfferWaitMs(state.options)));
   const offer = makeOffer({ ...started, channelState: 'connecting' }, false);
   return {
     state: offer.state,
@@ -477,10 +479,23 @@ function iceConnectionState(state: NegotiationState, ice: IceConnectionState): T
   }
 }
 
-/** ICE was not (back to) connected in time: restart it (again). */
+/** How long an answerer waits for a first offer: as long as an offerer's connection may take, and its offer's answer. */
+function firstOfferWaitMs({ connectTimeoutMs, disconnectedTimeoutMs, offerTimeoutMs }: NegotiationOptions): number {
+  return connectTimeoutMs + disconnectedTimeoutMs + offerTimeoutMs;
+}
+
+/**
+ * ICE was not (back to) connected in time: restart it (again). An answerer whose offer
+ * never came gives the direct connection up (and says so: `bye`), so the pair goes on
+ * through the relay like one whose ICE failed, instead of waiting for ever.
+ */
 function iceWatchdog(state: NegotiationState): Transition {
   const ice = state.iceConnectionState;
-  return ice === 'connected' || ice === 'completed' ? same(state) : restartIce(state);
+  if (ice === 'connected' || ice === 'completed') return same(state);
+  if (state.role === 'answerer' && state.lastRemoteOffer === null && !state.makingOffer && state.signalingState === 'stable') {
+    return giveUp(state, note('offer-timeout', `no offer came in ${firstOfferWaitMs(state.options)} ms: giving the direct connection up`));
+  }
+  return restartIce(state);
 }
 
 /**
