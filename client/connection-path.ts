@@ -74,21 +74,44 @@ function transportPair(pc: RTCPeerConnection): { local: RTCIceCandidate; remote:
  * each getStats() cost a page of a forming mesh ~1 ms of main thread, profile in
  * bench/README), else from the stats.
  */
-export async function readConnectionPath(pc: RTCPeerConnection, remoteHosts: ReadonlySet<string> = new Set()): Promise<ConnectionPath | null> {
+export async function readConnectionPath(
+  pc: RTCPeerConnection,
+  remoteHosts: ReadonlySet<string> = new Set(),
+  ownAddresses: ReadonlySet<string> = new Set(),
+): Promise<ConnectionPath | null> {
   const direct = transportPair(pc);
-  if (direct) return pathWithHosts(direct.local.type, direct.remote.type, direct.remote.address, remoteHosts);
+  if (direct) return pathWithHosts(direct.local.type, direct.remote.type, direct.remote.address, remoteHosts, ownAddresses);
   const reports = await statsById(pc);
   const pair = selectedPair(reports);
   if (!pair) return null;
   const candidate = (id: unknown) => (typeof id === 'string' ? reports.get(id) : undefined);
   const local = candidate(pair['localCandidateId']);
   const remote = candidate(pair['remoteCandidateId']);
-  return pathWithHosts(local?.['candidateType'], remote?.['candidateType'], remote?.['address'] ?? remote?.['ip'], remoteHosts);
+  return pathWithHosts(local?.['candidateType'], remote?.['candidateType'], remote?.['address'] ?? remote?.['ip'], remoteHosts, ownAddresses);
 }
 
-function pathWithHosts(localType: unknown, remoteType: unknown, remoteAddress: unknown, remoteHosts: ReadonlySet<string>): ConnectionPath {
-  const seenAsHost = remoteType === 'prflx' && typeof remoteAddress === 'string' && remoteHosts.has(remoteAddress);
-  return pathOf(localType, seenAsHost ? 'host' : remoteType);
+/**
+ * A reflexive remote candidate at one of the peer's own host addresses, at one of ours
+ * (the same machine: a browser hides its host addresses behind mDNS names, so a terminal
+ * peer beside it first hears its checks as peer-reflexive), or at our own public address
+ * (both behind the same NAT: the same local network) is no NAT between the two.
+ */
+export function pathWithHosts(
+  localType: unknown,
+  remoteType: unknown,
+  remoteAddress: unknown,
+  remoteHosts: ReadonlySet<string>,
+  ownAddresses: ReadonlySet<string> = new Set(),
+): ConnectionPath {
+  const reflexive = remoteType === 'prflx' || remoteType === 'srflx';
+  const near = typeof remoteAddress === 'string' && (remoteHosts.has(remoteAddress) || ownAddresses.has(remoteAddress));
+  return pathOf(localType === 'srflx' && reflexive && near ? 'host' : localType, reflexive && near ? 'host' : remoteType);
+}
+
+/** The address of a candidate of ours that the peer's may show up at: host or server-reflexive (`candidate:… <address> <port> typ srflx …`). */
+export function ownAddressOf(candidate: string): string | null {
+  const fields = candidate.split(' ');
+  return fields[6] === 'typ' && (fields[7] === 'host' || fields[7] === 'srflx') && fields[4] ? fields[4] : null;
 }
 
 /** The address of a signalled candidate if it is a host candidate (`candidate:… <address> <port> typ host …`). */

@@ -39,7 +39,7 @@ import {
   type TimerName,
 } from '../protocol/index.js';
 import type { PeerState } from './mesh-events.js';
-import { browserIceTransport, hostAddressOf, readConnectionPath, type ConnectionPath } from './connection-path.js';
+import { browserIceTransport, hostAddressOf, ownAddressOf, readConnectionPath, type ConnectionPath } from './connection-path.js';
 
 const BROWSER_OPERATIONS = new Set<Effect['type']>([
   'create-channel',
@@ -139,6 +139,8 @@ export class PeerLink {
   readonly #configuration: RTCConfiguration;
   /** Host addresses the peer signalled (to tell a peer-reflexive candidate from a NAT). */
   readonly #remoteHosts = new Set<string>();
+  /** Our own host and server-reflexive addresses (a peer on this machine or behind our NAT shows up at one). */
+  readonly #ownAddresses = new Set<string>();
   /** Chat frames sent before the channel opened; flushed in order on open. */
   readonly #outbox: string[] = [];
   /** Frames handed to the channel and not yet proven delivered (by a later pong). */
@@ -169,6 +171,8 @@ export class PeerLink {
     this.pc = new settings.PeerConnection(settings.configuration);
     this.pc.addEventListener('icecandidate', (event) => {
       const candidate = event.candidate ? (event.candidate.toJSON() as IceCandidate) : null;
+      const own = candidate ? ownAddressOf(candidate.candidate) : null;
+      if (own !== null && this.#ownAddresses.size < 64) this.#ownAddresses.add(own);
       const done = !candidate || candidate.candidate === '';
       // One end marker per gathering (an ICE restart's gathering ends again, even empty).
       if (!done || !this.#gatheringEndSent) this.handle({ type: 'local-candidate', candidate: done ? null : candidate });
@@ -233,7 +237,7 @@ export class PeerLink {
     }
     let path: ConnectionPath | null = null;
     try {
-      path = await readConnectionPath(this.pc, this.#remoteHosts);
+      path = await readConnectionPath(this.pc, this.#remoteHosts, this.#ownAddresses);
     } catch {
       // No stats (closing): nothing to say.
     }

@@ -55,3 +55,18 @@ test('safeName also drops the default-ignorable characters beyond the BMP and th
   assert.equal(nameSkeleton('Bo\u{e0041}b'), nameSkeleton('Bob'));
   assert.equal(safeName('نام\u200cخانوادگی'), 'نام\u200cخانوادگی', 'the joiners stay');
 });
+
+test('a reflexive candidate at an address of this machine or of our own NAT is no NAT: same machine or local network', async () => {
+  const { ownAddressOf, pathWithHosts } = await import('../../client/connection-path.js');
+  const none = new Set<string>();
+  // Browser ↔ terminal peer on one machine: the browser's host candidates are mDNS names, so its checks arrive as prflx from our own address.
+  assert.equal(pathWithHosts('host', 'prflx', '198.18.0.1', new Set(['a1b2.local']), new Set(['198.18.0.1'])), 'host');
+  assert.equal(pathWithHosts('host', 'prflx', '198.18.0.1', none, none), 'nat', 'before: read as a NAT');
+  // Two pages behind the same NAT, paired through their reflexive candidates: the same public address.
+  assert.equal(pathWithHosts('srflx', 'srflx', '198.19.0.9', none, new Set(['198.19.0.9'])), 'host');
+  // Behind different NATs: a NAT, as before.
+  assert.equal(pathWithHosts('srflx', 'srflx', '198.19.0.7', none, new Set(['198.19.0.9', '198.18.1.2'])), 'nat');
+  assert.equal(pathWithHosts('relay', 'srflx', '198.19.0.9', none, new Set(['198.19.0.9'])), 'turn');
+  assert.equal(ownAddressOf('candidate:1 1 udp 1686052607 198.19.0.9 54321 typ srflx raddr 198.18.1.2 rport 5'), '198.19.0.9');
+  assert.equal(ownAddressOf('candidate:3 1 udp 41885439 198.19.0.5 3478 typ relay raddr 198.19.0.9 rport 5'), null);
+});
