@@ -147,7 +147,7 @@ const PEER_LIST_PARTS = [
  * @csspart input - the message input
  * @csspart send - the send button
  *
- * @cssprop [--p2p-chat-font=inherit] - font of the whole chat
+ * @cssprop [--p2p-chat-font=1em/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif] - font of the whole chat (a `font` shorthand; `inherit` takes the page's)
  * @cssprop [--p2p-chat-height=24rem] - height of the chat
  * @cssprop [--p2p-chat-background=Canvas] - background colour
  * @cssprop [--p2p-chat-color=CanvasText] - text colour
@@ -601,7 +601,8 @@ export class P2pChat extends LitElement {
         /* Light or dark as the reader's system says (prefers-color-scheme); a page that
            wants one sets color-scheme on the element, or the colours below. */
         color-scheme: light dark;
-        font: var(--p2p-chat-font, inherit);
+        /* Its own sans-serif, not the page's (a plain page's is a serif): --p2p-chat-font: inherit takes the page's. */
+        font: var(--p2p-chat-font, 1em/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif);
         color: var(--p2p-chat-color, CanvasText);
         background: var(--p2p-chat-background, Canvas);
         border: var(--p2p-chat-border, 1px solid rgba(127, 127, 127, 0.35));
@@ -1110,7 +1111,16 @@ export class P2pChat extends LitElement {
             ?disabled=${cannotSend !== null}
             @click=${this.#pickFiles}
           >
-            📎
+            <svg viewBox="0 0 24 24" width="1.1em" height="1.1em" aria-hidden="true" focusable="false">
+              <path
+                d="M16.5 6.5 8.6 14.4a2 2 0 0 0 2.8 2.8l8-8a4 4 0 0 0-5.7-5.7l-8 8a6 6 0 0 0 8.5 8.5l7.3-7.3"
+                fill="none"
+                stroke="currentColor"
+                stroke-width="2"
+                stroke-linecap="round"
+                stroke-linejoin="round"
+              />
+            </svg>
           </button>
           ${
             privateTo
