@@ -882,8 +882,15 @@ export class Mesh extends EventTarget {
     this.#clearJoinRetry();
     this.#setStatus(retrying ? 'reconnecting' : 'disconnected', false);
     // Say it once per outage, not at every failed attempt.
-    if (wasJoined) this.#error('signaling-closed', 'The connection to the signaling server was lost. Open chats keep working; reconnecting…');
-    else if (attempt <= 1) this.#error('signaling-unavailable', `The signaling server at ${this.#connection?.url ?? this.server} could not be reached.`);
+    const open = [...this.#peers.links()].some((link) => link.isOpen);
+    const again = retrying ? ' Reconnecting…' : '';
+    if (wasJoined) this.#error('signaling-closed', `The connection to the signaling server was lost.${open ? ' Open chats keep working.' : ''}${again}`);
+    // A browser cannot tell a refused TLS certificate from a server that is down: say both.
+    else if (attempt <= 1)
+      this.#error(
+        'signaling-unavailable',
+        `The signaling server at ${this.#connection?.url ?? this.server} could not be reached: check the address and, for wss://, that this browser trusts its certificate.${again}`,
+      );
     this.#emitStatus();
   }
 

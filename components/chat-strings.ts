@@ -22,6 +22,10 @@ export interface ChatStrings {
   connecting: (url: string) => string;
   cannotChat: string;
   connectedDirectly: (direct: number, total: number) => string;
+  /** Joined, and no one else is in the room. */
+  alone: string;
+  /** The peer list while the chat is not in the room (not joined yet, or refused). */
+  notInRoom: string;
   relayedEncrypted: (count: number) => string;
   relayedClear: (count: number) => string;
   reconnecting: (seconds: number, open: number) => string;
@@ -121,6 +125,14 @@ export interface ChatStrings {
   fileVerified: string;
   fileVerifiedTitle: string;
   save: string;
+  /** Several offers from one peer shown as one line. */
+  filesOffered: (peer: Part, count: number, size: string) => Parts;
+  filesWaiting: (count: number) => string;
+  filesAccepted: (count: number) => string;
+  filesNotReceived: (count: number) => string;
+  acceptAll: string;
+  declineAll: string;
+  filesShow: string;
   // the safety-code dialog
   compareWith: (name: Part) => Parts;
   askedToCompare: (name: Part) => Parts;
@@ -138,6 +150,8 @@ export const EN: ChatStrings = {
   notConnected: 'Not connected.',
   connecting: (url) => `Connecting to ${url}…`,
   cannotChat: 'This browser cannot chat here.',
+  alone: 'In the room; no one else is here yet.',
+  notInRoom: 'Not in the room.',
   connectedDirectly: (direct, total) => `${direct} of ${total} peer${total === 1 ? '' : 's'} connected directly (peer-to-peer)`,
   relayedEncrypted: (count) => `${count} relayed through the server, encrypted end to end`,
   relayedClear: (count) => `${count} relayed through the server, which can read those messages`,
@@ -240,6 +254,13 @@ export const EN: ChatStrings = {
   fileVerified: '✓ verified',
   fileVerifiedTitle: "Every block matched the sender's SHA-256",
   save: 'Save',
+  filesOffered: (peer, count, size) => [peer, ` offered ${count} files (${size})`],
+  filesWaiting: (count) => `${count} waiting`,
+  filesAccepted: (count) => `${count} accepted`,
+  filesNotReceived: (count) => `${count} not received`,
+  acceptAll: 'Accept all',
+  declineAll: 'Decline all',
+  filesShow: 'The files',
   compareWith: (name) => ['Compare safety codes with ', name],
   askedToCompare: (name) => [name, ' asked to compare codes with you.'],
   readDigits: (name) => ['Read these digits to ', name, ' by voice or in person. If both screens show the same code, nobody is between you.'],

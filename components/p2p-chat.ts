@@ -951,6 +951,7 @@ export class P2pChat extends LitElement {
         if (!mesh.canChat) return reason || s.cannotChat;
         const relayed = peers.filter((p) => p.transport === 'relayed').length;
         const direct = peers.filter((p) => p.transport === 'direct' && p.state === 'connected').length;
+        if (peers.length === 0) return s.alone;
         const parts = [s.connectedDirectly(direct, peers.length)];
         const clear = peers.filter((p) => p.transport === 'relayed' && p.encrypted !== true).length;
         if (relayed > clear) parts.push(s.relayedEncrypted(relayed - clear));
@@ -1065,6 +1066,7 @@ export class P2pChat extends LitElement {
           lang=${language}
           exportparts=${PEER_LIST_PARTS}
           .peers=${peers}
+          .inRoom=${mesh?.status === 'joined' || mesh?.status === 'reconnecting'}
           .paths=${this.#paths(peers)}
           .verifications=${verifications.status}
           .verificationNames=${verifications.names}

@@ -43,6 +43,7 @@ export class PeerList extends LitElement {
     verifications: { attribute: false },
     verificationNames: { attribute: false },
     privateMessages: { attribute: false },
+    inRoom: { attribute: false },
     lang: { type: String },
   };
 
@@ -52,6 +53,9 @@ export class PeerList extends LitElement {
   #strings(): ChatStrings {
     return chatStrings(languageOf(this), () => this.requestUpdate());
   }
+
+  /** False while the chat is not in the room (joining, or refused): the list says so instead of "no one else is here". */
+  inRoom = true;
 
   /** Show a "private message" button beside each reachable peer (`<p2p-chat>` does). */
   privateMessages = false;
@@ -247,7 +251,7 @@ export class PeerList extends LitElement {
             </li>`,
         )}
       </ul>
-      ${this.peers.length === 0 ? html`<p part="empty" class="empty">${s.nobodyElse}</p>` : nothing}
+      ${this.peers.length === 0 ? html`<p part="empty" class="empty">${this.inRoom ? s.nobodyElse : s.notInRoom}</p>` : nothing}
     `;
   }
 }
