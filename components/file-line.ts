@@ -1,6 +1,8 @@
 /**
  * How <p2p-chat> shows a file in its log (a FileLine of the transcript): who offers or
- * receives what, the answer buttons, progress with speed and time left, and the result.
+ * receives what, the answer buttons, progress with speed and time left, and the result;
+ * and several offers from one peer as one line (a FileOffersLine: "Bob offered 37 files",
+ * Accept all / Decline all, the offers themselves behind a disclosure).
  * A received raster image is shown inline, only ever through `<img>` from a blob: URL;
  * any other file (SVG included: it is markup) is only offered for saving. The Save link's
  * blob: URL is typed application/octet-stream (components/mesh-controller.ts) and carries
@@ -8,7 +10,7 @@
  * the sender's HTML or SVG running in this origin (beside the identity keys).
  */
 import { html, nothing } from 'lit';
-import type { FileLine } from './mesh-controller.js';
+import type { FileLine, FileOffersLine } from './mesh-controller.js';
 import { safeName } from '../client/display-name.js';
 import { isInlineImage } from '../client/file-name.js';
 import type { ChatStrings } from './chat-strings.js';
@@ -42,7 +44,8 @@ function progressText(line: FileLine, s: ChatStrings): string {
   );
 }
 
-export function renderFileLine(line: FileLine, actions: FileActions, s: ChatStrings) {
+export function renderFileLine(line: FileLine | FileOffersLine, actions: FileActions, s: ChatStrings): unknown {
+  if ('offers' in line) return renderOffersLine(line, actions, s);
   const peer = html`<bdi>${safeName(line.peerName)}</bdi>`;
   const incoming = line.direction === 'in';
   const what = html`<span part="file-name" class="file-name"><bdi>${line.name}</bdi></span> <span class="file-size">(${formatBytes(line.size)})</span>`;
@@ -77,4 +80,35 @@ export function renderFileLine(line: FileLine, actions: FileActions, s: ChatStri
       break;
   }
   return html`<li part="file${incoming ? '' : ' own'}" class="file${incoming ? '' : ' own'}" data-file=${line.id} data-state=${line.state}>${head}${body}</li>`;
+}
+
+/** Several offers from one peer: how many, what became of them, one answer for all that wait, and each one on demand. */
+function renderOffersLine(line: FileOffersLine, actions: FileActions, s: ChatStrings) {
+  const peer = html`<bdi>${safeName(line.peerName)}</bdi>`;
+  const waiting = line.offers.filter((offer) => offer.state === 'offered');
+  const ended = line.count - line.accepted - line.offers.filter((offer) => offer.state !== 'failed').length;
+  const lastError = [...line.offers].reverse().find((offer) => offer.state === 'failed')?.error;
+  return html`<li part="file" class="file offers" data-offers=${line.peer} data-waiting=${waiting.length}>
+    ${s.filesOffered(peer, line.count, formatBytes(line.bytes))}${
+      waiting.length > 0
+        ? html` <span class="file-state">${s.filesWaiting(waiting.length)}</span>
+            <button part="file-accept" type="button" @click=${() => waiting.forEach((offer) => actions.accept(offer.id))}>${s.acceptAll}</button>
+            <button part="file-decline" type="button" class="secondary" @click=${() => waiting.forEach((offer) => actions.decline(offer.id))}>
+              ${s.declineAll}
+            </button>`
+        : nothing
+    }${line.accepted > 0 ? html` <span class="file-state">${s.filesAccepted(line.accepted)}</span>` : nothing}${
+      ended > 0
+        ? html` <span class="file-error"
+            ><span class="visually-hidden">${s.errorPrefix}</span>${s.filesNotReceived(ended)}${lastError ? `: ${lastError}` : ''}</span
+          >`
+        : nothing
+    }
+    <details>
+      <summary>${s.filesShow}</summary>
+      <ol>
+        ${line.offers.map((offer) => renderFileLine(offer, actions, s))}
+      </ol>
+    </details>
+  </li>`;
 }

@@ -73,11 +73,38 @@ export interface NoticeLine {
   readonly code?: ErrorCode;
 }
 
-/** One line of the transcript: a chat message, a file, or a short note. */
-export type TranscriptLine = FileLine | MessageLine | NoticeLine;
+/**
+ * Offers from one peer shown as one line ("Bob offered 37 files"): a flood, or many files
+ * at once. Drawn by the file lines' renderer (hence `kind: 'file'`); each offer in it is
+ * still a FileLine updated in place, and moves out to a line of its own once accepted.
+ */
+export interface FileOffersLine {
+  readonly kind: 'file';
+  readonly key: string;
+  readonly at: number;
+  readonly peer: string;
+  peerName: string;
+  /** The offers it holds: waiting, or ended without the file (only the latest of those are kept). */
+  readonly offers: FileLine[];
+  /** Offers folded in all told, their bytes, and how many of them were accepted (now lines of their own). */
+  count: number;
+  bytes: number;
+  accepted: number;
+  /** When the last offer came in. */
+  lastAt: number;
+  readonly url: null;
+}
+
+/** One line of the transcript: a chat message, a file, several offers from one peer, or a short note. */
+export type TranscriptLine = FileLine | FileOffersLine | MessageLine | NoticeLine;
 
 /** How long "… is typing" shows after the last `typing` from a peer. */
 const TYPING_SHOWN_MS = 4000;
+/** A peer's offers fold into one line once this many of its offers wait (or were refused in the last FOLD_WINDOW_MS) and one more comes. */
+const FOLD_AFTER = 3;
+const FOLD_WINDOW_MS = 10_000;
+/** Offers that ended without the file kept in a folded line; older ones are only counted. */
+const FOLDED_ENDED_KEPT = 20;
 
 const RELAYED_EVENTS: readonly MeshEventName[] = [
   'status',
@@ -325,29 +352,109 @@ export class MeshController implements ReactiveController {
   /** Whether a file's line was ever shown (its lines need their renderer, loaded on demand). */
   hasFiles = false;
 
-  /** The line of a transfer, made at its first event. */
-  #fileLine(info: FileInfo): FileLine {
-    let line = this.#files.get(info.id);
-    if (!line) {
-      line = {
-        ...info,
-        kind: 'file',
-        key: `f${++this.#keys}`,
-        at: Date.now(),
-        peerName: this.#names.get(info.peer) ?? 'a peer',
-        state: 'offered',
-        bytes: 0,
-        percent: 0,
-        bytesPerSecond: 0,
-        secondsLeft: null,
-        url: null,
-        error: null,
-      };
-      this.#files.set(info.id, line);
-      this.hasFiles = true;
-      this.#push(line);
+  /** Each peer's folded offers line (while it is in the transcript, new offers from that peer may join it). */
+  readonly #folded = new Map<string, FileOffersLine>();
+  /** The folded line each folded offer is in (weak: a folded line that left the transcript takes its offers along). */
+  readonly #foldedIn = new WeakMap<FileLine, FileOffersLine>();
+
+  /**
+   * The line of a transfer, made at its first event. An offer from a peer that already has
+   * several waiting (a flood, or many files at once) goes into that peer's one folded line
+   * instead of a line of its own, as does a refusal (too large, too many) while more come;
+   * `fold` says which this is (an incoming transfer first heard of by its error was
+   * refused), null for a line that always stands alone (sent, or an image that came in by
+   * itself). An offer found there once it is under way moves out to a line of its own.
+   */
+  #fileLine(info: FileInfo, fold: 'offer' | 'refusal' | null = info.direction === 'in' ? 'refusal' : null): FileLine {
+    const known = this.#files.get(info.id);
+    if (known) {
+      this.#unfold(known);
+      return known;
     }
+    const line: FileLine = {
+      ...info,
+      kind: 'file',
+      key: `f${++this.#keys}`,
+      at: Date.now(),
+      peerName: this.#names.get(info.peer) ?? 'a peer',
+      state: 'offered',
+      bytes: 0,
+      percent: 0,
+      bytesPerSecond: 0,
+      secondsLeft: null,
+      url: null,
+      error: null,
+    };
+    this.#files.set(info.id, line);
+    this.hasFiles = true;
+    if (!fold || !this.#fold(line, fold)) this.#push(line);
     return line;
+  }
+
+  /** Puts an incoming offer's new line into its peer's folded line, making that line if it is time; false: it stands alone. */
+  #fold(line: FileLine, kind: 'offer' | 'refusal'): boolean {
+    const now = Date.now();
+    let folded = this.#folded.get(line.peer);
+    // Open while offers in it wait for an answer, or while refusals keep coming.
+    const open =
+      folded &&
+      this.transcript.includes(folded) &&
+      (folded.offers.some((offer) => offer.state === 'offered') || (kind === 'refusal' && now - folded.lastAt < FOLD_WINDOW_MS));
+    if (!open) {
+      // The peer's own lines that still wait, or were refused just now: with this one, too many to show one by one?
+      const loose = this.transcript.filter(
+        (other): other is FileLine =>
+          other.kind === 'file' &&
+          !('offers' in other) &&
+          other.direction === 'in' &&
+          other.peer === line.peer &&
+          (other.state === 'offered' || (other.state === 'failed' && now - other.at < FOLD_WINDOW_MS)),
+      );
+      if (loose.length < FOLD_AFTER) return false;
+      folded = {
+        kind: 'file',
+        key: `o${++this.#keys}`,
+        at: loose[0]!.at,
+        peer: line.peer,
+        peerName: line.peerName,
+        offers: [],
+        count: 0,
+        bytes: 0,
+        accepted: 0,
+        lastAt: now,
+        url: null,
+      };
+      this.transcript.splice(this.transcript.indexOf(loose[0]!), 1, folded);
+      for (const other of loose.slice(1)) this.transcript.splice(this.transcript.indexOf(other), 1);
+      this.#folded.set(line.peer, folded);
+      for (const other of loose) this.#addFolded(folded, other);
+    }
+    this.#addFolded(folded!, line);
+    return true;
+  }
+
+  #addFolded(folded: FileOffersLine, line: FileLine): void {
+    folded.offers.push(line);
+    folded.count++;
+    folded.bytes += line.size;
+    folded.lastAt = Date.now();
+    this.#foldedIn.set(line, folded);
+    // Bounded, whatever a peer sends: of the offers that ended, the latest are kept to show.
+    const ended = folded.offers.filter((offer) => offer.state === 'failed');
+    for (const gone of ended.slice(0, Math.max(0, ended.length - FOLDED_ENDED_KEPT))) {
+      folded.offers.splice(folded.offers.indexOf(gone), 1);
+      this.#foldedIn.delete(gone);
+    }
+  }
+
+  /** A folded offer that is under way (accepted) gets a line of its own, where its progress and file show. */
+  #unfold(line: FileLine): void {
+    const folded = this.#foldedIn.get(line);
+    if (!folded || line.state === 'offered' || line.state === 'failed') return;
+    this.#foldedIn.delete(line);
+    folded.offers.splice(folded.offers.indexOf(line), 1);
+    folded.accepted++;
+    this.#push(line);
   }
 
   /** Peers typing now (id → when it stops showing), and the timer that clears the next one. */
@@ -396,8 +503,10 @@ export class MeshController implements ReactiveController {
         return;
       }
       case 'file-offer': {
-        const line = this.#fileLine(detail as MeshEventMap['file-offer']);
-        if ((detail as MeshEventMap['file-offer']).autoAccept) line.state = 'moving';
+        const d = detail as MeshEventMap['file-offer'];
+        // An image that came in by itself shows as it arrives, never folded.
+        const line = this.#fileLine(d, d.autoAccept ? null : 'offer');
+        if (d.autoAccept) line.state = 'moving';
         return;
       }
       case 'file-progress': {

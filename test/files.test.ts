@@ -308,6 +308,59 @@ describe('files, peer to peer', () => {
     expect(cyErrors[0]!.code).to.equal('file-failed');
   });
 
+  it('a flood of 40 offers: one line says who offered how many, 20 wait and the sender hears each decline beyond them; Decline all answers the rest', async () => {
+    const [ann, bob] = await pair('flood');
+    const annErrors = record(ann, 'p2p-file-error');
+    const bobErrors = record(bob, 'p2p-file-error');
+    const offers = record(bob, 'p2p-file-offer');
+    const ids: string[] = [];
+    for (let k = 0; k < 40; k++) ids.push(...(await ann.sendFile(new File([`offer ${k}`], `flood-${k}.txt`, { type: 'text/plain' }), { to: bob.selfId! })));
+    expect(ids.length).to.equal(40);
+    await waitUntil(() => offers.length === 20 && annErrors.length === 20, 'twenty offers kept, twenty declined');
+    expect(annErrors.map((e) => [e.id, e.code])).to.deep.equal(ids.slice(20).map((id) => [id, 'file-declined']));
+    expect(
+      offers.map((o) => o.id),
+      'the first twenty wait',
+    ).to.deep.equal(ids.slice(0, 20));
+    expect(
+      bobErrors.map((e) => e.id),
+      'the declines are said once',
+    ).to.deep.equal([ids[20]]);
+    await bob.updateComplete;
+    const log = bob.shadowRoot!.querySelector('[part="messages"]')!;
+    // One line in Bob's log for all of Ann's files, not one each.
+    const fileLines = [...log.children].filter((li) => li.matches('li.file'));
+    expect(fileLines.length, fileLines.map((li) => li.textContent).join(' | ')).to.equal(1);
+    const folded = fileLines[0] as HTMLLIElement;
+    expect(folded.dataset['offers']).to.equal(ann.selfId);
+    const text = folded.textContent!.replace(/\s+/g, ' ');
+    expect(text).to.contain('Ann offered 21 files');
+    expect(text).to.contain('20 waiting');
+    expect(text).to.contain('1 not received: Too many files offered at once');
+    // Each offer is still there, behind the disclosure, with its own buttons.
+    expect(folded.querySelectorAll('details li[data-file]').length).to.equal(21);
+    expect(lineOf(bob, ids[5]!)!.querySelector('[part="file-accept"]')).to.not.equal(null);
+
+    // Decline all: the twenty waiting are declined, the sender hears each.
+    folded.querySelector<HTMLButtonElement>(':scope > [part="file-decline"]')!.click();
+    await waitUntil(() => annErrors.length === 40, 'every offer answered');
+    expect(new Set(annErrors.map((e) => e.id)).size).to.equal(40);
+    await bob.updateComplete;
+    expect(folded.dataset['waiting']).to.equal('0');
+    expect(folded.querySelector(':scope > [part="file-decline"]')).to.equal(null);
+    expect(folded.textContent!.replace(/\s+/g, ' ')).to.contain('21 not received');
+
+    // Room again: a single file from Ann now shows as a line of its own and comes in.
+    const done = record(bob, 'p2p-file-complete');
+    const [after] = await ann.sendFile(new File(['after the flood'], 'after.txt', { type: 'text/plain' }), { to: bob.selfId! });
+    await waitUntil(() => offers.some((o) => o.id === after), 'the next offer');
+    await bob.updateComplete;
+    expect(lineOf(bob, after!)!.parentElement).to.equal(log);
+    bob.acceptFile(after!);
+    await waitUntil(() => done.length === 1, 'it arrives');
+    expect(await done[0]!.file!.text()).to.equal('after the flood');
+  });
+
   it('a pair on the server relay is refused: files never go through the server', async () => {
     const room = uniqueRoom('file-relay');
     const ann = addChat(room, 'Ann');
