@@ -45,6 +45,8 @@ export interface MessageLine {
   readonly reached: number;
   /** A private message: to this peer (own lines), or to us only (received ones). */
   readonly privateWith?: { readonly id: string; readonly name: string };
+  /** Own messages written before the chat joined the room: they go out once it has. */
+  waiting?: boolean;
   /** Own messages: how many of the peers that can confirm it did (delivery receipts), of how many. */
   delivered?: number;
   confirmable?: number;
@@ -139,6 +141,9 @@ export class MeshController implements ReactiveController {
   /** Earlier messages peers passed on when we joined (history), oldest first, shown above the transcript. */
   earlier: MessageLine[] = [];
   lastError: ErrorDetail | null = null;
+  #lastStatus: MeshStatus = 'idle';
+  /** Texts sent before there was a mesh (the page's script ran before the chat's first update). */
+  readonly #beforeMesh: string[] = [];
   #keys = 0;
   #started = false;
   /** Names of peers seen in this room, so a leave can say who left. */
@@ -218,6 +223,7 @@ export class MeshController implements ReactiveController {
     this.mesh?.close();
     this.mesh = null;
     this.lastError = null;
+    this.#lastStatus = 'idle';
     let options = this.settings();
     void this.#saved?.flush();
     this.#saved = null;
@@ -242,6 +248,7 @@ export class MeshController implements ReactiveController {
         this.host.requestUpdate();
       });
     }
+    for (const text of this.#beforeMesh.splice(0)) this.send(text);
     const join = () => {
       mesh.connect();
       this.#onVisibility();
@@ -310,6 +317,11 @@ export class MeshController implements ReactiveController {
   /** Sends to the room, or privately to peer `to`. */
   send(text: string, to: string | null = null): SendResult {
     const mesh = this.mesh;
+    if (!mesh && to === null && !this.#started && this.settings()) {
+      // The page's script ran before the chat's first update: it goes to the mesh once there is one.
+      this.#beforeMesh.push(text);
+      return { message: null, sent: [], queued: [], waiting: true };
+    }
     if (!mesh) return { message: null, sent: [], queued: [], error: 'signaling-unavailable' };
     const result = to === null ? mesh.send(text) : mesh.sendTo(to, text);
     if (result.message && !result.error) {
@@ -325,6 +337,7 @@ export class MeshController implements ReactiveController {
         reached: result.sent.length + result.queued.length,
         id: m.id,
         delivered: 0,
+        ...(result.waiting ? { waiting: true } : {}),
         ...(to === null ? {} : { privateWith: { id: to, name: this.#names.get(to) ?? 'a peer' } }),
       });
     }
@@ -496,6 +509,12 @@ export class MeshController implements ReactiveController {
       case 'typing':
         this.#setTyping((detail as MeshEventMap['typing']).id, true);
         return;
+      case 'welcome': {
+        // What was written before the join went out now, to the peers here.
+        const peers = (detail as MeshEventMap['welcome']).peers.length;
+        for (const line of this.#ownLines.values()) if (line.waiting) Object.assign(line, { waiting: false, reached: peers });
+        return;
+      }
       case 'message-status': {
         const d = detail as MeshEventMap['message-status'];
         const line = this.#ownLines.get(d.id);
@@ -577,6 +596,16 @@ export class MeshController implements ReactiveController {
         this.#setTyping(d.id, false);
         const name = safeName(this.#names.get(d.id) ?? 'A peer');
         this.#notice((s) => s.left(name));
+        return;
+      }
+      case 'status': {
+        const d = detail as MeshEventMap['status'];
+        // Back after an outage: say so, and the outage's error no longer stands.
+        if (d.status === 'joined' && (this.#lastStatus === 'reconnecting' || this.#lastStatus === 'refused')) {
+          this.lastError = null;
+          if (this.#lastStatus === 'reconnecting') this.#notice((s) => s.reconnected);
+        }
+        this.#lastStatus = d.status;
         return;
       }
       case 'error': {

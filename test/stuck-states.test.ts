@@ -8,6 +8,8 @@
 import { expect } from '@esm-bundle/chai';
 import type { P2pChat } from '../components/p2p-chat.js';
 import { addChat, record, removeAll, signalingUrl, uniqueRoom, waitForMesh, waitUntil } from './helpers.js';
+import { chatStrings } from '../components/chat-strings.js';
+import { KO } from '../components/chat-strings-ko.js';
 
 describe('never stuck, never silent', () => {
   const chats: P2pChat[] = [];
@@ -96,5 +98,19 @@ describe('never stuck, never silent', () => {
     const attach = chat.shadowRoot!.querySelector('[part="attach"]')!;
     expect(attach.querySelector('svg')).to.not.equal(null);
     expect(attach.textContent!.trim()).to.equal('');
+  });
+
+  it('status words, English and Korean: no promise of peers that are not there, sentences that end, a line for being back', () => {
+    const en = chatStrings('en', () => {});
+    expect(en.reconnecting(3, 0)).to.equal('Signaling server unreachable: reconnecting in 3 s.');
+    expect(en.reconnecting(3, 2)).to.equal('Signaling server unreachable: reconnecting in 3 s. 2 peers still connected directly: chat keeps working.');
+    expect(en.disconnected('The server closed.')).to.equal('Signaling lost: The server closed. Open chats keep working; new peers cannot join.');
+    expect(KO.reconnecting(3, 0)).to.not.match(/피어/);
+    expect(KO.reconnecting(3, 2)).to.match(/다시 연결합니다\. 피어 2명/);
+    for (const strings of [en, KO]) {
+      expect(strings.reconnected).to.be.a('string').and.not.equal('');
+      expect(strings.alone).to.be.a('string').and.not.equal('');
+      expect(strings.disconnected('x.')).to.not.contain('..');
+    }
   });
 });
