@@ -49,6 +49,15 @@ import { readRelayPayload, type RelayPayload } from './relay-payload.js';
  */
 export const PROTOCOL_VERSION = 9;
 
+/**
+ * The close code of a signaling WebSocket whose page origin the server does not allow
+ * (`--allowed-origins`), with the close reason `origin-refused`. The server takes the
+ * upgrade and closes at once, so a page can tell this refusal (do not retry: the operator
+ * must allow the origin) from a server it cannot reach (a refused upgrade, HTTP 403, looks
+ * to a page like any failed connection). In the private range 4000-4999 of RFC 6455.
+ */
+export const CLOSE_ORIGIN_REFUSED = 4403;
+
 /** An ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
 export interface IceCandidate {
   readonly candidate: string;
@@ -230,6 +239,11 @@ export interface ErrorMessage {
   readonly message: string;
   /** The field of the refused frame at fault, when one is. */
   readonly field?: string;
+  /**
+   * With `rate-limited`: in how many milliseconds (a whole number) the budget that refused
+   * will have room for one more (a join, or a frame). Clients that do not know it ignore it.
+   */
+  readonly retryAfterMs?: number;
 }
 
 /**
@@ -418,7 +432,14 @@ function readServerMessage(obj: JsonObject): ServerMessage {
       if (!isErrorCode(code)) reject('bad-value', `Unknown error code "${code}".`, 'code');
       const field = optionalString(obj, 'field', { max: 64 });
       const message = string(obj, 'message', { max: 1000 });
-      return field === undefined ? { type, code, message } : { type, code, message, field };
+      const retryAfterMs = optionalNumber(obj, 'retryAfterMs', { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true });
+      return {
+        type,
+        code,
+        message,
+        ...(field === undefined ? {} : { field }),
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      };
     }
     default:
       return reject('unknown-type', `Unknown message type "${type}".`, 'type');
