@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Admission } from './admission.js';
+import { Admission, type JoinVerdict } from './admission.js';
 import { parseTrustProxy } from './client-address.js';
 
 const base = { maxClients: 100, maxConnectionsPerIp: 2, joinsPerIp: { perSecond: 1, burst: 3 }, joinsPerRoom: { perSecond: 2, burst: 5 } };
@@ -37,14 +37,44 @@ test('behind a trusted proxy each client address has its own count', () => {
 test('joins: a burst, then the rate, per address and per room; a refusal costs the other budget nothing', () => {
   const admission = new Admission({ ...base, joinsPerRoom: { perSecond: 1, burst: 4 } });
   const t = 1000;
+  const limit = (v: JoinVerdict) => (v.ok ? 'ok' : v.limit);
+  // a's share of the room is a quarter of its budget (burst 4): one join, then one per 4 s.
+  assert.equal(limit(admission.allowJoin('a', 'room', t)), 'ok');
+  assert.equal(limit(admission.allowJoin('a', 'room', t)), 'room-share');
   assert.deepEqual(
-    [1, 2, 3].map(() => admission.allowJoin('a', 'room', t)),
-    ['ok', 'ok', 'ok'],
+    ['one', 'two'].map((room) => limit(admission.allowJoin('a', room, t))),
+    ['ok', 'ok'],
   );
-  assert.equal(admission.allowJoin('a', 'room', t), 'address');
-  assert.equal(admission.allowJoin('a', 'room', t + 1000), 'ok', 'one more a second later');
-  // The room's budget (4, one back a second) is spent: b gets the last, c is refused.
-  assert.equal(admission.allowJoin('b', 'room', t + 1000), 'ok');
-  assert.equal(admission.allowJoin('c', 'room', t + 1000), 'room');
-  assert.equal(admission.allowJoin('c', 'other', t + 1000), 'ok', 'c lost nothing to the refusal');
+  assert.equal(limit(admission.allowJoin('a', 'three', t)), 'address');
+  assert.equal(limit(admission.allowJoin('a', 'three', t + 1000)), 'ok', 'one more a second later');
+  // The room's budget (4, one back a second, whole again by now): b, c, d, e one each; f is refused.
+  assert.deepEqual(
+    ['b', 'c', 'd', 'e', 'f'].map((group) => limit(admission.allowJoin(group, 'room', t + 1000))),
+    ['ok', 'ok', 'ok', 'ok', 'room'],
+  );
+  assert.equal(limit(admission.allowJoin('f', 'other', t + 1000)), 'ok', 'f lost nothing to the refusal');
+});
+
+test('a refused join says when to try again: when every budget it needs has a token', () => {
+  const admission = new Admission({ ...base, joinsPerIp: { perSecond: 10, burst: 1 }, joinsPerRoom: { perSecond: 4, burst: 8 } });
+  const t = 5000;
+  assert.ok(admission.allowJoin('a', 'room', t).ok);
+  // The address's token is back in 100 ms, its share of the room (1/s, burst 2) still has one.
+  assert.deepEqual(admission.allowJoin('a', 'room', t + 30), { ok: false, limit: 'address', retryAfterMs: 70 });
+  assert.ok(admission.allowJoin('a', 'room', t + 100).ok);
+  // Now the share is spent too (its next token in 1000 ms from the first join): the later one counts.
+  assert.deepEqual(admission.allowJoin('a', 'room', t + 200), { ok: false, limit: 'room-share', retryAfterMs: 800 });
+  assert.ok(admission.allowJoin('a', 'room', t + 1000).ok);
+});
+
+test("one address cannot spend a room's join budget: others still get in", () => {
+  const admission = new Admission({ ...base, joinsPerIp: { perSecond: 1000, burst: 1000 }, joinsPerRoom: { perSecond: 10, burst: 60 } });
+  let welcomed = 0;
+  for (let ms = 0; ms < 5000; ms++) if (admission.allowJoin('storm', 'room', ms).ok) welcomed++;
+  // A quarter of the budget: burst 15, then 2.5 a second.
+  assert.ok(welcomed <= 15 + 2.5 * 5 + 1, `${welcomed} joins from one address in 5 s`);
+  assert.deepEqual(
+    ['x', 'y', 'z'].map((group) => admission.allowJoin(group, 'room', 5000).ok),
+    [true, true, true],
+  );
 });

@@ -4,7 +4,9 @@
  * half-finished handshakes counts too), and the joins per address and per room (each
  * join makes every browser in the room build a peer connection: a client that joins and
  * leaves in a loop must not be able to make a room's browsers do that thousands of times
- * a second). No sockets here: the shell asks, this answers.
+ * a second). One address may take only a share of a room's join budget (a quarter), so
+ * a join/leave loop from one address cannot spend the room's budget and lock everyone
+ * else out of it. No sockets here: the shell asks, this answers.
  */
 import { addressGroup, clientAddress, NO_PROXY, type TrustProxy } from './client-address.js';
 
@@ -36,6 +38,12 @@ export type UpgradeVerdict =
       readonly address: string;
     };
 
+/** A join refused for its rate: which budget, and in how many ms that budget (and the others) will have one more. */
+export type JoinVerdict = { readonly ok: true } | { readonly ok: false; readonly limit: 'address' | 'room-share' | 'room'; readonly retryAfterMs: number };
+
+/** One address may take this fraction of a room's join budget (its rate and its burst). */
+export const ROOM_SHARE_DIVISOR = 4;
+
 /** Above this many remembered addresses (or rooms), the ones whose budget is whole again are forgotten. */
 const SWEEP_AT = 10_000;
 
@@ -51,10 +59,15 @@ export class Admission {
    */
   readonly #joinsByGroup = new Map<string, number>();
   readonly #joinsByRoom = new Map<string, number>();
+  /** Each address's share of a room's budget, keyed `<room> <group>` (a room name has no spaces). */
+  readonly #joinsByRoomAddress = new Map<string, number>();
+  readonly #roomShare: RateLimit;
 
   constructor(readonly options: AdmissionOptions) {
     this.#origins = new Set(options.allowedOrigins ?? []);
     this.#trust = options.trustProxy ?? NO_PROXY;
+    const { perSecond, burst } = options.joinsPerRoom;
+    this.#roomShare = { perSecond: perSecond / ROOM_SHARE_DIVISOR, burst: Math.max(1, Math.floor(burst / ROOM_SHARE_DIVISOR)) };
   }
 
   /** Connections counted now: open ones and upgrades under way. */
@@ -90,29 +103,44 @@ export class Admission {
     else this.#perGroup.set(group, count);
   }
 
-  /** Whether a join from `group` into `room` may happen now; takes one of each budget if so. */
-  allowJoin(group: string, room: string, now: number): 'ok' | 'address' | 'room' {
+  /**
+   * Whether a join from `group` into `room` may happen now; takes one of each budget if
+   * so: the address's, its share of the room's, and the room's. The room's budget is
+   * reached only through a share, so one address spends at most a quarter of it and the
+   * rest stays for everyone else. (Many addresses together can still spend it: that is
+   * what it is for, keeping a room's browsers from building connections without end.)
+   */
+  allowJoin(group: string, room: string, now: number): JoinVerdict {
     const { joinsPerIp, joinsPerRoom } = this.options;
-    // Check both before taking either, so a refusal costs the other budget nothing.
-    if (!hasToken(this.#joinsByGroup, group, joinsPerIp, now)) return 'address';
-    if (!hasToken(this.#joinsByRoom, room, joinsPerRoom, now)) return 'room';
+    const share = `${room} ${group}`;
+    // All checked before any is taken, so a refusal costs no budget anything.
+    const waits = [
+      ['address', waitMs(this.#joinsByGroup, group, joinsPerIp, now)],
+      ['room-share', waitMs(this.#joinsByRoomAddress, share, this.#roomShare, now)],
+      ['room', waitMs(this.#joinsByRoom, room, joinsPerRoom, now)],
+    ] as const;
+    const refused = waits.find(([, ms]) => ms > 0);
+    // When to try again: when every one of them has a token (a refusal takes none).
+    if (refused) return { ok: false, limit: refused[0], retryAfterMs: Math.max(...waits.map(([, ms]) => ms)) };
     take(this.#joinsByGroup, group, joinsPerIp, now);
+    take(this.#joinsByRoomAddress, share, this.#roomShare, now);
     take(this.#joinsByRoom, room, joinsPerRoom, now);
-    return 'ok';
+    return { ok: true };
   }
 
   /** Forgets budgets that are whole again (they would start whole anyway); the heartbeat calls it. */
   sweep(now: number): void {
-    for (const map of [this.#joinsByGroup, this.#joinsByRoom]) for (const [key, wholeAt] of map) if (wholeAt <= now) map.delete(key);
+    for (const map of [this.#joinsByGroup, this.#joinsByRoom, this.#joinsByRoomAddress]) for (const [key, wholeAt] of map) if (wholeAt <= now) map.delete(key);
   }
 }
 
 /** What one token costs, in whole ms of refill (rounded up: never faster than the rate). */
 const costMs = (limit: RateLimit) => Math.ceil(1000 / limit.perSecond);
 
-function hasToken(budgets: Map<string, number>, key: string, limit: RateLimit, now: number): boolean {
+/** In how many whole ms `key`'s budget has a token (0: it has one now). */
+function waitMs(budgets: Map<string, number>, key: string, limit: RateLimit, now: number): number {
   const wholeAt = Math.max(budgets.get(key) ?? now, now);
-  return wholeAt + costMs(limit) - now <= limit.burst * costMs(limit);
+  return Math.max(0, wholeAt + costMs(limit) - now - limit.burst * costMs(limit));
 }
 
 function take(budgets: Map<string, number>, key: string, limit: RateLimit, now: number): void {

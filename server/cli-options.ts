@@ -32,7 +32,8 @@ Options:
                          past it a join gets error "rate-limited" (each join makes every
                          browser in the room build a peer connection)
   --room-join-rate <r[/b]>
-                         joins per second into one room, from anyone (default ${DEFAULT_LIMITS.joinsPerRoom.perSecond}/${DEFAULT_LIMITS.joinsPerRoom.burst})
+                         joins per second into one room, from anyone (default ${DEFAULT_LIMITS.joinsPerRoom.perSecond}/${DEFAULT_LIMITS.joinsPerRoom.burst});
+                         one address may take a quarter of it, so none can lock the others out
   --trust-proxy <v>      behind a reverse proxy: whose X-Forwarded-For to believe for the
                          client's address (default: nobody's; the socket's address counts).
                          The proxies' addresses and CIDR ranges (10.0.0.5,fd00::/8): the

@@ -108,7 +108,7 @@ export class ClusteredRoomRouter<M extends ClusterMember> extends RoomRouter<M> 
     if (!link || !this.#up) return this.#unavailable(member, request.version ?? 1);
     // The room's size is only known to Redis: the join rates count every join that asks.
     const refused = this.gate(member, request.room);
-    if (refused !== null) return this.reject(member, 'rate-limited', refused, 'room');
+    if (refused !== null) return this.refuseRate(member, refused);
     const identity = request.resume === undefined ? newIdentity() : resumedIdentity(request.resume);
     this.takeIdentity(member, request, identity.id);
     const conn = String((member.conn = this.#nextConn++));

@@ -214,3 +214,57 @@ test('under --trust-proxy <hops>, a client that reaches the port directly cannot
     front.close();
   }
 });
+
+/** The answer to one join: 'welcome', or the error's code and message. */
+function joinReply(client: TestClient): Promise<string> {
+  return Promise.race([client.next('welcome', 3000).then(() => 'welcome'), client.next('error', 3000).then((e) => `${e.code}: ${e.message}`)]);
+}
+
+test('a join/leave storm from one address does not keep other addresses out of the room (finding 2)', async (t) => {
+  // The default join rates: 10/s with a burst of 100 per address, 10/s with a burst of 60 per room.
+  await withServer({}, async (url) => {
+    const member = await TestClient.join(url, 'storm', 'member');
+    const started = Date.now();
+    let attempts = 0;
+    let welcomed = 0;
+    // From 127.0.0.2, as fast as it can, two at a time: join, leave, again; 400 joins at most.
+    const storm = async () => {
+      while (attempts < 400 && Date.now() - started < 8000) {
+        attempts++;
+        const c = await TestClient.open(url, { localAddress: '127.0.0.2' });
+        c.send({ type: 'new-peer', room: 'storm' });
+        if ((await joinReply(c)) === 'welcome') welcomed++;
+        c.close();
+        await c.waitClosed();
+      }
+    };
+    const storming = Promise.all([storm(), storm()]);
+    /** One join from 127.0.0.3 once the storm has tried `after` joins: its answer, and how long it took. */
+    const otherJoins = async (after: number) => {
+      while (attempts < after && Date.now() - started < 8000) await sleep(5);
+      const at = Date.now();
+      const c = await TestClient.open(url, { localAddress: '127.0.0.3' });
+      c.send({ type: 'new-peer', room: 'storm', name: 'other' });
+      const reply = await joinReply(c);
+      c.close();
+      return { reply, ms: Date.now() - at };
+    };
+    // Well past the room's burst of 60 (which one address used to spend alone), later on, and at once after it.
+    const early = await otherJoins(100);
+    const late = await otherJoins(300);
+    await storming;
+    const elapsed = (Date.now() - started) / 1000;
+    const after = await otherJoins(0);
+    t.diagnostic(
+      `storm: ${attempts} joins tried in ${elapsed.toFixed(2)} s, ${welcomed} welcomed; another address: ${early.ms} and ${late.ms} ms during, ${after.ms} ms after`,
+    );
+    for (const [when, join] of Object.entries({ early, late, after })) {
+      assert.equal(join.reply, 'welcome', `another address joins (${when})`);
+      assert.ok(join.ms < 1000, `within 1 s (${when}: ${join.ms} ms)`);
+    }
+    // The room is still spared the storm: one address gets a quarter of its budget (burst 15, 2.5/s).
+    const share = 15 + Math.ceil(elapsed * 2.5) + 1;
+    assert.ok(welcomed <= share, `${welcomed} of the storm's joins welcomed in ${elapsed.toFixed(2)} s (at most ${share})`);
+    member.client.close();
+  });
+});

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PROTOCOL_VERSION, type ServerMessage } from '../protocol/index.js';
-import { RoomRouter, type RouterMember } from './room-router.js';
+import { RoomRouter, type JoinGate, type RouterMember } from './room-router.js';
 
 /** A member with no socket: what the router sends it is written down. */
 class FakeMember implements RouterMember {
@@ -20,7 +20,7 @@ class FakeMember implements RouterMember {
   }
 }
 
-function router(maxRoomSize = 10, gate: (m: FakeMember, room: string) => string | null = () => null) {
+function router(maxRoomSize = 10, gate: JoinGate<FakeMember> = () => null) {
   const forwarded: { from: string; to: string; message: ServerMessage }[] = [];
   const r = new RoomRouter<FakeMember>(
     {
@@ -104,7 +104,7 @@ test('the join gate is asked only for joins that would happen', () => {
   const asked: string[] = [];
   const { r } = router(1, (m, room) => {
     asked.push(`${m.label}:${room}`);
-    return m.label === 'slow' ? 'slow down' : null;
+    return m.label === 'slow' ? { message: 'slow down', retryAfterMs: 250 } : null;
   });
   const a = new FakeMember('a');
   r.join(a, { type: 'new-peer', room: 'x' });
@@ -113,5 +113,5 @@ test('the join gate is asked only for joins that would happen', () => {
   const slow = new FakeMember('slow');
   r.join(slow, { type: 'new-peer', room: 'z' });
   assert.deepEqual(asked, ['a:x', 'slow:z']);
-  assert.deepEqual([slow.last('error').code, slow.room], ['rate-limited', null]);
+  assert.deepEqual([slow.last('error').code, slow.last('error').retryAfterMs, slow.room], ['rate-limited', 250, null]);
 });

@@ -56,8 +56,14 @@ export interface RoomRouterOptions {
   readonly logger?: Logger;
 }
 
-/** Asked before a join that would happen: a refusal message (`rate-limited`), or null to let it. */
-export type JoinGate<M> = (member: M, room: string) => string | null;
+/** Why a join was refused for its rate, and in how many ms it may be tried again. */
+export interface JoinRefusal {
+  readonly message: string;
+  readonly retryAfterMs: number;
+}
+
+/** Asked before a join that would happen: a refusal (`rate-limited`), or null to let it. */
+export type JoinGate<M> = (member: M, room: string) => JoinRefusal | null;
 
 export class RoomRouter<M extends RouterMember> {
   readonly rooms: RoomRegistry<M>;
@@ -105,7 +111,7 @@ export class RoomRouter<M extends RouterMember> {
     if (this.rooms.size(request.room) - (sameRoom ? 1 : 0) >= maxRoomSize) return this.refuseFull(member, request.room);
     // Only joins that would happen count against the join rates.
     const refused = this.gate(member, request.room);
-    if (refused !== null) return this.reject(member, 'rate-limited', refused, 'room');
+    if (refused !== null) return this.refuseRate(member, refused);
     if (previous && previous !== member) {
       // The same peer is back (its old socket may not have noticed it is dead yet): the
       // token proves it, the new connection wins. Peers of the same room are not told it
@@ -133,6 +139,12 @@ export class RoomRouter<M extends RouterMember> {
       this.reject(member, 'too-large', `Names have at most ${maxNameLength} characters here.`, 'name');
     } else return false;
     return true;
+  }
+
+  /** A join over a join rate: `rate-limited`, saying when to try again. */
+  protected refuseRate(member: M, refusal: JoinRefusal): void {
+    this.#log({ event: 'error', level: 'debug', id: member.id, code: 'rate-limited', field: 'room' });
+    this.out.send(member, { ...errorMessage('rate-limited', refusal.message, 'room'), retryAfterMs: refusal.retryAfterMs });
   }
 
   protected refuseFull(member: M, room: string): void {

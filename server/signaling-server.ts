@@ -20,7 +20,7 @@ import { TOKEN, takeToken, wholeMs } from './token-bucket.js';
 import { ClientSocket } from './client-socket.js';
 import { Admission, type RateLimit } from './admission.js';
 import { parseTrustProxy, type TrustProxy } from './client-address.js';
-import { RoomRouter } from './room-router.js';
+import { RoomRouter, type JoinRefusal } from './room-router.js';
 import { ClusteredRoomRouter, type ClusterRouterOutput } from './clustered-room-router.js';
 import { ClusterLink, type ClusterSettings } from './cluster-link.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -73,7 +73,10 @@ export interface SignalingServerOptions {
   readonly trustProxy?: number | string | readonly string[];
   /** Joins per client address: sustained rate and burst. Default 10/s, burst 100. */
   readonly joinsPerIp?: RateLimit;
-  /** Joins per room (from anyone): sustained rate and burst. Default 10/s, burst 60. */
+  /**
+   * Joins per room (from anyone): sustained rate and burst. Default 10/s, burst 60. One
+   * address may take a quarter of it (rate and burst), so no one address can spend it all.
+   */
   readonly joinsPerRoom?: RateLimit;
   /**
    * Attach to an HTTP(S) server of your own instead of listening (its `upgrade` requests
@@ -163,6 +166,9 @@ export interface SignalingServer {
 /** A connection: the socket and the server's state for it are one object. */
 type Client = ClientSocket;
 
+/** What each join budget is called in the log. */
+const JOIN_LIMIT_NAMES = { address: 'joins-per-ip', 'room-share': 'joins-per-room-per-ip', room: 'joins-per-room' } as const;
+
 /** How long a closed connection may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -247,13 +253,18 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     replaced: (client) => closeClient(client, CLOSE_CODES.policyViolation, 'replaced by a newer connection'),
     sendAway: (client, code, reason) => closeClient(client, code, reason),
   };
-  const joinGate = (client: Client, room: string): string | null => {
-    const allowed = admission.allowJoin(client.group, room, wholeMs());
-    if (allowed === 'ok') return null;
-    log({ event: 'limit', level: 'warn', limit: allowed === 'address' ? 'joins-per-ip' : 'joins-per-room', ip: client.ip, room });
-    return allowed === 'address'
-      ? 'Too many joins from your address: try again in a few seconds.'
-      : `Too many joins into room "${room}": try again in a few seconds.`;
+  const joinGate = (client: Client, room: string): JoinRefusal | null => {
+    const verdict = admission.allowJoin(client.group, room, wholeMs());
+    if (verdict.ok) return null;
+    const { limit, retryAfterMs } = verdict;
+    log({ event: 'limit', level: 'warn', limit: JOIN_LIMIT_NAMES[limit], ip: client.ip, room, retryAfterMs });
+    const message =
+      limit === 'address'
+        ? 'Too many joins from your address: try again in a few seconds.'
+        : limit === 'room-share'
+          ? `Too many joins into room "${room}" from your address: try again in a few seconds.`
+          : `Too many joins into room "${room}": try again in a few seconds.`;
+    return { message, retryAfterMs };
   };
   const clustered = options.redis === undefined ? null : new ClusteredRoomRouter<Client>(routerOptions, output, joinGate);
   const router: RoomRouter<Client> = clustered ?? new RoomRouter<Client>(routerOptions, output, joinGate);
@@ -460,7 +471,9 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     if (now - client.toldLimitedAt >= 1000) {
       client.toldLimitedAt = now;
       log({ event: 'limit', level: 'warn', limit: 'rate', id: client.id, ip: client.ip });
-      send(client, errorMessage('rate-limited', `Over ${messagesPerSecond} messages per second: frames are being dropped.`));
+      // When the next token is there: what it lacks of one, at the rate's thousandths per ms.
+      const retryAfterMs = Math.ceil((TOKEN - client.milliTokens) / messagesPerSecond);
+      send(client, { ...errorMessage('rate-limited', `Over ${messagesPerSecond} messages per second: frames are being dropped.`), retryAfterMs });
     }
     if (client.dropped >= floodCloseAfter) {
       log({ event: 'limit', level: 'warn', limit: 'flood', id: client.id, ip: client.ip });

@@ -27,9 +27,13 @@ export class TestClient {
     socket.on('error', () => {});
   }
 
-  static open(url: string, options: { origin?: string } = {}): Promise<TestClient> {
+  /** `localAddress`: the address to connect from (another of 127.0.0.0/8 is another client address). */
+  static open(url: string, options: { origin?: string; localAddress?: string } = {}): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, options.origin ? { origin: options.origin } : {});
+      const socket = new WebSocket(url, {
+        ...(options.origin ? { origin: options.origin } : {}),
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      });
       socket.once('open', () => resolve(new TestClient(socket)));
       socket.once('error', reject);
       socket.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
