@@ -10,6 +10,17 @@
  */
 import { WebSocket } from 'ws';
 
+/** The bytes waiting to be written out to one client, and whether it is reading them. */
+export interface InboundQueue {
+  /**
+   * Other clients' traffic through the server to this one, by sender id: bytes not yet
+   * written out, and that sender's frames dropped in a row because the queue was full.
+   */
+  readonly bySender: Map<string, { bytes: number; dropped: number }>;
+  /** When the queue was seen full with nothing written out since (whole ms; -1: not so). */
+  stalledSince: number;
+}
+
 export class ClientSocket extends WebSocket {
   /** false when the client said it has no WebRTC. */
   webrtc = true;
@@ -21,11 +32,8 @@ export class ClientSocket extends WebSocket {
   ip = '?';
   /** What the per-address limits count it under (an IPv6 /64, or the IPv4 address). */
   group = '?';
-  /**
-   * Other clients' traffic through the server to this one, by sender id (made on first
-   * use): bytes not yet written out, and frames dropped in a row because those filled it.
-   */
-  pendingBySender: Map<string, { bytes: number; dropped: number }> | null = null;
+  /** What waits to be written out to this client (made on first use). */
+  inbound: InboundQueue | null = null;
   /** Assigned when the client joins (new-peer); null before. */
   id: string | null = null;
   name = '';

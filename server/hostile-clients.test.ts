@@ -268,3 +268,119 @@ test('a join/leave storm from one address does not keep other addresses out of t
     member.client.close();
   });
 });
+
+/** Three members of one room, the first one's socket paused (it reads nothing until resumed). */
+async function slowRoom(url: string) {
+  const victim = await TestClient.join(url, 'slow', 'victim');
+  const flooder = await TestClient.join(url, 'slow', 'flooder');
+  const friend = await TestClient.join(url, 'slow', 'friend');
+  await victim.client.next('new-peer');
+  await victim.client.next('new-peer');
+  await flooder.client.next('new-peer');
+  const raw = (victim.client.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  raw.pause();
+  const big = `v=0\r\n${'a'.repeat(30 * 1024)}`;
+  const small = `v=0\r\n${'a'.repeat(1024)}`;
+  /**
+   * The flooder sends large offers to the victim, `max` of them or (`untilBusy`) until told
+   * receiver-busy, then small ones to fill what a large one left (up to 1 KiB free). Says
+   * how many large ones it sent (the kernel's buffers take some before the queue fills).
+   */
+  const flood = async (max: number, untilBusy = true) => {
+    let sent = 0;
+    while (sent < max && flooder.client.closed === null) {
+      flooder.client.send({ type: 'offer', to: victim.welcome.id, sdp: big });
+      if (++sent % 20 > 0) continue;
+      await sleep(5);
+      if (untilBusy && flooder.client.received.some((m) => m.type === 'error' && m.code === 'receiver-busy')) break;
+    }
+    for (let i = 0; i < 40 && flooder.client.closed === null; i++) flooder.client.send({ type: 'offer', to: victim.welcome.id, sdp: small });
+    await sleep(20);
+    return sent;
+  };
+  /** An ordinary offer (4 KiB, as a browser's are) from the friend to the victim. */
+  const ordinary = (tag: string) => friend.client.send({ type: 'offer', to: victim.welcome.id, sdp: `v=0\r\n${tag}\r\n${'a'.repeat(4096)}` });
+  /** Whether the room heard that the victim is gone (its friend is told at once). */
+  const victimGone = () => friend.client.received.some((m) => m.type === 'peer-disconnected' && m.id === victim.welcome.id);
+  return { victim, flooder, friend, raw, flood, ordinary, victimGone };
+}
+
+test("a slow receiver is judged by its own reading: another sender's frame to its full queue is refused, it stays, the flooder is cut (finding 3)", async () => {
+  await withServer({ maxBufferedBytes: 256 * 1024, messagesPerSecond: 1000, messageBurst: 1000, floodCloseAfter: 100 }, async (url) => {
+    const { victim, flooder, friend, raw, flood, ordinary, victimGone } = await slowRoom(url);
+    await flood(1000);
+    assert.equal((await flooder.client.next('error', 5000)).code, 'receiver-busy', 'the queue is full');
+    // An ordinary member sends the victim one frame: refused, not the victim's end.
+    ordinary('friend');
+    assert.equal((await friend.client.next('error')).code, 'receiver-busy', 'the other sender is told');
+    await friend.client.settle();
+    assert.equal(victimGone(), false, 'the victim is not closed for it');
+    // The flooder keeps on: it is the one cut.
+    await flood(1000);
+    assert.equal((await flooder.client.waitClosed(5000)).code, 1008);
+    assert.equal((await friend.client.next('peer-disconnected')).id, flooder.welcome.id);
+    assert.equal(victimGone(), false);
+    // The victim reads again: it is still here and hears the room.
+    raw.resume();
+    await victim.client.settle();
+    assert.equal(victim.client.closed, null, 'the victim keeps its connection');
+    friend.client.send({ type: 'offer', to: victim.welcome.id, sdp: 'v=0\r\nagain' });
+    for (;;) {
+      const offer = await victim.client.next('offer', 5000);
+      if (offer.from === friend.welcome.id) {
+        assert.equal(offer.sdp, 'v=0\r\nagain');
+        break;
+      }
+    }
+    for (const c of [victim.client, friend.client]) c.close();
+  });
+});
+
+test('a receiver whose full queue drains nothing for receiverStallMs is closed with 1013; one that reads slowly is not', async (t) => {
+  const options = { maxBufferedBytes: 256 * 1024, messagesPerSecond: 5000, messageBurst: 5000, floodCloseAfter: 100_000 };
+  // Slow but reading: a moment in every round (well under the 2 s allowed), the queue full
+  // again each time before the friend sends, for more than twice the 2 s.
+  await withServer({ ...options, receiverStallMs: 2000 }, async (url) => {
+    const { victim, flooder, friend, raw, flood, ordinary, victimGone } = await slowRoom(url);
+    const fills = await flood(1000);
+    await flooder.client.next('error', 5000);
+    const started = Date.now();
+    let longest = 0;
+    for (let round = 0; round < 20 && Date.now() - started < 4500; round++) {
+      const at = Date.now();
+      raw.resume();
+      await sleep(30);
+      raw.pause();
+      // Twice what filled it from empty (the kernel's buffers grow as it reads), so it is full again.
+      await flood(2 * fills, false);
+      await sleep(100);
+      ordinary(`round ${round}`);
+      longest = Math.max(longest, Date.now() - at);
+    }
+    t.diagnostic(`slow reader: ${Date.now() - started} ms of rounds, the longest without reading ${longest} ms`);
+    await friend.client.settle();
+    assert.equal(victimGone(), false, 'a receiver that reads is never closed for being slow');
+    assert.ok(
+      friend.client.received.some((m) => m.type === 'error' && m.code === 'receiver-busy'),
+      'its queue was full when the friend sent',
+    );
+    raw.resume();
+    await victim.client.settle();
+    assert.equal(victim.client.closed, null);
+    for (const c of [victim.client, flooder.client, friend.client]) c.close();
+  });
+  // Not reading at all.
+  await withServer({ ...options, receiverStallMs: 300 }, async (url) => {
+    const { victim, flooder, friend, raw, flood, ordinary } = await slowRoom(url);
+    await flood(1000);
+    await flooder.client.next('error', 5000);
+    await sleep(400);
+    ordinary('late');
+    const gone = await friend.client.next('peer-disconnected');
+    assert.equal(gone.id, victim.welcome.id, 'the receiver that read nothing for 300 ms is closed');
+    // Behind what was queued for it, its close frame says why.
+    raw.resume();
+    assert.equal((await victim.client.waitClosed(5000)).code, 1013);
+    for (const c of [flooder.client, friend.client]) c.close();
+  });
+});

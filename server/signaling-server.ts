@@ -17,7 +17,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import { LIMITS, encode, errorMessage, parseClientMessage, type IceServer, type ServerMessage } from '../protocol/index.js';
 import { silentLogger, type Logger } from './log.js';
 import { TOKEN, takeToken, wholeMs } from './token-bucket.js';
-import { ClientSocket } from './client-socket.js';
+import { ClientSocket, type InboundQueue } from './client-socket.js';
 import { Admission, type RateLimit } from './admission.js';
 import { parseTrustProxy, type TrustProxy } from './client-address.js';
 import { RoomRouter, type JoinRefusal } from './room-router.js';
@@ -91,12 +91,18 @@ export interface SignalingServerOptions {
   /** Longest room name (at most the protocol's 64). */
   readonly maxRoomLength?: number;
   /**
-   * Bytes waiting to be written to one receiver. Past it, frames from a sender that put
-   * most of them there are dropped (`receiver-busy`; a sender that keeps on is closed with
-   * 1008); a receiver whose backlog comes from everyone is not reading and is cut off
-   * (1013). Default 4 MiB.
+   * Bytes waiting to be written to one receiver. Past it, frames other clients send it are
+   * dropped and their senders told (`receiver-busy`); the sender holding the most of the
+   * queue is closed with 1008 if it keeps on (`floodCloseAfter` dropped in a row). The
+   * server's own messages still go. Default 4 MiB.
    */
   readonly maxBufferedBytes?: number;
+  /**
+   * How long a receiver's queue may stay full with nothing at all written out to it before
+   * it counts as not reading and is closed with 1013 (checked when something is sent to it).
+   * Another sender's frame never closes it sooner. Default 10 s.
+   */
+  readonly receiverStallMs?: number;
   /**
    * Relay chat (`relay` messages) between peers of a room that cannot connect directly
    * (a browser without WebRTC, or failed ICE). The server then sees that text. Default true.
@@ -169,6 +175,13 @@ type Client = ClientSocket;
 /** What each join budget is called in the log. */
 const JOIN_LIMIT_NAMES = { address: 'joins-per-ip', 'room-share': 'joins-per-room-per-ip', room: 'joins-per-room' } as const;
 
+/** Whether `account` holds at least as many of a receiver's queued bytes as any other sender (and some). */
+function holdsMost(bySender: Map<string, { bytes: number }>, account: { bytes: number }): boolean {
+  if (account.bytes <= 0) return false;
+  for (const other of bySender.values()) if (other.bytes > account.bytes) return false;
+  return true;
+}
+
 /** How long a closed connection may take to finish the close handshake before it is cut. */
 const CLOSE_GRACE_MS = 2000;
 
@@ -186,7 +199,7 @@ export const CLOSE_CODES = {
   policyViolation: 1008,
   /** A frame over `maxPayload` (closed by `ws`). */
   tooLarge: 1009,
-  /** The client does not read what it is sent (buffer over `maxBufferedBytes`). */
+  /** The client does not read what it is sent (its queue full and nothing written out for `receiverStallMs`). */
   tryAgainLater: 1013,
 } as const;
 
@@ -202,6 +215,7 @@ export const DEFAULT_LIMITS = {
   maxNameLength: LIMITS.maxNameLength,
   maxRoomLength: LIMITS.maxRoomLength,
   maxBufferedBytes: 4 * 1024 * 1024,
+  receiverStallMs: 10_000,
   joinsPerIp: { perSecond: 10, burst: 100 },
   joinsPerRoom: { perSecond: 10, burst: 60 },
 } as const;
@@ -216,6 +230,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
   const messageBurst = options.messageBurst ?? DEFAULT_LIMITS.messageBurst;
   const floodCloseAfter = options.floodCloseAfter ?? DEFAULT_LIMITS.floodCloseAfter;
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_LIMITS.maxBufferedBytes;
+  const receiverStallMs = options.receiverStallMs ?? DEFAULT_LIMITS.receiverStallMs;
   const relayChat = options.relay ?? true;
   const log = options.logger ?? silentLogger;
   const trustProxy: TrustProxy = parseTrustProxy(options.trustProxy);
@@ -386,14 +401,31 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     sendFrame(client, encode(message));
   }
 
-  /** A frame from the server itself (a string, or a Buffer shared by a broadcast), as a text frame. */
+  /**
+   * A frame from the server itself (a string, or a Buffer shared by a broadcast), as a text
+   * frame. It goes even to a full queue (another client may have filled it): these are
+   * few and small (the join rates bound them), and a peer that missed one would hold a
+   * wrong picture of its room. Only a receiver that is not reading is cut off, or one whose
+   * queue would pass twice the limit.
+   */
   function sendFrame(client: Client, frame: string | Buffer): void {
     if (client.readyState !== WebSocket.OPEN || client.phase !== 1) return;
-    if (client.bufferedAmount > maxBufferedBytes) return cutOffSlowReader(client);
-    client.send(frame, { binary: false });
+    if (client.bufferedAmount <= maxBufferedBytes) return void client.send(frame, { binary: false });
+    const inbound = (client.inbound ??= { bySender: new Map(), stalledSince: -1 });
+    if (stalled(inbound, wholeMs()) || client.bufferedAmount + frame.length > 2 * maxBufferedBytes) return cutOffSlowReader(client);
+    client.send(frame, { binary: false }, () => (inbound.stalledSince = -1));
   }
 
-  /** A receiver whose queue is full from everyone is not reading: it goes (1013). */
+  /**
+   * Whether a receiver whose queue is full now has stopped reading: full, and nothing
+   * written out to it, for `receiverStallMs`. (Each frame written out clears the mark.)
+   */
+  function stalled(inbound: InboundQueue, now: number): boolean {
+    if (inbound.stalledSince < 0) inbound.stalledSince = now;
+    return now - inbound.stalledSince >= receiverStallMs;
+  }
+
+  /** A receiver that has not read anything for `receiverStallMs` while its queue was full: it goes (1013). */
   function cutOffSlowReader(client: Client): void {
     log({ event: 'limit', level: 'warn', limit: 'buffered-bytes', id: client.id });
     closeClient(client, CLOSE_CODES.tryAgainLater, 'not reading');
@@ -401,39 +433,42 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
 
   /**
    * A message one client sends another (`from`: null when the sender is on another process
-   * of a cluster). Its bytes are counted against the sender until written out, so when the
-   * receiver's backlog is full the one who filled it is the one who is stopped, not the
-   * receiver.
+   * of a cluster). Its bytes are counted against the sender until written out. When the
+   * receiver's queue is full, the frame is dropped and its sender told (`receiver-busy`);
+   * the receiver is judged only by its own reading (`stalled`), never by whose frame came
+   * last; and the sender that holds the most of the queue, if it keeps on, is closed.
    */
   function forwardFrame(sender: string, from: Client | null, to: Client, frame: string | Buffer): void {
     if (to.readyState !== WebSocket.OPEN || to.phase !== 1) return;
-    const pending = (to.pendingBySender ??= new Map());
-    const queued = to.bufferedAmount;
+    const inbound = (to.inbound ??= { bySender: new Map(), stalledSince: -1 });
+    const pending = inbound.bySender;
     let mine = pending.get(sender);
     if (!mine) pending.set(sender, (mine = { bytes: 0, dropped: 0 }));
-    if (queued + frame.length > maxBufferedBytes) {
-      // The backlog is everyone's: the receiver is not reading.
-      if (mine.bytes * 2 < queued) return cutOffSlowReader(to);
+    if (to.bufferedAmount + frame.length > maxBufferedBytes) {
+      const now = wholeMs();
+      if (stalled(inbound, now)) return cutOffSlowReader(to);
       mine.dropped++;
       // A sender on another process is limited by its own process's rate limit; here its frames are only dropped.
       if (!from) return;
-      const now = wholeMs();
       if (now - from.toldLimitedAt >= 1000) {
         from.toldLimitedAt = now;
         log({ event: 'limit', level: 'warn', limit: 'receiver-busy', id: from.id, to: to.id });
         send(from, errorMessage('receiver-busy', `${to.name} is not reading as fast as you send: frames to it are being dropped.`));
       }
-      if (mine.dropped >= floodCloseAfter) {
+      if (mine.dropped >= floodCloseAfter && holdsMost(pending, mine)) {
         log({ event: 'limit', level: 'warn', limit: 'flood', id: from.id, ip: from.ip });
         closeClient(from, CLOSE_CODES.policyViolation, 'flooding a peer');
       }
       return;
     }
+    inbound.stalledSince = -1;
     const account = mine;
     account.dropped = 0;
     account.bytes += frame.length;
     to.send(frame, { binary: false }, () => {
       account.bytes -= frame.length;
+      // Written out: the receiver reads.
+      inbound.stalledSince = -1;
       if (account.bytes <= 0 && account.dropped === 0 && pending.get(sender) === account) pending.delete(sender);
     });
   }
