@@ -53,7 +53,7 @@ import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
 import { MeshHistory, historyLineKey, type HistoryEntry, type HistorySettings } from './mesh-history.js';
 import type { Claims, MeshTrust } from './mesh-trust.js';
-import type { MeshFiles } from './mesh-files.js';
+import type { FileLimits, MeshFiles } from './mesh-files.js';
 import type { VerificationOutcome } from './peer-verification.js';
 import { SignalingConnection, type ReconnectSettings, type SocketConstructor } from './signaling-connection.js';
 import type { MeshEventMap, MeshEventName, PeerInfo, PeerPath } from './mesh-events.js';
@@ -91,6 +91,13 @@ export interface MeshOptions {
   readonly maxFileSize?: number;
   /** Raster images up to this size (bytes) are accepted without asking. Default 10 MB; 0: ask for every file. */
   readonly autoAcceptImages?: number;
+  /**
+   * What a peer's files can make this side hold (README, "Files and images"): waiting
+   * offers per peer (20), images accepted without asking per peer and minute (50 MB, 20
+   * files), the session's quota of received bytes (200 MB), and how long an accepted
+   * transfer may take to start (30 s).
+   */
+  readonly fileLimits?: Pick<FileLimits, 'maxPendingOffers' | 'autoAcceptBytesPerMinute' | 'autoAcceptFilesPerMinute' | 'receivedQuota' | 'startTimeout'>;
   /**
    * History for late joiners: the room's recent public messages are kept (default the
    * last 200 of the last 24 hours), passed on to peers that join later, and asked of the
@@ -846,7 +853,7 @@ export class Mesh extends EventTarget {
           },
           parse: channelMessageOrNull,
           emit: (type, detail) => this.#emit(type, detail),
-          limits: () => ({ maxFileSize: this.maxFileSize, autoAcceptImages: this.autoAcceptImages }),
+          limits: () => ({ ...this.#options.fileLimits, maxFileSize: this.maxFileSize, autoAcceptImages: this.autoAcceptImages }),
         })),
       (error: unknown) => {
         this.#error('file-failed', `Files are unavailable: ${error instanceof Error ? error.message : String(error)}`);
@@ -867,6 +874,8 @@ export class Mesh extends EventTarget {
     this.#clearJoinRetry();
     this.#afterForming.clear();
     for (const peer of this.#peers.clear()) peer.link?.close('close');
+    // Transfers end with the mesh: no file line stays "moving" after leaving.
+    this.#files?.close();
     this.#relay?.clear();
     this.#history?.close();
     if (this.#confirmTimer) clearTimeout(this.#confirmTimer);
