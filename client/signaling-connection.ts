@@ -7,8 +7,13 @@
  * welcomed us again (`flushQueued`): an offer or candidate made during an outage (a network change kills
  * the socket and ICE together) would otherwise be lost while the negotiation believed it
  * sent, wedging the pair.
+ *
+ * A server that refuses this page's origin closes with `CLOSE_ORIGIN_REFUSED`: retrying
+ * cannot help (only its operator can allow the origin), so that ends the connection for
+ * good, saying why, through `unusable`.
  */
 import {
+  CLOSE_ORIGIN_REFUSED,
   PROTOCOL_VERSION,
   encode,
   parseServerMessage,
@@ -23,6 +28,7 @@ export interface SignalingSocket {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /** A `close` listener is handed the event too (its `code` is read when there is one). */
   addEventListener(type: 'open' | 'close' | 'error', listener: () => void): void;
   addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
 }
@@ -64,13 +70,24 @@ export interface SignalingConnectionHooks {
   sent(message: ClientMessage): void;
   /** The socket dropped (`wasJoined`: we had been welcomed on it); `retrying`: will reconnect. */
   dropped(wasJoined: boolean, attempt: number, retrying: boolean): void;
-  /** The socket could not even be made. */
+  /** The socket could not even be made, or the server refused this page's origin: no more retries. */
   unusable(reason: string): void;
 }
 
 const OPEN = 1;
 /** Signals kept while not joined; an outage long enough to fill this ends with restarts anyway. */
 const MAX_QUEUED = 1000;
+
+/** What to say when the server at `url` refuses this page's origin (close `CLOSE_ORIGIN_REFUSED`). */
+export function originRefused(url: string): string {
+  const origin = (globalThis as { location?: { origin?: unknown } }).location?.origin;
+  // A page always sends its origin ("null" from a file or a sandboxed frame); a client
+  // outside a browser (the terminal client) sends none.
+  if (typeof origin !== 'string') return `The signaling server at ${url} accepts only the page origins in its --allowed-origins, and this client sends none.`;
+  if (origin === 'null')
+    return `The signaling server at ${url} accepts only the origins in its --allowed-origins, and this page has none (opened from a file, or in a sandboxed frame): serve it over https from an allowed origin.`;
+  return `This page's origin (${origin}) is not allowed by the signaling server at ${url}: ask its operator to add it to --allowed-origins.`;
+}
 
 /** The URLs of a `server` value: several separated by spaces (or one). */
 export function serverUrls(value: string): string[] {
@@ -159,12 +176,18 @@ export class SignalingConnection {
     socket.addEventListener('message', (event) => {
       if (this.#socket === socket) this.#onFrame(event.data);
     });
-    socket.addEventListener('close', () => {
+    socket.addEventListener('close', (event?: unknown) => {
       if (this.#socket !== socket) return;
       this.#socket = null;
       const wasJoined = this.#joined;
       this.#joined = false;
       if (this.#closed) return;
+      if ((event as { code?: unknown } | undefined)?.code === CLOSE_ORIGIN_REFUSED) {
+        this.#closed = true;
+        this.#queue.length = 0;
+        this.hooks.unusable(originRefused(this.url));
+        return;
+      }
       const retrying = this.options.reconnect !== false;
       // The next attempt goes to the next server (that one may be gone).
       this.#index = (this.#index + 1) % Math.max(1, this.#urls.length);

@@ -18,13 +18,20 @@ test('an upgrade counts from the request on, until its socket is released', () =
   assert.equal(admission.connections, 2, 'two and the new one');
 });
 
-test('capacity and origins', () => {
-  const admission = new Admission({ ...base, maxClients: 1, allowedOrigins: ['https://chat.example'] });
+test('capacity and origins: a refused origin is let in (and counted) only to be closed with a code', () => {
+  const admission = new Admission({ ...base, maxClients: 2, allowedOrigins: ['https://chat.example'] });
   const bad = admission.admit('https://evil.example', '198.18.0.1', undefined);
-  assert.deepEqual(bad.ok ? null : bad.status, 403);
-  assert.ok(admission.admit('https://chat.example', '198.18.0.1', undefined).ok);
+  assert.deepEqual(bad.ok && bad.originAllowed, false);
+  const good = admission.admit('https://chat.example', '198.18.0.1', undefined);
+  assert.deepEqual(good.ok && good.originAllowed, true);
+  assert.equal(admission.connections, 2, 'the refused one counts until its socket ends');
   const full = admission.admit('https://chat.example', '198.18.0.2', undefined);
   assert.deepEqual(full.ok ? null : full.status, 503);
+  if (bad.ok) admission.release(bad.group);
+  const none = admission.admit(undefined, '198.18.0.2', undefined);
+  assert.deepEqual(none.ok && none.originAllowed, false, 'no Origin (not a browser): refused the same way');
+  const any = new Admission(base).admit(undefined, '198.18.0.3', undefined);
+  assert.deepEqual(any.ok && any.originAllowed, true, 'no list: any origin');
 });
 
 test('behind a trusted proxy each client address has its own count', () => {

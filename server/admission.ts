@@ -29,12 +29,22 @@ export interface AdmissionOptions {
 }
 
 export type UpgradeVerdict =
-  | { readonly ok: true; readonly address: string; readonly group: string }
+  | {
+      readonly ok: true;
+      readonly address: string;
+      readonly group: string;
+      /**
+       * false: the page's origin is not allowed. The upgrade still goes through (and counts
+       * like any connection) only to be closed at once with `CLOSE_ORIGIN_REFUSED`: a page
+       * sees a close code, where an HTTP 403 would read like a server it cannot reach.
+       */
+      readonly originAllowed: boolean;
+    }
   | {
       readonly ok: false;
-      readonly status: 403 | 429 | 503;
+      readonly status: 429 | 503;
       readonly reason: string;
-      readonly limit: 'origin' | 'max-clients' | 'connections-per-ip';
+      readonly limit: 'max-clients' | 'connections-per-ip';
       readonly address: string;
     };
 
@@ -82,9 +92,6 @@ export class Admission {
    */
   admit(origin: string | undefined, remote: string | undefined, forwardedFor: string | string[] | undefined): UpgradeVerdict {
     const address = clientAddress(remote, forwardedFor, this.#trust);
-    if (this.#origins.size > 0 && (origin === undefined || !this.#origins.has(origin))) {
-      return { ok: false, status: 403, reason: 'Origin not allowed', limit: 'origin', address };
-    }
     if (this.#connections >= this.options.maxClients) return { ok: false, status: 503, reason: 'Server full', limit: 'max-clients', address };
     const group = addressGroup(address);
     const count = this.#perGroup.get(group) ?? 0;
@@ -93,7 +100,9 @@ export class Admission {
     }
     this.#connections++;
     this.#perGroup.set(group, count + 1);
-    return { ok: true, address, group };
+    // No Origin at all (not a browser) is refused the same way, so the terminal client is told too.
+    const originAllowed = this.#origins.size === 0 || (origin !== undefined && this.#origins.has(origin));
+    return { ok: true, address, group, originAllowed };
   }
 
   release(group: string): void {

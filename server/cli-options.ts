@@ -58,7 +58,8 @@ Options:
                          peers get fresh ones every half of it
   --tls-cert <path>      serve https and wss on the port: a PEM certificate chain ...
   --tls-key <path>       ... and its key; SIGHUP reloads both (after a renewal)
-  --allowed-origins <l>  comma-separated Origins allowed to connect (default: any)
+  --allowed-origins <l>  comma-separated Origins allowed to connect (default: any); another
+                         origin (or none) is closed at once with 4403 "origin-refused"
   --no-relay             do not relay chat for pairs that cannot connect directly (a browser
                          without WebRTC, or failed ICE); such users are told why instead.
                          Relaying is on by default: the server then sees that chat text.

@@ -75,14 +75,14 @@ test("the unit's ExecStart flags start a TLS server that mints TURN credentials 
       assert.equal(welcome.type, 'welcome');
       const turn = welcome.iceServers?.find((server) => String(server.urls).includes('turn:turn.example.org:3478'));
       assert.match(turn?.username ?? '', /^\d+:/, 'a minted TURN username <expiry>:<id>');
-      // Another site's page may not use this server.
-      const refused = await new Promise<number>((resolve) => {
+      // Another site's page may not use this server: it is told so by a close code.
+      const refused = await new Promise<string>((resolve) => {
         const socket = new WebSocket(cli.url, { ca, origin: 'https://elsewhere.example' });
-        socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
-        socket.once('open', () => resolve(101));
-        socket.once('error', () => resolve(-1));
+        socket.once('unexpected-response', (_request, response) => resolve(`HTTP ${response.statusCode}`));
+        socket.once('close', (code, reason) => resolve(`${code} ${reason.toString()}`));
+        socket.once('error', () => resolve('error'));
       });
-      assert.equal(refused, 403);
+      assert.equal(refused, '4403 origin-refused');
     } finally {
       cli.child.kill('SIGTERM');
     }

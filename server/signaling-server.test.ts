@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { WebSocket } from 'ws';
 import { createSignalingServer, type SignalingServer } from './signaling-server.js';
 import { TestClient } from './test-client.js';
+import { CLOSE_ORIGIN_REFUSED } from '../protocol/index.js';
 
 let server: SignalingServer;
 const open: TestClient[] = [];
@@ -209,11 +210,20 @@ test('GET /healthz answers JSON with rooms and clients; other paths do not leak 
   }
 });
 
-test('allowed origins: other origins are refused at the upgrade with 403', async () => {
+test('allowed origins: another origin (or none) is closed at once with 4403 origin-refused, and nothing it sends counts', async () => {
   const strict = await createSignalingServer({ port: 0, host: '127.0.0.1', allowedOrigins: ['http://good.example'] });
   try {
-    await assert.rejects(TestClient.open(strict.url, { origin: 'http://evil.example' }), /403/);
+    const evil = await TestClient.open(strict.url, { origin: 'http://evil.example' });
+    evil.send({ type: 'new-peer', room: 'r' });
+    assert.deepEqual(await evil.waitClosed(), { code: CLOSE_ORIGIN_REFUSED, reason: 'origin-refused' });
+    assert.deepEqual(evil.received, [], 'never welcomed');
+    const none = await TestClient.open(strict.url);
+    assert.deepEqual(await none.waitClosed(), { code: 4403, reason: 'origin-refused' }, 'no Origin: the same');
     const ok = await TestClient.open(strict.url, { origin: 'http://good.example' });
+    ok.send({ type: 'new-peer', room: 'r' });
+    await ok.next('welcome');
+    for (let i = 0; i < 100 && strict.stats().clients > 1; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.deepEqual(strict.stats(), { rooms: 1, clients: 1 }, 'the refused ones are gone');
     ok.close();
   } finally {
     await strict.close();

@@ -14,7 +14,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
-import { LIMITS, encode, errorMessage, parseClientMessage, type IceServer, type ServerMessage } from '../protocol/index.js';
+import { CLOSE_ORIGIN_REFUSED, LIMITS, encode, errorMessage, parseClientMessage, type IceServer, type ServerMessage } from '../protocol/index.js';
 import { silentLogger, type Logger } from './log.js';
 import { TOKEN, takeToken, wholeMs } from './token-bucket.js';
 import { ClientSocket, type InboundQueue } from './client-socket.js';
@@ -47,7 +47,11 @@ export interface SignalingServerOptions {
   readonly tls?: TlsFiles;
   /** Ping interval; a socket that missed the previous pong is dropped. Default 30 s. */
   readonly heartbeatMs?: number;
-  /** `Origin`s allowed to connect (exact match); empty or absent allows any. */
+  /**
+   * `Origin`s allowed to connect (exact match); empty or absent allows any. Any other
+   * origin (or none) gets its upgrade and is closed at once with 4403 `origin-refused`
+   * (`CLOSE_ORIGIN_REFUSED`), so a page can tell it from a server it cannot reach.
+   */
   readonly allowedOrigins?: readonly string[];
   /** Frames per second a connection may send on average. Default 50. */
   readonly messagesPerSecond?: number;
@@ -201,6 +205,8 @@ export const CLOSE_CODES = {
   tooLarge: 1009,
   /** The client does not read what it is sent (its queue full and nothing written out for `receiverStallMs`). */
   tryAgainLater: 1013,
+  /** The page's origin is not in `allowedOrigins` (reason `origin-refused`). */
+  originRefused: CLOSE_ORIGIN_REFUSED,
 } as const;
 
 /** Defaults of every limit (README, "Limits and security"). */
@@ -309,7 +315,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
    * socket: an event name added to a socket's listener table grows it for good, which
    * 10,000 idle clients show in RSS.)
    */
-  const upgrading = new Map<Socket, { address: string; group: string }>();
+  const upgrading = new Map<Socket, { address: string; group: string; originAllowed: boolean }>();
   function sweepAbandonedUpgrades(): void {
     for (const [socket, pending] of upgrading) {
       if (!socket.destroyed) continue;
@@ -333,11 +339,13 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }, done: (ok: boolean, status?: number, reason?: string) => void) => {
       const verdict = admission.admit(origin, req.socket.remoteAddress, req.headers['x-forwarded-for']);
       if (!verdict.ok) {
-        log({ event: 'limit', level: 'warn', limit: verdict.limit, ip: verdict.address, ...(verdict.limit === 'origin' ? { origin: origin ?? null } : {}) });
+        log({ event: 'limit', level: 'warn', limit: verdict.limit, ip: verdict.address });
         return done(false, verdict.status, verdict.reason);
       }
+      // A refused origin is let in only to be closed at once (see 'connection').
+      if (!verdict.originAllowed) log({ event: 'limit', level: 'warn', limit: 'origin', ip: verdict.address, origin: origin ?? null });
       const socket: Socket = req.socket;
-      upgrading.set(socket, { address: verdict.address, group: verdict.group });
+      upgrading.set(socket, { address: verdict.address, group: verdict.group, originAllowed: verdict.originAllowed });
       done(true);
     },
   });
@@ -545,6 +553,7 @@ export async function createSignalingServer(options: SignalingServerOptions = {}
     client.on('error', onSocketError);
     client.on('close', onSocketClose);
     // Heartbeat pongs mark the client alive in ClientSocket itself (no listener).
+    if (seen && !seen.originAllowed) closeClient(client, CLOSE_CODES.originRefused, 'origin-refused');
   });
 
   // Shared by every connection (`this` is the connection, a ClientSocket: ws makes them

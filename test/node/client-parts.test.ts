@@ -8,7 +8,7 @@ import { SignalingConnection, type SignalingConnectionHooks, type SignalingSocke
 import { PeerDirectory } from '../../client/peer-directory.js';
 import { RelayTransport } from '../../client/relay-transport.js';
 import type { PeerLink } from '../../client/peer-link.js';
-import { PROTOCOL_VERSION, type ChatMessage, type ClientMessage, type ServerMessage } from '../../protocol/index.js';
+import { CLOSE_ORIGIN_REFUSED, PROTOCOL_VERSION, type ChatMessage, type ClientMessage, type ServerMessage } from '../../protocol/index.js';
 
 /** A WebSocket stand-in the test opens, feeds and drops by hand. */
 class FakeSocket implements SignalingSocket {
@@ -41,6 +41,12 @@ class FakeSocket implements SignalingSocket {
   drop(): void {
     this.readyState = 3;
     this.#fire('close');
+  }
+  /** The server closes it with `code`: the close event carries the code, as a browser's does. */
+  closedBy(code: number): void {
+    this.readyState = 3;
+    const event = { data: undefined, code };
+    for (const listener of this.#listeners.get('close') ?? []) listener(event);
   }
 }
 
@@ -175,6 +181,71 @@ test('SignalingConnection: a server URL the WebSocket refuses is skipped; unusab
   assert.equal(reasons.length, 1);
   assert.match(reasons[0]!, /"http:\/\/a": not a WebSocket URL/);
   assert.match(reasons[0]!, /"ftp:\/\/b": not a WebSocket URL/);
+});
+
+test('SignalingConnection: a refused origin (close 4403) ends it with a message that says so, and nothing retries', async () => {
+  const reasons: string[] = [];
+  const drops: boolean[] = [];
+  const hooks = {
+    message() {},
+    badMessage() {},
+    unknownMessage() {},
+    sent() {},
+    dropped: (j: boolean) => drops.push(j),
+    unusable: (r: string) => reasons.push(r),
+  };
+  const settings = { room: 'r', name: undefined, webrtc: true, Socket: FakeSocket, reconnect: { initialDelayMs: 1, maxDelayMs: 2 } };
+  // A page (it has an origin).
+  Object.defineProperty(globalThis, 'location', { value: { origin: 'https://chat.example' }, configurable: true });
+  try {
+    const c = new SignalingConnection({ ...settings, url: 'wss://signal.example' }, hooks);
+    c.open();
+    const socket = FakeSocket.last!;
+    socket.open();
+    c.send(offer(1));
+    socket.closedBy(CLOSE_ORIGIN_REFUSED);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(FakeSocket.last, socket, 'no reconnect');
+    assert.deepEqual(drops, [], 'not a drop to retry');
+    assert.deepEqual(reasons, [
+      "This page's origin (https://chat.example) is not allowed by the signaling server at wss://signal.example: ask its operator to add it to --allowed-origins.",
+    ]);
+    assert.equal(c.queued, 0);
+    assert.equal(c.send(offer(2)), 'dropped');
+  } finally {
+    Reflect.deleteProperty(globalThis, 'location');
+  }
+  // Outside a browser (the terminal client sends no origin).
+  const cli = new SignalingConnection({ ...settings, url: 'ws://x' }, hooks);
+  cli.open();
+  FakeSocket.last!.closedBy(4403);
+  assert.match(reasons[1]!, /^The signaling server at ws:\/\/x accepts only the page origins in its --allowed-origins, and this client sends none\.$/);
+  // Any other close code is a drop like before: retried.
+  const other = new SignalingConnection({ ...settings, url: 'ws://y' }, hooks);
+  other.open();
+  const first = FakeSocket.last!;
+  first.open();
+  first.closedBy(1013);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.notEqual(FakeSocket.last, first, 'reconnected');
+  assert.deepEqual(drops, [false]);
+  assert.equal(reasons.length, 2);
+  other.close();
+});
+
+test("SignalingConnection: an error's retryAfterMs reaches the mesh; fields it does not know are ignored", () => {
+  const { c, got } = connection();
+  c.open();
+  const socket = FakeSocket.last!;
+  socket.open();
+  const refusal = { type: 'error', code: 'rate-limited', message: 'Too many joins.', field: 'room', retryAfterMs: 1200, hint: { from: 'a newer server' } };
+  socket.receive(refusal as ServerMessage);
+  socket.receive({ type: 'error', code: 'rate-limited', message: 'An older server.' });
+  assert.deepEqual(got, [
+    { type: 'error', code: 'rate-limited', message: 'Too many joins.', field: 'room', retryAfterMs: 1200 },
+    { type: 'error', code: 'rate-limited', message: 'An older server.' },
+  ]);
+  c.close();
 });
 
 test('PeerDirectory: one entry per peer, one transport each; relayed stays relayed', () => {
