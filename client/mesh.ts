@@ -408,7 +408,7 @@ export class Mesh extends EventTarget {
    */
   #joinRefused(error: Extract<ServerMessage, { type: 'error' }>): void {
     const { code, field } = error;
-    const retryAfterMs = (error as { retryAfterMs?: number }).retryAfterMs;
+    const { retryAfterMs } = error;
     const wait =
       code === 'room-full'
         ? ROOM_FULL_RETRY_MS
