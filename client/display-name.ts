@@ -42,6 +42,7 @@ const TWINS: Readonly<Record<string, string>> = {
   ԁ: 'd',
   ԛ: 'q',
   ԝ: 'w',
+  ӏ: 'l',
   ү: 'y',
   α: 'a',
   β: 'b',
@@ -75,7 +76,8 @@ export function safeName(name: string): string {
 
 /** What a name looks like, for comparing: two names with the same skeleton are easy to mistake. */
 export function nameSkeleton(name: string): string {
-  const folded = safeName(name).replace(JOINERS, '').normalize('NFKD').replace(MARKS, '').toLowerCase();
+  // Uppercase I reads as lowercase l in sans-serif fonts ("AI" and "Al"): folded before case is.
+  const folded = safeName(name).replace(JOINERS, '').normalize('NFKD').replace(MARKS, '').replace(/I/g, 'l').toLowerCase();
   let skeleton = '';
   for (const char of folded) skeleton += TWINS[char] ?? char;
   // "rn" reads as "m", "vv" as "w".

@@ -9,7 +9,7 @@
  * one with other keys, a verdict or verified identity of the old one ends, and the peer is
  * shown `changed` until it proves its identity key over the new one.
  */
-import type { ChannelMessage, ChatMessage, RelayPayload } from '../protocol/index.js';
+import type { ChannelMessage, ChatMessage, IdentityMessage, RelayPayload } from '../protocol/index.js';
 import type { PeerLink } from './peer-link.js';
 import { PeerVerifier } from './peer-verifier.js';
 import { PeerIdentities, fingerprintsOf, type PeerIdentity } from './peer-identities.js';
@@ -109,6 +109,8 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
       ),
     nameOf: name,
   });
+  /** Identities that came over a sealed pair before it was the peer's connection. */
+  const unclaimed = new WeakMap<TrustChannel, IdentityMessage>();
   /** Each peer's latest connection, and the keys each connection had when it opened. */
   const latest = new Map<string, TrustChannel>();
   const keysOf = new WeakMap<TrustChannel, Promise<string | null>>();
@@ -143,8 +145,15 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
       if (state === 'sealed' && hooks.isRelayed(id)) void opened(id, channel);
     },
     received: (id, message, channel) => {
-      if (message.type === 'chat') hooks.relayedChat(id, message);
-      else if (message.type === 'verify-commit' || message.type === 'verify-reveal') verifier.receive(id, channel, message);
+      if (message.type === 'chat') return hooks.relayedChat(id, message);
+      // Identities and codes from a sealed pair of a peer reached directly (one the server
+      // may have made up) are not the peer's: only its current connection speaks for it.
+      if (!hooks.isRelayed(id) || channel !== sealed.channelOf(id)) {
+        // The peer may have moved to the relay before us: its identity counts once ours does.
+        if (message.type === 'identity') unclaimed.set(channel, message);
+        return hooks.note(id, `${message.type} over the relay set aside: not this peer's connection (yet)`);
+      }
+      if (message.type === 'verify-commit' || message.type === 'verify-reveal') verifier.receive(id, channel, message);
       else if (message.type === 'identity') void identities.receive(id, channel, message);
     },
     rejected: (id, why) => hooks.warn('relay-tampered', `A message relayed from ${name(id)} ${why}: it was dropped.`, id),
@@ -200,7 +209,11 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
     },
     relayed: (id) => {
       const channel = sealed.channelOf(id);
-      if (channel && latest.get(id) !== channel) void opened(id, channel);
+      if (!channel || latest.get(id) === channel) return;
+      void opened(id, channel);
+      const waiting = unclaimed.get(channel);
+      unclaimed.delete(channel);
+      if (waiting) void identities.receive(id, channel, waiting);
     },
     forget: (id) => {
       latest.delete(id);

@@ -560,13 +560,20 @@ export class Mesh extends EventTarget {
   /**
    * What the user said after comparing the code with the peer's person: it matches, or it
    * does not (then someone may be in the middle). Fires `peer-verify`; false if no code
-   * was compared on the current connection.
+   * was compared on the current connection. `code`: the code the person read; if the
+   * connection has another one by now (its keys changed, a new comparison finished), the
+   * answer is not taken (false, and `verify-failed` says to compare again).
    */
-  confirmVerification(id: string, match: boolean): boolean {
+  confirmVerification(id: string, match: boolean, code?: string): boolean {
     const channel = this.#trust?.channel(id, this.#peers.link(id) ?? null);
     const name = this.#peers.get(id)?.name ?? 'a peer';
-    const code = channel ? this.#trust!.verifier.confirm(channel, match, name) : null;
-    if (code === null) return false;
+    if (code !== undefined && channel && this.#trust!.verifier.codeOf(channel) !== code) {
+      this.#error('verify-failed', `The connection to ${name} changed since code ${code} was shown: compare the new code again.`, id);
+      return false;
+    }
+    const confirmed = channel ? this.#trust!.verifier.confirm(channel, match, name) : null;
+    if (confirmed === null) return false;
+    code = confirmed;
     this.#emit('peer-verify', { id, match, code });
     if (match) void this.#trust!.identities.remember(id, name, channel!);
     if (!match) this.#error('verify-mismatch', `The safety codes with ${name} do not match: someone may be reading this connection.`, id);

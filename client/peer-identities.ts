@@ -49,8 +49,10 @@ export interface PeerIdentitiesHooks {
   nameOf(id: string): string;
 }
 
-/** How long an identity may take to arrive after ours went out before a remembered peer counts as unproven. */
+/** How long a peer's identity may take to arrive after its first connection opened before a remembered peer counts as unproven. */
 const IDENTITY_WAIT_MS = 10_000;
+/** How long a later connection of a peer (a re-key) may take to bring it: a server that re-keys often cannot keep the warning away. */
+const LATER_IDENTITY_WAIT_MS = 3000;
 
 /** The connection's fingerprints, waiting a moment for them (the stats may lag the channel's opening). */
 export async function fingerprintsOf(channel: TrustChannel): Promise<ConnectionFingerprints | null> {
@@ -75,6 +77,8 @@ export class PeerIdentities {
   readonly #keyById = new Map<string, { readonly key: string; readonly direct: boolean; status: IdentityStatus }>();
   /** Peers whose pair can carry no identity (an old version) although their name is remembered. */
   readonly #unprovable = new Map<string, PeerIdentity>();
+  /** When each peer's first connection sent our identity: its own must come within IDENTITY_WAIT_MS of that, however often it is re-keyed. */
+  readonly #firstSent = new Map<string, number>();
 
   constructor(
     readonly name: string,
@@ -95,8 +99,8 @@ export class PeerIdentities {
 
   /** What the connection proved, or null (nothing yet); for a peer whose pair carries no identity, pass null. */
   of(channel: TrustChannel | null, peerId?: string): PeerIdentity | null {
-    if (channel) return this.#byChannel.get(channel)?.identity ?? null;
-    return peerId === undefined ? null : (this.#unprovable.get(peerId) ?? null);
+    const proven = channel ? this.#byChannel.get(channel)?.identity : undefined;
+    return proven ?? (peerId === undefined ? null : (this.#unprovable.get(peerId) ?? null));
   }
 
   /** The status of the key that checks the peer's signed lines (null: none held). */
@@ -112,23 +116,35 @@ export class PeerIdentities {
     if (!loaded || !selfId || !fingerprints) return;
     const binding = bindingText({ id: selfId, fingerprint: fingerprints.local }, { id: peerId, fingerprint: fingerprints.remote });
     channel.send({ type: 'identity', key: loaded.keys.publicKey, sig: await signBinding(loaded.keys, binding) });
-    setTimeout(() => void this.#expected(peerId, channel, loaded.known), IDENTITY_WAIT_MS);
+    const first = this.#firstSent.get(peerId) ?? Date.now();
+    this.#firstSent.set(peerId, first);
+    const wait = Math.max(LATER_IDENTITY_WAIT_MS, first + IDENTITY_WAIT_MS - Date.now());
+    setTimeout(() => void this.#expected(peerId, channel, loaded.known), wait);
   }
 
   /** No identity came over the connection in time: a remembered peer is unproven (a man in the middle withholds it). */
   async #expected(peerId: string, channel: TrustChannel, known: KnownPeers): Promise<void> {
     if (channel.closed || this.#byChannel.has(channel)) return;
-    const remembered = await known.keyOf(this.hooks.nameOf(peerId));
-    if (remembered === null || channel.closed || this.#byChannel.has(channel)) return;
-    this.#settle(peerId, channel, { identity: { key: remembered, status: 'missing', reason: 'not-sent' }, publicKey: null });
+    const expected = await this.#rememberedFor(known, this.hooks.nameOf(peerId));
+    if (expected === null || channel.closed || this.#byChannel.has(channel)) return;
+    this.#settle(peerId, channel, { identity: { ...expected, status: 'missing', reason: 'not-sent' }, publicKey: null });
+  }
+
+  /** The key remembered for this name, or for a verified name it looks like (then `looksLike` names it); null if neither. */
+  async #rememberedFor(known: KnownPeers, peerName: string): Promise<{ key: string; looksLike?: string } | null> {
+    const key = await known.keyOf(peerName);
+    if (key !== null) return { key };
+    const skeleton = nameSkeleton(peerName);
+    for (const [name, fingerprint] of await known.all()) if (name !== peerName && nameSkeleton(name) === skeleton) return { key: fingerprint, looksLike: name };
+    return null;
   }
 
   /** The peer's pair can carry no identity (it is announced with an older version): unproven, if its name is remembered. */
   async unprovable(peerId: string, peerName: string): Promise<void> {
     const loaded = await this.#load();
-    const remembered = loaded ? await loaded.known.keyOf(peerName) : null;
+    const remembered = loaded ? await this.#rememberedFor(loaded.known, peerName) : null;
     if (remembered === null || this.#unprovable.has(peerId)) return;
-    const identity: PeerIdentity = { key: remembered, status: 'missing', reason: 'old-version' };
+    const identity: PeerIdentity = { ...remembered, status: 'missing', reason: 'old-version' };
     this.#unprovable.set(peerId, identity);
     this.hooks.identity(peerId, identity);
   }
@@ -154,9 +170,12 @@ export class PeerIdentities {
       this.#settle(peerId, channel, { identity: { key, status: 'changed', reason: 'other-key' }, publicKey: null });
       return;
     }
-    const identity = await this.#judge(loaded.known, this.hooks.nameOf(peerId), key);
-    if (!held || direct || held.key === message.key)
-      this.#keyById.set(peerId, { key: message.key, direct: direct || (held?.direct ?? false), status: identity.status });
+    let identity = await this.#judge(loaded.known, this.hooks.nameOf(peerId), key);
+    // A connection shown as changed stays so unless this proves a key this profile verified.
+    const before = this.#byChannel.get(channel)?.identity;
+    if (before?.status === 'changed' && identity.status !== 'verified') identity = { ...identity, status: 'changed', reason: before.reason ?? 'other-key' };
+    // The key of the peer's latest connection checks its lines (a relayed one never replaces one proven directly: above).
+    this.#keyById.set(peerId, { key: message.key, direct: direct || (held?.direct === true && held.key === message.key), status: identity.status });
     for (const wake of this.#waiting.get(peerId) ?? []) wake(message.key);
     this.#waiting.delete(peerId);
     this.#settle(peerId, channel, { identity, publicKey: message.key });
@@ -193,6 +212,8 @@ export class PeerIdentities {
       }
       return;
     }
+    // A connection shown as changed stays so whatever the peer calls itself now: only a verified key or new codes clear it.
+    if (proof.identity.status === 'changed') return;
     const identity = await this.#judge(loaded.known, name, proof.identity.key);
     const held = this.#keyById.get(peerId);
     if (held?.key === proof.publicKey) held.status = identity.status;
@@ -252,6 +273,7 @@ export class PeerIdentities {
 
   /** The peer left: its key goes with it. */
   forget(peerId: string): void {
+    this.#firstSent.delete(peerId);
     this.#keyById.delete(peerId);
     this.#waiting.delete(peerId);
     this.#unprovable.delete(peerId);

@@ -31,6 +31,19 @@ const MAX_WAITING = 500;
 const SEQUENCE_WINDOW = 1024;
 /** Peers remembered as once sealed, for the ratchet (a peer that leaves and comes back keeps it). */
 const MAX_EVER_SEALED = 4096;
+/** Pair keys whose numbering is remembered (a key the server cycles back to keeps its window). */
+const MAX_NUMBERINGS = 1024;
+
+/** The numbers of one pair key, both ways: kept for the session, not per channel. */
+interface Numbering {
+  /** The number of the last payload sealed to the peer under this key. */
+  sent: number;
+  /** The highest number received, and the numbers received in the window below it. */
+  highest: number;
+  readonly seen: Set<number>;
+  /** The peer numbers its payloads under this key (from then on an unnumbered one is refused). */
+  numbered: boolean;
+}
 
 export interface SealedRelayHooks {
   selfId(): string | null;
@@ -57,18 +70,12 @@ export interface SealedRelayHooks {
 class SealedChannel implements TrustChannel {
   readonly kind = 'relay';
   closed = false;
-  /** The number of the last payload sealed to the peer under this key. */
-  sent = 0;
-  /** The highest number received, and the numbers received in the window below it. */
-  highest = 0;
-  readonly seen = new Set<number>();
-  /** The peer numbers its payloads under this key (from then on an unnumbered one is refused). */
-  numbered = false;
 
   constructor(
     readonly pair: SealedPair,
     readonly key: CryptoKey,
     readonly peerKey: string,
+    readonly numbers: Numbering,
   ) {}
 
   send(message: TrustMessage): boolean {
@@ -99,6 +106,7 @@ class SealedPair {
 export class SealedRelay {
   readonly #pairs = new Map<string, SealedPair>();
   readonly #everSealed = new Set<string>();
+  readonly #numberings = new Map<string, Numbering>();
   #ownKeys: Promise<RelayKeyPair | null> | null = null;
   /** Sealing is asynchronous: one chain keeps everything we send in order. */
   #outbound: Promise<void> = Promise.resolve();
@@ -172,7 +180,7 @@ export class SealedRelay {
     if (channel.closed || pair.closed || !selfId) return false;
     const text = this.hooks.encode(message);
     // Numbered in the order sent (the sealing that follows is asynchronous, the chain keeps the order).
-    const n = this.hooks.numbered(pair.id) ? ++channel.sent : undefined;
+    const n = this.hooks.numbered(pair.id) ? ++channel.numbers.sent : undefined;
     this.#outbound = this.#outbound.then(async () => {
       const { iv, data } = await seal(channel.key, text, selfId, pair.id, n);
       if (!channel.closed && !pair.closed) this.hooks.post(pair.id, n === undefined ? { type: 'sealed', iv, data } : { type: 'sealed', iv, data, n });
@@ -237,7 +245,7 @@ export class SealedRelay {
     }
     if (pair.closed) return;
     if (pair.channel) pair.channel.closed = true;
-    pair.channel = new SealedChannel(pair, key, message.key);
+    pair.channel = new SealedChannel(pair, key, message.key, this.#numbering(pair.id, message.key));
     // Our key goes out before any sealed message, so the peer can open them.
     if (!pair.offered || again) await this.#offer(pair);
     this.#settle(pair, 'sealed', true);
@@ -246,7 +254,7 @@ export class SealedRelay {
   async #open(pair: SealedPair, sealed: SealedMessage): Promise<void> {
     const selfId = this.hooks.selfId();
     const channel = pair.channel;
-    if (channel && sealed.n === undefined && (channel.numbered || this.hooks.numbered(pair.id))) {
+    if (channel && sealed.n === undefined && (channel.numbers.numbered || this.hooks.numbered(pair.id))) {
       this.hooks.rejected(pair.id, 'came without its sequence number');
       return;
     }
@@ -265,14 +273,26 @@ export class SealedRelay {
 
   /** Notes a payload's number (its seal checked out); false for a replay. Says what is missing or late. */
   #inSequence(channel: SealedChannel, n: number): boolean {
-    channel.numbered = true;
-    if (channel.seen.has(n) || n <= channel.highest - SEQUENCE_WINDOW) return false;
-    if (n > channel.highest + 1) this.hooks.gap(channel.pair.id, 'missing', n - channel.highest - 1);
-    else if (n < channel.highest) this.hooks.gap(channel.pair.id, 'reordered', 1);
-    channel.seen.add(n);
-    channel.highest = Math.max(channel.highest, n);
-    if (channel.seen.size > SEQUENCE_WINDOW) channel.seen.delete(channel.seen.values().next().value as number);
+    const numbers = channel.numbers;
+    numbers.numbered = true;
+    if (numbers.seen.has(n) || n <= numbers.highest - SEQUENCE_WINDOW) return false;
+    if (n > numbers.highest + 1) this.hooks.gap(channel.pair.id, 'missing', n - numbers.highest - 1);
+    else if (n < numbers.highest) this.hooks.gap(channel.pair.id, 'reordered', 1);
+    numbers.seen.add(n);
+    numbers.highest = Math.max(numbers.highest, n);
+    if (numbers.seen.size > SEQUENCE_WINDOW) numbers.seen.delete(numbers.seen.values().next().value as number);
     return true;
+  }
+
+  /** The numbering of the pair key with `peerKey`: the same object each time that key comes back. */
+  #numbering(id: string, peerKey: string): Numbering {
+    const key = `${id}\n${peerKey}`;
+    let numbers = this.#numberings.get(key);
+    if (!numbers) {
+      this.#numberings.set(key, (numbers = { sent: 0, highest: 0, seen: new Set(), numbered: false }));
+      if (this.#numberings.size > MAX_NUMBERINGS) this.#numberings.delete(this.#numberings.keys().next().value as string);
+    }
+    return numbers;
   }
 
   #settle(pair: SealedPair, state: SealState, rekeyed = false): void {

@@ -466,7 +466,13 @@ export class P2pChat extends LitElement {
     this.addEventListener('p2p-verify-code', (event) => {
       const { id, code } = event.detail;
       if (this.#verifying?.id !== id) return;
-      this.#verifying = { ...this.#verifying, code, error: null };
+      // Another code than the one on screen is a new comparison: its buttons answer for it alone.
+      this.#verifying = {
+        ...this.#verifying,
+        code,
+        error: null,
+        startedByPeer: this.#verifying.code !== null && this.#verifying.code !== code ? true : this.#verifying.startedByPeer,
+      };
       this.requestUpdate();
     });
   }
@@ -490,7 +496,9 @@ export class P2pChat extends LitElement {
 
   /** Says whether the compared codes matched (as the dialog's buttons do); fires `p2p-peer-verify`. */
   confirmPeer(id: string, match: boolean): boolean {
-    const done = this.#mesh.mesh?.confirmVerification(id, match) ?? false;
+    // The answer is about the code the dialog showed: if the connection has another by now, it is not taken.
+    const shown = this.#verifying?.id === id ? (this.#verifying.code ?? undefined) : undefined;
+    const done = this.#mesh.mesh?.confirmVerification(id, match, shown) ?? false;
     if (this.#verifying?.id === id) this.#verifying = null;
     this.requestUpdate();
     return done;

@@ -70,3 +70,9 @@ test('a reflexive candidate at an address of this machine or of our own NAT is n
   assert.equal(ownAddressOf('candidate:1 1 udp 1686052607 198.19.0.9 54321 typ srflx raddr 198.18.1.2 rport 5'), '198.19.0.9');
   assert.equal(ownAddressOf('candidate:3 1 udp 41885439 198.19.0.5 3478 typ relay raddr 198.19.0.9 rport 5'), null);
 });
+
+test('uppercase I and the Cyrillic palochka read as l: "AI" and "Al" look alike', () => {
+  assert.equal(nameSkeleton('AI'), nameSkeleton('Al'));
+  assert.equal(nameSkeleton('A\u04cfex'), nameSkeleton('Alex'));
+  assert.notEqual(nameSkeleton('Ann'), nameSkeleton('Al'));
+});

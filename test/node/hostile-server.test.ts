@@ -185,7 +185,7 @@ test('comparisons a peer starts are answered a few at a time, not without limit'
   assert.ok(limited > 0);
 });
 
-test('an identity the server passes through its relay never replaces the key a peer proved over the direct connection', async (t) => {
+test('an identity the server passes through its relay counts for nothing while the peer is reached directly: the key it proved there stays', async (t) => {
   const wrtc = await loadWrtc();
   if (!wrtc) return t.skip('@roamhq/wrtc is not installed (optional dependency): no WebRTC in Node');
   const server = await createSignalingServer({ port: 0, host: '127.0.0.1' });
@@ -209,6 +209,7 @@ test('an identity the server passes through its relay never replaces the key a p
     const annKey = bob.verificationOf(annId).identity!.key;
     const identities = record(bob, 'peer-identity');
     const errors = record(bob, 'error');
+    const signals = record(bob, 'signal');
 
     // The server, posing as Ann on the relay: its own relay key, then (once Bob answers with his) its own identity, sealed.
     const relayKeys = await newRelayKeyPair();
@@ -225,11 +226,13 @@ test('an identity the server passes through its relay never replaces the key a p
     const sealed = await seal(shared, identity, annId, bobId, 1);
     proxy.inject(JSON.stringify({ type: 'relay', from: annId, message: { type: 'sealed', ...sealed, n: 1 } }));
 
-    await waitFor(() => errors.some((e) => e.code === 'identity-changed' && /server relay/.test(e.message)), 'Bob is warned of the conflict').catch(
-      (error: Error) => {
-        throw new Error(`${error.message}: errors ${JSON.stringify(errors)}, identities ${JSON.stringify(identities)}`, { cause: error });
-      },
-    );
+    // Set aside: a sealed pair of a peer reached directly is not that peer's connection.
+    await waitFor(
+      () => signals.some((x) => x.direction === 'note' && /identity over the relay set aside/.test(JSON.stringify(x.message))),
+      'the server’s identity set aside',
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}: errors ${JSON.stringify(errors)}, identities ${JSON.stringify(identities)}`, { cause: error });
+    });
     assert.equal(bob.verificationOf(annId).identity?.key, annKey, 'the direct connection still shows Ann’s own key');
     assert.equal(
       identities.some((i) => i.id === annId && i.key !== annKey && i.status !== 'changed'),
@@ -257,4 +260,38 @@ test('a remembered name whose connection brings no identity (a man in the middle
   assert.equal(identities.find((i) => i.id === again.selfId && i.status === 'missing')?.reason, 'not-sent');
   assert.ok(errors.some((e) => e.code === 'identity-missing' && e.peer === again.selfId));
   assert.notEqual(ann.verificationOf(again.selfId!).match, true);
+});
+
+test('"they match" is taken only for the code the person read: after a re-key and a new comparison, the old code is refused', async () => {
+  const { attacker, ann, kit, annId, kitId } = await sealedPair();
+  const first = await ann.verify(kitId);
+  assert.ok(first.ok);
+  await waitFor(() => kit.verificationOf(annId).code !== null, 'Kit has the code');
+  const read = first.ok ? first.code : '';
+  // The server swaps the keys and a new comparison finishes (auto-answered on the other side).
+  await attacker.act({ action: 'rekey' });
+  await waitFor(() => ann.verificationOf(kitId).code === null, 'the new keys have no code yet');
+  const again = await ann.verify(kitId);
+  assert.ok(again.ok && again.code !== read);
+  const errors = record(ann, 'error');
+  assert.equal(ann.confirmVerification(kitId, true, read), false, 'the answer was about the old code');
+  assert.notEqual(ann.verificationOf(kitId).match, true);
+  assert.ok(errors.some((e) => e.code === 'verify-failed'));
+});
+
+test('a server that re-keys every few seconds cannot keep "identity missing" away from a remembered name', async () => {
+  const { attacker, ann, kit } = await sealedPair({ verified: true });
+  const identities = record(ann, 'peer-identity');
+  kit.close();
+  await waitFor(() => ann.peers.length === 0, 'Kit gone');
+  await attacker.act({ action: 'drop-identity' });
+  await attacker.act({ action: 'swap' });
+  const again = joined(attacker.url, ann.room, 'Kit');
+  await waitFor(() => ann.peers[0]?.encrypted === true, 'the new pair is sealed');
+  const rekeys = setInterval(() => void attacker.act({ action: 'rekey' }), 4000);
+  try {
+    await waitFor(() => identities.some((i) => i.id === again.selfId && i.status === 'missing'), 'missing despite the re-keys', 20_000);
+  } finally {
+    clearInterval(rekeys);
+  }
 });

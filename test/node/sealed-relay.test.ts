@@ -326,3 +326,29 @@ test('with a peer or server before version 9 sealed payloads carry no number, an
   );
   assert.deepEqual(bob.rejected, []);
 });
+
+test('a key the server cycles back to keeps its numbering: an old payload under it is still a replay', async () => {
+  let keep: RelayPayload | null = null;
+  const { ann, bob, seen, settled } = pair((payload, from) => {
+    if (from === 'ann' && payload.type === 'sealed') keep ??= payload;
+    return payload;
+  });
+  await ann.relay.start('bob');
+  await settled();
+  // Ann started: the first key on the wire is hers.
+  const annOffer = seen.find((p) => p.type === 'relay-key')!;
+  ann.relay.send('bob', chat('once'));
+  await settled();
+  const annKey = (await bob.relay.channelOf('ann')!.fingerprints())!.remote;
+  // Another key for "ann" (the server's), then Ann's own again.
+  const other = pair();
+  await other.ann.relay.start('bob');
+  await bob.relay.receive(
+    'ann',
+    other.seen.find((p) => p.type === 'relay-key')!,
+  );
+  await bob.relay.receive('ann', annOffer);
+  assert.equal((await bob.relay.channelOf('ann')!.fingerprints())!.remote, annKey, 'back on Ann’s key');
+  await bob.relay.receive('ann', keep!);
+  assert.ok(bob.rejected.includes('was relayed before: a replay'));
+});
