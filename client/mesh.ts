@@ -1261,7 +1261,8 @@ export class Mesh extends EventTarget {
     const { entry, added } = this.#peers.introduce(peer.id, peer.name, peer.version ?? 1, peer.webrtc !== false);
     if (previousName !== undefined) this.#renamed(peer.id, previousName);
     this.#history?.peerJoined(peer.id);
-    if (added) this.#checkProvable(entry);
+    // Every announcement, not only the first: a server may announce a peer again with an older version.
+    this.#checkProvable(entry);
     if (!PeerConnection || peer.webrtc === false) {
       // One side has no WebRTC: this pair chats through the server's relay, if allowed.
       if (!added && entry.transport !== 'direct') return undefined;
