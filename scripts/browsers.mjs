@@ -33,7 +33,18 @@ export function puppeteerFirefoxOptions(executablePath) {
   process.once('exit', () => rmSync(userDataDir, { recursive: true, force: true }));
   // Downloads (a received file's Save link opened in a frame, test/files.test.ts) go into
   // the profile, removed with it, not into the user's ~/Downloads.
-  const downloads = { 'browser.download.folderList': 2, 'browser.download.dir': join(userDataDir, 'downloads') };
+  // Downloads go into the temporary profile, and open no panel: a panel takes the keyboard
+  // focus from the page, and a later test's key presses went to it (test/keyboard.test.ts
+  // failed in Firefox after test/files.test.ts had saved files, in the full run only).
+  const downloads = {
+    'browser.download.folderList': 2,
+    'browser.download.dir': join(userDataDir, 'downloads'),
+    'browser.download.useDownloadDir': true,
+    'browser.download.alwaysOpenPanel': false,
+    'browser.download.panel.shown': true,
+    'browser.download.manager.showWhenStarting': false,
+    'browser.download.start_downloads_in_tmp_dir': true,
+  };
   return { browser: 'firefox', executablePath, headless: true, extraPrefsFirefox: { ...FIREFOX_PREFS, ...downloads }, userDataDir };
 }
 
