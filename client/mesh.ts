@@ -769,7 +769,7 @@ export class Mesh extends EventTarget {
       else if (outcome === 'queued') queued.push(peer.id);
     }
     if (sent.length === 0 && queued.length === 0) {
-      this.#error('not-connected');
+      this.#error('not-connected', 'No peer is connected: the message reached nobody.');
       return { message, sent, queued, error: 'not-connected' };
     }
     this.#follow(message.id, sent, queued);

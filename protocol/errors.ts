@@ -49,6 +49,51 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The codes alone, to check one that arrives: a client carries these, not the messages
+ * above (the server sends its message with every error; test/node keeps the two lists equal).
+ */
+const CODE_NAMES: ReadonlySet<string> = new Set<ErrorCode>([
+  'bad-json',
+  'not-an-object',
+  'unknown-type',
+  'missing-field',
+  'wrong-type',
+  'too-large',
+  'bad-value',
+  'binary-not-supported',
+  'not-joined',
+  'already-joined',
+  'unknown-peer',
+  'room-full',
+  'server-shutdown',
+  'rate-limited',
+  'server-full',
+  'relay-disabled',
+  'server-unavailable',
+  'receiver-busy',
+  'webrtc-unsupported',
+  'signaling-unavailable',
+  'signaling-closed',
+  'peer-failed',
+  'bad-peer-message',
+  'not-connected',
+  'bad-ice-server',
+  'verify-failed',
+  'verify-mismatch',
+  'identity-changed',
+  'relay-tampered',
+  'relay-downgrade',
+  'relay-gap',
+  'identity-missing',
+  'file-needs-direct',
+  'file-too-large',
+  'file-declined',
+  'file-cancelled',
+  'file-failed',
+  'turn-failed',
+]);
+
 /** A protocol error: a stable code, a readable message, and the field at fault if any. */
 export interface ProtocolError {
   readonly code: ErrorCode;
@@ -56,17 +101,18 @@ export interface ProtocolError {
   readonly field?: string;
 }
 
+/** A typed error; without `message`, the code itself (the server's `errorMessage` has the texts). */
 export function protocolError(code: ErrorCode, message?: string, field?: string): ProtocolError {
   const error: { code: ErrorCode; message: string; field?: string } = {
     code,
-    message: message ?? ERROR_CODES[code],
+    message: message ?? code,
   };
   if (field !== undefined) error.field = field;
   return error;
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, value);
+  return typeof value === 'string' && CODE_NAMES.has(value);
 }
 
 /** The outcome of a parse: either a typed value or a typed error, never a throw. */

@@ -122,7 +122,7 @@ export function array(obj: JsonObject, key: string, maxItems: number): readonly 
  * not JSON, not an object, a FieldError from `read` — becomes a typed error Result.
  */
 export function parseObject<T>(raw: unknown, maxLength: number, read: (obj: JsonObject) => T): Result<T> {
-  if (typeof raw !== 'string') return fail(protocolError('binary-not-supported'));
+  if (typeof raw !== 'string') return fail(protocolError('binary-not-supported', 'Only text frames carry signaling messages.'));
   if (raw.length > maxLength) {
     return fail(protocolError('too-large', `The message is longer than ${maxLength} characters.`));
   }
@@ -131,9 +131,9 @@ export function parseObject<T>(raw: unknown, maxLength: number, read: (obj: Json
     value = JSON.parse(raw);
   } catch {
     // Includes the RangeError of absurdly deep nesting: still just bad input.
-    return fail(protocolError('bad-json'));
+    return fail(protocolError('bad-json', 'The frame is not valid JSON text.'));
   }
-  if (!isObject(value)) return fail(protocolError('not-an-object'));
+  if (!isObject(value)) return fail(protocolError('not-an-object', 'The message must be a JSON object.'));
   try {
     return ok(read(value));
   } catch (error) {

@@ -127,3 +127,10 @@ test('server messages round-trip through encode/parseServerMessage', () => {
   assert.equal(errorCode(parseServerMessage('{"type":"error","code":"made-up","message":"x"}')), 'bad-value');
   assert.equal(errorCode(parseServerMessage('{"type":"welcome","id":"x"}')), 'missing-field');
 });
+
+test('every error code with a message is a code a client accepts, and no other', async () => {
+  const { ERROR_CODES, isErrorCode } = await import('./errors.js');
+  for (const code of Object.keys(ERROR_CODES)) assert.equal(isErrorCode(code), true, code);
+  assert.equal(isErrorCode('no-such-code'), false);
+  assert.equal(isErrorCode('__proto__'), false);
+});
