@@ -1074,7 +1074,7 @@ export class P2pChat extends LitElement {
           lang=${language}
           exportparts=${PEER_LIST_PARTS}
           .peers=${peers}
-          .inRoom=${mesh?.status === 'joined' || mesh?.status === 'reconnecting'}
+          .inRoom=${!!mesh?.selfId && (mesh.status === 'joined' || mesh.status === 'reconnecting')}
           .paths=${this.#paths(peers)}
           .verifications=${verifications.status}
           .verificationNames=${verifications.names}

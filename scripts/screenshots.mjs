@@ -5,26 +5,13 @@
 // WebRTC candidate on loopback alone: as root, run it in a private network namespace
 // (sh ../shared/netns-run.sh npm run screenshots). The Korean ones need a Korean font
 // (Debian: apt-get install fonts-nanum), or they show empty boxes.
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { startDevServer } from '@web/dev-server';
 import { chromium } from 'playwright-core';
 import { createSignalingServer } from '../build/server/index.js';
 import { chromiumLaunchOptions } from './browsers.mjs';
-import { freePort } from './free-port.mjs';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-const out = `${root}demo/screenshots`;
-mkdirSync(out, { recursive: true });
+import { out, root, startPages } from './screenshot-pages.mjs';
 
 const signaling = await createSignalingServer({ port: 0, host: '127.0.0.1' });
-const dev = await startDevServer({
-  config: { rootDir: root, port: await freePort(), hostname: '127.0.0.1', nodeResolve: true },
-  readCliArgs: false,
-  readFileConfig: true,
-  logStartMessage: false,
-  autoExitProcess: false,
-});
+const dev = await startPages();
 const browser = await chromium.launch(chromiumLaunchOptions());
 const shots = [];
 try {

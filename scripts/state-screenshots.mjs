@@ -4,25 +4,13 @@
 // server came back. Starts its own signaling servers and dev server; as root, run it in a
 // private network namespace like the other screenshots (sh ../shared/netns-run.sh npm
 // run screenshots).
-import { mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { startDevServer } from '@web/dev-server';
 import { chromium } from 'playwright-core';
 import { createSignalingServer } from '../build/server/index.js';
 import { chromiumLaunchOptions } from './browsers.mjs';
 import { freePort } from './free-port.mjs';
+import { out, startPages } from './screenshot-pages.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const out = `${root}demo/screenshots`;
-mkdirSync(out, { recursive: true });
-
-const dev = await startDevServer({
-  config: { rootDir: root, port: await freePort(), hostname: '127.0.0.1', nodeResolve: true },
-  readCliArgs: false,
-  readFileConfig: true,
-  logStartMessage: false,
-  autoExitProcess: false,
-});
+const dev = await startPages();
 const browser = await chromium.launch(chromiumLaunchOptions());
 const page = (server, room, name) =>
   `http://127.0.0.1:${dev.config.port}/test/fixtures/peer.html?server=${encodeURIComponent(server)}&room=${room}&name=${name}`;

@@ -245,17 +245,22 @@ test('an identity the server passes through its relay counts for nothing while t
   }
 });
 
-test('a remembered name whose connection brings no identity (a man in the middle withholds it) shows "missing" with a warning', async () => {
+/** Ann verified Kit; Kit leaves, and someone calling itself Kit joins through a server that swaps keys and keeps identities back. */
+async function kitAgainWithoutIdentity() {
   const { attacker, ann, kit } = await sealedPair({ verified: true });
   const identities = record(ann, 'peer-identity');
-  const errors = record(ann, 'error');
-  // Kit leaves; someone calling itself Kit joins through a server that keeps identities back.
   kit.close();
   await waitFor(() => ann.peers.length === 0, 'Kit gone');
   await attacker.act({ action: 'drop-identity' });
   await attacker.act({ action: 'swap' });
   const again = joined(attacker.url, ann.room, 'Kit');
   await waitFor(() => ann.peers[0]?.encrypted === true, 'the new pair is sealed');
+  return { attacker, ann, identities, again };
+}
+
+test('a remembered name whose connection brings no identity (a man in the middle withholds it) shows "missing" with a warning', async () => {
+  const { ann, identities, again } = await kitAgainWithoutIdentity();
+  const errors = record(ann, 'error');
   await waitFor(() => identities.some((i) => i.id === again.selfId && i.status === 'missing'), 'missing, after the wait', 20_000);
   assert.equal(identities.find((i) => i.id === again.selfId && i.status === 'missing')?.reason, 'not-sent');
   assert.ok(errors.some((e) => e.code === 'identity-missing' && e.peer === again.selfId));
@@ -280,14 +285,7 @@ test('"they match" is taken only for the code the person read: after a re-key an
 });
 
 test('a server that re-keys every few seconds cannot keep "identity missing" away from a remembered name', async () => {
-  const { attacker, ann, kit } = await sealedPair({ verified: true });
-  const identities = record(ann, 'peer-identity');
-  kit.close();
-  await waitFor(() => ann.peers.length === 0, 'Kit gone');
-  await attacker.act({ action: 'drop-identity' });
-  await attacker.act({ action: 'swap' });
-  const again = joined(attacker.url, ann.room, 'Kit');
-  await waitFor(() => ann.peers[0]?.encrypted === true, 'the new pair is sealed');
+  const { attacker, identities, again } = await kitAgainWithoutIdentity();
   const rekeys = setInterval(() => void attacker.act({ action: 'rekey' }), 4000);
   try {
     await waitFor(() => identities.some((i) => i.id === again.selfId && i.status === 'missing'), 'missing despite the re-keys', 20_000);
