@@ -313,8 +313,21 @@ export class Mesh extends EventTarget {
     }
     if (this.#status !== 'joined' || this.#serverVersion < RENAME_VERSION || !this.#connection) return false;
     if (this.#connection.rename(trimmed) !== 'sent') return false;
+    this.#renamedFrom = { name: this.#name };
     this.#name = trimmed;
     return true;
+  }
+
+  /** The name before a rename the server has not refused (yet): a refusal puts it back. */
+  #renamedFrom: { readonly name: string | undefined } | null = null;
+
+  /** The server refused our new name (a stricter limit than ours): the old one stands, here and in later rejoins. */
+  #renameRefused(error: Extract<ServerMessage, { type: 'error' }>): void {
+    const asked = this.#name;
+    this.#name = this.#renamedFrom!.name;
+    this.#renamedFrom = null;
+    this.#connection?.keepName(this.#name);
+    this.#error(error.code, `The server refused the name “${asked ?? ''}” (${error.message}): you are still ${this.displayName ?? 'as before'}.`);
   }
 
   /** Our server-assigned id, once welcomed. */
@@ -948,6 +961,7 @@ export class Mesh extends EventTarget {
         // already in the signal log; not worth alarming the user.
         if (message.code === 'unknown-peer') return;
         if (this.#connection && !this.#connection.joined && JOIN_REFUSALS.has(message.code)) return this.#joinRefused(message);
+        if (message.field === 'name' && this.#renamedFrom) return this.#renameRefused(message);
         this.#error(message.code, message.message);
         return;
     }
@@ -970,6 +984,7 @@ export class Mesh extends EventTarget {
     }
     this.#selfId = message.id;
     this.#refusal = null;
+    this.#renamedFrom = null;
     this.#clearJoinRetry();
     this.#iceServers = this.#options.iceServers ?? message.iceServers;
     this.#relayAllowed = message.limits.relay;

@@ -127,6 +127,11 @@ export class SignalingConnection {
     return this.send({ type: 'rename', name }, { queue: false });
   }
 
+  /** The server refused a rename: rejoins give this name again (nothing is sent). */
+  keepName(name: string | undefined): void {
+    this.#name = name;
+  }
+
   /** The token of the last welcome (a credential: it proves our id). */
   get resumeToken(): string | null {
     return this.#resume;

@@ -71,3 +71,16 @@ test('a room name the server refuses: refused for good, in words that say what t
   assert.equal(long.status, 'refused');
   assert.match(long.refusal ?? '', /name .* cannot be used .*at most 40 characters/);
 });
+
+test('a rename the server refuses (a stricter limit than the client knows) leaves the old name in place, for rejoins too', async () => {
+  const server = await createSignalingServer({ port: 0, host: '127.0.0.1', maxNameLength: 10 });
+  servers.push(server);
+  const a = join(server.url, 'names', 'Ann');
+  await waitFor(() => a.status === 'joined', 'joined');
+  const errors = record(a, 'error');
+  assert.equal(a.rename('Annabelle Lee'), true, 'sent: the client allows 40 characters');
+  await waitFor(() => errors.length > 0, 'the server answers');
+  assert.equal(a.name, 'Ann');
+  assert.equal(a.displayName, 'Ann');
+  assert.match(errors[0]!.message, /refused the name “Annabelle Lee”.*still Ann/);
+});
