@@ -1,6 +1,6 @@
 // What only some pages use loads on demand from dist/chunks/, each chunk bundled whole on
 // its own: the safety codes, identity keys and relay encryption (client/mesh-trust.ts),
-// files (client/mesh-files.ts), the transcript kept across reloads
+// files (client/mesh-files.ts), history for late joiners (client/mesh-history.ts), the transcript kept across reloads
 // (client/transcript-store.ts, with persist), the Korean strings
 // (components/chat-strings-ko.ts), the safety-code dialog (components/verify-dialog.ts,
 // opened only to compare codes), a file's line in the log (components/file-line.ts) and
@@ -8,6 +8,7 @@
 export const ON_DEMAND = {
   'mesh-trust': 'client/mesh-trust.ts',
   'mesh-files': 'client/mesh-files.ts',
+  'mesh-history': 'client/mesh-history.ts',
   'transcript-store': 'client/transcript-store.ts',
   'chat-strings-ko': 'components/chat-strings-ko.ts',
   'verify-dialog': 'components/verify-dialog.ts',
