@@ -5,7 +5,7 @@
  * Accept all / Decline all, the offers themselves behind a disclosure).
  * A received raster image is shown inline, only ever through `<img>` from a blob: URL;
  * any other file (SVG included: it is markup) is only offered for saving. The Save link's
- * blob: URL is typed application/octet-stream (components/mesh-controller.ts) and carries
+ * blob: URL is typed application/octet-stream (components/file-transcript.ts) and carries
  * a `download` name, with no `target`: opened in a tab or a frame it is a download, never
  * the sender's HTML or SVG running in this origin (beside the identity keys).
  */
@@ -112,3 +112,6 @@ function renderOffersLine(line: FileOffersLine, actions: FileActions, s: ChatStr
     </details>
   </li>`;
 }
+
+// The file lines' bookkeeping comes in the same chunk: a page with files needs both.
+export { FileTranscript } from './file-transcript.js';

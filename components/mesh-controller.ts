@@ -8,10 +8,10 @@ import { Mesh, type MeshOptions, type MeshStatus, type SendResult } from '../cli
 import type { ErrorDetail, FileInfo, MeshEventMap, MeshEventName, MessageDetail, PeerInfo } from '../client/mesh-events.js';
 import { p2pEvent } from './events.js';
 import { safeName } from '../client/display-name.js';
-import { isInlineImage } from '../client/file-name.js';
 import type { StoredLine } from '../client/transcript-store.js';
 import { SavedSession } from './saved-session.js';
 import { EN, type ChatStrings } from './chat-strings.js';
+import type { FileEventName, FileTranscript, FileTranscriptHost } from './file-transcript.js';
 import type { ErrorCode } from '../protocol/index.js';
 
 /**
@@ -102,11 +102,6 @@ export type TranscriptLine = FileLine | FileOffersLine | MessageLine | NoticeLin
 
 /** How long "… is typing" shows after the last `typing` from a peer. */
 const TYPING_SHOWN_MS = 4000;
-/** A peer's offers fold into one line once this many of its offers wait (or were refused in the last FOLD_WINDOW_MS) and one more comes. */
-const FOLD_AFTER = 3;
-const FOLD_WINDOW_MS = 10_000;
-/** Offers that ended without the file kept in a folded line; older ones are only counted. */
-const FOLDED_ENDED_KEPT = 20;
 
 const RELAYED_EVENTS: readonly MeshEventName[] = [
   'status',
@@ -303,8 +298,13 @@ export class MeshController implements ReactiveController {
    * browser (persist) and those this side would pass on to later joiners.
    */
   async clearHistory(): Promise<void> {
-    for (const line of this.transcript) if (line.kind === 'file' && line.url) URL.revokeObjectURL(line.url);
-    this.transcript = [];
+    const clear = () => {
+      for (const line of this.transcript) if (line.kind === 'file' && line.url) URL.revokeObjectURL(line.url);
+      this.transcript = [];
+    };
+    clear();
+    // Lines still waiting for the file lines' module came before this: they go too once they are in.
+    this.#waiting?.push(clear);
     this.earlier = [];
     this.#ownLines.clear();
     this.mesh?.clearHistory();
@@ -349,125 +349,55 @@ export class MeshController implements ReactiveController {
   async sendFile(file: Blob, to?: string | readonly string[]): Promise<string[]> {
     const mesh = this.mesh;
     if (!mesh) return [];
+    const files = this.loadFiles();
     const ids = await mesh.sendFile(file, to === undefined ? {} : { to });
-    const image = isInlineImage(file.type);
-    for (const id of ids) {
-      const line = this.#files.get(id);
-      // Refused at once (a relayed peer): the line exists already and says why.
-      if (line && !line.url && image && line.state !== 'failed') line.url = URL.createObjectURL(new Blob([file], { type: 'application/octet-stream' }));
-    }
+    await files;
+    this.#files?.sent(file, ids);
     this.host.requestUpdate();
     return ids;
   }
 
-  readonly #files = new Map<string, FileLine>();
-
   /** Whether a file's line was ever shown (its lines need their renderer, loaded on demand). */
   hasFiles = false;
 
-  /** Each peer's folded offers line (while it is in the transcript, new offers from that peer may join it). */
-  readonly #folded = new Map<string, FileOffersLine>();
-  /** The folded line each folded offer is in (weak: a folded line that left the transcript takes its offers along). */
-  readonly #foldedIn = new WeakMap<FileLine, FileOffersLine>();
+  /** The file lines' bookkeeping, from the file-line chunk once it is in (null before, or if it could not load). */
+  #files: FileTranscript | null = null;
+  #filesLoading: Promise<typeof import('./file-line.js') | null> | null = null;
+  /** While that chunk is on its way: the changes to the transcript, in order, applied once it is in. */
+  #waiting: (() => void)[] | null = null;
 
   /**
-   * The line of a transfer, made at its first event. An offer from a peer that already has
-   * several waiting (a flood, or many files at once) goes into that peer's one folded line
-   * instead of a line of its own, as does a refusal (too large, too many) while more come;
-   * `fold` says which this is (an incoming transfer first heard of by its error was
-   * refused), null for a line that always stands alone (sent, or an image that came in by
-   * itself). An offer found there once it is under way moves out to a line of its own.
+   * Loads the file lines' module (bookkeeping and renderer), at the first file event or
+   * file sent; resolves once what waited for it is in the transcript, with the module
+   * (null if it could not load: file lines are left out).
    */
-  #fileLine(info: FileInfo, fold: 'offer' | 'refusal' | null = info.direction === 'in' ? 'refusal' : null): FileLine {
-    const known = this.#files.get(info.id);
-    if (known) {
-      this.#unfold(known);
-      return known;
-    }
-    const line: FileLine = {
-      ...info,
-      kind: 'file',
-      key: `f${++this.#keys}`,
-      at: Date.now(),
-      peerName: this.#names.get(info.peer) ?? 'a peer',
-      state: 'offered',
-      bytes: 0,
-      percent: 0,
-      bytesPerSecond: 0,
-      secondsLeft: null,
-      url: null,
-      error: null,
+  loadFiles(): Promise<typeof import('./file-line.js') | null> {
+    if (this.#filesLoading) return this.#filesLoading;
+    this.#waiting = [];
+    const host: FileTranscriptHost = {
+      transcript: () => this.transcript,
+      push: (line) => this.#insert(line),
+      key: (prefix) => `${prefix}${++this.#keys}`,
+      nameOf: (peer) => this.#names.get(peer),
     };
-    this.#files.set(info.id, line);
+    const loaded = (module: typeof import('./file-line.js') | null) => {
+      if (module) this.#files = new module.FileTranscript(host);
+      const waiting = this.#waiting ?? [];
+      this.#waiting = null;
+      for (const change of waiting) change();
+      this.host.requestUpdate();
+      return module;
+    };
+    this.#filesLoading = import('./file-line.js').then(loaded, () => loaded(null));
+    return this.#filesLoading;
+  }
+
+  /** A transfer's event: its line, now or once the file lines' module is in. */
+  #fileEvent<K extends FileEventName>(type: K, detail: MeshEventMap[K]): void {
     this.hasFiles = true;
-    if (!fold || !this.#fold(line, fold)) this.#push(line);
-    return line;
-  }
-
-  /** Puts an incoming offer's new line into its peer's folded line, making that line if it is time; false: it stands alone. */
-  #fold(line: FileLine, kind: 'offer' | 'refusal'): boolean {
-    const now = Date.now();
-    let folded = this.#folded.get(line.peer);
-    // Open while offers in it wait for an answer, or while refusals keep coming.
-    const open =
-      folded &&
-      this.transcript.includes(folded) &&
-      (folded.offers.some((offer) => offer.state === 'offered') || (kind === 'refusal' && now - folded.lastAt < FOLD_WINDOW_MS));
-    if (!open) {
-      // The peer's own lines that still wait, or were refused just now: with this one, too many to show one by one?
-      const loose = this.transcript.filter(
-        (other): other is FileLine =>
-          other.kind === 'file' &&
-          !('offers' in other) &&
-          other.direction === 'in' &&
-          other.peer === line.peer &&
-          (other.state === 'offered' || (other.state === 'failed' && now - other.at < FOLD_WINDOW_MS)),
-      );
-      if (loose.length < FOLD_AFTER) return false;
-      folded = {
-        kind: 'file',
-        key: `o${++this.#keys}`,
-        at: loose[0]!.at,
-        peer: line.peer,
-        peerName: line.peerName,
-        offers: [],
-        count: 0,
-        bytes: 0,
-        accepted: 0,
-        lastAt: now,
-        url: null,
-      };
-      this.transcript.splice(this.transcript.indexOf(loose[0]!), 1, folded);
-      for (const other of loose.slice(1)) this.transcript.splice(this.transcript.indexOf(other), 1);
-      this.#folded.set(line.peer, folded);
-      for (const other of loose) this.#addFolded(folded, other);
-    }
-    this.#addFolded(folded!, line);
-    return true;
-  }
-
-  #addFolded(folded: FileOffersLine, line: FileLine): void {
-    folded.offers.push(line);
-    folded.count++;
-    folded.bytes += line.size;
-    folded.lastAt = Date.now();
-    this.#foldedIn.set(line, folded);
-    // Bounded, whatever a peer sends: of the offers that ended, the latest are kept to show.
-    const ended = folded.offers.filter((offer) => offer.state === 'failed');
-    for (const gone of ended.slice(0, Math.max(0, ended.length - FOLDED_ENDED_KEPT))) {
-      folded.offers.splice(folded.offers.indexOf(gone), 1);
-      this.#foldedIn.delete(gone);
-    }
-  }
-
-  /** A folded offer that is under way (accepted) gets a line of its own, where its progress and file show. */
-  #unfold(line: FileLine): void {
-    const folded = this.#foldedIn.get(line);
-    if (!folded || line.state === 'offered' || line.state === 'failed') return;
-    this.#foldedIn.delete(line);
-    folded.offers.splice(folded.offers.indexOf(line), 1);
-    folded.accepted++;
-    this.#push(line);
+    if (this.#files) return this.#files.record(type, detail);
+    void this.loadFiles();
+    this.#waiting?.push(() => this.#files?.record(type, detail));
   }
 
   /** Peers typing now (id → when it stops showing), and the timer that clears the next one. */
@@ -521,36 +451,12 @@ export class MeshController implements ReactiveController {
         if (line) Object.assign(line, { delivered: d.delivered, confirmable: d.of });
         return;
       }
-      case 'file-offer': {
-        const d = detail as MeshEventMap['file-offer'];
-        // An image that came in by itself shows as it arrives, never folded.
-        const line = this.#fileLine(d, d.autoAccept ? null : 'offer');
-        if (d.autoAccept) line.state = 'moving';
+      case 'file-offer':
+      case 'file-progress':
+      case 'file-complete':
+      case 'file-error':
+        this.#fileEvent(type as FileEventName, detail as MeshEventMap[FileEventName]);
         return;
-      }
-      case 'file-progress': {
-        const d = detail as MeshEventMap['file-progress'];
-        const line = this.#fileLine(d);
-        if (line.state === 'done' || line.state === 'failed') return;
-        Object.assign(line, { bytes: d.bytes, percent: d.percent, bytesPerSecond: d.bytesPerSecond, secondsLeft: d.secondsLeft });
-        line.state = d.direction === 'out' && d.bytes >= d.size ? 'verifying' : 'moving';
-        return;
-      }
-      case 'file-complete': {
-        const d = detail as MeshEventMap['file-complete'];
-        const line = this.#fileLine(d);
-        Object.assign(line, { state: 'done', bytes: d.size, percent: 100, secondsLeft: 0 });
-        if (d.file) line.url = URL.createObjectURL(new Blob([d.file], { type: 'application/octet-stream' }));
-        this.#files.delete(d.id);
-        return;
-      }
-      case 'file-error': {
-        const d = detail as MeshEventMap['file-error'];
-        const line = this.#fileLine(d);
-        Object.assign(line, { state: 'failed', error: d.message });
-        this.#files.delete(d.id);
-        return;
-      }
       case 'history':
         for (const message of (detail as MeshEventMap['history']).messages) this.#addEarlier(message);
         return;
@@ -654,9 +560,15 @@ export class MeshController implements ReactiveController {
   readonly #ownLines = new Map<string, MessageLine>();
 
   #push(line: TranscriptLine): void {
+    if (line.kind === 'message' && line.own && line.id) this.#ownLines.set(line.id, line);
+    // After the file lines that wait for their module (a line shows where its first event came).
+    if (this.#waiting) this.#waiting.push(() => this.#insert(line));
+    else this.#insert(line);
+  }
+
+  #insert(line: TranscriptLine): void {
     // In place: a burst of messages must not copy the whole transcript each time.
     this.transcript.push(line);
-    if (line.kind === 'message' && line.own && line.id) this.#ownLines.set(line.id, line);
     if (line.kind === 'message') this.#saveSoon();
     if (this.transcript.length <= this.maxLines) return;
     for (const gone of this.transcript.splice(0, this.transcript.length - this.maxLines)) {

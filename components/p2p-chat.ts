@@ -305,10 +305,11 @@ export class P2pChat extends LitElement {
       }, ignore);
     }
     if (this.#mesh.hasFiles && !this.#fileLineLoading) {
-      this.#fileLineLoading = import('./file-line.js').then(({ renderFileLine }) => {
-        this.#renderFileLine = renderFileLine;
+      // The controller loads it (its file lines' bookkeeping is in it too) and has the waiting lines in before this.
+      this.#fileLineLoading = this.#mesh.loadFiles().then((module) => {
+        this.#renderFileLine = module?.renderFileLine ?? null;
         this.requestUpdate();
-      }, ignore);
+      });
     }
     if (this.#verifying && !this.#verifyDialogLoading) {
       this.#verifyDialogLoading = true;
