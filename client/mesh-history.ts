@@ -5,7 +5,9 @@
  * list without duplicates (by author and message id, ordered by sent time, then id), of
  * which only the last `limit` are shown. Private messages are never kept or passed on.
  */
-import { HISTORY_LIMITS, type HistoryLineMessage, type HistoryMessage } from '../protocol/index.js';
+import { HISTORY_LIMITS, lineSigningText, type HistoryLineMessage, type HistoryMessage } from '../protocol/index.js';
+import type { MessageDetail } from './mesh-events.js';
+import type { MeshTrust } from './mesh-trust.js';
 
 export type HistoryLine = Omit<HistoryLineMessage, 'type'>;
 
@@ -35,6 +37,8 @@ export interface HistoryHooks {
 const ANSWER_WAIT_MS = 5000;
 /** Lines dated further ahead than this (clocks differ) are not believed. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
+/** How long a newcomer waits for an author's identity (on the way over a channel just opened) to check its lines. */
+const KEY_WAIT_MS = 3000;
 
 const order = (a: HistoryLine, b: HistoryLine) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
@@ -207,4 +211,75 @@ export class MeshHistory {
       this.record(line);
     }
   }
+}
+
+/** What the mesh lends `showEarlier`. */
+export interface EarlierHooks {
+  readonly room: string;
+  /** The trust features (the authors' keys), loaded if need be; null if they cannot be. */
+  trust(): Promise<MeshTrust | null>;
+  /** A peer's name while it is in the room. */
+  nameOf(peer: string): string | undefined;
+  /** Whether message `id` of `from` is new here (noting it as seen). */
+  firstSight(from: string, id: string): boolean;
+  blocked(peer: string): boolean;
+  error(message: string, peer: string): void;
+  show(messages: readonly MessageDetail[]): void;
+}
+
+/**
+ * Earlier lines, merged: each signed one is checked against its author's key (an author
+ * still here, whose identity we have, or get within a moment); a line whose signature
+ * fails was changed by whoever passed it on: dropped, and said. The rest are shown once.
+ */
+export async function showEarlier(entries: readonly HistoryEntry[], mesh: EarlierHooks): Promise<HistoryEntry[]> {
+  const trust = entries.some(({ line }) => line.sig) ? await mesh.trust() : null;
+  // Each line once, in the order first seen; a later copy whose signature checks out takes an unsigned one's place.
+  const shown = new Map<string, HistoryEntry>();
+  const signed = new Set<HistoryEntry>();
+  const forgedBy = new Map<string, number>();
+  // One wait per author at most: its identity comes once or not at all.
+  const waited = new Set<string>();
+  for (const entry of entries) {
+    const { line, via } = entry;
+    // Every copy is checked, so a supplier that changed a line is found out even when another's copy came first.
+    if (line.sig && trust) {
+      // An author still in the room sends its identity once its channel opens, which may be after a supplier's answer.
+      const waitMs = !waited.has(line.from) && mesh.nameOf(line.from) !== undefined ? KEY_WAIT_MS : 0;
+      if (waitMs > 0) waited.add(line.from);
+      const valid = await trust.identities.verifyLine(line.from, lineSigningText(mesh.room, line), line.sig, waitMs);
+      if (valid === false) {
+        forgedBy.set(via, (forgedBy.get(via) ?? 0) + 1);
+        continue;
+      }
+      if (valid) signed.add(entry);
+    }
+    const key = historyLineKey(line);
+    const earlier = shown.get(key);
+    if (earlier) {
+      if (signed.has(entry) && !signed.has(earlier)) shown.set(key, entry);
+    } else if (mesh.firstSight(line.from, line.id)) shown.set(key, entry);
+  }
+  for (const [via, count] of forgedBy) {
+    const name = mesh.nameOf(via) ?? 'A peer';
+    mesh.error(`${name} passed on ${count} earlier message(s) that their author did not write as shown (the signature does not match): not shown.`, via);
+  }
+  const kept = [...shown.values()];
+  const messages = kept
+    .filter(({ line, via }) => !mesh.blocked(line.from) && !mesh.blocked(via))
+    .map((entry) => {
+      const { line, via } = entry;
+      return {
+        from: line.from,
+        name: line.name,
+        text: line.text,
+        at: line.at,
+        id: line.id,
+        history: true,
+        via,
+        ...(signed.has(entry) ? { signed: true as const, signer: trust?.identities.signerStatus(line.from) ?? 'new' } : {}),
+      };
+    });
+  if (messages.length > 0) mesh.show(messages);
+  return kept;
 }

@@ -44,6 +44,7 @@ import {
   lineSigningText,
   MAX_LINE_SIGNATURES,
   SIGNED_LINES_VERSION,
+  HISTORY_LIMITS,
 } from '../protocol/index.js';
 import { PeerLink, type PeerConnectionConstructor } from './peer-link.js';
 import { makeDtlsCertificate } from './dtls-certificate.js';
@@ -51,7 +52,7 @@ import { AfterForming } from './after-forming.js';
 import { refusedIceServers } from './ice-server-check.js';
 import { PeerDirectory, type PeerEntry } from './peer-directory.js';
 import { RelayTransport } from './relay-transport.js';
-import { MeshHistory, historyLineKey, type HistoryEntry, type HistorySettings } from './mesh-history.js';
+import type { HistorySettings, MeshHistory } from './mesh-history.js';
 import type { Claims, MeshTrust } from './mesh-trust.js';
 import type { FileLimits, MeshFiles } from './mesh-files.js';
 import type { VerificationOutcome } from './peer-verification.js';
@@ -154,8 +155,6 @@ const FORMING_WAIT_MS = 2000;
 const RETURN_GRACE_MS = 10_000;
 /** How long our public messages wait to be signed (one batch for a burst). */
 const SIGN_DELAY_MS = 250;
-/** How long a newcomer waits for an author's identity (on the way over a channel just opened) to check its lines. */
-const KEY_WAIT_MS = 3000;
 /** How long a `bye` waits for the direct channel to prove it still works (it came through the server). */
 const BYE_PROBE_MS = 2000;
 /** How often a join refused because the room is full is asked again. */
@@ -214,8 +213,11 @@ export class Mesh extends EventTarget {
     for (const link of this.#peers.links()) if (!link.isOpen && !link.closed) return true;
     return false;
   }, FORMING_WAIT_MS);
-  /** The room's recent messages for late joiners; null with `history: false`. */
-  readonly #history: MeshHistory | null;
+  /** The room's recent messages for late joiners (client/mesh-history.ts), loaded at its first use; never with `history: false`. */
+  #history: MeshHistory | null = null;
+  #historyLoading: Promise<MeshHistory | null> | null = null;
+  /** What was asked of it while it loads: done on it in that order once it is there. */
+  #historyCalls: ((history: MeshHistory) => void)[] = [];
   /** Peers blocked here (`block`): nothing of theirs is shown, and they are not told. */
   readonly #blocked = new Set<string>();
   /** Whether this side said it is away. */
@@ -271,13 +273,6 @@ export class Mesh extends EventTarget {
     this.#name = options.name?.trim() || undefined;
     this.maxFileSize = options.maxFileSize ?? 2 ** 31;
     this.autoAcceptImages = options.autoAcceptImages ?? 10_000_000;
-    this.#history =
-      options.history === false
-        ? null
-        : new MeshHistory(options.history ?? {}, {
-            send: (peer, message) => this.#peers.link(peer)?.sendControl(message) ?? false,
-            deliver: (entries) => this.#deliverEarlier(entries),
-          });
     this.#Socket = options.WebSocket === undefined ? (globalThis.WebSocket as unknown as SocketConstructor | undefined) : (options.WebSocket ?? undefined);
     this.#PeerConnection =
       options.RTCPeerConnection === undefined
@@ -535,13 +530,13 @@ export class Mesh extends EventTarget {
   ): void {
     for (const { private: secret, ...line } of lines) {
       if (!this.#firstSight(line.from, line.id) || secret) continue;
-      this.#history?.record(line);
+      this.#withHistory((history) => history.record(line));
     }
   }
 
   /** Forgets the messages kept for later joiners: none of them is passed on from here any more. */
   clearHistory(): void {
-    this.#history?.forget();
+    this.#withHistory((history) => history.forget(), false);
   }
 
   /** Reconnects now instead of waiting for the backoff timer. */
@@ -786,8 +781,9 @@ export class Mesh extends EventTarget {
       return { message, sent, queued, error: 'not-connected' };
     }
     this.#follow(message.id, sent, queued);
-    if (to === null && this.#history) {
-      this.#history.record({ id: message.id, from: this.#selfId ?? '', name: message.name, text: message.text, at: message.at });
+    if (to === null && this.#options.history !== false) {
+      const line = { id: message.id, from: this.#selfId ?? '', name: message.name, text: message.text, at: message.at };
+      this.#withHistory((history) => history.record(line));
       this.#queueSignature(message);
     }
     return { message, sent, queued };
@@ -804,8 +800,8 @@ export class Mesh extends EventTarget {
    */
   #queueSignature(message: ChatMessage): void {
     this.#unsigned.push(message);
-    const limit = this.#history?.limit ?? 0;
-    if (this.#unsigned.length > limit) this.#unsigned.splice(0, this.#unsigned.length - limit);
+    // At most the most history may keep (its own limit is applied once it has loaded).
+    if (this.#unsigned.length > HISTORY_LIMITS.maxLines) this.#unsigned.splice(0, this.#unsigned.length - HISTORY_LIMITS.maxLines);
     this.#signTimer ??= setTimeout(() => void this.#signBatch(), SIGN_DELAY_MS);
   }
 
@@ -814,13 +810,14 @@ export class Mesh extends EventTarget {
     const batch = this.#unsigned;
     this.#unsigned = [];
     const selfId = this.#selfId;
+    const history = await this.#loadHistory();
     const trust = await this.#loadTrust();
-    if (!trust || !selfId || this.#status === 'closed') return;
+    if (!history || !trust || !selfId || this.#status === 'closed') return;
     const sigs: { id: string; sig: string }[] = [];
-    for (const message of batch) {
+    for (const message of batch.slice(-history.limit)) {
       const sig = await trust.identities.signLine(lineSigningText(this.room, { from: selfId, id: message.id, at: message.at, text: message.text }));
       if (!sig) return;
-      this.#history?.sign(selfId, message.id, sig);
+      history.sign(selfId, message.id, sig);
       sigs.push({ id: message.id, sig });
     }
     for (let start = 0; start < sigs.length; start += MAX_LINE_SIGNATURES) {
@@ -883,6 +880,52 @@ export class Mesh extends EventTarget {
     return this.#filesLoading;
   }
 
+  /**
+   * Loads history for late joiners (a sibling file in the drop-in build) once, and does
+   * what was asked of it meanwhile, in order. If the file cannot be loaded, chat goes on
+   * without history, and says so once.
+   */
+  #loadHistory(): Promise<MeshHistory | null> {
+    this.#historyLoading ??= import('./mesh-history.js').then(
+      ({ MeshHistory, showEarlier }) => {
+        const history = new MeshHistory(this.#options.history || {}, {
+          send: (peer, message) => this.#peers.link(peer)?.sendControl(message) ?? false,
+          deliver: (entries) =>
+            showEarlier(entries, {
+              room: this.room,
+              trust: () => this.#loadTrust(),
+              nameOf: (peer) => this.#peers.get(peer)?.name,
+              firstSight: (from, id) => this.#firstSight(from, id),
+              blocked: (peer) => this.#blocked.has(peer),
+              error: (message, peer) => this.#error('bad-peer-message', message, peer),
+              show: (messages) => this.#emit('history', { messages }),
+            }),
+        });
+        // All in one go: nothing asked later comes before what waited.
+        while (this.#historyCalls.length > 0) this.#historyCalls.shift()!(history);
+        return (this.#history = history);
+      },
+      (error: unknown) => {
+        this.#historyCalls = [];
+        this.#error('bad-peer-message', `History for late joiners is unavailable: ${error instanceof Error ? error.message : String(error)}`);
+        return null;
+      },
+    );
+    return this.#historyLoading;
+  }
+
+  /**
+   * Does `call` on the history now, or once it has loaded (after what was asked before);
+   * never with `history: false`. `load` false: only if it is there or on its way (a peer
+   * gone, a close: nothing to do on a history not kept yet).
+   */
+  #withHistory(call: (history: MeshHistory) => void, load = true): void {
+    if (this.#history) return call(this.#history);
+    if (this.#options.history === false || (!load && !this.#historyLoading)) return;
+    this.#historyCalls.push(call);
+    void this.#loadHistory();
+  }
+
   /** Leaves: closes every peer connection and the signaling socket. */
   close(): void {
     if (this.#status === 'closed') return;
@@ -897,7 +940,7 @@ export class Mesh extends EventTarget {
     // Transfers end with the mesh: no file line stays "moving" after leaving.
     this.#files?.close();
     this.#relay?.clear();
-    this.#history?.close();
+    this.#withHistory((history) => history.close(), false);
     if (this.#confirmTimer) clearTimeout(this.#confirmTimer);
     this.#connection?.close();
     this.#setStatus('closed');
@@ -980,7 +1023,7 @@ export class Mesh extends EventTarget {
       for (const peer of message.peers) this.#historySources.add(peer.id);
       // Those that will be asked once their channels open (channelOpen below).
       const direct = message.peers.filter((peer) => (peer.version ?? 1) >= HISTORY_VERSION && peer.webrtc !== false && this.#PeerConnection);
-      this.#history?.expect(direct.map((peer) => peer.id));
+      if (direct.length > 0) this.#withHistory((history) => history.expect(direct.map((peer) => peer.id)));
     }
     this.#selfId = message.id;
     this.#refusal = null;
@@ -1271,11 +1314,11 @@ export class Mesh extends EventTarget {
     const PeerConnection = this.#PeerConnection;
     if (!selfId || peer.id === selfId) return undefined;
     // Back from a reload: a new page that kept only what it saved; it may ask for history again.
-    if (this.#stopAwaiting(peer.id)) this.#history?.peerGone(peer.id);
+    if (this.#stopAwaiting(peer.id)) this.#withHistory((history) => history.peerGone(peer.id), false);
     const previousName = this.#peers.get(peer.id)?.name;
     const { entry, added } = this.#peers.introduce(peer.id, peer.name, peer.version ?? 1, peer.webrtc !== false);
     if (previousName !== undefined) this.#renamed(peer.id, previousName);
-    this.#history?.peerJoined(peer.id);
+    this.#withHistory((history) => history.peerJoined(peer.id));
     // Every announcement, not only the first: a server may announce a peer again with an older version.
     this.#checkProvable(entry);
     if (!PeerConnection || peer.webrtc === false) {
@@ -1361,7 +1404,7 @@ export class Mesh extends EventTarget {
           note: (code, detail) => this.#note(id, code, detail),
           channelOpen: () => {
             this.#emit('channel-open', { id });
-            if (version >= HISTORY_VERSION && this.#historySources.has(id)) this.#history?.ask(id);
+            if (version >= HISTORY_VERSION && this.#historySources.has(id)) this.#withHistory((history) => history.ask(id));
             if (version >= RECEIPT_VERSION && this.#away) link.sendControl({ type: 'presence', state: 'away' });
             if (version >= VERIFY_VERSION)
               this.#afterForming.run(() => {
@@ -1405,7 +1448,7 @@ export class Mesh extends EventTarget {
             if (this.#blocked.has(id) && message.type === 'file-offer') link.sendControl({ type: 'file-decline', id: message.id });
             else void this.#loadFiles().then((files) => files?.control(id, link, message));
           },
-          historyMessage: (message) => this.#history?.receive(id, message),
+          historyMessage: (message) => this.#withHistory((history) => history.receive(id, message)),
           fileChannel: (channel) => void this.#loadFiles().then((files) => (files ? files.channel(id, channel) : channel.close())),
           badMessage: (error) => this.#error('bad-peer-message', `${link.name} sent a message that does not parse: ${error.message}`, id),
           stateChange: (state) => {
@@ -1497,7 +1540,7 @@ export class Mesh extends EventTarget {
     this.#relay?.discard(id);
     this.#trust?.sealed.drop(id);
     this.#files?.peerGone(id);
-    this.#history?.peerGone(id);
+    this.#withHistory((history) => history.peerGone(id), false);
     this.#trust?.forget(id);
     this.#awayPeers.delete(id);
     this.#clearAnnounced.delete(id);
@@ -1513,7 +1556,10 @@ export class Mesh extends EventTarget {
     if (!this.#firstSight(from, message.id) || this.#blocked.has(from)) return;
     // The name the server introduced is the one we trust, not the one in the message.
     this.#emit('message', { from, name, text: message.text, at: message.at, id: message.id, ...(message.private ? { private: true } : {}) });
-    if (!message.private) this.#history?.record({ id: message.id, from, name, text: message.text, at: message.at });
+    if (!message.private) {
+      const line = { id: message.id, from, name, text: message.text, at: message.at };
+      this.#withHistory((history) => history.record(line));
+    }
   }
 
   /** Follows a message we sent: the peers that can confirm it are those on a direct channel that speak receipts. */
@@ -1557,67 +1603,6 @@ export class Mesh extends EventTarget {
     seen.add(id);
     if (seen.size > SEEN_PER_PEER) seen.delete(seen.values().next().value as string);
     return true;
-  }
-
-  /**
-   * Earlier lines, merged: each signed one is checked against its author's key (an author
-   * still here, whose identity we have, or get within a moment); a line whose signature
-   * fails was changed by whoever passed it on: dropped, and said. The rest are shown once.
-   */
-  async #deliverEarlier(entries: readonly HistoryEntry[]): Promise<HistoryEntry[]> {
-    const trust = entries.some(({ line }) => line.sig) ? await this.#loadTrust() : null;
-    // Each line once, in the order first seen; a later copy whose signature checks out takes an unsigned one's place.
-    const shown = new Map<string, HistoryEntry>();
-    const signed = new Set<HistoryEntry>();
-    const forgedBy = new Map<string, number>();
-    // One wait per author at most: its identity comes once or not at all.
-    const waited = new Set<string>();
-    for (const entry of entries) {
-      const { line, via } = entry;
-      // Every copy is checked, so a supplier that changed a line is found out even when another's copy came first.
-      if (line.sig && trust) {
-        // An author still in the room sends its identity once its channel opens, which may be after a supplier's answer.
-        const waitMs = !waited.has(line.from) && this.#peers.get(line.from) ? KEY_WAIT_MS : 0;
-        if (waitMs > 0) waited.add(line.from);
-        const valid = await trust.identities.verifyLine(line.from, lineSigningText(this.room, line), line.sig, waitMs);
-        if (valid === false) {
-          forgedBy.set(via, (forgedBy.get(via) ?? 0) + 1);
-          continue;
-        }
-        if (valid) signed.add(entry);
-      }
-      const key = historyLineKey(line);
-      const earlier = shown.get(key);
-      if (earlier) {
-        if (signed.has(entry) && !signed.has(earlier)) shown.set(key, entry);
-      } else if (this.#firstSight(line.from, line.id)) shown.set(key, entry);
-    }
-    for (const [via, count] of forgedBy) {
-      const name = this.#peers.get(via)?.name ?? 'A peer';
-      this.#error(
-        'bad-peer-message',
-        `${name} passed on ${count} earlier message(s) that their author did not write as shown (the signature does not match): not shown.`,
-        via,
-      );
-    }
-    const kept = [...shown.values()];
-    const messages = kept
-      .filter(({ line, via }) => !this.#blocked.has(line.from) && !this.#blocked.has(via))
-      .map((entry) => {
-        const { line, via } = entry;
-        return {
-          from: line.from,
-          name: line.name,
-          text: line.text,
-          at: line.at,
-          id: line.id,
-          history: true,
-          via,
-          ...(signed.has(entry) ? { signed: true as const, signer: trust?.identities.signerStatus(line.from) ?? 'new' } : {}),
-        };
-      });
-    if (messages.length > 0) this.#emit('history', { messages });
-    return kept;
   }
 
   // ---- events ------------------------------------------------------------------------
