@@ -80,14 +80,29 @@ export async function readConnectionPath(
   ownAddresses: ReadonlySet<string> = new Set(),
 ): Promise<ConnectionPath | null> {
   const direct = transportPair(pc);
-  if (direct) return pathWithHosts(direct.local.type, direct.remote.type, direct.remote.address, remoteHosts, ownAddresses);
+  if (direct) return pathWithHosts(direct.local.type, direct.remote.type, direct.remote.address, remoteHosts, withLocal(ownAddresses, direct.local.address));
   const reports = await statsById(pc);
   const pair = selectedPair(reports);
   if (!pair) return null;
   const candidate = (id: unknown) => (typeof id === 'string' ? reports.get(id) : undefined);
   const local = candidate(pair['localCandidateId']);
   const remote = candidate(pair['remoteCandidateId']);
-  return pathWithHosts(local?.['candidateType'], remote?.['candidateType'], remote?.['address'] ?? remote?.['ip'], remoteHosts, ownAddresses);
+  return pathWithHosts(
+    local?.['candidateType'],
+    remote?.['candidateType'],
+    remote?.['address'] ?? remote?.['ip'],
+    remoteHosts,
+    withLocal(ownAddresses, local?.['address'] ?? local?.['ip']),
+  );
+}
+
+/**
+ * Our addresses with the selected pair's own local one: a browser signals its host
+ * candidates as mDNS names, so only the stats know the address a peer on this machine
+ * shows up at (a peer-reflexive candidate there is the same machine, not a NAT).
+ */
+function withLocal(ownAddresses: ReadonlySet<string>, local: unknown): ReadonlySet<string> {
+  return typeof local === 'string' && local !== '' && !ownAddresses.has(local) ? new Set([...ownAddresses, local]) : ownAddresses;
 }
 
 /**
