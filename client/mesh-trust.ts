@@ -189,14 +189,15 @@ export function createTrust(hooks: TrustHooks): MeshTrust {
     }
     return channel;
   };
+  const channelOf = (id: string, link: PeerLink | null) => (link ? linkChannel(link) : sealed.channelOf(id));
   return {
     verifier,
     identities,
     sealed,
-    channel: (id, link) => (link ? linkChannel(link) : sealed.channelOf(id)),
+    channel: channelOf,
     opened,
     claims: (id, link) => {
-      const channel = link ? linkChannel(link) : sealed.channelOf(id);
+      const channel = channelOf(id, link);
       const verdict = channel ? verifier.verdictOf(channel) : null;
       const identity = identities.of(channel, id);
       const verifiedAs = verdict?.match && verdict.name !== name(id) ? verdict.name : identity?.status === 'verified' ? identity.verifiedAs : undefined;

@@ -64,6 +64,13 @@ export async function fingerprintsOf(channel: TrustChannel): Promise<ConnectionF
   return null;
 }
 
+/** A remembered name, other than `peerName`, that reads the same (nameSkeleton): the first found. */
+function lookAlikeOf(remembered: ReadonlyMap<string, string>, peerName: string): string | undefined {
+  const skeleton = nameSkeleton(peerName);
+  for (const name of remembered.keys()) if (name !== peerName && nameSkeleton(name) === skeleton) return name;
+  return undefined;
+}
+
 /** What one connection proved: the identity, and the raw public key behind it (null where the signature did not fit). */
 interface Proof {
   readonly identity: PeerIdentity;
@@ -134,9 +141,9 @@ export class PeerIdentities {
   async #rememberedFor(known: KnownPeers, peerName: string): Promise<{ key: string; looksLike?: string } | null> {
     const key = await known.keyOf(peerName);
     if (key !== null) return { key };
-    const skeleton = nameSkeleton(peerName);
-    for (const [name, fingerprint] of await known.all()) if (name !== peerName && nameSkeleton(name) === skeleton) return { key: fingerprint, looksLike: name };
-    return null;
+    const all = await known.all();
+    const looksLike = lookAlikeOf(all, peerName);
+    return looksLike === undefined ? null : { key: all.get(looksLike)!, looksLike };
   }
 
   /** The peer's pair can carry no identity (it is announced with an older version): unproven, if its name is remembered. */
@@ -188,9 +195,8 @@ export class PeerIdentities {
     if (remembered !== null) return { key, status: 'changed', reason: 'other-key' };
     const all = await known.all();
     for (const [name, fingerprint] of all) if (fingerprint === key) return { key, status: 'verified', verifiedAs: name };
-    const skeleton = nameSkeleton(peerName);
-    for (const name of all.keys()) if (name !== peerName && nameSkeleton(name) === skeleton) return { key, status: 'new', looksLike: name };
-    return { key, status: 'new' };
+    const looksLike = lookAlikeOf(all, peerName);
+    return looksLike === undefined ? { key, status: 'new' } : { key, status: 'new', looksLike };
   }
 
   /** The peer took another name: what its proven key means is judged again under the new name. */
